@@ -1,0 +1,96 @@
+"""Composition root: builds settings, database, storage and services for the GUI and CLI.
+
+Nothing happens at import time; Qt is imported only by `create_main_window`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shorts_desktop.core.config import AppPaths, Settings, load_settings
+from shorts_desktop.core.credentials import ResolvedCredentials, resolve_credentials
+from shorts_desktop.core.db.connection import close_database, open_database
+from shorts_desktop.core.db.schema import MigrationResult
+from shorts_desktop.core.services.cleanup import CleanupService
+from shorts_desktop.core.services.jobs import JobService
+from shorts_desktop.core.services.stats import StatsService
+from shorts_desktop.core.services.uploads import UploadService
+from shorts_desktop.core.storage.base import CheckResult, Storage
+from shorts_desktop.core.storage.local import LocalStorage
+
+if TYPE_CHECKING:
+    from shorts_desktop.core.services.migrate_to_s3 import MigrateToS3Service
+
+
+@dataclass
+class Services:
+    """Everything the GUI and the CLI use, wired once."""
+
+    settings: Settings
+    paths: AppPaths
+    credentials: ResolvedCredentials
+    storage: Storage
+    uploads: UploadService
+    jobs: JobService
+    cleanup: CleanupService
+    stats: StatsService
+    migration: MigrationResult
+    db: Any
+
+    def check(self) -> list[CheckResult]:
+        results = self.storage.check(self.settings.temp_prefix)
+        if self.credentials.keyring_problem and self.storage.backend == "s3":
+            results.insert(0, CheckResult("keyring", False, self.credentials.keyring_problem))
+        return results
+
+    def migrate_to_s3(self) -> MigrateToS3Service:
+        from shorts_desktop.core.services.migrate_to_s3 import MigrateToS3Service
+
+        local = LocalStorage(self.paths.library_dir)
+        return MigrateToS3Service(self.settings, local, self.storage, self.paths.library_dir)
+
+    def close(self) -> None:
+        close_database(self.db)
+
+
+def build_storage(settings: Settings, credentials: ResolvedCredentials, paths: AppPaths) -> Storage:
+    if settings.uses_s3:
+        from shorts_desktop.core.storage.s3 import S3Storage
+
+        return S3Storage(settings, credentials)
+    return LocalStorage(paths.library_dir)
+
+
+def build_services(
+    environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Services:
+    env = dict(os.environ if environ is None else environ)
+    paths = AppPaths.from_environ(env)
+    settings = load_settings(env, cwd, paths)
+    credentials = resolve_credentials(env, cwd, profile="default")
+    db, migration = open_database(paths.db_path)
+    storage = build_storage(settings, credentials, paths)
+    uploads = UploadService(settings, storage, paths.data_dir / "scratch")
+    return Services(
+        settings=settings,
+        paths=paths,
+        credentials=credentials,
+        storage=storage,
+        uploads=uploads,
+        jobs=JobService(settings, uploads),
+        cleanup=CleanupService(settings, storage),
+        stats=StatsService(settings, storage),
+        migration=migration,
+        db=db,
+    )
+
+
+def create_main_window(environ: Mapping[str, str] | None = None) -> Any:
+    """The main window over services built from the same settings the CLI reads."""
+    from shorts_desktop.gui.main_window import MainWindow
+
+    return MainWindow(build_services(environ))

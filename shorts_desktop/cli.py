@@ -1,0 +1,621 @@
+"""The `shorts-desktop` command: headless use of the same services as the window.
+
+Exit codes: 0 success, 2 bad input or usage, 1 storage or network failure, 130 when
+interrupted. Errors are one sentence on stderr; tracebacks go to the log only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from shorts_desktop import __version__
+from shorts_desktop.core.errors import ShortsError, UserError
+from shorts_desktop.core.units import human_duration, human_size
+
+log = logging.getLogger("shorts_desktop.cli")
+
+VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer")
+
+
+class UsageError(UserError):
+    """A command line the parser accepted but that makes no sense."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one sentence and exit code 2."""
+
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"error: {message[0].upper() + message[1:]}.\n")
+        raise SystemExit(2)
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal, redrawn at most 10 times a second."""
+
+    def __init__(self, total: int, label: str, stream: TextIO) -> None:
+        self.total = max(total, 1)
+        self.label = label
+        self.stream = stream
+        self.done = 0
+        self.started = time.monotonic()
+        self.last_draw = 0.0
+        self.enabled = stream.isatty()
+
+    def __call__(self, delta: int) -> None:
+        self.done += delta
+        now = time.monotonic()
+        if self.enabled and (now - self.last_draw >= 0.1 or self.done >= self.total):
+            self.last_draw = now
+            self.draw(now)
+
+    def draw(self, now: float) -> None:
+        frac = min(self.done / self.total, 1.0)
+        rate = self.done / max(now - self.started, 1e-6)
+        eta = (self.total - self.done) / rate if rate > 0 else 0
+        bar = "#" * int(frac * 30)
+        name = self.label if len(self.label) <= 30 else self.label[:27] + "..."
+        self.stream.write(
+            f"\r{name:<30} [{bar:<30}] {frac * 100:5.1f}% {human_size(rate)}/s "
+            f"ETA {human_duration(eta):<12}"
+        )
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def emit_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def describe_upload(u: dict[str, Any]) -> str:
+    where = "temporary" if u["is_temp"] else "permanent"
+    location = f"s3://{u['bucket']}/{u['key']}" if u["bucket"] else (u["key"] or u["file_path"])
+    return (
+        f"{u['id']}  {u['kind']:<10} {u['status']:<9} {where:<9} "
+        f"{human_size(u['size']):>9}  {u['original_name']}\n    {location}"
+    )
+
+
+def describe_job(j: dict[str, Any]) -> str:
+    tags = ", ".join(j["tags"]) or "-"
+    return (
+        f"{j['id']}  {j['status']:<10} {j['title']}\n"
+        f"    voice {j['voice']}, {j['privacy']}, tags: {tags}\n"
+        f"    video {j['video_upload_id']}  transcript {j['transcript_upload_id']}"
+    )
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def _services(args: argparse.Namespace) -> Any:
+    from shorts_desktop.app import build_services
+
+    return build_services()
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    is_temp = not args.permanent
+    if args.what == "transcript-text":
+        if args.text is not None and args.stdin:
+            raise UsageError("Give the transcript either with --text or as - (stdin), not both.")
+        if args.text is None and not args.stdin:
+            raise UsageError("Give the transcript with --text TEXT, or - to read it from stdin.")
+        text = sys.stdin.read() if args.stdin else args.text
+        upload = svc.uploads.upload_transcript_text(text, is_temp=is_temp, name=args.name)
+    else:
+        kind = "video" if args.what == "video" else "transcript"
+        path = Path(args.path)
+        svc.uploads.inspect(path, kind)
+        bar = ProgressBar(path.stat().st_size, path.name, sys.stderr)
+        try:
+            upload = svc.uploads.upload_file(path, kind, is_temp=is_temp, progress=bar)
+        finally:
+            bar.finish()
+    data = upload.to_dict()
+    if args.json:
+        emit_json(data)
+    else:
+        print(f"Uploaded {data['original_name']} ({human_size(data['size'])}) as {data['id']}.")
+        print(describe_upload(data))
+    return 0
+
+
+def cmd_uploads(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    is_temp = True if args.temp else False if args.permanent else None
+    rows = [u.to_dict() for u in svc.uploads.list(args.kind, is_temp, include_deleted=args.all)]
+    if args.json:
+        emit_json(rows)
+    elif not rows:
+        print("No uploads yet.")
+    else:
+        for row in rows:
+            print(describe_upload(row))
+    return 0
+
+
+def cmd_url(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    url, seconds = svc.uploads.presigned_url(args.id, args.expires)
+    if seconds > 86400:
+        print(f"warning: this link works for {seconds / 86400:.1f} days.", file=sys.stderr)
+    print(url)
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from shorts_desktop.core.services.uploads import find_upload
+
+    svc = _services(args)
+
+    row = find_upload(args.id)
+    bar = ProgressBar(row.size, row.original_name, sys.stderr)
+    try:
+        target = svc.uploads.download(
+            args.id, Path(args.output) if args.output else None, overwrite=args.force,
+            progress=bar,
+        )
+    finally:
+        bar.finish()
+    print(f"Saved {target}")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    upload, changed = svc.uploads.promote(args.id)
+    data = upload.to_dict()
+    if args.json:
+        emit_json({**data, "changed": changed})
+    elif changed:
+        print(f"Moved {data['original_name']} to permanent storage.")
+        print(describe_upload(data))
+    else:
+        print(f"{data['original_name']} is already permanent.")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    data = svc.uploads.delete(args.id).to_dict()
+    if args.json:
+        emit_json(data)
+    else:
+        print(f"Deleted {data['original_name']} ({data['id']}).")
+    return 0
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    result = svc.cleanup.run(args.hours, dry_run=args.dry_run).to_dict()
+    if args.json:
+        emit_json(result)
+        return 0
+    verb = "Would delete" if result["dry_run"] else "Deleted"
+    print(
+        f"{verb} {len(result['deleted'])} temporary file(s) older than {result['hours']:g} h, "
+        f"freeing {human_size(result['freed_bytes'])}."
+    )
+    for item in result["aborted_multipart_uploads"]:
+        verb2 = "Would abort" if result["dry_run"] else "Aborted"
+        print(f"{verb2} unfinished upload of {item['key']} ({human_size(item['bytes'])}).")
+    for item in result["skipped"]:
+        print(f"Kept {item['id']}: {item['reason']}.")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    data = svc.stats.overview(include_bucket=args.bucket)
+    if args.json:
+        emit_json(data)
+        return 0
+    print(f"Storage: {data['storage']}")
+    print(f"Files:   {data['uploads']['count']} ({human_size(data['uploads']['bytes'])})")
+    for kind, v in data["by_kind"].items():
+        print(f"  {kind + 's':<12} {v['count']:>6}  {human_size(v['bytes']):>10}")
+    for name in ("temp", "permanent"):
+        v = data[name]
+        print(f"  {name:<12} {v['count']:>6}  {human_size(v['bytes']):>10}")
+    jobs = ", ".join(f"{k} {v}" for k, v in data["jobs_by_status"].items() if v) or "none"
+    print(f"Jobs:    {jobs}")
+    if "bucket" in data:
+        print(f"Bucket:  {data['bucket']['location']}")
+        for p in data["bucket"]["prefixes"].values():
+            mp = p["incomplete_multipart"]
+            extra = (
+                f" + {mp['count']} unfinished upload(s) {human_size(mp['bytes'])}"
+                if mp["count"] else ""
+            )
+            print(f"  {p['prefix']:<14} {p['count']:>6}  {human_size(p['bytes']):>10}{extra}")
+    return 0
+
+
+def _draft(args: argparse.Namespace) -> Any:
+    from shorts_desktop.core.services.jobs import JobDraft
+
+    return JobDraft(
+        title=args.title,
+        description=args.description,
+        voice=args.voice,
+        tags=args.tag or [],
+        video_upload_id=args.video,
+        transcript_upload_id=args.transcript,
+        privacy=args.privacy,
+    )
+
+
+def cmd_job(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    if args.job_cmd == "create":
+        job = svc.jobs.create(_draft(args))
+        data = job.to_dict()
+        if args.json:
+            emit_json(data)
+        else:
+            print(f"Created job {data['id']}.")
+            print(describe_job(data))
+        return 0
+    if args.job_cmd == "show":
+        data = svc.jobs.get(args.id).to_dict()
+        if args.json:
+            emit_json(data)
+        else:
+            print(describe_job(data))
+            if data["description"]:
+                print("    " + data["description"].replace("\n", "\n    "))
+        return 0
+    if args.job_cmd == "cancel":
+        data = svc.jobs.cancel(args.id).to_dict()
+        if args.json:
+            emit_json(data)
+        else:
+            print(f"Cancelled job {data['id']}.")
+        return 0
+    # published
+    result = svc.jobs.mark_published(args.id, args.video_url)
+    data = {
+        **result.job.to_dict(),
+        "inputs_deleted": result.deleted,
+        "inputs_promoted": result.promoted,
+        "inputs_kept": result.kept,
+    }
+    if args.json:
+        emit_json(data)
+    else:
+        print(f"Job {data['id']} is published.")
+        for uid in result.deleted:
+            print(f"  deleted temporary input {uid}")
+        for uid in result.promoted:
+            print(f"  moved input {uid} to permanent storage")
+        for item in result.kept:
+            print(f"  kept input {item['id']}: {item['reason']}")
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    rows = [j.to_dict() for j in svc.jobs.list(args.status)]
+    if args.json:
+        emit_json(rows)
+    elif not rows:
+        print("No jobs yet.")
+    else:
+        for row in rows:
+            print(describe_job(row))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from shorts_desktop.core.config import AppPaths
+    from shorts_desktop.core.db.schema import migrate
+
+    path = Path(args.db) if args.db else AppPaths.from_environ().db_path
+    if args.db and not path.exists():
+        raise UserError(f"{path} does not exist.")
+    result = migrate(path)
+    if not result.changed:
+        print(f"{path} is up to date (schema version {result.to_version}).")
+    else:
+        print(f"Migrated {path} from schema {result.from_version} to {result.to_version}.")
+        if result.backup:
+            print(f"Backup of the old file: {result.backup}")
+    return 0
+
+
+def cmd_migrate_to_s3(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    mover = svc.migrate_to_s3()
+    report = mover.run(lambda u: print(f"Moving {u.original_name} ...", file=sys.stderr))
+    data = {"moved": report.moved, "failed": report.failed, "remaining": report.remaining}
+    if args.json:
+        emit_json(data)
+    else:
+        print(f"Moved {len(report.moved)} file(s) to {svc.storage.describe()}.")
+        for item in report.failed:
+            print(f"Not moved {item['id']}: {item['reason']}")
+    return 1 if report.failed else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    results = svc.check()
+    if args.json:
+        emit_json(
+            {
+                "storage": svc.storage.describe(),
+                "ok": all(r.ok for r in results),
+                "checks": [{"name": r.name, "ok": r.ok, "detail": r.detail} for r in results],
+            }
+        )
+    else:
+        print(f"Checking {svc.storage.describe()}")
+        for r in results:
+            print(f"  {'ok  ' if r.ok else 'FAIL'} {r.name:<12} {r.detail}")
+    missing = [r.name for r in results if not r.ok]
+    if missing and not args.json:
+        print(f"error: Not ready: {', '.join(missing)} failed.", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from shorts_desktop.gui.main_window import run_app
+
+    shot = Path(args.screenshot) if args.screenshot else None
+    if shot is not None and not shot.parent.is_dir():
+        raise UsageError(f"The folder {shot.parent} does not exist.")
+    return run_app(sys.argv[:1], panel=args.panel, screenshot=shot)
+
+
+def _read_secret(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().strip()
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    from shorts_desktop.core.credentials import AccessKey, KeyringStore, resolve_credentials
+
+    store = KeyringStore()
+    if args.cred_cmd == "set":
+        key_id = _read_secret("AWS access key id: ")
+        secret = _read_secret("AWS secret access key: ")
+        store.set(AccessKey(key_id, secret), args.profile)
+        print(f"Saved the access key {key_id[:4]}… for profile {args.profile} in the OS keyring.")
+        return 0
+    if args.cred_cmd == "clear":
+        removed = store.clear(args.profile)
+        print(
+            f"Removed the keys of profile {args.profile} from the OS keyring."
+            if removed
+            else f"The OS keyring held no keys for profile {args.profile}."
+        )
+        return 0
+    resolved = resolve_credentials(profile=args.profile)
+    print(f"Credentials come from: {resolved.source}")
+    if resolved.key:
+        print(f"Access key id: {resolved.key.access_key_id[:4]}…")
+    if resolved.keyring_problem:
+        print(resolved.keyring_problem)
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+
+def _temp_flags(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--temp", dest="permanent", action="store_false", default=False,
+                       help="store under the temporary prefix (default, as in the guide)")
+    group.add_argument("--permanent", dest="permanent", action="store_true",
+                       help="store under the permanent prefix")
+
+
+def _positive_seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if not 1 <= value <= 604800:
+        raise argparse.ArgumentTypeError("a link must expire within 1 to 604800 seconds (7 days)")
+    return value
+
+
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
+    if not 0 <= value <= 87600 or value != value:
+        raise argparse.ArgumentTypeError("hours must be between 0 and 87600")
+    return value
+
+
+def build_parser() -> Parser:
+    p = Parser(
+        prog="shorts-desktop",
+        description="Store the videos and transcripts of YouTube Shorts in your S3 bucket.",
+    )
+    p.add_argument("--version", action="version", version=f"shorts-desktop {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    up = sub.add_parser("upload", help="upload a video or a transcript")
+    upsub = up.add_subparsers(dest="what", metavar="KIND", required=True, parser_class=Parser)
+    for name, help_text in (("video", "a video file (MP4/MOV, WebM/MKV, AVI)"),
+                            ("transcript-file", "a .txt, .srt or .vtt file")):
+        q = upsub.add_parser(name, help=help_text)
+        q.add_argument("path")
+        _temp_flags(q)
+        q.add_argument("--json", action="store_true", help="print the upload as JSON")
+        q.set_defaults(func=cmd_upload)
+    q = upsub.add_parser("transcript-text", help="transcript text given inline or on stdin")
+    q.add_argument("stdin", nargs="?", choices=["-"], default=None,
+                   help="- reads the text from stdin")
+    q.add_argument("--text", help="the transcript text")
+    q.add_argument("--name", default="transcript.txt", help="file name to store it under")
+    _temp_flags(q)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_upload)
+
+    q = sub.add_parser("uploads", help="list uploads")
+    q.add_argument("--kind", choices=["video", "transcript"])
+    g = q.add_mutually_exclusive_group()
+    g.add_argument("--temp", action="store_true", help="only temporary files")
+    g.add_argument("--permanent", action="store_true", help="only permanent files")
+    q.add_argument("--all", action="store_true", help="include deleted uploads")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_uploads)
+
+    q = sub.add_parser("url", help="print a short-lived download link")
+    q.add_argument("id")
+    q.add_argument("--expires", type=_positive_seconds, metavar="SECONDS",
+                   help="link lifetime (default S3_PRESIGNED_URL_EXPIRY)")
+    q.set_defaults(func=cmd_url)
+
+    q = sub.add_parser("download", help="save an upload to a file")
+    q.add_argument("id")
+    q.add_argument("-o", "--output", metavar="PATH", help="file or folder to save to")
+    q.add_argument("--force", action="store_true", help="overwrite an existing file")
+    q.set_defaults(func=cmd_download)
+
+    q = sub.add_parser("promote", help="move a temporary upload to permanent storage")
+    q.add_argument("id")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_promote)
+
+    q = sub.add_parser("delete", help="delete an upload from storage")
+    q.add_argument("id")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_delete)
+
+    q = sub.add_parser("cleanup-temp", help="delete temporary files older than H hours")
+    q.add_argument("--hours", type=_hours, help="age in hours (default S3_CLEANUP_TEMP_HOURS)")
+    q.add_argument("--dry-run", action="store_true", help="only show what would be deleted")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_cleanup)
+
+    q = sub.add_parser("stats", help="upload and storage statistics")
+    q.add_argument("--bucket", action="store_true", help="also list what the bucket holds")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_stats)
+
+    job = sub.add_parser("job", help="create and follow Shorts jobs")
+    jsub = job.add_subparsers(dest="job_cmd", metavar="ACTION", required=True, parser_class=Parser)
+    q = jsub.add_parser("create", help="create a job from a video and a transcript")
+    q.add_argument("--title", required=True)
+    q.add_argument("--description", default="")
+    q.add_argument("--voice", required=True, choices=VOICES, metavar="VOICE",
+                   help=f"narration voice: {', '.join(VOICES)}")
+    q.add_argument("--tag", action="append", help="a tag (repeat for more)")
+    q.add_argument("--video", required=True, metavar="ID")
+    q.add_argument("--transcript", required=True, metavar="ID")
+    q.add_argument("--privacy", choices=["private", "unlisted", "public"], default="private")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_job)
+    for name, help_text in (("show", "show one job"), ("cancel", "cancel a job")):
+        q = jsub.add_parser(name, help=help_text)
+        q.add_argument("id")
+        q.add_argument("--json", action="store_true")
+        q.set_defaults(func=cmd_job)
+    q = jsub.add_parser("published", help="record that the Short was published on YouTube")
+    q.add_argument("id")
+    q.add_argument("--video-url", help="the Short's YouTube address")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_job)
+
+    q = sub.add_parser("jobs", help="list jobs")
+    q.add_argument("--status", choices=["created", "queued", "processing", "processed",
+                                        "published", "failed", "cancelled"])
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_jobs)
+
+    q = sub.add_parser("migrate", help="bring the database to the current schema")
+    q.add_argument("--db", metavar="PATH", help="database file (default: the app's own)")
+    q.set_defaults(func=cmd_migrate)
+
+    q = sub.add_parser("migrate-to-s3", help="move local-library files into the bucket")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_migrate_to_s3)
+
+    q = sub.add_parser("gui", help="open the desktop window (the default with no command)")
+    q.add_argument("--panel", choices=["uploads", "library", "jobs", "cleanup", "stats",
+                                       "settings"], help="panel to open")
+    q.add_argument("--screenshot", metavar="FILE",
+                   help="save a 1280x800 PNG of the window and exit")
+    q.set_defaults(func=cmd_gui)
+
+    q = sub.add_parser("check", help="test credentials, bucket, region and permissions")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_check)
+
+    cred = sub.add_parser("credentials", help="keep AWS access keys in the OS keyring")
+    csub = cred.add_subparsers(dest="cred_cmd", metavar="ACTION", required=True,
+                               parser_class=Parser)
+    for name, help_text in (
+        ("set", "store keys (asked for at a prompt, never on the command line)"),
+        ("clear", "remove stored keys"),
+        ("show", "say where the credentials in use come from"),
+    ):
+        q = csub.add_parser(name, help=help_text)
+        q.add_argument("--profile", default="default")
+        q.set_defaults(func=cmd_credentials)
+    return p
+
+
+def _log_path() -> Path | None:
+    try:
+        from shorts_desktop.core.config import AppPaths
+        from shorts_desktop.core.logsetup import configure_logging
+
+        return configure_logging(AppPaths.from_environ().log_dir)
+    except OSError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        args = parser.parse_args(["gui"])
+    log_path = _log_path()
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ShortsError as exc:
+        log.info("%s failed: %s", args.command, exc)
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception:
+        log.exception("unexpected error in %s", args.command)
+        where = f" at {log_path}" if log_path else ""
+        print(f"error: Unexpected error, see the log{where}.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

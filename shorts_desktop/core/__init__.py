@@ -1,0 +1,1 @@
+"""Everything that is not Qt: settings, database, storage, transfers and use cases."""

@@ -1,0 +1,333 @@
+"""Settings: environment variables > `.env` in the working directory > settings file > defaults.
+
+Variable names are the storage guide's (S3_BUCKET_NAME, S3_TEMP_PREFIX, ...), plus a few
+of our own. Every value is validated here, once, and refused with a sentence that names
+the variable. Secrets are never part of Settings: see credentials.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from shorts_desktop.core.errors import ConfigError
+
+APP_NAME = "shorts-desktop"
+MIB = 1024 * 1024
+MIN_PART_SIZE = 5 * MIB
+MAX_SINGLE_PUT = 5 * 1024 * MIB
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+AFTER_PUBLISH_CHOICES = ("delete", "promote", "keep")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+SECRET_VARIABLES = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """Where this app keeps its files; all of them move under SHORTS_DESKTOP_HOME when set."""
+
+    data_dir: Path
+    config_dir: Path
+    log_dir: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "shorts-desktop.db"
+
+    @property
+    def library_dir(self) -> Path:
+        return self.data_dir / "library"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> AppPaths:
+        env = os.environ if environ is None else environ
+        home = env.get("SHORTS_DESKTOP_HOME", "").strip()
+        if home:
+            root = Path(home).expanduser().resolve()
+            return cls(root / "data", root / "config", root / "logs")
+        import platformdirs
+
+        return cls(
+            Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        )
+
+
+def _prefix(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value or not value.endswith("/"):
+        raise ConfigError(f"{name} must end with a slash, like 'videos/' (got {raw!r}).")
+    if value.startswith("/") or ".." in value.split("/") or "//" in value:
+        raise ConfigError(f"{name} must be a relative prefix such as 'videos/' (got {raw!r}).")
+    if any(ord(c) < 32 for c in value):
+        raise ConfigError(f"{name} must not contain control characters.")
+    return value
+
+
+def _int_in(low: int, high: int, unit: str = "") -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number (got {raw!r}).") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low:,} and {high:,}{unit} (got {value:,}).")
+        return value
+
+    return parse
+
+
+def _hours(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of hours (got {raw!r}).") from None
+    if value != value or value < 0 or value > 24 * 3650:
+        raise ConfigError(f"{name} must be between 0 and 87,600 hours (got {raw!r}).")
+    return value
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {raw!r}).")
+        return value
+
+    return parse
+
+
+def _bucket(name: str, raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", value) or ".." in value:
+        raise ConfigError(
+            f"{name} is not a valid bucket name: 3-63 lowercase letters, digits, dots "
+            f"and hyphens (got {raw!r})."
+        )
+    return value
+
+
+def _endpoint(name: str, raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name} must be an http:// or https:// URL (got {raw!r}).")
+    return value.rstrip("/")
+
+
+def _region(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[a-z0-9-]{2,32}", value):
+        raise ConfigError(f"{name} must be a region name such as 'us-east-1' (got {raw!r}).")
+    return value
+
+
+def _optional_text(name: str, raw: str) -> str | None:
+    return raw.strip() or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the app reads; the field metadata names its variable and parser."""
+
+    region: str = field(default="us-east-1", metadata={"env": "AWS_REGION", "parse": _region})
+    bucket_name: str | None = field(
+        default=None, metadata={"env": "S3_BUCKET_NAME", "parse": _bucket}
+    )
+    endpoint_url: str | None = field(
+        default=None, metadata={"env": "S3_ENDPOINT_URL", "parse": _endpoint}
+    )
+    addressing_style: str = field(
+        default="auto",
+        metadata={"env": "S3_ADDRESSING_STYLE", "parse": _choice(ADDRESSING_STYLES)},
+    )
+    aws_profile: str | None = field(
+        default=None, metadata={"env": "AWS_PROFILE", "parse": _optional_text}
+    )
+    videos_prefix: str = field(
+        default="videos/", metadata={"env": "S3_VIDEOS_PREFIX", "parse": _prefix}
+    )
+    transcripts_prefix: str = field(
+        default="transcripts/", metadata={"env": "S3_TRANSCRIPTS_PREFIX", "parse": _prefix}
+    )
+    temp_prefix: str = field(default="temp/", metadata={"env": "S3_TEMP_PREFIX", "parse": _prefix})
+    processed_prefix: str = field(
+        default="processed/", metadata={"env": "S3_PROCESSED_PREFIX", "parse": _prefix}
+    )
+    presigned_url_expiry: int = field(
+        default=3600,
+        metadata={
+            "env": "S3_PRESIGNED_URL_EXPIRY",
+            "parse": _int_in(1, MAX_PRESIGN_SECONDS, " seconds (7 days)"),
+        },
+    )
+    multipart_threshold: int = field(
+        default=100 * MIB,
+        metadata={
+            "env": "S3_MULTIPART_THRESHOLD",
+            "parse": _int_in(MIN_PART_SIZE, MAX_SINGLE_PUT, " bytes (5 MiB to 5 GiB)"),
+        },
+    )
+    cleanup_temp_hours: float = field(
+        default=24.0, metadata={"env": "S3_CLEANUP_TEMP_HOURS", "parse": _hours}
+    )
+    after_publish: str = field(
+        default="delete",
+        metadata={
+            "env": "SHORTS_DESKTOP_AFTER_PUBLISH",
+            "parse": _choice(AFTER_PUBLISH_CHOICES),
+        },
+    )
+    files_in_flight: int = field(
+        default=2, metadata={"env": "SHORTS_DESKTOP_FILES_IN_FLIGHT", "parse": _int_in(1, 16)}
+    )
+    parts_in_flight: int = field(
+        default=4, metadata={"env": "SHORTS_DESKTOP_PARTS_IN_FLIGHT", "parse": _int_in(1, 32)}
+    )
+    bandwidth_limit: int = field(
+        default=0,
+        metadata={
+            "env": "SHORTS_DESKTOP_BANDWIDTH_LIMIT",
+            "parse": _int_in(0, 10 * 1024 * MIB, " bytes per second (0 = unlimited)"),
+        },
+    )
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def uses_s3(self) -> bool:
+        return self.bucket_name is not None
+
+    @property
+    def is_aws_endpoint(self) -> bool:
+        if self.endpoint_url is None:
+            return True
+        host = urlparse(self.endpoint_url).hostname or ""
+        return host.endswith(".amazonaws.com")
+
+    def prefix_for(self, kind: str, is_temp: bool) -> str:
+        if is_temp:
+            return self.temp_prefix
+        return self.videos_prefix if kind == "video" else self.transcripts_prefix
+
+    def as_variables(self) -> dict[str, str]:
+        """The settings as the variables that would reproduce them (no secrets: there are none)."""
+        out: dict[str, str] = {}
+        for f in setting_fields():
+            value = getattr(self, f.name)
+            out[f.metadata["env"]] = "" if value is None else str(value)
+        return out
+
+
+def setting_fields() -> list[Any]:
+    return [f for f in fields(Settings) if "env" in f.metadata]
+
+
+VARIABLES: tuple[str, ...] = tuple(f.metadata["env"] for f in setting_fields())
+
+
+def read_dotenv(cwd: Path | None = None) -> dict[str, str]:
+    path = (cwd or Path.cwd()) / ".env"
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    try:
+        values = dotenv_values(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"The .env file in {path.parent} cannot be read: {exc}.") from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def read_settings_file(paths: AppPaths) -> dict[str, str]:
+    path = paths.settings_file
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ConfigError(
+            f"The settings file {path} is damaged; fix or delete it to start from defaults."
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"The settings file {path} is damaged; it must hold a JSON object.")
+    return {str(k): str(v) for k, v in data.items() if k in VARIABLES and v is not None}
+
+
+def build_settings(layers: list[tuple[str, Mapping[str, str]]]) -> Settings:
+    """Validated Settings from layers of variables, highest precedence first."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for f in setting_fields():
+        env_name = f.metadata["env"]
+        for source, layer in layers:
+            raw = layer.get(env_name)
+            if raw is None:
+                continue
+            values[f.name] = f.metadata["parse"](env_name, raw)
+            sources[env_name] = source
+            break
+        else:
+            sources[env_name] = "default"
+    settings = Settings(**values, sources=sources)
+    prefixes = [
+        ("S3_VIDEOS_PREFIX", settings.videos_prefix),
+        ("S3_TRANSCRIPTS_PREFIX", settings.transcripts_prefix),
+        ("S3_TEMP_PREFIX", settings.temp_prefix),
+        ("S3_PROCESSED_PREFIX", settings.processed_prefix),
+    ]
+    for i, (name_a, a) in enumerate(prefixes):
+        for name_b, b in prefixes[i + 1 :]:
+            if a.startswith(b) or b.startswith(a):
+                raise ConfigError(
+                    f"{name_a} and {name_b} must not overlap, but {a!r} and {b!r} do."
+                )
+    return settings
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    paths: AppPaths | None = None,
+) -> Settings:
+    env = dict(os.environ if environ is None else environ)
+    app_paths = paths or AppPaths.from_environ(env)
+    return build_settings(
+        [
+            ("environment", env),
+            (".env", read_dotenv(cwd)),
+            ("settings file", read_settings_file(app_paths)),
+        ]
+    )
+
+
+def save_settings_file(paths: AppPaths, variables: Mapping[str, str]) -> Settings:
+    """Validate and write the settings file; refuses secrets, which belong in the keyring."""
+    secrets = SECRET_VARIABLES.intersection(variables)
+    if secrets:
+        raise ConfigError("Credentials are kept in the keyring, never in the settings file.")
+    unknown = set(variables) - set(VARIABLES)
+    if unknown:
+        raise ConfigError(f"Unknown setting {sorted(unknown)[0]}.")
+    merged = {**read_settings_file(paths), **{k: v for k, v in variables.items()}}
+    cleaned = {k: v for k, v in merged.items() if v != ""}
+    build_settings([("settings file", cleaned)])  # validate before writing
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    tmp = paths.settings_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(cleaned, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, paths.settings_file)
+    return build_settings([("settings file", cleaned)])

@@ -1,0 +1,142 @@
+"""AWS credentials: explicit variables > the OS keyring > the rest of the AWS chain.
+
+Secrets go through this one small interface. When no keyring backend is usable the
+caller is told in a sentence; nothing is ever written to a plaintext file instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shorts_desktop.core.config import read_dotenv
+from shorts_desktop.core.errors import StorageError, UserError
+
+KEYRING_SERVICE = "shorts-desktop"
+DEFAULT_PROFILE = "default"
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.access_key_id.strip() or not self.secret_access_key.strip():
+            raise UserError("Both the access key id and the secret access key are needed.")
+        if any(c.isspace() for c in self.access_key_id + self.secret_access_key):
+            raise UserError("Access keys never contain spaces; check what was pasted.")
+
+
+@dataclass(frozen=True)
+class ResolvedCredentials:
+    """What to hand to boto3, and where it came from (for `check` and Settings)."""
+
+    key: AccessKey | None  # None: let boto3's own chain find them
+    source: str
+    keyring_problem: str | None = None
+
+
+class KeyringUnavailable(StorageError):
+    """No usable keyring backend (headless box, locked or refused keyring)."""
+
+
+def _keyring_error(exc: Exception) -> KeyringUnavailable:
+    name = type(exc).__name__
+    if name == "NoKeyringError":
+        why = "no keyring service is available on this system"
+    elif name == "KeyringLocked":
+        why = "the keyring is locked"
+    else:
+        why = "the keyring refused access"
+    return KeyringUnavailable(
+        f"The OS keyring cannot be used ({why}); use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+        "or an AWS profile (~/.aws, SSO) instead."
+    )
+
+
+class KeyringStore:
+    """Access keys in the OS keyring: service `shorts-desktop`, one entry per profile."""
+
+    def __init__(self, service: str = KEYRING_SERVICE) -> None:
+        self.service = service
+
+    def get(self, profile: str = DEFAULT_PROFILE) -> AccessKey | None:
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            raw = keyring.get_password(self.service, profile)
+        except (KeyringError, RuntimeError) as exc:
+            raise _keyring_error(exc) from None
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            return AccessKey(data["access_key_id"], data["secret_access_key"])
+        except (ValueError, KeyError, TypeError, UserError):
+            raise StorageError(
+                f"The keyring entry for profile {profile!r} is damaged; run "
+                "`shorts-desktop credentials set` again."
+            ) from None
+
+    def set(self, key: AccessKey, profile: str = DEFAULT_PROFILE) -> None:
+        import keyring
+        from keyring.errors import KeyringError
+
+        payload = json.dumps(
+            {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key}
+        )
+        try:
+            keyring.set_password(self.service, profile, payload)
+        except (KeyringError, RuntimeError) as exc:
+            raise _keyring_error(exc) from None
+
+    def clear(self, profile: str = DEFAULT_PROFILE) -> bool:
+        import keyring
+        from keyring.errors import KeyringError, PasswordDeleteError
+
+        try:
+            keyring.delete_password(self.service, profile)
+        except PasswordDeleteError:
+            return False
+        except (KeyringError, RuntimeError) as exc:
+            raise _keyring_error(exc) from None
+        return True
+
+
+def explicit_key(
+    environ: Mapping[str, str], cwd: Path | None = None
+) -> tuple[AccessKey, str] | None:
+    """Keys given as variables: the environment first, then `.env` (as in the guide)."""
+    for source, layer in (("environment", environ), (".env", read_dotenv(cwd))):
+        key_id = layer.get("AWS_ACCESS_KEY_ID", "").strip()
+        secret = layer.get("AWS_SECRET_ACCESS_KEY", "").strip()
+        if key_id and secret:
+            token = layer.get("AWS_SESSION_TOKEN", "").strip() or None
+            return AccessKey(key_id, secret, token), source
+    return None
+
+
+def resolve_credentials(
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    store: KeyringStore | None = None,
+    profile: str = DEFAULT_PROFILE,
+) -> ResolvedCredentials:
+    env = os.environ if environ is None else environ
+    given = explicit_key(env, cwd)
+    if given is not None:
+        return ResolvedCredentials(given[0], f"{given[1]} variables")
+    problem: str | None = None
+    try:
+        stored = (store or KeyringStore()).get(profile)
+    except StorageError as exc:
+        stored, problem = None, str(exc)
+    if stored is not None:
+        return ResolvedCredentials(stored, f"OS keyring (profile {profile})")
+    return ResolvedCredentials(None, "AWS credential chain (profiles, SSO)", problem)

@@ -1,0 +1,1 @@
+"""The local SQLite database: models, connection and versioned schema migrations."""

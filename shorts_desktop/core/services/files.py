@@ -1,0 +1,114 @@
+"""What a local file is: video container sniffing, transcript decoding, checksums.
+
+Extensions lie; the first bytes do not. A "video" must start like an MP4/MOV, a
+WebM/Matroska or an AVI file; a transcript must be text we can decode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from shorts_desktop.core.errors import UserError
+
+TRANSCRIPT_EXTENSIONS = {".txt": "text/plain", ".srt": "application/x-subrip", ".vtt": "text/vtt"}
+MAX_TRANSCRIPT_BYTES = 10 * 1024 * 1024
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"uuid"}
+
+
+@dataclass(frozen=True)
+class Digests:
+    sha256: str
+    md5: str
+    size: int
+
+
+def digests(path: Path, chunk: int = 8 * 1024 * 1024) -> Digests:
+    """SHA-256 (stored, verified on download) and MD5 (S3's own check) in one read."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            sha.update(block)
+            md5.update(block)
+            size += len(block)
+    return Digests(sha.hexdigest(), md5.hexdigest(), size)
+
+
+def check_readable_file(path: Path) -> int:
+    """The file's size, or a UserError saying why it cannot be uploaded."""
+    if not path.exists():
+        raise UserError(f"{path} does not exist.")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a file.")
+    if not path.is_file():
+        raise UserError(f"{path} is not a regular file.")
+    if not os.access(path, os.R_OK):
+        raise UserError(f"{path} cannot be read (permission denied).")
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    if size == 0:
+        raise UserError(f"{path} is empty.")
+    return size
+
+
+def sniff_video(path: Path) -> str:
+    """The content type of a video container, or a UserError when it is not one."""
+    with path.open("rb") as f:
+        head = f.read(64)
+    if len(head) >= 12 and head[4:8] in _MP4_BOXES:
+        brand = head[8:12]
+        if head[4:8] == b"ftyp" and brand == b"qt  ":
+            return "video/quicktime"
+        return "video/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm" if b"webm" in head else "video/x-matroska"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    raise UserError(
+        f"{path.name} is not a video this app knows (MP4/MOV, WebM/MKV or AVI expected)."
+    )
+
+
+def decode_transcript(data: bytes, name: str) -> str:
+    """Text of a transcript, or a UserError when it is binary or undecodable."""
+    if not data.strip():
+        raise UserError(f"{name} is empty.")
+    if len(data) > MAX_TRANSCRIPT_BYTES:
+        raise UserError(f"{name} is larger than 10 MiB, too large for a transcript.")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+        if b"\x00" in data:
+            raise UserError(f"{name} is not text (it contains binary data).")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        raise UserError(f"{name} is not UTF-8 or UTF-16 text; save it as UTF-8.") from None
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\r\n\t\f")
+    if controls:
+        raise UserError(f"{name} is not text (it contains control characters).")
+    if not text.strip():
+        raise UserError(f"{name} has no text in it.")
+    return text
+
+
+def check_transcript_file(path: Path) -> str:
+    """The content type of a .txt/.srt/.vtt transcript, or a UserError saying what is wrong."""
+    ext = path.suffix.lower()
+    if ext not in TRANSCRIPT_EXTENSIONS:
+        raise UserError(f"{path.name} is not a transcript: use a .txt, .srt or .vtt file.")
+    data = path.read_bytes()[: MAX_TRANSCRIPT_BYTES + 1]
+    text = decode_transcript(data, path.name)
+    if ext == ".vtt" and not text.lstrip("\ufeff").startswith("WEBVTT"):
+        raise UserError(f"{path.name} is not a WebVTT file (it must start with WEBVTT).")
+    if ext in (".srt", ".vtt") and "-->" not in text:
+        raise UserError(f"{path.name} has no subtitle timings (no '-->' lines).")
+    charset = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
+    return f"{TRANSCRIPT_EXTENSIONS[ext]}; charset={charset}"

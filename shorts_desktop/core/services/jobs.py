@@ -1,0 +1,209 @@
+"""Shorts jobs: validated the way YouTube will judge them, with a checked lifecycle.
+
+created -> queued -> processing -> processed -> published, or failed / cancelled.
+When a job is published its temporary inputs are deleted or promoted, as the
+SHORTS_DESKTOP_AFTER_PUBLISH setting decides (the guide's cleanup after upload).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from shorts_desktop.core.config import Settings
+from shorts_desktop.core.db.models import Job, Upload, utcnow
+from shorts_desktop.core.errors import NotFoundError, ShortsError, UserError
+from shorts_desktop.core.services.uploads import UploadService, find_upload, unfinished_job_using
+
+VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer")
+PRIVACY = ("private", "unlisted", "public")
+MAX_TITLE = 100
+MAX_DESCRIPTION = 5000
+MAX_TAGS_TOTAL = 500
+
+TRANSITIONS = {
+    "created": {"queued", "published", "failed", "cancelled"},
+    "queued": {"processing", "published", "failed", "cancelled", "created"},
+    "processing": {"processed", "published", "failed", "cancelled"},
+    "processed": {"published", "failed", "cancelled"},
+    "published": set(),
+    "failed": {"queued"},
+    "cancelled": set(),
+}
+
+
+def tags_length(tags: list[str]) -> int:
+    """Characters the tags use as YouTube counts them: a tag with a space is quoted, plus commas."""
+    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    out: list[str] = []
+    for raw in tags:
+        for part in raw.split(","):
+            tag = " ".join(part.strip().lstrip("#").split())
+            if tag and tag.lower() not in (t.lower() for t in out):
+                out.append(tag)
+    return out
+
+
+@dataclass
+class JobDraft:
+    """The form a job is made from; `problems()` says why it cannot be created yet."""
+
+    title: str = ""
+    description: str = ""
+    voice: str = ""
+    tags: list[str] = field(default_factory=list)
+    video_upload_id: str = ""
+    transcript_upload_id: str = ""
+    privacy: str = "private"
+
+    def problems(self) -> list[str]:
+        found: list[str] = []
+        title = self.title.strip()
+        if not title:
+            found.append("The title is empty.")
+        elif len(title) > MAX_TITLE:
+            found.append(f"The title is {len(title)} characters; YouTube allows {MAX_TITLE}.")
+        if "<" in self.title + self.description or ">" in self.title + self.description:
+            found.append("YouTube does not allow < or > in titles and descriptions.")
+        if len(self.description) > MAX_DESCRIPTION:
+            found.append(
+                f"The description is {len(self.description):,} characters; YouTube allows "
+                f"{MAX_DESCRIPTION:,}."
+            )
+        used = tags_length(clean_tags(self.tags))
+        if used > MAX_TAGS_TOTAL:
+            found.append(f"The tags use {used} characters; YouTube allows {MAX_TAGS_TOTAL}.")
+        if self.voice not in VOICES:
+            found.append(
+                f"Unknown voice {self.voice!r}; choose one of {', '.join(VOICES)}."
+                if self.voice
+                else "Choose a narration voice."
+            )
+        if self.privacy not in PRIVACY:
+            found.append(f"Privacy must be one of {', '.join(PRIVACY)}.")
+        found += _input_problems(self.video_upload_id, "video")
+        found += _input_problems(self.transcript_upload_id, "transcript")
+        return found
+
+
+def _input_problems(upload_id: str, kind: str) -> list[str]:
+    if not upload_id.strip():
+        return [f"Choose a {kind}."]
+    try:
+        upload = find_upload(upload_id, kind)
+    except UserError as exc:
+        return [str(exc)]
+    if upload.status != "completed":
+        return [f"The {kind} {upload.original_name!r} is {upload.status}, not completed."]
+    return []
+
+
+def find_job(job_id: str) -> Job:
+    ident = job_id.strip().lower()
+    job = Job.get_or_none(Job.id == ident)
+    if job is None and len(ident) >= 8:
+        matches = list(Job.select().where(Job.id.startswith(ident)).limit(2))
+        if len(matches) == 1:
+            job = matches[0]
+    if job is None:
+        raise NotFoundError(f"No job has the id {job_id!r}.")
+    return job
+
+
+@dataclass
+class PublishResult:
+    job: Job
+    deleted: list[str] = field(default_factory=list)
+    promoted: list[str] = field(default_factory=list)
+    kept: list[dict[str, str]] = field(default_factory=list)
+
+
+class JobService:
+    def __init__(self, settings: Settings, uploads: UploadService) -> None:
+        self.settings = settings
+        self.uploads = uploads
+
+    def create(self, draft: JobDraft) -> Job:
+        problems = draft.problems()
+        if problems:
+            raise UserError(problems[0])
+        video = find_upload(draft.video_upload_id, "video")
+        transcript = find_upload(draft.transcript_upload_id, "transcript")
+        job: Job = Job.create(
+            id=str(uuid.uuid4()),
+            title=draft.title.strip(),
+            description=draft.description,
+            voice=draft.voice,
+            tags=clean_tags(draft.tags),
+            privacy=draft.privacy,
+            video_upload=video.id,
+            transcript_upload=transcript.id,
+            status="created",
+        )
+        return job
+
+    def list(self, status: str | None = None) -> list[Job]:
+        query = Job.select().order_by(Job.created_at.desc())
+        if status is not None:
+            query = query.where(Job.status == status)
+        return list(query)
+
+    def get(self, job_id: str) -> Job:
+        return find_job(job_id)
+
+    def set_status(self, job_id: str, status: str, error: str | None = None) -> Job:
+        job = find_job(job_id)
+        if status == job.status:
+            return job
+        if status not in TRANSITIONS.get(job.status, set()):
+            raise UserError(f"A {job.status} job cannot become {status}.")
+        now = utcnow()
+        Job.update(
+            status=status,
+            error=error,
+            updated_at=now,
+            published_at=now if status == "published" else Job.published_at,
+        ).where(Job.id == job.id).execute()
+        return find_job(job.id)
+
+    def cancel(self, job_id: str) -> Job:
+        return self.set_status(job_id, "cancelled")
+
+    def mark_published(self, job_id: str, video_url: str | None = None) -> PublishResult:
+        if video_url:
+            host = (urlparse(video_url).hostname or "").lower()
+            if urlparse(video_url).scheme not in ("http", "https") or not (
+                host == "youtu.be" or host == "youtube.com" or host.endswith(".youtube.com")
+            ):
+                raise UserError(f"{video_url!r} is not a YouTube link.")
+        job = self.set_status(job_id, "published")
+        if video_url:
+            Job.update(published_video_url=video_url).where(Job.id == job.id).execute()
+            job = find_job(job.id)
+        result = PublishResult(job)
+        for upload_id in (job.video_upload_id, job.transcript_upload_id):  # type: ignore[attr-defined]
+            if upload_id:
+                self._after_publish(find_upload(upload_id), result)
+        return result
+
+    def _after_publish(self, upload: Upload, result: PublishResult) -> None:
+        action = self.settings.after_publish
+        if not upload.is_temp or upload.status != "completed" or action == "keep":
+            return
+        if unfinished_job_using(upload) is not None:
+            result.kept.append({"id": upload.id, "reason": "another job still needs it"})
+            return
+        try:
+            if action == "promote":
+                self.uploads.promote(upload.id)
+                result.promoted.append(upload.id)
+            else:
+                self.uploads.delete(upload.id)
+                result.deleted.append(upload.id)
+        except ShortsError as exc:
+            result.kept.append({"id": upload.id, "reason": str(exc)})
+

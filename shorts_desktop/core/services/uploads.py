@@ -1,0 +1,314 @@
+"""Uploading, listing, sharing, downloading, promoting and deleting files.
+
+S3 and the database stay consistent: a row is written as `uploading` before any byte
+is sent and only becomes `completed` once the object is verified; a failed upload
+leaves no object, no open multipart upload and no completed row.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import peewee
+
+from shorts_desktop.core.config import MAX_PRESIGN_SECONDS, Settings
+from shorts_desktop.core.db.models import FINISHED_JOB_STATUSES, Job, Upload, utcnow
+from shorts_desktop.core.errors import NotFoundError, ShortsError, StorageError, UserError
+from shorts_desktop.core.services import files
+from shorts_desktop.core.storage.base import ProgressCallback, Storage
+from shorts_desktop.core.storage.keys import object_metadata, safe_name, upload_key
+
+UPLOAD_KINDS = ("video", "transcript")
+
+
+def find_upload(upload_id: str, kind: str | None = None) -> Upload:
+    """The upload with this id (a unique prefix of 8+ characters is enough)."""
+    ident = upload_id.strip().lower()
+    upload = Upload.get_or_none(Upload.id == ident)
+    if upload is None and len(ident) >= 8:
+        matches = list(Upload.select().where(Upload.id.startswith(ident)).limit(2))
+        if len(matches) == 1:
+            upload = matches[0]
+    if upload is None:
+        raise NotFoundError(f"No upload has the id {upload_id!r}.")
+    if kind is not None and upload.kind != kind:
+        raise UserError(f"Upload {upload.id} is a {upload.kind}, not a {kind}.")
+    return upload
+
+
+def unfinished_job_using(upload: Upload) -> Job | None:
+    job: Job | None = (
+        Job.select()
+        .where(
+            ((Job.video_upload == upload.id) | (Job.transcript_upload == upload.id))
+            & (Job.status.not_in(FINISHED_JOB_STATUSES))
+        )
+        .first()
+    )
+    return job
+
+
+class UploadService:
+    def __init__(self, settings: Settings, storage: Storage, scratch_dir: Path) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.scratch_dir = scratch_dir
+
+    # -- uploading --------------------------------------------------------------------------
+
+    def inspect(self, path: Path, kind: str) -> str:
+        """Validate a file for `kind`; returns its content type."""
+        files.check_readable_file(path)
+        if kind == "video":
+            return files.sniff_video(path)
+        if kind == "transcript":
+            return files.check_transcript_file(path)
+        raise UserError(f"Unknown upload kind {kind!r}; use video or transcript.")
+
+    def upload_file(
+        self,
+        path: Path,
+        kind: str,
+        *,
+        is_temp: bool = True,
+        progress: ProgressCallback | None = None,
+        original_name: str | None = None,
+    ) -> Upload:
+        path = Path(path)
+        content_type = self.inspect(path, kind)
+        name = original_name or path.name
+        try:
+            sums = files.digests(path)
+        except OSError as exc:
+            raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+        upload_id = str(uuid.uuid4())
+        key = upload_key(self.settings.prefix_for(kind, is_temp), upload_id, name)
+        upload = Upload.create(
+            id=upload_id,
+            kind=kind,
+            original_name=name,
+            size=sums.size,
+            content_type=content_type,
+            checksum=sums.sha256,
+            backend=self.storage.backend,
+            bucket=self.storage.bucket,
+            key=key,
+            is_temp=is_temp,
+            status="uploading",
+            source_path=str(path.resolve()),
+        )
+        metadata = object_metadata(upload_id, kind, name, sums.sha256, is_temp)
+        try:
+            self.storage.put_file(
+                path,
+                key,
+                content_type=content_type,
+                metadata=metadata,
+                md5_hex=sums.md5,
+                progress=progress,
+            )
+        except BaseException as exc:
+            self._fail(upload, exc)
+            raise
+        try:
+            now = utcnow()
+            updated = (
+                Upload.update(status="completed", completed_at=now, updated_at=now, error=None)
+                .where(Upload.id == upload_id)
+                .execute()
+            )
+            if updated != 1:
+                raise StorageError("The upload's database row disappeared while it was stored.")
+        except (peewee.PeeweeException, StorageError):
+            self.storage.delete(key)  # undo: no object without a completed row
+            raise
+        return find_upload(upload_id)
+
+    def _fail(self, upload: Upload, exc: BaseException) -> None:
+        """Record why an upload failed and make sure nothing of it stays in storage."""
+        reason = str(exc) if isinstance(exc, ShortsError) else "interrupted"
+        if not isinstance(exc, ShortsError | KeyboardInterrupt):
+            reason = f"unexpected error ({type(exc).__name__})"
+        try:
+            for leftover in self.storage.list_multipart_uploads(upload.key or ""):
+                if leftover.key == upload.key:
+                    self.storage.abort_multipart(leftover.key, leftover.upload_id)
+            if upload.key and self.storage.head(upload.key) is not None:
+                self.storage.delete(upload.key)
+        except ShortsError:
+            reason += " (its partial data could not be removed yet; cleanup will retry)"
+        Upload.update(
+            status="cancelled" if isinstance(exc, KeyboardInterrupt) else "failed",
+            error=reason,
+            updated_at=utcnow(),
+        ).where(Upload.id == upload.id).execute()
+
+    def upload_transcript_text(
+        self, text: str, *, is_temp: bool = True, name: str = "transcript.txt"
+    ) -> Upload:
+        data = text.encode("utf-8")
+        files.decode_transcript(data, "The transcript text")
+        if not name.lower().endswith((".txt", ".srt", ".vtt")):
+            name += ".txt"
+        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            suffix=Path(safe_name(name)).suffix, dir=self.scratch_dir
+        )
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            upload = self.upload_file(tmp, "transcript", is_temp=is_temp, original_name=name)
+        finally:
+            tmp.unlink(missing_ok=True)
+        Upload.update(source_path=None).where(Upload.id == upload.id).execute()
+        return find_upload(upload.id)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def list(
+        self,
+        kind: str | None = None,
+        is_temp: bool | None = None,
+        include_deleted: bool = False,
+    ) -> list[Upload]:
+        query = Upload.select().order_by(Upload.created_at.desc())
+        if kind is not None:
+            query = query.where(Upload.kind == kind)
+        if is_temp is not None:
+            query = query.where(Upload.is_temp == is_temp)
+        if not include_deleted:
+            query = query.where(Upload.status != "deleted")
+        return list(query)
+
+    def _stored(self, upload: Upload) -> Upload:
+        """The upload, if its bytes are reachable through the configured storage."""
+        if upload.status != "completed":
+            raise UserError(f"Upload {upload.id} is {upload.status}, not a completed file.")
+        if upload.backend != self.storage.backend or upload.bucket != self.storage.bucket:
+            where = f"bucket {upload.bucket}" if upload.bucket else "the local library"
+            now = (
+                f"bucket {self.storage.bucket}" if self.storage.bucket else "the local library"
+            )
+            hint = " (run `shorts-desktop migrate-to-s3`)" if upload.backend == "local" else ""
+            raise UserError(f"Upload {upload.id} is in {where}, but the app uses {now}{hint}.")
+        return upload
+
+    def presigned_url(self, upload_id: str, expires: int | None = None) -> tuple[str, int]:
+        seconds = self.settings.presigned_url_expiry if expires is None else expires
+        if not 1 <= seconds <= MAX_PRESIGN_SECONDS:
+            raise UserError("A link must expire within 1 second to 7 days (604,800 seconds).")
+        upload = self._stored(find_upload(upload_id))
+        if upload.key is None:
+            raise UserError(f"Upload {upload.id} is a legacy file with no storage key.")
+        url = self.storage.presigned_url(
+            upload.key, seconds, download_name=safe_name(upload.original_name)
+        )
+        return url, seconds
+
+    def download(
+        self,
+        upload_id: str,
+        dest: Path | None = None,
+        *,
+        overwrite: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Path:
+        upload = find_upload(upload_id)
+        target = Path(dest) if dest is not None else Path.cwd()
+        if target.is_dir():
+            target = target / safe_name(upload.original_name)
+        if target.exists() and not overwrite:
+            raise UserError(f"{target} already exists; choose another name with -o.")
+        if not target.parent.is_dir():
+            raise UserError(f"The folder {target.parent} does not exist.")
+        if upload.backend == "local" and upload.key is None and upload.file_path:
+            return self._copy_legacy(upload, target)
+        upload = self._stored(upload)
+        assert upload.key is not None
+        self.storage.download_file(upload.key, target, progress)
+        if upload.checksum and files.digests(target).sha256 != upload.checksum:
+            target.unlink(missing_ok=True)
+            raise StorageError(
+                f"The downloaded copy of {upload.original_name} does not match its checksum; "
+                "it was discarded."
+            )
+        return target
+
+    def _copy_legacy(self, upload: Upload, target: Path) -> Path:
+        source = Path(str(upload.file_path))
+        if not source.is_file():
+            Upload.update(status="missing", updated_at=utcnow()).where(
+                Upload.id == upload.id
+            ).execute()
+            raise StorageError(f"The legacy file {source} no longer exists.")
+        shutil.copyfile(source, target)
+        return target
+
+    # -- changing ---------------------------------------------------------------------------
+
+    def promote(self, upload_id: str) -> tuple[Upload, bool]:
+        """Move a temporary upload to permanent storage; returns (upload, changed)."""
+        upload = find_upload(upload_id)
+        if not upload.is_temp:
+            return upload, False
+        upload = self._stored(upload)
+        assert upload.key is not None
+        old_key = upload.key
+        new_key = upload_key(self.settings.prefix_for(upload.kind, False), upload.id,
+                             upload.original_name)
+        if self.storage.head(old_key) is None:
+            Upload.update(status="missing", updated_at=utcnow()).where(
+                Upload.id == upload.id
+            ).execute()
+            raise StorageError(
+                f"{upload.original_name} is no longer in storage (a cleanup or lifecycle rule "
+                "removed it); upload it again."
+            )
+        metadata = object_metadata(
+            upload.id, upload.kind, upload.original_name, upload.checksum or "", False
+        )
+        self.storage.copy(old_key, new_key, content_type=upload.content_type, metadata=metadata)
+        copied = self.storage.head(new_key)
+        if copied is None or copied.size != upload.size or (
+            upload.checksum and copied.metadata.get("sha256") != upload.checksum
+        ):
+            raise StorageError(
+                f"The permanent copy of {upload.original_name} could not be verified; the "
+                "temporary file was kept."
+            )
+        db = Upload._meta.database
+        with db.atomic():
+            Upload.update(key=new_key, is_temp=False, updated_at=utcnow()).where(
+                Upload.id == upload.id
+            ).execute()
+            self.storage.delete(old_key)  # a failure here rolls the row back
+        return find_upload(upload.id), True
+
+    def delete(self, upload_id: str) -> Upload:
+        upload = find_upload(upload_id)
+        if upload.status == "deleted":
+            return upload
+        job = unfinished_job_using(upload)
+        if job is not None:
+            raise UserError(
+                f"Upload {upload.id} is used by the job {job.title!r} ({job.status}); finish "
+                "or cancel that job first."
+            )
+        if upload.status in ("uploading", "queued", "paused"):
+            raise UserError(f"Upload {upload.id} is still {upload.status}; cancel it first.")
+        if upload.key and upload.backend == self.storage.backend and (
+            upload.bucket == self.storage.bucket
+        ):
+            self.storage.delete(upload.key)
+        elif upload.key:
+            where = upload.bucket or "the local library"
+            raise UserError(f"Upload {upload.id} is stored in {where}, which the app is not using.")
+        Upload.update(status="deleted", updated_at=utcnow()).where(
+            Upload.id == upload.id
+        ).execute()
+        return find_upload(upload.id)

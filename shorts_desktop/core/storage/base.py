@@ -1,0 +1,106 @@
+"""The storage interface the services use, and the plain records it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes just transferred (a delta, not a total)."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    last_modified: datetime  # aware, UTC
+    etag: str = ""
+    storage_class: str = "STANDARD"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MultipartInfo:
+    """An incomplete multipart upload: its parts take space until it is aborted."""
+
+    key: str
+    upload_id: str
+    initiated: datetime  # aware, UTC
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of `shorts-desktop check`: a capability and whether it works."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+class Storage(Protocol):
+    """An object store with the layout of keys.py; S3 and the local library implement it."""
+
+    @property
+    def backend(self) -> str:
+        """ "s3" or "local"."""
+        ...
+
+    @property
+    def bucket(self) -> str | None: ...
+
+    def describe(self) -> str:
+        """Where files go, for the status bar and `check`."""
+        ...
+
+    def put_file(
+        self,
+        path: Path,
+        key: str,
+        *,
+        content_type: str,
+        metadata: dict[str, str],
+        md5_hex: str,
+        progress: ProgressCallback | None = None,
+    ) -> str:
+        """Store a file; returns the ETag. A failure leaves nothing behind."""
+        ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def copy(self, src_key: str, dst_key: str, *, content_type: str,
+             metadata: dict[str, str]) -> None:
+        """Server-side copy with new metadata."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+    def delete_many(self, keys: list[str]) -> list[str]:
+        """Delete keys in batches; returns the keys that could not be deleted."""
+        ...
+
+    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]: ...
+
+    def presigned_url(self, key: str, expires: int, download_name: str | None = None) -> str:
+        """A time-limited GET link; `download_name` is what a browser saves it as."""
+        ...
+
+    def download_file(self, key: str, dest: Path,
+                      progress: ProgressCallback | None = None) -> None:
+        """Save the object at `dest` (written beside it, then renamed into place)."""
+        ...
+
+    def list_multipart_uploads(self, prefix: str = "") -> list[MultipartInfo]: ...
+
+    def abort_multipart(self, key: str, upload_id: str) -> None: ...
+
+    def check(self, probe_prefix: str) -> list[CheckResult]:
+        """Validate credentials, bucket, region and each needed permission."""
+        ...
+
+    def get_lifecycle_rules(self) -> list[dict[str, object]]: ...
+
+    def put_lifecycle_rules(self, rules: list[dict[str, object]]) -> None: ...

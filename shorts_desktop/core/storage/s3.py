@@ -1,0 +1,490 @@
+"""The S3 backend: one pooled boto3 client, standard retries, errors as sentences.
+
+On endpoints other than AWS (MinIO, R2, B2, moto) boto3's default request checksums
+break uploads on some stores, so they are sent only when required there; integrity
+comes from our own checksums (Content-MD5 on single PUTs, ETag and SHA-256 checks).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from shorts_desktop.core.config import MIB, Settings
+from shorts_desktop.core.credentials import ResolvedCredentials
+from shorts_desktop.core.errors import ConfigError, StorageError
+from shorts_desktop.core.storage.base import (
+    CheckResult,
+    MultipartInfo,
+    ObjectInfo,
+    ProgressCallback,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+MAX_PARTS = 10_000
+_BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+COPY_THRESHOLD = 5 * 1024 * MIB
+READ_CHUNK = 8 * MIB
+
+
+def part_size_for(size: int, threshold: int) -> int:
+    """The smallest multiple of 1 MiB >= threshold/… that fits `size` in 10,000 parts."""
+    part = max(8 * MIB, min(threshold, 64 * MIB))
+    while size > part * MAX_PARTS:
+        part *= 2
+    return part
+
+
+def multipart_etag(path: Path, part_size: int) -> str:
+    digests = []
+    with path.open("rb") as f:
+        while chunk := f.read(part_size):
+            digests.append(hashlib.md5(chunk).digest())
+    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+
+
+_ERROR_SENTENCES = {
+    "NoSuchBucket": "The bucket {bucket} does not exist (check S3_BUCKET_NAME and AWS_REGION).",
+    "AccessDenied": "Access to the bucket {bucket} was denied; check the IAM policy "
+    "(`shorts-desktop check` names what is missing).",
+    "AllAccessDisabled": "All access to the bucket {bucket} is disabled.",
+    "InvalidAccessKeyId": "The AWS access key id is not valid; set the right one with "
+    "`shorts-desktop credentials set`.",
+    "SignatureDoesNotMatch": "The AWS secret access key does not match the key id; set it "
+    "again with `shorts-desktop credentials set`.",
+    "ExpiredToken": "The AWS session has expired; sign in again (for SSO: aws sso login).",
+    "RequestTimeTooSkewed": "This computer's clock is too far off for S3; correct the time.",
+    "NoSuchKey": "The file is no longer in the bucket {bucket}.",
+    "PermanentRedirect": "The bucket {bucket} is in another region; set AWS_REGION to it.",
+    "AuthorizationHeaderMalformed": "The bucket {bucket} is in another region; set AWS_REGION "
+    "to it.",
+    "SlowDown": "S3 is throttling requests right now; try again in a minute.",
+    "BadDigest": "The file changed while it was being uploaded; upload it again.",
+    "InvalidDigest": "The file changed while it was being uploaded; upload it again.",
+    "EntityTooLarge": "The file is larger than S3 accepts in one request.",
+    "QuotaExceeded": "The storage quota of the bucket {bucket} is exhausted.",
+}
+
+
+class S3Storage:
+    """S3 or an S3-compatible store, addressed through one shared client."""
+
+    backend = "s3"
+
+    def __init__(self, settings: Settings, credentials: ResolvedCredentials) -> None:
+        if settings.bucket_name is None:
+            raise ConfigError("S3_BUCKET_NAME is not set.")
+        self.bucket: str = settings.bucket_name
+        self.settings = settings
+        self.credentials = credentials
+        self._client: S3Client | None = None
+
+    @property
+    def client(self) -> S3Client:
+        if self._client is None:
+            self._client = self._build_client()
+        return self._client
+
+    def _build_client(self) -> S3Client:
+        s = self.settings
+        key = self.credentials.key
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=key.access_key_id if key else None,
+                aws_secret_access_key=key.secret_access_key if key else None,
+                aws_session_token=key.session_token if key else None,
+                region_name=s.region,
+                profile_name=None if key else s.aws_profile,
+            )
+        except botocore.exceptions.ProfileNotFound:
+            raise ConfigError(
+                f"The AWS profile {s.aws_profile!r} (AWS_PROFILE) does not exist."
+            ) from None
+        options: dict[str, Any] = {}
+        if not s.is_aws_endpoint:
+            options["request_checksum_calculation"] = "when_required"
+            options["response_checksum_validation"] = "when_required"
+        config = Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            connect_timeout=10,
+            read_timeout=120,
+            max_pool_connections=max(10, s.files_in_flight * s.parts_in_flight + 2),
+            s3={"addressing_style": s.addressing_style},  # type: ignore[arg-type]
+            user_agent_extra="shorts-desktop",
+            **options,
+        )
+        client: S3Client = session.client("s3", endpoint_url=s.endpoint_url, config=config)
+        return client
+
+    def describe(self) -> str:
+        where = self.settings.endpoint_url or f"AWS {self.settings.region}"
+        return f"s3://{self.bucket} ({where})"
+
+    # -- errors -----------------------------------------------------------------------------
+
+    def error(self, exc: Exception, action: str) -> StorageError:
+        """One sentence for a boto3/botocore failure; never includes secrets or URLs."""
+        if isinstance(exc, botocore.exceptions.ClientError):
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            request_id = exc.response.get("ResponseMetadata", {}).get("RequestId", "")
+            template = _ERROR_SENTENCES.get(code)
+            if template is None and status == 403:
+                template = _ERROR_SENTENCES["AccessDenied"]
+            if template is None and code in ("404", "NotFound"):
+                template = "Not found in the bucket {bucket}."
+            if template is None:
+                template = f"S3 refused to {action} ({code or status})."
+            sentence = template.format(bucket=self.bucket)
+            err = StorageError(sentence)
+            err.code = code  # type: ignore[attr-defined]
+            err.request_id = request_id  # type: ignore[attr-defined]
+            return err
+        if isinstance(exc, botocore.exceptions.NoCredentialsError):
+            return StorageError(
+                "No AWS credentials were found; run `shorts-desktop credentials set` or "
+                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+            )
+        if isinstance(
+            exc,
+            botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError,
+        ):
+            where = self.settings.endpoint_url or "S3"
+            return StorageError(f"Cannot reach {where}; check the network connection.")
+        if isinstance(exc, botocore.exceptions.ReadTimeoutError):
+            return StorageError("S3 stopped answering in time; try again.")
+        if isinstance(exc, botocore.exceptions.ConnectionClosedError):
+            return StorageError("The connection to S3 was closed; try again.")
+        if isinstance(exc, botocore.exceptions.SSLError):
+            return StorageError("A secure connection to S3 could not be made (TLS error).")
+        if isinstance(exc, botocore.exceptions.BotoCoreError):
+            return StorageError(f"S3 could not {action}: {type(exc).__name__}.")
+        if isinstance(exc, OSError):
+            return StorageError(f"Could not {action}: {exc.strerror or exc}.")
+        raise exc
+
+    # -- objects ----------------------------------------------------------------------------
+
+    def put_file(
+        self,
+        path: Path,
+        key: str,
+        *,
+        content_type: str,
+        metadata: dict[str, str],
+        md5_hex: str,
+        progress: ProgressCallback | None = None,
+    ) -> str:
+        size = path.stat().st_size
+        threshold = self.settings.multipart_threshold
+        try:
+            if size < threshold:
+                with path.open("rb") as body:
+                    response = self.client.put_object(
+                        Bucket=self.bucket,
+                        Key=key,
+                        Body=_ProgressReader(body, progress),  # type: ignore[arg-type]
+                        ContentLength=size,
+                        ContentType=content_type,
+                        ContentMD5=base64.b64encode(bytes.fromhex(md5_hex)).decode(),
+                        Metadata=metadata,
+                    )
+                etag = response["ETag"].strip('"')
+                expected = md5_hex
+            else:
+                part = part_size_for(size, threshold)
+                config = TransferConfig(
+                    multipart_threshold=threshold,
+                    multipart_chunksize=part,
+                    max_concurrency=self.settings.parts_in_flight,
+                    use_threads=True,
+                )
+                self.client.upload_file(
+                    str(path),
+                    self.bucket,
+                    key,
+                    ExtraArgs={"ContentType": content_type, "Metadata": metadata},
+                    Callback=progress,
+                    Config=config,
+                )
+                head = self.client.head_object(Bucket=self.bucket, Key=key)
+                etag = head["ETag"].strip('"')
+                expected = multipart_etag(path, part)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "store the file") from None
+        except Exception as exc:  # s3transfer wraps failures in its own types
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, _BOTO_ERRORS):
+                raise self.error(cause, "store the file") from None
+            if type(exc).__name__ == "S3UploadFailedError":
+                raise StorageError(f"The upload failed: {_short(str(exc))}") from None
+            raise
+        if not _etag_matches(etag, expected):
+            self.delete(key)
+            raise StorageError(
+                "The stored file does not match what was read from disk (checksum mismatch); "
+                "it was removed, upload it again."
+            )
+        return etag
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            r = self.client.head_object(Bucket=self.bucket, Key=key)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise self.error(exc, "read the file's details") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self.error(exc, "read the file's details") from None
+        return ObjectInfo(
+            key=key,
+            size=int(r["ContentLength"]),
+            last_modified=r["LastModified"].astimezone(UTC),
+            etag=r["ETag"].strip('"'),
+            storage_class=r.get("StorageClass", "STANDARD"),
+            metadata=dict(r.get("Metadata", {})),
+        )
+
+    def copy(
+        self, src_key: str, dst_key: str, *, content_type: str, metadata: dict[str, str]
+    ) -> None:
+        config = TransferConfig(
+            multipart_threshold=COPY_THRESHOLD,
+            multipart_chunksize=512 * MIB,
+            max_concurrency=self.settings.parts_in_flight,
+        )
+        try:
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": src_key},
+                self.bucket,
+                dst_key,
+                ExtraArgs={
+                    "ContentType": content_type,
+                    "Metadata": metadata,
+                    "MetadataDirective": "REPLACE",
+                },
+                Config=config,
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "copy the file") from None
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "delete the file") from None
+
+    def delete_many(self, keys: list[str]) -> list[str]:
+        failed: list[str] = []
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            try:
+                r = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                )
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise self.error(exc, "delete files") from None
+            failed.extend(e["Key"] for e in r.get("Errors", []) if "Key" in e)
+        return failed
+
+    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=obj["Key"],
+                        size=int(obj["Size"]),
+                        last_modified=obj["LastModified"].astimezone(UTC),
+                        etag=obj.get("ETag", "").strip('"'),
+                        storage_class=obj.get("StorageClass", "STANDARD"),
+                    )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "list the bucket") from None
+
+    def presigned_url(self, key: str, expires: int, download_name: str | None = None) -> str:
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if download_name:
+            params["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
+        try:
+            return self.client.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=expires
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "make a link") from None
+
+    def download_file(
+        self, key: str, dest: Path, progress: ProgressCallback | None = None
+    ) -> None:
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
+        try:
+            self.client.download_file(
+                self.bucket,
+                key,
+                str(tmp),
+                Callback=progress,
+                Config=TransferConfig(max_concurrency=self.settings.parts_in_flight),
+            )
+            os.replace(tmp, dest)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "download the file") from None
+        except OSError as exc:
+            raise StorageError(f"Could not save {dest}: {exc.strerror or exc}.") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    # -- multipart leftovers ----------------------------------------------------------------
+
+    def list_multipart_uploads(self, prefix: str = "") -> list[MultipartInfo]:
+        out: list[MultipartInfo] = []
+        try:
+            paginator = self.client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for up in page.get("Uploads", []):
+                    size = 0
+                    parts = self.client.get_paginator("list_parts")
+                    for ppage in parts.paginate(
+                        Bucket=self.bucket, Key=up["Key"], UploadId=up["UploadId"]
+                    ):
+                        size += sum(int(p["Size"]) for p in ppage.get("Parts", []))
+                    out.append(
+                        MultipartInfo(
+                            key=up["Key"],
+                            upload_id=up["UploadId"],
+                            initiated=up["Initiated"].astimezone(UTC),
+                            size=size,
+                        )
+                    )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "list unfinished uploads") from None
+        return out
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                return
+            raise self.error(exc, "abort an unfinished upload") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self.error(exc, "abort an unfinished upload") from None
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def check(self, probe_prefix: str) -> list[CheckResult]:
+        results = [CheckResult("credentials", True, self.credentials.source)]
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            results.append(CheckResult("bucket", True, f"{self.bucket} is reachable"))
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            results.append(CheckResult("bucket", False, str(self.error(exc, "open the bucket"))))
+            return results
+        try:
+            loc = self.client.get_bucket_location(Bucket=self.bucket).get("LocationConstraint")
+            region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(loc, loc)
+            if region == self.settings.region or not self.settings.is_aws_endpoint:
+                results.append(CheckResult("region", True, f"bucket region {region}"))
+            else:
+                results.append(
+                    CheckResult(
+                        "region", False, f"the bucket is in {region}, AWS_REGION says "
+                        f"{self.settings.region}"
+                    )
+                )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            results.append(CheckResult("region", False, str(self.error(exc, "read the region"))))
+        probe = f"{probe_prefix}.shorts-desktop-check-{uuid.uuid4().hex}"
+        steps: list[tuple[str, str, Any]] = [
+            ("list", "s3:ListBucket", lambda: self.client.list_objects_v2(
+                Bucket=self.bucket, MaxKeys=1)),
+            ("put", "s3:PutObject", lambda: self.client.put_object(
+                Bucket=self.bucket, Key=probe, Body=b"shorts-desktop check")),
+            ("get", "s3:GetObject", lambda: self.client.get_object(
+                Bucket=self.bucket, Key=probe)["Body"].read()),
+            ("delete", "s3:DeleteObject", lambda: self.client.delete_object(
+                Bucket=self.bucket, Key=probe)),
+        ]
+        for name, permission, call in steps:
+            try:
+                call()
+                results.append(CheckResult(name, True, f"{permission} allowed"))
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                results.append(
+                    CheckResult(name, False, f"{permission} missing: {self.error(exc, name)}")
+                )
+        return results
+
+    def get_lifecycle_rules(self) -> list[dict[str, object]]:
+        try:
+            r = self.client.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
+                return []
+            raise self.error(exc, "read the lifecycle rules") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self.error(exc, "read the lifecycle rules") from None
+        return [dict(rule) for rule in r.get("Rules", [])]
+
+    def put_lifecycle_rules(self, rules: list[dict[str, object]]) -> None:
+        try:
+            self.client.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket,
+                LifecycleConfiguration={"Rules": rules},  # type: ignore[typeddict-item]
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "save the lifecycle rules") from None
+
+
+class _ProgressReader:
+    """A file wrapper that reports bytes as the read position first passes them.
+
+    botocore may read a body twice (payload signing over HTTP, retries); counting the
+    high-water mark keeps the reported total equal to the file size.
+    """
+
+    def __init__(self, f: Any, progress: ProgressCallback | None) -> None:
+        self._f = f
+        self._progress = progress
+        self._reported = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self._f.read(n)
+        if self._progress:
+            pos = int(self._f.tell())
+            if pos > self._reported:
+                self._progress(pos - self._reported)
+                self._reported = pos
+        return data
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return int(self._f.seek(pos, whence))
+
+    def tell(self) -> int:
+        return int(self._f.tell())
+
+
+def _etag_matches(etag: str, expected: str) -> bool:
+    """Single PUT: the ETag is the MD5. Multipart: md5-of-md5s-N where the store uses it."""
+    if "-" not in expected:
+        return etag == expected
+    looks_standard = "-" in etag and len(etag.split("-")[0]) == 32
+    return etag == expected or not looks_standard
+
+
+def _short(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else "unknown reason"
+    return first[:200].rstrip(".") + "."

@@ -1,0 +1,310 @@
+"""The main window: a sidebar of six panels, a status bar, drop-anywhere, a tray icon."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStyle,
+    QSystemTrayIcon,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shorts_desktop import __version__
+from shorts_desktop.gui.format import human_rate
+from shorts_desktop.gui.panels.base import Panel, heading
+from shorts_desktop.gui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from shorts_desktop.app import Services
+
+log = logging.getLogger(__name__)
+
+# name, sidebar label, module:class, standard icon
+PANELS: tuple[tuple[str, str, str, QStyle.StandardPixmap], ...] = (
+    ("uploads", "Uploads", "uploads:UploadsPanel", QStyle.StandardPixmap.SP_ArrowUp),
+    ("library", "Library", "library:LibraryPanel", QStyle.StandardPixmap.SP_DirIcon),
+    ("jobs", "Jobs", "jobs:JobsPanel", QStyle.StandardPixmap.SP_MediaPlay),
+    ("cleanup", "Cleanup", "cleanup:CleanupPanel", QStyle.StandardPixmap.SP_TrashIcon),
+    ("stats", "Stats", "stats:StatsPanel", QStyle.StandardPixmap.SP_FileDialogDetailedView),
+    ("settings", "Settings", "settings:SettingsPanel",
+     QStyle.StandardPixmap.SP_FileDialogContentsView),
+)
+
+
+class _PlaceholderPanel(Panel):
+    """Stands in for a panel whose module is not there yet."""
+
+    def __init__(self, name: str, title: str, services: Services, runner: TaskRunner) -> None:
+        self.title = title
+        self.object_name = f"{name}Panel"
+        super().__init__(services, runner)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading(title))
+        layout.addWidget(QLabel("This panel is not available in this build."))
+        layout.addStretch(1)
+
+
+class MainWindow(QMainWindow):
+    """One window; panels talk to each other only through the signals wired here."""
+
+    #: Emitted with the paths of files dropped anywhere on the window.
+    files_dropped = Signal(list)
+
+    def __init__(self, services: Services, *, runner: TaskRunner | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Shorts Desktop")
+        self.setAccessibleName("Shorts Desktop main window")
+        self.services = services
+        self.runner = runner or TaskRunner(self)
+        self.runner.failed.connect(self.show_error)
+        self.setAcceptDrops(True)
+        self.panels: dict[str, Panel] = {}
+
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setAccessibleName("Panels")
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.sidebar.setFixedWidth(170)
+        self.stack = QStackedWidget()
+        style = self.style()
+        for name, title, target, icon in PANELS:
+            panel = self._make_panel(name, title, target)
+            self.panels[name] = panel
+            self.stack.addWidget(panel)
+            item = QListWidgetItem(style.standardIcon(icon), title)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setSizeHint(QSize(150, 40))
+            item.setToolTip(f"Show the {title} panel")
+            self.sidebar.addItem(item)
+        self.sidebar.currentRowChanged.connect(self._show_row)
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.sidebar)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.location_label = QLabel()
+        self.location_label.setObjectName("storageLocation")
+        self.transfer_label = QLabel()
+        self.transfer_label.setObjectName("transferSummary")
+        self.statusBar().addWidget(self.location_label, 1)
+        self.statusBar().addPermanentWidget(self.transfer_label)
+        self._build_menus()
+        self._build_tray()
+        self._wire_panels()
+        self._update_location()
+        self.set_transfer_summary(0, 0.0)
+        self.sidebar.setCurrentRow(0)
+        self.resize(1280, 800)
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _make_panel(self, name: str, title: str, target: str) -> Panel:
+        module_name, class_name = target.split(":")
+        try:
+            module = importlib.import_module(f"shorts_desktop.gui.panels.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"shorts_desktop.gui.panels.{module_name}":
+                raise
+            return _PlaceholderPanel(name, title, self.services, self.runner)
+        panel: Panel = getattr(module, class_name)(self.services, self.runner)
+        return panel
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        add = QAction("&Add files…", self)
+        add.setShortcut("Ctrl+O")
+        add.triggered.connect(self._add_files)
+        file_menu.addAction(add)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut("Ctrl+Q")
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        view = self.menuBar().addMenu("&View")
+        for index, (_name, title, _target, _icon) in enumerate(PANELS):
+            action = QAction(title, self)
+            action.setShortcut(f"Ctrl+{index + 1}")
+            action.triggered.connect(lambda _=False, row=index: self.sidebar.setCurrentRow(row))
+            view.addAction(action)
+        help_menu = self.menuBar().addMenu("&Help")
+        logs = QAction("Open &log folder", self)
+        logs.triggered.connect(self._open_log_folder)
+        help_menu.addAction(logs)
+        about = QAction("&About Shorts Desktop", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _build_tray(self) -> None:
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(self.windowIcon() or self._app_icon(), self)
+            self.tray.setToolTip("Shorts Desktop")
+            self.tray.show()
+
+    def _app_icon(self) -> QIcon:
+        return self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowUp)
+
+    def _wire_panels(self) -> None:
+        """Connect the panels' documented signals; a missing one is simply not wired."""
+        uploads = self.panels["uploads"]
+        self.files_dropped.connect(getattr(uploads, "add_paths", lambda _paths: None))
+        changed = getattr(uploads, "uploads_changed", None)
+        if changed is not None:
+            for name in ("library", "jobs", "stats", "cleanup"):
+                changed.connect(self.panels[name].refresh)
+        transfers = getattr(uploads, "transfers_changed", None)
+        if transfers is not None:
+            transfers.connect(self.set_transfer_summary)
+        finished = getattr(uploads, "queue_finished", None)
+        if finished is not None:
+            finished.connect(self.notify)
+        settings = self.panels["settings"]
+        saved = getattr(settings, "services_changed", None)
+        if saved is not None:
+            saved.connect(self.set_services)
+
+    # -- behaviour --------------------------------------------------------------------------
+
+    def _show_row(self, row: int) -> None:
+        if row < 0:
+            return
+        self.stack.setCurrentIndex(row)
+        panel = self.stack.currentWidget()
+        if isinstance(panel, Panel):
+            panel.setFocus()
+            panel.refresh()
+
+    def show_panel(self, name: str) -> None:
+        names = [p[0] for p in PANELS]
+        if name not in names:
+            raise ValueError(f"unknown panel {name!r}; choose one of {', '.join(names)}")
+        self.sidebar.setCurrentRow(names.index(name))
+
+    def current_panel(self) -> Panel:
+        widget = self.stack.currentWidget()
+        assert isinstance(widget, Panel)
+        return widget
+
+    def set_services(self, services: Services) -> None:
+        old = self.services
+        self.services = services
+        for panel in self.panels.values():
+            panel.set_services(services)
+        self._update_location()
+        if old is not services:
+            old.close()
+
+    def _update_location(self) -> None:
+        storage = self.services.storage
+        if storage.backend == "s3":
+            text = f"Files go to {storage.describe()}"
+        else:
+            text = f"Files go to the {storage.describe()} (no bucket set up yet)"
+        self.location_label.setText(text)
+        self.location_label.setToolTip(text)
+
+    def set_transfer_summary(self, count: int, rate: float) -> None:
+        if count == 0:
+            self.transfer_label.setText("No transfers")
+        else:
+            self.transfer_label.setText(f"{count} transferring · {human_rate(rate)}")
+
+    def notify(self, title: str, message: str) -> None:
+        if self.tray is not None:
+            self.tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 5000)
+        self.statusBar().showMessage(message, 8000)
+
+    def show_error(self, title: str, message: str) -> None:
+        QMessageBox.warning(self, title, message)
+
+    def _add_files(self) -> None:
+        self.show_panel("uploads")
+        add = getattr(self.panels["uploads"], "choose_files", None)
+        if add is not None:
+            add()
+
+    def _open_log_folder(self) -> None:
+        folder = self.services.paths.log_dir
+        self.runner.submit(lambda: folder.mkdir(parents=True, exist_ok=True),
+                           lambda _r: self._open_url(QUrl.fromLocalFile(str(folder))))
+
+    def _open_url(self, url: QUrl) -> None:
+        QDesktopServices.openUrl(url)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Shorts Desktop",
+            f"<b>Shorts Desktop {__version__}</b><p>Keeps the videos and transcripts of your "
+            "YouTube Shorts in your own S3 bucket.</p>",
+        )
+
+    # -- drag and drop anywhere -------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.show_panel("uploads")
+            self.files_dropped.emit(paths)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.runner.shutdown()
+        if self.tray is not None:
+            self.tray.hide()
+        self.services.close()
+        super().closeEvent(event)
+
+
+def run_app(argv: list[str], *, panel: str | None = None,
+            screenshot: Path | None = None) -> int:
+    """Start the GUI; with `screenshot`, open `panel` at 1280×800, save a PNG and exit."""
+    from PySide6.QtCore import QTimer
+
+    from shorts_desktop.app import create_main_window
+
+    app = QApplication.instance() or QApplication(argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Shorts Desktop")
+    app.setOrganizationName("shorts-desktop")
+    window: Any = create_main_window()
+    window.resize(1280, 800)
+    if panel:
+        window.show_panel(panel)
+    window.show()
+    if screenshot is None:
+        return int(app.exec())
+
+    def shoot() -> None:
+        window.runner.drain()
+        window.grab().save(str(screenshot))
+        window.close()
+        app.quit()
+
+    QTimer.singleShot(1500, shoot)
+    app.exec()
+    return 0 if screenshot.exists() else 1

@@ -1,0 +1,1 @@
+"""QAbstractTableModel adapters over rows the services return."""

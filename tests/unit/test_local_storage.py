@@ -1,0 +1,289 @@
+"""The local library backend: same contract as S3, kept in a folder."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from shorts_desktop.core.errors import StorageError, UserError
+from shorts_desktop.core.storage.base import Storage
+from shorts_desktop.core.storage.local import CHUNK_SIZE, LocalStorage
+
+UID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+KEY = f"temp/{UID}/clip.mp4"
+
+
+def files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def make_file(tmp_path: Path, name: str, data: bytes) -> tuple[Path, str]:
+    path = tmp_path / "src" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path, hashlib.md5(data).hexdigest()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "library"
+
+
+@pytest.fixture
+def store(root: Path) -> LocalStorage:
+    return LocalStorage(root)
+
+
+def put(store: LocalStorage, tmp_path: Path, key: str, data: bytes,
+        meta: dict[str, str] | None = None) -> str:
+    path, md5 = make_file(tmp_path, key.rsplit("/", 1)[-1], data)
+    return store.put_file(path, key, content_type="video/mp4", metadata=meta or {},
+                          md5_hex=md5)
+
+
+def test_satisfies_protocol_and_creates_nothing_until_used(root: Path) -> None:
+    s: Storage = LocalStorage(root)
+    assert (s.backend, s.bucket) == ("local", None)
+    assert s.describe() == f"local library at {root}"
+    assert s.head(KEY) is None
+    assert list(s.list_objects("")) == []
+    assert not root.exists()
+
+
+def test_round_trip_with_metadata_and_progress(store: LocalStorage, tmp_path: Path) -> None:
+    data = os.urandom(2 * CHUNK_SIZE + 12345)
+    src, md5 = make_file(tmp_path, "clip.mp4", data)
+    meta = {"upload-id": UID, "kind": "video", "original-name": "My%20clip.mp4"}
+    up: list[int] = []
+    before = datetime.now(UTC) - timedelta(seconds=5)
+
+    etag = store.put_file(src, KEY, content_type="video/mp4", metadata=meta,
+                          md5_hex=md5, progress=up.append)
+
+    assert etag == md5
+    assert up == [CHUNK_SIZE, CHUNK_SIZE, 12345]
+    info = store.head(KEY)
+    assert info is not None
+    assert (info.key, info.size, info.etag, info.metadata) == (KEY, len(data), md5, meta)
+    assert info.last_modified.tzinfo is not None
+    assert info.last_modified.utcoffset() == timedelta(0)
+    assert before <= info.last_modified <= datetime.now(UTC) + timedelta(seconds=5)
+    assert list(store.list_objects("temp/")) == [info]
+
+    dest = tmp_path / "out" / "saved.mp4"
+    down: list[int] = []
+    store.download_file(KEY, dest, progress=down.append)
+    assert dest.read_bytes() == data
+    assert sum(down) == len(data)
+    assert [p.name for p in dest.parent.iterdir()] == ["saved.mp4"]  # no temp left beside
+
+
+def test_md5_mismatch_leaves_nothing(store: LocalStorage, root: Path, tmp_path: Path) -> None:
+    src, _ = make_file(tmp_path, "clip.mp4", b"the real bytes")
+    with pytest.raises(StorageError, match="changed while it was being copied"):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={},
+                       md5_hex=hashlib.md5(b"other bytes").hexdigest())
+    assert store.head(KEY) is None
+    assert files_under(root) == []
+    assert not (root / "temp").exists()
+
+
+def test_md5_mismatch_keeps_the_previous_object(store: LocalStorage, tmp_path: Path) -> None:
+    put(store, tmp_path, KEY, b"version one", {"v": "1"})
+    src, _ = make_file(tmp_path, "other.mp4", b"version two")
+    with pytest.raises(StorageError):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={"v": "2"},
+                       md5_hex="0" * 32)
+    info = store.head(KEY)
+    assert info is not None and info.metadata == {"v": "1"}
+    assert store._path(KEY).read_bytes() == b"version one"
+
+
+def test_cancel_from_progress_leaves_nothing(store: LocalStorage, root: Path,
+                                             tmp_path: Path) -> None:
+    src, md5 = make_file(tmp_path, "clip.mp4", os.urandom(CHUNK_SIZE + 1))
+
+    def cancel(_: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=md5,
+                       progress=cancel)
+    assert files_under(root) == []
+
+
+@pytest.mark.parametrize(
+    ("err", "message"),
+    [(errno.ENOSPC, "The disk is full"), (errno.EACCES, "Permission denied")],
+)
+def test_os_errors_become_one_sentence(store: LocalStorage, root: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch, err: int,
+                                       message: str) -> None:
+    src, md5 = make_file(tmp_path, "clip.mp4", b"some bytes")
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)  # the module calls os.fsync
+    with pytest.raises(StorageError) as caught:
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=md5)
+    monkeypatch.undo()
+    text = str(caught.value)
+    assert text.startswith(message)
+    assert text.endswith(".") and "\n" not in text
+    assert files_under(root) == []
+
+
+def test_missing_source_file_is_a_user_error(store: LocalStorage, tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        store.put_file(tmp_path / "gone.mp4", KEY, content_type="video/mp4", metadata={},
+                       md5_hex="0" * 32)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../escape.txt",
+        f"temp/{UID}/../../../escape.txt",
+        "/etc/passwd",
+        "C:/Windows/escape.txt",
+        "temp\\..\\..\\escape.txt",
+        "temp/a\x00b.txt",
+        "temp/a\nb.txt",
+        "temp//escape.txt",
+        "temp/.hidden",
+        "temp/",
+        "",
+    ],
+)
+def test_keys_that_escape_the_root_are_refused(store: LocalStorage, root: Path,
+                                               tmp_path: Path, key: str) -> None:
+    src, md5 = make_file(tmp_path, "escape.txt", b"x")
+    with pytest.raises(UserError):
+        store.put_file(src, key, content_type="text/plain", metadata={}, md5_hex=md5)
+    with pytest.raises(UserError):
+        store.head(key)
+    with pytest.raises(UserError):
+        store.delete(key)
+    with pytest.raises(UserError):
+        store.download_file(key, tmp_path / "dest.txt")
+    assert not (tmp_path / "escape.txt").exists()
+    assert not root.exists()
+
+
+def test_delete_is_idempotent_and_prunes_empty_folders(store: LocalStorage, root: Path,
+                                                       tmp_path: Path) -> None:
+    other = f"temp/{UID}/notes.txt"
+    put(store, tmp_path, KEY, b"a")
+    put(store, tmp_path, other, b"b")
+
+    store.delete(KEY)
+    assert store.head(KEY) is None
+    assert (root / "temp" / UID).is_dir()  # still holds notes.txt
+    store.delete(KEY)  # again: fine
+
+    store.delete(other)
+    assert not (root / "temp").exists()
+    assert root.is_dir()  # the root itself stays
+    assert list(root.iterdir()) == []
+    store.delete("videos/never/existed.mp4")
+
+
+def test_delete_many_reports_only_failures(store: LocalStorage, tmp_path: Path) -> None:
+    a, b = f"temp/{UID}/a.mp4", f"videos/{UID}/b.mp4"
+    put(store, tmp_path, a, b"a")
+    put(store, tmp_path, b, b"b")
+    failed = store.delete_many([a, b, "temp/missing/x.mp4", "../bad"])
+    assert failed == ["../bad"]
+    assert store.head(a) is None and store.head(b) is None
+
+
+def test_copy_is_independent_of_the_source(store: LocalStorage, root: Path,
+                                           tmp_path: Path) -> None:
+    data = b"promote me" * 1000
+    put(store, tmp_path, KEY, data, {"is-temp": "true"})
+    dst = f"videos/{UID}/clip.mp4"
+
+    store.copy(KEY, dst, content_type="video/mp4", metadata={"is-temp": "false"})
+
+    src_info, dst_info = store.head(KEY), store.head(dst)
+    assert src_info is not None and dst_info is not None
+    assert src_info.metadata == {"is-temp": "true"}
+    assert dst_info.metadata == {"is-temp": "false"}
+    assert dst_info.etag == hashlib.md5(data).hexdigest()
+    assert dst_info.size == len(data)
+    assert os.stat(store._path(dst)).st_ino != os.stat(store._path(KEY)).st_ino
+    store.delete(KEY)
+    assert store._path(dst).read_bytes() == data
+    assert [o.key for o in store.list_objects("")] == [dst]
+
+
+def test_copy_and_download_of_missing_key_fail(store: LocalStorage, tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="not in the local library"):
+        store.copy(KEY, f"videos/{UID}/clip.mp4", content_type="video/mp4", metadata={})
+    with pytest.raises(StorageError, match="not in the local library"):
+        store.download_file(KEY, tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_presigned_url_is_refused(store: LocalStorage, tmp_path: Path) -> None:
+    put(store, tmp_path, KEY, b"x")
+    with pytest.raises(UserError) as caught:
+        store.presigned_url(KEY, 3600)
+    assert str(caught.value) == (
+        "Share links need an S3 bucket; files in the local library have no web address."
+    )
+
+
+def test_check_rows_all_ok_and_leave_nothing(store: LocalStorage, root: Path) -> None:
+    rows = store.check("temp/")
+    assert [r.name for r in rows] == ["folder", "write", "read", "delete"]
+    assert all(r.ok for r in rows), rows
+    assert all(r.detail for r in rows)
+    assert root.is_dir()
+    assert list(root.iterdir()) == []
+
+
+def test_check_reports_an_unusable_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the library should be")
+    rows = LocalStorage(blocker).check("temp/")
+    assert [(r.name, r.ok) for r in rows] == [
+        ("folder", False), ("write", False), ("read", False), ("delete", False)
+    ]
+
+
+def test_list_excludes_sidecars_and_temp_files(store: LocalStorage, root: Path,
+                                               tmp_path: Path) -> None:
+    keys = [f"temp/{UID}/b.mp4", f"temp/{UID}/a.txt", f"videos/{UID}/c.mp4",
+            "processed/job-1/out.mp4"]
+    for k in keys:
+        put(store, tmp_path, k, k.encode())
+    stray = root / "temp" / UID / ".b.mp4.1234.part"
+    stray.write_bytes(b"half a file")
+
+    on_disk = {p.name for p in files_under(root)}
+    assert ".b.mp4.meta.json" in on_disk and stray.name in on_disk
+
+    listed = list(store.list_objects(""))
+    assert [o.key for o in listed] == sorted(keys)
+    assert all(not o.key.rsplit("/", 1)[-1].startswith(".") for o in listed)
+    assert [o.key for o in store.list_objects("temp/")] == sorted(keys[:2])
+    assert [o.key for o in store.list_objects(f"temp/{UID}/a")] == [keys[1]]
+    assert [o.key for o in store.list_objects("vid")] == [keys[2]]
+    assert list(store.list_objects("nothing/here/")) == []
+    assert {o.key: o.size for o in listed}[keys[0]] == len(keys[0])
+
+
+def test_s3_only_features(store: LocalStorage, root: Path) -> None:
+    assert store.list_multipart_uploads() == []
+    store.abort_multipart(KEY, "upload-1")
+    assert store.get_lifecycle_rules() == []
+    with pytest.raises(UserError, match="S3"):
+        store.put_lifecycle_rules([{"ID": "expire-temp"}])
+    assert not root.exists()
