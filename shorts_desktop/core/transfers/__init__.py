@@ -1,0 +1,1 @@
+"""The transfer engine: queued, threaded, multipart, resumable, verified."""
