@@ -18,6 +18,7 @@ from shorts_desktop.core.db.schema import MigrationResult
 from shorts_desktop.core.services.cleanup import CleanupService
 from shorts_desktop.core.services.jobs import JobService
 from shorts_desktop.core.services.stats import StatsService
+from shorts_desktop.core.services.upload_queue import UploadQueue
 from shorts_desktop.core.services.uploads import UploadService
 from shorts_desktop.core.storage.base import CheckResult, Storage
 from shorts_desktop.core.storage.local import LocalStorage
@@ -38,6 +39,7 @@ class Services:
     jobs: JobService
     cleanup: CleanupService
     stats: StatsService
+    upload_queue: UploadQueue
     migration: MigrationResult
     db: Any
 
@@ -54,6 +56,7 @@ class Services:
         return MigrateToS3Service(self.settings, local, self.storage, self.paths.library_dir)
 
     def close(self) -> None:
+        self.upload_queue.shutdown()
         close_database(self.db)
 
 
@@ -84,6 +87,7 @@ def build_services(
         jobs=JobService(settings, uploads),
         cleanup=CleanupService(settings, storage),
         stats=StatsService(settings, storage),
+        upload_queue=UploadQueue(uploads, settings.files_in_flight),
         migration=migration,
         db=db,
     )

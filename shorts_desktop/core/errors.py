@@ -29,3 +29,7 @@ class StorageError(ShortsError):
     """The storage or the network refused or failed: access denied, bucket missing, offline."""
 
     exit_code = 1
+
+
+class TransferCancelled(ShortsError):
+    """The user cancelled a transfer; what it stored so far has been removed."""

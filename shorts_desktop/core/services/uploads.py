@@ -17,7 +17,13 @@ import peewee
 
 from shorts_desktop.core.config import MAX_PRESIGN_SECONDS, Settings
 from shorts_desktop.core.db.models import FINISHED_JOB_STATUSES, Job, Upload, utcnow
-from shorts_desktop.core.errors import NotFoundError, ShortsError, StorageError, UserError
+from shorts_desktop.core.errors import (
+    NotFoundError,
+    ShortsError,
+    StorageError,
+    TransferCancelled,
+    UserError,
+)
 from shorts_desktop.core.services import files
 from shorts_desktop.core.storage.base import ProgressCallback, Storage
 from shorts_desktop.core.storage.keys import object_metadata, safe_name, upload_key
@@ -130,6 +136,7 @@ class UploadService:
 
     def _fail(self, upload: Upload, exc: BaseException) -> None:
         """Record why an upload failed and make sure nothing of it stays in storage."""
+        cancelled = isinstance(exc, KeyboardInterrupt | TransferCancelled)
         reason = str(exc) if isinstance(exc, ShortsError) else "interrupted"
         if not isinstance(exc, ShortsError | KeyboardInterrupt):
             reason = f"unexpected error ({type(exc).__name__})"
@@ -142,7 +149,7 @@ class UploadService:
         except ShortsError:
             reason += " (its partial data could not be removed yet; cleanup will retry)"
         Upload.update(
-            status="cancelled" if isinstance(exc, KeyboardInterrupt) else "failed",
+            status="cancelled" if cancelled else "failed",
             error=reason,
             updated_at=utcnow(),
         ).where(Upload.id == upload.id).execute()
