@@ -16,16 +16,16 @@ import unicodedata
 from urllib.parse import quote, unquote
 
 MAX_SAFE_NAME = 200
-_UNSAFE = re.compile(r"[^A-Za-z0-9._\- ]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._\-]+")
 
 
 def safe_name(original: str) -> str:
     """A file name with no path separator, no `..`, no control characters, never empty."""
     base = original.replace("\\", "/").rsplit("/", 1)[-1]
     base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    base = _UNSAFE.sub("_", base).strip(" .")
+    base = _UNSAFE.sub("_", base)
     base = re.sub(r"\.{2,}", ".", base)
-    base = re.sub(r"_+", "_", base).replace(" ", "_")
+    base = re.sub(r"_*\._*", ".", base).strip("._")
     if not base or base in {".", ".."}:
         base = "file"
     if len(base) > MAX_SAFE_NAME:

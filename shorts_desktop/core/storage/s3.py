@@ -135,7 +135,7 @@ class S3Storage:
 
     # -- errors -----------------------------------------------------------------------------
 
-    def error(self, exc: Exception, action: str) -> StorageError:
+    def error(self, exc: Exception, action: str, not_found: str | None = None) -> StorageError:
         """One sentence for a boto3/botocore failure; never includes secrets or URLs."""
         if isinstance(exc, botocore.exceptions.ClientError):
             code = str(exc.response.get("Error", {}).get("Code", ""))
@@ -145,7 +145,7 @@ class S3Storage:
             if template is None and status == 403:
                 template = _ERROR_SENTENCES["AccessDenied"]
             if template is None and code in ("404", "NotFound"):
-                template = "Not found in the bucket {bucket}."
+                template = not_found or "Not found in the bucket {bucket}."
             if template is None:
                 template = f"S3 refused to {action} ({code or status})."
             sentence = template.format(bucket=self.bucket)
@@ -391,7 +391,10 @@ class S3Storage:
             self.client.head_bucket(Bucket=self.bucket)
             results.append(CheckResult("bucket", True, f"{self.bucket} is reachable"))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            results.append(CheckResult("bucket", False, str(self.error(exc, "open the bucket"))))
+            missing = _ERROR_SENTENCES["NoSuchBucket"]
+            results.append(
+                CheckResult("bucket", False, str(self.error(exc, "open the bucket", missing)))
+            )
             return results
         try:
             loc = self.client.get_bucket_location(Bucket=self.bucket).get("LocationConstraint")

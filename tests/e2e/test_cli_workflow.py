@@ -1,0 +1,160 @@
+"""The storage guide's whole workflow through the real CLI against a local S3 server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.media import make_mp4
+
+
+def ok_json(result: Any) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_guide_workflow(run_cli, s3_bucket, tmp_path: Path) -> None:
+    bucket, s3 = s3_bucket
+    video_file = make_mp4(tmp_path / "My Clip (final).mp4", 200_000)
+
+    video = ok_json(run_cli("upload", "video", str(video_file), "--json"))
+    assert video["kind"] == "video" and video["is_temp"] and video["status"] == "completed"
+    assert video["key"] == f"temp/{video['id']}/My_Clip_final.mp4"
+    head = s3.head_object(Bucket=bucket, Key=video["key"])
+    assert head["ContentLength"] == 200_000
+    assert head["ContentType"] == "video/mp4"
+    assert head["Metadata"]["upload-id"] == video["id"]
+    assert head["Metadata"]["sha256"] == hashlib.sha256(video_file.read_bytes()).hexdigest()
+
+    transcript = ok_json(
+        run_cli("upload", "transcript-text", "-", "--json", input="Hello Shorts, line one.\n")
+    )
+    assert transcript["kind"] == "transcript" and transcript["key"].startswith("temp/")
+
+    job = ok_json(run_cli(
+        "job", "create", "--title", "My YouTube Short", "--description", "Description here",
+        "--voice", "alloy", "--tag", "shorts", "--tag", "ai", "--video", video["id"],
+        "--transcript", transcript["id"], "--json",
+    ))
+    assert job["status"] == "created" and job["tags"] == ["shorts", "ai"]
+    assert job["video_upload_id"] == video["id"]
+
+    link = run_cli("url", video["id"], "--expires", "600")
+    assert link.returncode == 0, link.stderr
+    with urllib.request.urlopen(link.stdout.strip(), timeout=30) as response:
+        assert response.read() == video_file.read_bytes()
+
+    promoted = ok_json(run_cli("promote", video["id"], "--json"))
+    assert promoted["is_temp"] is False and promoted["changed"] is True
+    assert promoted["key"] == f"videos/{video['id']}/My_Clip_final.mp4"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert video["key"] not in keys and promoted["key"] in keys
+    again = ok_json(run_cli("promote", video["id"], "--json"))
+    assert again["changed"] is False and again["key"] == promoted["key"]
+
+    # The transcript is still temporary and the job is unfinished: cleanup must keep it.
+    dry = ok_json(run_cli("cleanup-temp", "--hours", "0", "--json"))
+    assert dry["deleted"] == [] and {"id": transcript["id"]} .items() <= dry["skipped"][0].items()
+    assert "My YouTube Short" in dry["skipped"][0]["reason"]
+
+    published = ok_json(run_cli(
+        "job", "published", job["id"], "--video-url", "https://youtube.com/shorts/abc", "--json"
+    ))
+    assert published["status"] == "published"
+    assert published["inputs_deleted"] == [transcript["id"]]  # default: delete temp inputs
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert transcript["key"] not in keys and promoted["key"] in keys
+
+    stats = ok_json(run_cli("stats", "--bucket", "--json"))
+    assert stats["uploads"] == {"count": 1, "bytes": 200_000}
+    assert stats["permanent"]["count"] == 1 and stats["temp"]["count"] == 0
+    assert stats["jobs_by_status"]["published"] == 1
+    assert stats["bucket"]["prefixes"]["videos"]["bytes"] == 200_000
+    assert stats["bucket"]["prefixes"]["temp"]["count"] == 0
+
+    saved = tmp_path / "copy.mp4"
+    done = run_cli("download", video["id"], "-o", str(saved))
+    assert done.returncode == 0, done.stderr
+    assert saved.read_bytes() == video_file.read_bytes()
+
+
+def test_cleanup_deletes_old_temp_files_and_reports_them(run_cli, s3_bucket, tmp_path) -> None:
+    bucket, s3 = s3_bucket
+    up = ok_json(run_cli("upload", "video", str(make_mp4(tmp_path / "a.mp4")), "--json"))
+    kept = ok_json(run_cli("cleanup-temp", "--hours", "24", "--json"))
+    assert kept["deleted"] == [] and kept["freed_bytes"] == 0
+    preview = ok_json(run_cli("cleanup-temp", "--hours", "0", "--dry-run", "--json"))
+    assert preview["deleted"] == [up["id"]] and preview["freed_bytes"] == 4096
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1  # dry run changed nothing
+    done = ok_json(run_cli("cleanup-temp", "--hours", "0", "--json"))
+    assert done["deleted"] == [up["id"]] and done["freed_bytes"] == 4096
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    rows = ok_json(run_cli("uploads", "--all", "--json"))
+    assert [r["status"] for r in rows] == ["deleted"]
+
+
+def test_multipart_upload_above_threshold(run_cli, cli_env, s3_bucket, tmp_path) -> None:
+    bucket, s3 = s3_bucket
+    big = make_mp4(tmp_path / "big.mp4", 12 * 1024 * 1024 + 123)
+    env = {**cli_env, "S3_MULTIPART_THRESHOLD": str(5 * 1024 * 1024)}
+    up = ok_json(run_cli("upload", "video", str(big), "--permanent", "--json", env=env))
+    assert up["key"].startswith("videos/") and up["size"] == big.stat().st_size
+    head = s3.head_object(Bucket=bucket, Key=up["key"])
+    assert head["ETag"].strip('"').endswith("-2")  # 8 MiB parts
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    out = tmp_path / "back.mp4"
+    assert run_cli("download", up["id"], "-o", str(out), env=env).returncode == 0
+    assert out.read_bytes() == big.read_bytes()
+
+
+def test_check_reports_every_permission(run_cli, cli_env) -> None:
+    report = ok_json(run_cli("check", "--json"))
+    assert report["ok"] is True
+    assert [c["name"] for c in report["checks"]] == [
+        "credentials", "bucket", "region", "list", "put", "get", "delete"
+    ]
+    assert "environment" in report["checks"][0]["detail"]
+    missing = run_cli("check", env={**cli_env, "S3_BUCKET_NAME": "no-such-bucket-here"})
+    assert missing.returncode == 1
+    assert "FAIL bucket" in missing.stdout and "does not exist" in missing.stdout
+
+
+def test_local_library_default_without_a_bucket(run_cli, cli_env, tmp_path, shorts_home) -> None:
+    env = {k: v for k, v in cli_env.items() if k not in ("S3_BUCKET_NAME", "S3_ENDPOINT_URL")}
+    clip = make_mp4(tmp_path / "clip.mp4")
+    up = ok_json(run_cli("upload", "video", str(clip), "--json", env=env))
+    assert up["backend"] == "local" and up["bucket"] is None
+    stored = shorts_home / "data" / "library" / up["key"]
+    assert stored.read_bytes() == clip.read_bytes()
+    promoted = ok_json(run_cli("promote", up["id"], "--json", env=env))
+    assert not stored.exists()
+    assert (shorts_home / "data" / "library" / promoted["key"]).read_bytes() == clip.read_bytes()
+    link = run_cli("url", up["id"], env=env)
+    assert link.returncode == 2 and "need an S3 bucket" in link.stderr
+    check = run_cli("check", env=env)
+    assert check.returncode == 0 and "local library" in check.stdout
+    # Later the creator sets up a bucket and moves everything there.
+    moved = ok_json(run_cli("migrate-to-s3", "--json"))
+    assert moved["moved"] == [up["id"]] and moved["remaining"] == 0
+    row = ok_json(run_cli("uploads", "--json"))[0]
+    assert row["backend"] == "s3" and row["key"] == promoted["key"]
+    assert not (shorts_home / "data" / "library" / promoted["key"]).exists()
+
+
+def test_migrate_command_upgrades_a_legacy_database(run_cli, tmp_path) -> None:
+    legacy = tmp_path / "old.db"
+    legacy.write_bytes((Path(__file__).parents[1] / "fixtures" / "legacy_v1.db").read_bytes())
+    result = run_cli("migrate", "--db", str(legacy))
+    assert result.returncode == 0, result.stderr
+    assert "from schema 1 to 2" in result.stdout and "Backup" in result.stdout
+    with sqlite3.connect(legacy) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("SELECT COUNT(*) FROM upload WHERE file_path IS NOT NULL").fetchone()[
+            0
+        ] == 3
+    again = run_cli("migrate", "--db", str(legacy))
+    assert again.returncode == 0 and "up to date" in again.stdout
