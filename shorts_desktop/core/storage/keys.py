@@ -24,17 +24,13 @@ def safe_name(original: str) -> str:
     base = original.replace("\\", "/").rsplit("/", 1)[-1]
     base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
     base = _UNSAFE.sub("_", base)
-    base = re.sub(r"\.{2,}", ".", base)
-    base = re.sub(r"_*\._*", ".", base).strip("._")
-    if not base or base in {".", ".."}:
-        base = "file"
-    if len(base) > MAX_SAFE_NAME:
-        stem, dot, ext = base.rpartition(".")
-        if dot and 0 < len(ext) <= 10:
-            base = stem[: MAX_SAFE_NAME - len(ext) - 1] + "." + ext
-        else:
-            base = base[:MAX_SAFE_NAME]
-    return base
+    base = re.sub(r"[._]*\.[._]*", ".", base)  # a run with a dot becomes one dot
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not 0 < len(ext) <= 10:
+        stem, ext = base, ""
+    limit = MAX_SAFE_NAME - (len(ext) + 1 if ext else 0)
+    stem = stem[:limit].strip("._") or "file"
+    return f"{stem}.{ext}" if ext else stem
 
 
 def upload_key(prefix: str, upload_id: str, original_name: str) -> str:
