@@ -386,6 +386,14 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_app(sys.argv[:1], panel=args.panel, screenshot=shot)
 
 
+def cmd_bucket_policy(args: argparse.Namespace) -> int:
+    from shorts_desktop.core.config import load_settings
+    from shorts_desktop.core.services.policy import bucket_policy
+
+    emit_json(bucket_policy(load_settings()))
+    return 0
+
+
 def _read_secret(prompt: str) -> str:
     if sys.stdin.isatty():
         return getpass.getpass(prompt)
@@ -566,6 +574,10 @@ def build_parser() -> Parser:
     q = sub.add_parser("check", help="test credentials, bucket, region and permissions")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_check)
+
+    q = sub.add_parser("bucket-policy",
+                       help="print the least-privilege IAM policy for the bucket and prefixes")
+    q.set_defaults(func=cmd_bucket_policy)
 
     cred = sub.add_parser("credentials", help="keep AWS access keys in the OS keyring")
     csub = cred.add_subparsers(dest="cred_cmd", metavar="ACTION", required=True,

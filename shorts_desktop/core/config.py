@@ -25,6 +25,14 @@ MAX_SINGLE_PUT = 5 * 1024 * MIB
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 AFTER_PUBLISH_CHOICES = ("delete", "promote", "keep")
 ADDRESSING_STYLES = ("auto", "path", "virtual")
+ENCRYPTION_CHOICES = ("none", "AES256", "aws:kms")
+STORAGE_CLASSES = (
+    "STANDARD",
+    "INTELLIGENT_TIERING",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "GLACIER_IR",
+)
 SECRET_VARIABLES = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
 
 
@@ -141,6 +149,18 @@ def _optional_text(name: str, raw: str) -> str | None:
     return raw.strip() or None
 
 
+def _exact_choice(choices: tuple[str, ...]) -> Callable[[str, str], str]:
+    """Case-insensitive input, canonical spelling out (S3 wants `AES256`, `aws:kms`)."""
+
+    def parse(name: str, raw: str) -> str:
+        for choice in choices:
+            if raw.strip().lower() == choice.lower():
+                return choice
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {raw!r}).")
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting the app reads; the field metadata names its variable and parser."""
@@ -192,6 +212,17 @@ class Settings:
             "env": "SHORTS_DESKTOP_AFTER_PUBLISH",
             "parse": _choice(AFTER_PUBLISH_CHOICES),
         },
+    )
+    server_side_encryption: str = field(
+        default="none",
+        metadata={"env": "S3_SERVER_SIDE_ENCRYPTION", "parse": _exact_choice(ENCRYPTION_CHOICES)},
+    )
+    kms_key_id: str | None = field(
+        default=None, metadata={"env": "S3_SSE_KMS_KEY_ID", "parse": _optional_text}
+    )
+    storage_class: str = field(
+        default="STANDARD",
+        metadata={"env": "S3_STORAGE_CLASS", "parse": _exact_choice(STORAGE_CLASSES)},
     )
     files_in_flight: int = field(
         default=2, metadata={"env": "SHORTS_DESKTOP_FILES_IN_FLIGHT", "parse": _int_in(1, 16)}
@@ -284,6 +315,8 @@ def build_settings(layers: list[tuple[str, Mapping[str, str]]]) -> Settings:
         else:
             sources[env_name] = "default"
     settings = Settings(**values, sources=sources)
+    if settings.kms_key_id and settings.server_side_encryption != "aws:kms":
+        raise ConfigError("S3_SSE_KMS_KEY_ID needs S3_SERVER_SIDE_ENCRYPTION=aws:kms.")
     prefixes = [
         ("S3_VIDEOS_PREFIX", settings.videos_prefix),
         ("S3_TRANSCRIPTS_PREFIX", settings.transcripts_prefix),

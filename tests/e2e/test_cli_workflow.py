@@ -115,7 +115,7 @@ def test_check_reports_every_permission(run_cli, cli_env) -> None:
     report = ok_json(run_cli("check", "--json"))
     assert report["ok"] is True
     assert [c["name"] for c in report["checks"]] == [
-        "credentials", "bucket", "region", "list", "put", "get", "delete"
+        "credentials", "bucket", "region", "list", "put", "get", "delete", "encryption"
     ]
     assert "environment" in report["checks"][0]["detail"]
     missing = run_cli("check", env={**cli_env, "S3_BUCKET_NAME": "no-such-bucket-here"})
@@ -158,3 +158,33 @@ def test_migrate_command_upgrades_a_legacy_database(run_cli, tmp_path) -> None:
         ] == 3
     again = run_cli("migrate", "--db", str(legacy))
     assert again.returncode == 0 and "up to date" in again.stdout
+
+
+def test_encryption_and_storage_class_apply_to_puts_and_promote(
+    run_cli, cli_env, s3_bucket, tmp_path
+) -> None:
+    bucket, s3 = s3_bucket
+    env = {**cli_env, "S3_SERVER_SIDE_ENCRYPTION": "AES256", "S3_STORAGE_CLASS": "STANDARD_IA"}
+    up = ok_json(run_cli("upload", "video", str(make_mp4(tmp_path / "e.mp4")), "--json",
+                         env=env))
+    head = s3.head_object(Bucket=bucket, Key=up["key"])
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head.get("StorageClass", "STANDARD") == "STANDARD"  # temp/ always Standard
+    promoted = ok_json(run_cli("promote", up["id"], "--json", env=env))
+    head = s3.head_object(Bucket=bucket, Key=promoted["key"])
+    assert head["ServerSideEncryption"] == "AES256" and head["StorageClass"] == "STANDARD_IA"
+    stats = ok_json(run_cli("stats", "--bucket", "--json", env=env))
+    assert stats["bucket"]["bytes_by_storage_class"] == {"STANDARD_IA": 4096}
+    report = ok_json(run_cli("check", "--json", env=env))
+    assert "app requests AES256" in report["checks"][-1]["detail"]
+
+
+def test_bucket_policy_is_narrowed_to_the_prefixes(run_cli, cli_env) -> None:
+    env = {**cli_env, "S3_TEMP_PREFIX": "scratch/"}
+    policy = ok_json(run_cli("bucket-policy", env=env))
+    bucket = cli_env["S3_BUCKET_NAME"]
+    objects = next(s for s in policy["Statement"] if s["Sid"] == "ObjectsUnderOurPrefixes")
+    assert f"arn:aws:s3:::{bucket}/scratch/*" in objects["Resource"]
+    assert f"arn:aws:s3:::{bucket}/*" not in objects["Resource"]
+    listing = next(s for s in policy["Statement"] if s["Sid"] == "ListOurPrefixes")
+    assert "scratch/*" in listing["Condition"]["StringLike"]["s3:prefix"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from shorts_desktop.core.storage.base import (
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+log = logging.getLogger(__name__)
 MAX_PARTS = 10_000
 _BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 COPY_THRESHOLD = 5 * 1024 * MIB
@@ -123,6 +125,8 @@ class S3Storage:
             read_timeout=120,
             max_pool_connections=max(10, s.files_in_flight * s.parts_in_flight + 2),
             s3={"addressing_style": s.addressing_style},  # type: ignore[arg-type]
+            # Presigned links would otherwise be SigV2, which newer buckets refuse.
+            signature_version="s3v4",
             user_agent_extra="shorts-desktop",
             **options,
         )
@@ -149,10 +153,13 @@ class S3Storage:
             if template is None:
                 template = f"S3 refused to {action} ({code or status})."
             sentence = template.format(bucket=self.bucket)
+            log.warning("S3 %s failed: %s (HTTP %s, request id %s)", action, code or "?",
+                        status, request_id or "?")
             err = StorageError(sentence)
             err.code = code  # type: ignore[attr-defined]
             err.request_id = request_id  # type: ignore[attr-defined]
             return err
+        log.warning("S3 %s failed: %s", action, type(exc).__name__)
         if isinstance(exc, botocore.exceptions.NoCredentialsError):
             return StorageError(
                 "No AWS credentials were found; run `shorts-desktop credentials set` or "
@@ -175,6 +182,18 @@ class S3Storage:
         if isinstance(exc, OSError):
             return StorageError(f"Could not {action}: {exc.strerror or exc}.")
         raise exc
+
+    def write_args(self, key: str) -> dict[str, str]:
+        """Encryption for every write; the storage class for all but temporary files."""
+        s = self.settings
+        args: dict[str, str] = {}
+        if s.server_side_encryption != "none":
+            args["ServerSideEncryption"] = s.server_side_encryption
+            if s.kms_key_id:
+                args["SSEKMSKeyId"] = s.kms_key_id
+        if s.storage_class != "STANDARD" and not key.startswith(s.temp_prefix):
+            args["StorageClass"] = s.storage_class
+        return args
 
     # -- objects ----------------------------------------------------------------------------
 
@@ -201,6 +220,7 @@ class S3Storage:
                         ContentType=content_type,
                         ContentMD5=base64.b64encode(bytes.fromhex(md5_hex)).decode(),
                         Metadata=metadata,
+                        **self.write_args(key),  # type: ignore[arg-type]
                     )
                 etag = response["ETag"].strip('"')
                 expected = md5_hex
@@ -216,7 +236,11 @@ class S3Storage:
                     str(path),
                     self.bucket,
                     key,
-                    ExtraArgs={"ContentType": content_type, "Metadata": metadata},
+                    ExtraArgs={
+                        "ContentType": content_type,
+                        "Metadata": metadata,
+                        **self.write_args(key),
+                    },
                     Callback=progress,
                     Config=config,
                 )
@@ -232,7 +256,8 @@ class S3Storage:
             if type(exc).__name__ == "S3UploadFailedError":
                 raise StorageError(f"The upload failed: {_short(str(exc))}") from None
             raise
-        if not _etag_matches(etag, expected):
+        kms = self.settings.server_side_encryption == "aws:kms"  # ETag is then not an MD5
+        if not kms and not _etag_matches(etag, expected):
             self.delete(key)
             raise StorageError(
                 "The stored file does not match what was read from disk (checksum mismatch); "
@@ -275,6 +300,7 @@ class S3Storage:
                     "ContentType": content_type,
                     "Metadata": metadata,
                     "MetadataDirective": "REPLACE",
+                    **self.write_args(dst_key),
                 },
                 Config=config,
             )
@@ -413,7 +439,7 @@ class S3Storage:
         probe = f"{probe_prefix}.shorts-desktop-check-{uuid.uuid4().hex}"
         steps: list[tuple[str, str, Any]] = [
             ("list", "s3:ListBucket", lambda: self.client.list_objects_v2(
-                Bucket=self.bucket, MaxKeys=1)),
+                Bucket=self.bucket, Prefix=probe_prefix, MaxKeys=1)),
             ("put", "s3:PutObject", lambda: self.client.put_object(
                 Bucket=self.bucket, Key=probe, Body=b"shorts-desktop check")),
             ("get", "s3:GetObject", lambda: self.client.get_object(
@@ -429,7 +455,30 @@ class S3Storage:
                 results.append(
                     CheckResult(name, False, f"{permission} missing: {self.error(exc, name)}")
                 )
+        results.append(self._encryption_check())
         return results
+
+    def _encryption_check(self) -> CheckResult:
+        """Whether the bucket encrypts by default; informative, never a failure by itself."""
+        ours = self.settings.server_side_encryption
+        try:
+            r = self.client.get_bucket_encryption(Bucket=self.bucket)
+            rules = r.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+            algos = sorted(
+                {str(rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm"))
+                 for rule in rules}
+            )
+            enforced = f"bucket enforces {', '.join(algos)}"
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ServerSideEncryptionConfigurationNotFoundError":
+                enforced = "bucket has no default encryption"
+            else:
+                enforced = "bucket encryption could not be read (s3:GetEncryptionConfiguration)"
+        except botocore.exceptions.BotoCoreError:
+            enforced = "bucket encryption could not be read"
+        app = "app sends none" if ours == "none" else f"app requests {ours}"
+        return CheckResult("encryption", True, f"{enforced}; {app}")
 
     def get_lifecycle_rules(self) -> list[dict[str, object]]:
         try:
