@@ -74,7 +74,7 @@ def build_services(
     env = dict(os.environ if environ is None else environ)
     paths = AppPaths.from_environ(env)
     settings = load_settings(env, cwd, paths)
-    credentials = resolve_credentials(env, cwd, profile="default")
+    credentials = resolve_credentials(env, cwd, profile=settings.profile)
     db, migration = open_database(paths.db_path)
     storage = build_storage(settings, credentials, paths)
     uploads = UploadService(settings, storage, paths.data_dir / "scratch")

@@ -7,6 +7,7 @@ interrupted. Errors are one sentence on stderr; tracebacks go to the log only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -400,9 +401,57 @@ def _read_secret(prompt: str) -> str:
     return sys.stdin.readline().strip()
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from shorts_desktop.core import config
+
+    paths = config.AppPaths.from_environ()
+    if args.config_cmd in ("set", "unset"):
+        value = args.value if args.config_cmd == "set" else ""
+        settings = config.save_settings_file(paths, {args.name: value},
+                                             config.active_profile(paths))
+        print(f"Saved {args.name} in profile {settings.profile}.")
+        return 0
+    settings = config.load_settings()
+    if args.json:
+        emit_json({"profile": settings.profile, "settings_file": str(paths.settings_file),
+                   "variables": settings.as_variables(), "sources": dict(settings.sources)})
+        return 0
+    print(f"Profile {settings.profile}; settings file {paths.settings_file}")
+    for name, value in settings.as_variables().items():
+        print(f"  {name:<32} {value or '-':<24} ({settings.sources.get(name, 'default')})")
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from shorts_desktop.core import config
+
+    paths = config.AppPaths.from_environ()
+    if args.profile_cmd == "use":
+        config.use_profile(paths, args.name)
+        print(f"Now using profile {args.name}.")
+    elif args.profile_cmd == "delete":
+        from shorts_desktop.core.credentials import KeyringStore
+
+        config.delete_profile(paths, args.name)
+        with contextlib.suppress(ShortsError):  # no keyring: nothing was stored there
+            KeyringStore().clear(args.name)
+        print(f"Deleted profile {args.name}.")
+    else:
+        active, names = config.list_profiles(paths)
+        current = config.active_profile(paths)
+        for name in names:
+            print(f"{'*' if name == current else ' '} {name}")
+        if current != active:
+            print(f"(SHORTS_DESKTOP_PROFILE selects {current} for this shell)")
+    return 0
+
+
 def cmd_credentials(args: argparse.Namespace) -> int:
+    from shorts_desktop.core.config import AppPaths, active_profile
     from shorts_desktop.core.credentials import AccessKey, KeyringStore, resolve_credentials
 
+    if args.profile is None:
+        args.profile = active_profile(AppPaths.from_environ())
     store = KeyringStore()
     if args.cred_cmd == "set":
         key_id = _read_secret("AWS access key id: ")
@@ -588,8 +637,33 @@ def build_parser() -> Parser:
         ("show", "say where the credentials in use come from"),
     ):
         q = csub.add_parser(name, help=help_text)
-        q.add_argument("--profile", default="default")
+        q.add_argument("--profile", help="profile to act on (default: the active one)")
         q.set_defaults(func=cmd_credentials)
+
+    conf = sub.add_parser("config", help="show or change settings of the active profile")
+    fsub = conf.add_subparsers(dest="config_cmd", metavar="ACTION", required=True,
+                               parser_class=Parser)
+    q = fsub.add_parser("show", help="every setting, its value and where it comes from")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_config)
+    q = fsub.add_parser("set", help="save a setting in the settings file")
+    q.add_argument("name", metavar="VARIABLE")
+    q.add_argument("value")
+    q.set_defaults(func=cmd_config)
+    q = fsub.add_parser("unset", help="remove a setting from the settings file")
+    q.add_argument("name", metavar="VARIABLE")
+    q.set_defaults(func=cmd_config)
+
+    prof = sub.add_parser("profile", help="named set-ups (bucket, endpoint, keys); one is active")
+    psub = prof.add_subparsers(dest="profile_cmd", metavar="ACTION", required=True,
+                               parser_class=Parser)
+    psub.add_parser("list", help="list profiles; * marks the active one").set_defaults(
+        func=cmd_profile)
+    for name, help_text in (("use", "switch to a profile (created when new)"),
+                            ("delete", "delete a profile and its stored keys")):
+        q = psub.add_parser(name, help=help_text)
+        q.add_argument("name")
+        q.set_defaults(func=cmd_profile)
     return p
 
 

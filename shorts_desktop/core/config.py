@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -237,6 +237,7 @@ class Settings:
             "parse": _int_in(0, 10 * 1024 * MIB, " bytes per second (0 = unlimited)"),
         },
     )
+    profile: str = field(default="default", compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -284,10 +285,26 @@ def read_dotenv(cwd: Path | None = None) -> dict[str, str]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def read_settings_file(paths: AppPaths) -> dict[str, str]:
+DEFAULT_PROFILE = "default"
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
+
+
+def check_profile_name(name: str) -> str:
+    if not _PROFILE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{name!r} is not a usable profile name: 1-40 letters, digits, '.', '_' or '-'."
+        )
+    return name
+
+
+def _read_document(paths: AppPaths) -> dict[str, Any]:
+    """The settings file as {"active_profile": name, "profiles": {name: variables}}.
+
+    A flat file of variables (the first format) is read as the profile "default".
+    """
     path = paths.settings_file
     if not path.is_file():
-        return {}
+        return {"active_profile": DEFAULT_PROFILE, "profiles": {}}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -296,7 +313,64 @@ def read_settings_file(paths: AppPaths) -> dict[str, str]:
         ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"The settings file {path} is damaged; it must hold a JSON object.")
-    return {str(k): str(v) for k, v in data.items() if k in VARIABLES and v is not None}
+    if "profiles" not in data:
+        data = {"active_profile": DEFAULT_PROFILE, "profiles": {DEFAULT_PROFILE: data}}
+    profiles = data.get("profiles")
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise ConfigError(f"The settings file {path} is damaged; its profiles are not readable.")
+    return {
+        "active_profile": str(data.get("active_profile") or DEFAULT_PROFILE),
+        "profiles": {
+            str(name): {str(k): str(v) for k, v in values.items()
+                        if k in VARIABLES and v is not None}
+            for name, values in profiles.items()
+        },
+    }
+
+
+def _write_document(paths: AppPaths, document: dict[str, Any]) -> None:
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    tmp = paths.settings_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, paths.settings_file)
+
+
+def active_profile(paths: AppPaths, environ: Mapping[str, str] | None = None) -> str:
+    """SHORTS_DESKTOP_PROFILE when set, else the profile last chosen in the settings file."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("SHORTS_DESKTOP_PROFILE", "").strip()
+    return check_profile_name(chosen) if chosen else str(_read_document(paths)["active_profile"])
+
+
+def list_profiles(paths: AppPaths) -> tuple[str, list[str]]:
+    """(the active profile, every profile's name)."""
+    document = _read_document(paths)
+    names = set(document["profiles"]) | {document["active_profile"], DEFAULT_PROFILE}
+    return document["active_profile"], sorted(names)
+
+
+def use_profile(paths: AppPaths, name: str) -> None:
+    """Make `name` the active profile (created empty when new)."""
+    document = _read_document(paths)
+    document["profiles"].setdefault(check_profile_name(name), {})
+    document["active_profile"] = name
+    _write_document(paths, document)
+
+
+def delete_profile(paths: AppPaths, name: str) -> None:
+    document = _read_document(paths)
+    if name == document["active_profile"]:
+        raise ConfigError(f"{name!r} is the active profile; switch to another one first.")
+    if name not in document["profiles"]:
+        raise ConfigError(f"There is no profile {name!r}.")
+    del document["profiles"][name]
+    _write_document(paths, document)
+
+
+def read_settings_file(paths: AppPaths, profile: str | None = None) -> dict[str, str]:
+    document = _read_document(paths)
+    values: dict[str, str] = document["profiles"].get(profile or document["active_profile"], {})
+    return values
 
 
 def build_settings(layers: list[tuple[str, Mapping[str, str]]]) -> Settings:
@@ -339,28 +413,32 @@ def load_settings(
 ) -> Settings:
     env = dict(os.environ if environ is None else environ)
     app_paths = paths or AppPaths.from_environ(env)
-    return build_settings(
+    profile = active_profile(app_paths, env)
+    settings = build_settings(
         [
             ("environment", env),
             (".env", read_dotenv(cwd)),
-            ("settings file", read_settings_file(app_paths)),
+            ("settings file", read_settings_file(app_paths, profile)),
         ]
     )
+    return replace(settings, profile=profile)
 
 
-def save_settings_file(paths: AppPaths, variables: Mapping[str, str]) -> Settings:
-    """Validate and write the settings file; refuses secrets, which belong in the keyring."""
+def save_settings_file(
+    paths: AppPaths, variables: Mapping[str, str], profile: str | None = None
+) -> Settings:
+    """Validate and write one profile's settings; refuses secrets, which belong in the keyring."""
     secrets = SECRET_VARIABLES.intersection(variables)
     if secrets:
         raise ConfigError("Credentials are kept in the keyring, never in the settings file.")
     unknown = set(variables) - set(VARIABLES)
     if unknown:
         raise ConfigError(f"Unknown setting {sorted(unknown)[0]}.")
-    merged = {**read_settings_file(paths), **{k: v for k, v in variables.items()}}
+    document = _read_document(paths)
+    name = check_profile_name(profile or document["active_profile"])
+    merged = {**document["profiles"].get(name, {}), **dict(variables)}
     cleaned = {k: v for k, v in merged.items() if v != ""}
-    build_settings([("settings file", cleaned)])  # validate before writing
-    paths.config_dir.mkdir(parents=True, exist_ok=True)
-    tmp = paths.settings_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(cleaned, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, paths.settings_file)
-    return build_settings([("settings file", cleaned)])
+    settings = build_settings([("settings file", cleaned)])  # validate before writing
+    document["profiles"][name] = cleaned
+    _write_document(paths, document)
+    return replace(settings, profile=name)

@@ -188,3 +188,31 @@ def test_bucket_policy_is_narrowed_to_the_prefixes(run_cli, cli_env) -> None:
     assert f"arn:aws:s3:::{bucket}/*" not in objects["Resource"]
     listing = next(s for s in policy["Statement"] if s["Sid"] == "ListOurPrefixes")
     assert "scratch/*" in listing["Condition"]["StringLike"]["s3:prefix"]
+
+
+def test_profiles_switch_bucket_and_keys_together(run_cli, cli_env, s3_server, tmp_path) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_server.endpoint_url, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    for name in ("personal-bucket-p", "client-bucket-p"):
+        s3.create_bucket(Bucket=name)
+    env = {k: v for k, v in cli_env.items() if k != "S3_BUCKET_NAME"}
+    assert run_cli("config", "set", "S3_BUCKET_NAME", "personal-bucket-p", env=env).returncode == 0
+    assert run_cli("profile", "use", "client", env=env).returncode == 0
+    assert run_cli("config", "set", "S3_BUCKET_NAME", "client-bucket-p", env=env).returncode == 0
+    bad = run_cli("config", "set", "S3_TEMP_PREFIX", "nope", env=env)
+    assert bad.returncode == 2 and "S3_TEMP_PREFIX" in bad.stderr
+    clip = str(make_mp4(tmp_path / "p.mp4"))
+    client_up = ok_json(run_cli("upload", "video", clip, "--json", env=env))
+    assert client_up["bucket"] == "client-bucket-p"
+    shown = ok_json(run_cli("config", "show", "--json", env=env))
+    assert shown["profile"] == "client" and shown["sources"]["S3_BUCKET_NAME"] == "settings file"
+    run_cli("profile", "use", "default", env=env)
+    personal_up = ok_json(run_cli("upload", "video", clip, "--json", env=env))
+    assert personal_up["bucket"] == "personal-bucket-p"
+    assert s3.list_objects_v2(Bucket="client-bucket-p")["KeyCount"] == 1
+    assert s3.list_objects_v2(Bucket="personal-bucket-p")["KeyCount"] == 1
+    # an upload made under the other profile is refused with a sentence, not a wrong bucket
+    wrong = run_cli("url", client_up["id"], env=env)
+    assert wrong.returncode == 2 and "client-bucket-p" in wrong.stderr

@@ -289,7 +289,8 @@ def test_save_round_trips(cwd: Path, paths: AppPaths) -> None:
     saved = save_settings_file(paths, {"S3_CLEANUP_TEMP_HOURS": "12", "S3_ENDPOINT_URL": ""})
 
     on_disk = json.loads(paths.settings_file.read_text(encoding="utf-8"))
-    assert on_disk == {
+    assert on_disk["active_profile"] == "default"
+    assert on_disk["profiles"]["default"] == {
         "S3_BUCKET_NAME": "my-shorts",
         "S3_ADDRESSING_STYLE": "path",
         "S3_MULTIPART_THRESHOLD": str(8 * MIB),
@@ -375,3 +376,40 @@ def test_load_settings_reads_the_file_under_shorts_desktop_home(cwd: Path, tmp_p
 
     assert settings.bucket_name == "homed-bucket"
     assert settings.sources["S3_BUCKET_NAME"] == "settings file"
+
+
+def test_profiles_switch_bucket_and_endpoint_together(cwd: Path, paths: AppPaths) -> None:
+    from shorts_desktop.core.config import delete_profile, list_profiles, use_profile
+
+    save_settings_file(paths, {"S3_BUCKET_NAME": "personal-bucket"})
+    use_profile(paths, "client-r2")
+    save_settings_file(
+        paths, {"S3_BUCKET_NAME": "client-bucket", "S3_ENDPOINT_URL": "https://r2.example.com"}
+    )
+    loaded = load_settings(environ={}, cwd=cwd, paths=paths)
+    assert (loaded.profile, loaded.bucket_name, loaded.endpoint_url) == (
+        "client-r2", "client-bucket", "https://r2.example.com",
+    )  # fmt: skip
+    assert list_profiles(paths) == ("client-r2", ["client-r2", "default"])
+    chosen = load_settings(environ={"SHORTS_DESKTOP_PROFILE": "default"}, cwd=cwd, paths=paths)
+    assert (chosen.profile, chosen.bucket_name, chosen.endpoint_url) == (
+        "default", "personal-bucket", None,
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match="active profile"):
+        delete_profile(paths, "client-r2")
+    use_profile(paths, "default")
+    delete_profile(paths, "client-r2")
+    assert list_profiles(paths) == ("default", ["default"])
+    with pytest.raises(ConfigError, match="not a usable profile name"):
+        use_profile(paths, "../evil")
+
+
+def test_a_flat_settings_file_is_read_as_the_default_profile(cwd: Path, paths: AppPaths) -> None:
+    paths.config_dir.mkdir(parents=True)
+    paths.settings_file.write_text(json.dumps({"S3_BUCKET_NAME": "old-style"}))
+    assert load_settings(environ={}, cwd=cwd, paths=paths).bucket_name == "old-style"
+    save_settings_file(paths, {"S3_CLEANUP_TEMP_HOURS": "6"})
+    on_disk = json.loads(paths.settings_file.read_text())
+    assert on_disk["profiles"]["default"] == {
+        "S3_BUCKET_NAME": "old-style", "S3_CLEANUP_TEMP_HOURS": "6"
+    }
