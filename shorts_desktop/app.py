@@ -17,6 +17,7 @@ from shorts_desktop.core.db.connection import close_database, open_database
 from shorts_desktop.core.db.schema import MigrationResult
 from shorts_desktop.core.services.cleanup import CleanupService
 from shorts_desktop.core.services.jobs import JobService
+from shorts_desktop.core.services.reconcile import ReconcileService
 from shorts_desktop.core.services.stats import StatsService
 from shorts_desktop.core.services.upload_queue import UploadQueue
 from shorts_desktop.core.services.uploads import UploadService
@@ -48,6 +49,9 @@ class Services:
         if self.credentials.keyring_problem and self.storage.backend == "s3":
             results.insert(0, CheckResult("keyring", False, self.credentials.keyring_problem))
         return results
+
+    def reconcile(self) -> ReconcileService:
+        return ReconcileService(self.settings, self.storage)
 
     def migrate_to_s3(self) -> MigrateToS3Service:
         from shorts_desktop.core.services.migrate_to_s3 import MigrateToS3Service

@@ -357,6 +357,22 @@ def cmd_migrate_to_s3(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    report = svc.reconcile().run()
+    data = {"added": report.added, "moved": report.moved, "missing": report.missing,
+            "foreign": report.foreign}
+    if args.json:
+        emit_json(data)
+    else:
+        print(f"Synced with {svc.storage.describe()}: {len(report.added)} added, "
+              f"{len(report.moved)} moved, {len(report.missing)} missing.")
+        if report.foreign:
+            print(f"{len(report.foreign)} object(s) under our prefixes were not made by "
+                  "shorts-desktop and were left alone.")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     svc = _services(args)
     results = svc.check()
@@ -619,6 +635,10 @@ def build_parser() -> Parser:
     q.add_argument("--screenshot", metavar="FILE",
                    help="save a 1280x800 PNG of the window and exit")
     q.set_defaults(func=cmd_gui)
+
+    q = sub.add_parser("sync", help="rebuild the database from what the bucket holds")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_sync)
 
     q = sub.add_parser("check", help="test credentials, bucket, region and permissions")
     q.add_argument("--json", action="store_true")

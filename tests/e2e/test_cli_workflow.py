@@ -216,3 +216,25 @@ def test_profiles_switch_bucket_and_keys_together(run_cli, cli_env, s3_server, t
     # an upload made under the other profile is refused with a sentence, not a wrong bucket
     wrong = run_cli("url", client_up["id"], env=env)
     assert wrong.returncode == 2 and "client-bucket-p" in wrong.stderr
+
+
+def test_sync_rebuilds_the_database_from_the_bucket(run_cli, cli_env, s3_bucket,
+                                                    tmp_path) -> None:
+    bucket, s3 = s3_bucket
+    video = ok_json(run_cli("upload", "video", str(make_mp4(tmp_path / "Ünïcode clip.mp4")),
+                            "--json"))
+    text = ok_json(run_cli("upload", "transcript-text", "--text", "words", "--permanent",
+                           "--json"))
+    s3.put_object(Bucket=bucket, Key="temp/not-ours.txt", Body=b"x")
+    second_computer = {**cli_env, "SHORTS_DESKTOP_HOME": str(tmp_path / "other-home")}
+    report = ok_json(run_cli("sync", "--json", env=second_computer))
+    assert sorted(report["added"]) == sorted([video["id"], text["id"]])
+    assert report["foreign"] == ["temp/not-ours.txt"]
+    rows = {r["id"]: r for r in ok_json(run_cli("uploads", "--json", env=second_computer))}
+    assert rows[video["id"]]["original_name"] == "Ünïcode clip.mp4"
+    assert rows[video["id"]]["checksum"] == video["checksum"]
+    assert rows[video["id"]]["content_type"] == "video/mp4" and rows[video["id"]]["is_temp"]
+    assert rows[text["id"]]["kind"] == "transcript" and not rows[text["id"]]["is_temp"]
+    s3.delete_object(Bucket=bucket, Key=video["key"])
+    again = ok_json(run_cli("sync", "--json", env=second_computer))
+    assert again["added"] == [] and again["missing"] == [video["id"]]

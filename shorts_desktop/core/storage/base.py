@@ -20,6 +20,7 @@ class ObjectInfo:
     etag: str = ""
     storage_class: str = "STANDARD"
     metadata: dict[str, str] = field(default_factory=dict)
+    content_type: str = ""  # filled by head(), not by listings
 
 
 @dataclass(frozen=True)

@@ -152,32 +152,38 @@ class LocalStorage:
         return path.with_name(f".{path.name}{SIDECAR_SUFFIX}")
 
     @staticmethod
-    def _read_sidecar(path: Path) -> tuple[str, dict[str, str]]:
-        """The ETag and metadata stored beside `path`; empty when absent or unreadable."""
+    def _read_sidecar(path: Path) -> tuple[str, dict[str, str], str]:
+        """The ETag, metadata and content type stored beside `path`; empty when absent."""
         try:
             data = json.loads(LocalStorage._sidecar(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return "", {}
+            return "", {}, ""
         except (OSError, ValueError) as exc:
             log.warning("Ignoring unreadable metadata beside %s: %s", path, exc)
-            return "", {}
+            return "", {}, ""
         if not isinstance(data, dict):
-            return "", {}
+            return "", {}, ""
         etag = data.get("etag")
         raw = data.get("metadata")
         meta = (
             {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
         )
-        return (etag if isinstance(etag, str) else ""), meta
+        content_type = data.get("content_type")
+        return (
+            etag if isinstance(etag, str) else "",
+            meta,
+            content_type if isinstance(content_type, str) else "",
+        )
 
     def _info(self, key: str, path: Path, st: os.stat_result) -> ObjectInfo:
-        etag, meta = self._read_sidecar(path)
+        etag, meta, content_type = self._read_sidecar(path)
         return ObjectInfo(
             key=key,
             size=st.st_size,
             last_modified=datetime.fromtimestamp(st.st_mtime, tz=UTC),
             etag=etag,
             metadata=meta,
+            content_type=content_type,
         )
 
     def _prune(self, folder: Path) -> None:

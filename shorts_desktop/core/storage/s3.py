@@ -281,6 +281,7 @@ class S3Storage:
             etag=r["ETag"].strip('"'),
             storage_class=r.get("StorageClass", "STANDARD"),
             metadata=dict(r.get("Metadata", {})),
+            content_type=r.get("ContentType", ""),
         )
 
     def copy(
