@@ -135,6 +135,8 @@ def _endpoint(name: str, raw: str) -> str | None:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"{name} must be an http:// or https:// URL (got {raw!r}).")
+    if parsed.username or parsed.password:
+        raise ConfigError(f"{name} must not contain a user name or password; use the keyring.")
     return value.rstrip("/")
 
 

@@ -7,6 +7,7 @@ leaves no object, no open multipart upload and no completed row.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -131,6 +132,9 @@ class UploadService:
                 raise StorageError("The upload's database row disappeared while it was stored.")
         except (peewee.PeeweeException, StorageError):
             self.storage.delete(key)  # undo: no object without a completed row
+            with contextlib.suppress(peewee.PeeweeException):
+                Upload.update(status="failed", error="The database could not record it.",
+                              updated_at=utcnow()).where(Upload.id == upload_id).execute()
             raise
         return find_upload(upload_id)
 

@@ -1,0 +1,645 @@
+"""UploadService over S3 (moto, in-process) and over the local library."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import botocore.exceptions
+import peewee
+import pytest
+
+from shorts_desktop.core.db.models import Upload
+from shorts_desktop.core.errors import NotFoundError, StorageError, UserError
+from shorts_desktop.core.services.jobs import JobDraft
+from shorts_desktop.core.services.uploads import find_upload
+from shorts_desktop.core.storage.keys import safe_name
+from shorts_desktop.core.storage.s3 import S3Storage
+
+if TYPE_CHECKING:
+    from conftest import Env, Media
+
+MIB = 1024 * 1024
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def client_error(code: str, status: int, operation: str) -> botocore.exceptions.ClientError:
+    return botocore.exceptions.ClientError(
+        {"Error": {"Code": code, "Message": "boom"},
+         "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "REQ1"}},
+        operation,
+    )
+
+
+def nothing_stored(env: Env) -> bool:
+    """No object anywhere, no unfinished multipart upload, no hidden temporary file."""
+    if env.keys():
+        return False
+    if env.storage.list_multipart_uploads(""):
+        return False
+    if isinstance(env.storage, S3Storage):
+        return True
+    root = env.storage.root
+    return not root.exists() or not any(p.is_file() for p in root.rglob("*"))
+
+
+# -- uploading --------------------------------------------------------------------------------
+
+
+def test_upload_video_creates_completed_row_and_object(env: Env, media: Media) -> None:
+    path = media.mp4("My Clip.mp4", size=3000)
+    progress: list[int] = []
+    upload = env.uploads.upload_file(path, "video", progress=progress.append)
+    assert upload.status == "completed"
+    assert upload.completed_at is not None and upload.error is None
+    assert upload.kind == "video" and upload.content_type == "video/mp4"
+    assert upload.size == 3000
+    assert upload.checksum == sha256(path)
+    assert upload.is_temp
+    assert upload.backend == env.backend
+    assert upload.bucket == env.storage.bucket
+    assert upload.original_name == "My Clip.mp4"
+    assert upload.key == f"temp/{upload.id}/{safe_name('My Clip.mp4')}"
+    assert uuid.UUID(upload.id).version == 4
+    assert env.raw_get(upload.key) == path.read_bytes()
+    assert sum(progress) == 3000
+
+
+@pytest.mark.parametrize(
+    ("kind", "make", "prefix"),
+    [("video", "webm", "videos/"), ("transcript", "transcript", "transcripts/")],
+)
+def test_permanent_upload_goes_under_its_kind_prefix(
+    env: Env, media: Media, kind: str, make: str, prefix: str
+) -> None:
+    path = getattr(media, make)()
+    upload = env.uploads.upload_file(path, kind, is_temp=False)
+    assert upload.key == f"{prefix}{upload.id}/{path.name}"
+    assert not upload.is_temp
+    assert env.raw_get(upload.key) == path.read_bytes()
+    assert env.keys("temp/") == []
+
+
+def test_upload_transcript_file(env: Env, media: Media) -> None:
+    path = media.transcript("talk.srt")
+    upload = env.uploads.upload_file(path, "transcript")
+    assert upload.status == "completed"
+    assert upload.content_type == "application/x-subrip; charset=utf-8"
+    assert upload.checksum == sha256(path)
+    assert upload.key == f"temp/{upload.id}/talk.srt"
+
+
+def test_upload_transcript_text(env: Env) -> None:
+    text = "Hallo zusammen — heute geht's um Shorts.\n"
+    upload = env.uploads.upload_transcript_text(text, name="intro")
+    assert upload.status == "completed"
+    assert upload.original_name == "intro.txt"
+    assert upload.key == f"temp/{upload.id}/intro.txt"
+    assert upload.checksum == hashlib.sha256(text.encode()).hexdigest()
+    assert upload.source_path is None  # the scratch file is not the user's file
+    assert env.raw_get(upload.key) == text.encode()
+    assert list((env.tmp / "scratch").iterdir()) == []
+
+
+def test_upload_transcript_text_refuses_empty_text(env: Env) -> None:
+    with pytest.raises(UserError, match="The transcript text"):
+        env.uploads.upload_transcript_text("  \n ")
+    assert Upload.select().count() == 0
+
+
+def test_upload_refuses_a_video_that_is_not_one(env: Env, media: Media) -> None:
+    path = media.write("fake.mp4", b"just text pretending to be a video\n")
+    with pytest.raises(UserError, match="not a video"):
+        env.uploads.upload_file(path, "video")
+    assert Upload.select().count() == 0
+    assert env.keys() == []
+
+
+def test_upload_refuses_unknown_kind(env: Env, media: Media) -> None:
+    with pytest.raises(UserError, match="Unknown upload kind 'audio'"):
+        env.uploads.upload_file(media.mp4(), "audio")
+
+
+def test_s3_object_metadata(s3_env: Env, media: Media) -> None:
+    path = media.mp4("Urlaub – Tag 1.mp4")
+    upload = s3_env.uploads.upload_file(path, "video")
+    head = s3_env.storage.client.head_object(Bucket=s3_env.storage.bucket, Key=upload.key)
+    assert head["ContentType"] == "video/mp4"
+    assert head["Metadata"] == {
+        "upload-id": upload.id,
+        "kind": "video",
+        "original-name": "Urlaub%20%E2%80%93%20Tag%201.mp4",
+        "sha256": sha256(path),
+        "is-temp": "true",
+    }
+    assert unquote(head["Metadata"]["original-name"]) == "Urlaub – Tag 1.mp4"
+
+
+def test_local_object_metadata(local_env: Env, media: Media) -> None:
+    upload = local_env.uploads.upload_file(media.transcript("a b.txt"), "transcript",
+                                           is_temp=False)
+    info = local_env.storage.head(upload.key)
+    assert info is not None
+    assert info.metadata["upload-id"] == upload.id
+    assert info.metadata["is-temp"] == "false"
+    assert info.metadata["original-name"] == "a%20b.txt"
+
+
+def test_s3_multipart_upload_completes_and_verifies(s3_env: Env, media: Media) -> None:
+    calls: list[str] = []
+    s3_env.storage.client.meta.events.register(
+        "before-call.s3.*", lambda model, **_: calls.append(model.name)
+    )
+    path = media.mp4("big.mp4", size=6 * MIB)
+    progress: list[int] = []
+    upload = s3_env.uploads.upload_file(path, "video", progress=progress.append)
+    assert upload.status == "completed"
+    assert "CreateMultipartUpload" in calls and "CompleteMultipartUpload" in calls
+    assert "PutObject" not in calls
+    info = s3_env.storage.head(upload.key)
+    assert info is not None and info.size == 6 * MIB
+    assert info.etag.endswith("-1")  # one multipart part
+    assert info.metadata["sha256"] == sha256(path)
+    assert sum(progress) == 6 * MIB
+    assert s3_env.storage.list_multipart_uploads("") == []
+
+
+def test_s3_small_file_is_one_put(s3_env: Env, media: Media) -> None:
+    calls: list[str] = []
+    s3_env.storage.client.meta.events.register(
+        "before-call.s3.*", lambda model, **_: calls.append(model.name)
+    )
+    s3_env.uploads.upload_file(media.mp4(size=5 * MIB - 1), "video")
+    assert "PutObject" in calls and "CreateMultipartUpload" not in calls
+
+
+# -- failures ---------------------------------------------------------------------------------
+
+
+def test_file_changed_during_upload_is_refused(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes sent differ from the bytes hashed: the store (or our ETag check) refuses."""
+    real_put = env.storage.put_file
+
+    def change_then_put(path: Path, key: str, **kwargs: Any) -> str:
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 0xFF
+        path.write_bytes(bytes(data))
+        return real_put(path, key, **kwargs)
+
+    monkeypatch.setattr(env.storage, "put_file", change_then_put)
+    with pytest.raises(StorageError, match=r"changed while it was being|checksum mismatch"):
+        env.uploads.upload_file(media.mp4(size=4000), "video")
+    (row,) = Upload.select()
+    assert row.status == "failed"
+    assert nothing_stored(env)
+
+
+def test_s3_multipart_etag_mismatch_removes_the_object(
+    s3_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shorts_desktop.core.storage import s3 as s3_module
+
+    monkeypatch.setattr(s3_module, "multipart_etag", lambda path, part: "0" * 32 + "-1")
+    with pytest.raises(StorageError, match="checksum mismatch"):
+        s3_env.uploads.upload_file(media.mp4("big.mp4", size=6 * MIB), "video")
+    (row,) = Upload.select()
+    assert row.status == "failed" and "checksum mismatch" in row.error
+    assert nothing_stored(s3_env)
+
+
+def test_s3_put_refused_leaves_failed_row_and_nothing_stored(
+    s3_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(**kwargs: Any) -> None:
+        raise client_error("AccessDenied", 403, "PutObject")
+
+    monkeypatch.setattr(s3_env.storage.client, "put_object", refuse)
+    with pytest.raises(StorageError, match="Access to the bucket test-bucket was denied"):
+        s3_env.uploads.upload_file(media.mp4(), "video")
+    (row,) = Upload.select()
+    assert row.status == "failed"
+    assert "was denied" in row.error
+    assert row.completed_at is None
+    assert nothing_stored(s3_env)
+
+
+def test_s3_failure_after_the_bytes_arrived_removes_the_object(
+    s3_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PUT succeeded but its answer was lost: the object must not stay behind."""
+    real_put = s3_env.storage.client.put_object
+
+    def put_then_fail(**kwargs: Any) -> None:
+        real_put(**kwargs)
+        raise botocore.exceptions.ConnectionClosedError(endpoint_url="https://s3.example")
+
+    monkeypatch.setattr(s3_env.storage.client, "put_object", put_then_fail)
+    with pytest.raises(StorageError, match="connection to S3 was closed"):
+        s3_env.uploads.upload_file(media.mp4(), "video")
+    (row,) = Upload.select()
+    assert row.status == "failed"
+    assert nothing_stored(s3_env)
+
+
+def test_s3_multipart_failure_aborts_the_multipart_upload(
+    s3_env: Env, media: Media
+) -> None:
+    """A part fails and s3transfer's own abort fails too: the service still aborts it."""
+    events = s3_env.storage.client.meta.events
+    aborts: list[str] = []
+
+    def fail_part(**_: Any) -> None:
+        raise client_error("InternalError", 500, "UploadPart")
+
+    def fail_first_abort(params: dict[str, Any], **_: Any) -> None:
+        aborts.append(params["UploadId"])
+        if len(aborts) == 1:
+            raise client_error("InternalError", 500, "AbortMultipartUpload")
+
+    events.register("before-call.s3.UploadPart", fail_part)
+    events.register("before-parameter-build.s3.AbortMultipartUpload", fail_first_abort)
+    with pytest.raises(StorageError):
+        s3_env.uploads.upload_file(media.mp4("big.mp4", size=6 * MIB), "video")
+    (row,) = Upload.select()
+    assert row.status == "failed"
+    assert row.error
+    assert len(aborts) == 2  # s3transfer's (refused) and the service's own
+    assert nothing_stored(s3_env)
+
+
+def test_local_failure_mid_copy_leaves_failed_row_and_no_file(
+    local_env: Env, media: Media
+) -> None:
+    def fail(_: int) -> None:
+        raise StorageError("The disk is full: could not store the file.")
+
+    with pytest.raises(StorageError, match="disk is full"):
+        local_env.uploads.upload_file(media.mp4(size=3 * MIB), "video", progress=fail)
+    (row,) = Upload.select()
+    assert (row.status, row.error) == ("failed", "The disk is full: could not store the file.")
+    assert nothing_stored(local_env)
+
+
+def test_storage_error_from_put_file_marks_row_failed(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise StorageError("S3 is throttling requests right now; try again in a minute.")
+
+    monkeypatch.setattr(env.storage, "put_file", refuse)
+    with pytest.raises(StorageError):
+        env.uploads.upload_file(media.mp4(), "video")
+    (row,) = Upload.select()
+    assert row.status == "failed"
+    assert row.error.startswith("S3 is throttling")
+
+
+def test_unexpected_exception_is_recorded_without_its_message(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: Any, **kwargs: Any) -> str:
+        raise ValueError("internal detail /home/me/secret")
+
+    monkeypatch.setattr(env.storage, "put_file", explode)
+    with pytest.raises(ValueError):
+        env.uploads.upload_file(media.mp4(), "video")
+    (row,) = Upload.select()
+    assert (row.status, row.error) == ("failed", "unexpected error (ValueError)")
+
+
+def test_keyboard_interrupt_mid_upload_cancels(env: Env, media: Media) -> None:
+    seen: list[int] = []
+
+    def interrupt(n: int) -> None:
+        seen.append(n)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        env.uploads.upload_file(media.mp4(size=2 * MIB), "video", progress=interrupt)
+    assert seen  # the bytes were on their way
+    (row,) = Upload.select()
+    assert (row.status, row.error) == ("cancelled", "interrupted")
+    assert nothing_stored(env)
+
+
+def test_failed_database_update_after_put_removes_the_object(
+    env: Env, media: Media, db: peewee.SqliteDatabase
+) -> None:
+    db.execute_sql(
+        "CREATE TRIGGER refuse_completion BEFORE UPDATE OF status ON upload "
+        "WHEN NEW.status = 'completed' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+    )
+    with pytest.raises(peewee.IntegrityError):
+        env.uploads.upload_file(media.mp4(), "video")
+    assert nothing_stored(env)
+    assert Upload.select().where(Upload.status == "completed").count() == 0
+
+
+def test_row_vanishing_during_put_removes_the_object(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_put = env.storage.put_file
+
+    def put_and_drop_row(path: Path, key: str, **kwargs: Any) -> str:
+        etag = real_put(path, key, **kwargs)
+        Upload.delete().where(Upload.key == key).execute()
+        return etag
+
+    monkeypatch.setattr(env.storage, "put_file", put_and_drop_row)
+    with pytest.raises(StorageError, match="row disappeared"):
+        env.uploads.upload_file(media.mp4(), "video")
+    assert nothing_stored(env)
+
+
+# -- promote ----------------------------------------------------------------------------------
+
+
+def test_promote_moves_to_permanent(env: Env, media: Media) -> None:
+    path = media.mp4("keeper.mp4")
+    upload = env.uploads.upload_file(path, "video")
+    temp_key = upload.key
+    promoted, changed = env.uploads.promote(upload.id)
+    assert changed
+    assert promoted.key == f"videos/{upload.id}/keeper.mp4"
+    assert not promoted.is_temp
+    assert promoted.status == "completed"
+    assert promoted.checksum == upload.checksum
+    assert env.raw_get(temp_key) is None
+    assert env.raw_get(promoted.key) == path.read_bytes()
+    info = env.storage.head(promoted.key)
+    assert info is not None
+    assert info.metadata["is-temp"] == "false"
+    assert info.metadata["sha256"] == sha256(path)
+    assert env.keys() == [promoted.key]
+
+
+def test_promote_transcript_goes_to_transcripts(env: Env) -> None:
+    upload = env.uploads.upload_transcript_text("words words words")
+    promoted, _ = env.uploads.promote(upload.id)
+    assert promoted.key == f"transcripts/{upload.id}/transcript.txt"
+
+
+def test_promote_twice_is_a_no_op(env: Env, media: Media) -> None:
+    upload = env.uploads.upload_file(media.mp4(), "video")
+    first, changed = env.uploads.promote(upload.id)
+    again, changed_again = env.uploads.promote(upload.id)
+    assert changed and not changed_again
+    assert again.key == first.key and not again.is_temp
+    assert env.keys() == [first.key]
+
+
+def test_promote_missing_object_marks_row_missing(env: Env, media: Media) -> None:
+    upload = env.uploads.upload_file(media.mp4(), "video")
+    env.raw_delete(upload.key)
+    with pytest.raises(StorageError, match="no longer in storage"):
+        env.uploads.promote(upload.id)
+    row = find_upload(upload.id)
+    assert row.status == "missing"
+    assert row.is_temp and row.key == upload.key
+    assert env.keys() == []
+
+
+def test_promote_keeps_the_temp_file_when_the_copy_cannot_be_verified(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload = env.uploads.upload_file(media.mp4(), "video")
+
+    def bad_copy(src: str, dst: str, *, content_type: str, metadata: dict[str, str]) -> None:
+        env.raw_put(dst, b"short")
+
+    monkeypatch.setattr(env.storage, "copy", bad_copy)
+    with pytest.raises(StorageError, match="could not be verified"):
+        env.uploads.promote(upload.id)
+    row = find_upload(upload.id)
+    assert row.is_temp and row.key == upload.key
+    assert env.raw_get(upload.key) is not None
+
+
+def test_promote_rolls_back_when_the_temp_delete_fails(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload = env.uploads.upload_file(media.mp4(), "video")
+
+    def refuse(key: str) -> None:
+        raise StorageError("Permission denied: could not delete it.")
+
+    monkeypatch.setattr(env.storage, "delete", refuse)
+    with pytest.raises(StorageError, match="Permission denied"):
+        env.uploads.promote(upload.id)
+    row = find_upload(upload.id)
+    assert row.is_temp and row.key == upload.key  # the row still points at what exists
+    assert env.raw_get(upload.key) is not None
+
+
+# -- links and downloads ----------------------------------------------------------------------
+
+
+def test_presigned_url(s3_env: Env, media: Media) -> None:
+    upload = s3_env.uploads.upload_file(media.mp4("My Clip.mp4"), "video")
+    url, seconds = s3_env.uploads.presigned_url(upload.id, 120)
+    assert seconds == 120
+    parsed = urlparse(url)
+    assert parsed.scheme == "https"
+    assert parsed.path.endswith(upload.key)
+    assert "test-bucket" in parsed.netloc + parsed.path
+    query = parse_qs(parsed.query)
+    assert query["X-Amz-Expires"] == ["120"]
+    assert query["response-content-disposition"] == ['attachment; filename="My_Clip.mp4"']
+    # Signature Version 4: SigV2 links are refused by buckets made since 2020.
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["X-Amz-Credential"][0].endswith("/us-east-1/s3/aws4_request")
+    assert "Signature" not in query and "AWSAccessKeyId" not in query
+
+
+def test_presigned_url_default_expiry_comes_from_settings(s3_env: Env, media: Media) -> None:
+    upload = s3_env.uploads.upload_file(media.mp4(), "video")
+    url, seconds = s3_env.uploads.presigned_url(upload.id)
+    assert seconds == s3_env.settings.presigned_url_expiry == 3600
+    assert "X-Amz-Expires=3600" in url
+
+
+def test_presigned_url_accepts_seven_days(s3_env: Env, media: Media) -> None:
+    upload = s3_env.uploads.upload_file(media.mp4(), "video")
+    assert s3_env.uploads.presigned_url(upload.id, 604800)[1] == 604800
+
+
+@pytest.mark.parametrize("seconds", [0, -5, 604801])
+def test_presigned_url_refuses_bad_expiry(s3_env: Env, media: Media, seconds: int) -> None:
+    upload = s3_env.uploads.upload_file(media.mp4(), "video")
+    with pytest.raises(UserError, match="within 1 second to 7 days"):
+        s3_env.uploads.presigned_url(upload.id, seconds)
+
+
+def test_presigned_url_refused_for_the_local_library(local_env: Env, media: Media) -> None:
+    upload = local_env.uploads.upload_file(media.mp4(), "video")
+    with pytest.raises(UserError, match="Share links need an S3 bucket"):
+        local_env.uploads.presigned_url(upload.id, 60)
+
+
+def test_presigned_url_refused_for_an_unfinished_upload(s3_env: Env, media: Media) -> None:
+    upload = s3_env.uploads.upload_file(media.mp4(), "video")
+    Upload.update(status="failed").where(Upload.id == upload.id).execute()
+    with pytest.raises(UserError, match="is failed, not a completed file"):
+        s3_env.uploads.presigned_url(upload.id, 60)
+
+
+def test_download_round_trip(env: Env, media: Media, tmp_path: Path) -> None:
+    path = media.mp4("Holiday clip.mp4", size=20_000)
+    upload = env.uploads.upload_file(path, "video")
+    out = tmp_path / "out"
+    out.mkdir()
+    target = env.uploads.download(upload.id, out)
+    assert target == out / "Holiday_clip.mp4"
+    assert target.read_bytes() == path.read_bytes()
+    assert sorted(p.name for p in out.iterdir()) == ["Holiday_clip.mp4"]
+
+
+def test_download_to_a_file_name(env: Env, media: Media, tmp_path: Path) -> None:
+    upload = env.uploads.upload_transcript_text("hello")
+    target = env.uploads.download(upload.id, tmp_path / "mine.txt")
+    assert target == tmp_path / "mine.txt"
+    assert target.read_text(encoding="utf-8") == "hello"
+
+
+def test_download_with_a_corrupt_object_is_discarded(
+    env: Env, media: Media, tmp_path: Path
+) -> None:
+    path = media.mp4(size=5000)
+    upload = env.uploads.upload_file(path, "video")
+    env.raw_put(upload.key, b"X" + path.read_bytes()[1:])  # same size, one byte off
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(StorageError, match="does not match its checksum"):
+        env.uploads.download(upload.id, out)
+    assert list(out.iterdir()) == []
+
+
+def test_download_refuses_to_overwrite(env: Env, media: Media, tmp_path: Path) -> None:
+    upload = env.uploads.upload_transcript_text("new content")
+    target = tmp_path / "existing.txt"
+    target.write_text("precious", encoding="utf-8")
+    with pytest.raises(UserError, match="already exists"):
+        env.uploads.download(upload.id, target)
+    assert target.read_text(encoding="utf-8") == "precious"
+    env.uploads.download(upload.id, target, overwrite=True)
+    assert target.read_text(encoding="utf-8") == "new content"
+
+
+def test_download_into_a_missing_folder_is_refused(env: Env, tmp_path: Path) -> None:
+    upload = env.uploads.upload_transcript_text("hello")
+    with pytest.raises(UserError, match="does not exist"):
+        env.uploads.download(upload.id, tmp_path / "no" / "such" / "file.txt")
+
+
+def test_download_of_a_vanished_object_is_a_storage_error(
+    env: Env, tmp_path: Path
+) -> None:
+    upload = env.uploads.upload_transcript_text("hello")
+    env.raw_delete(upload.key)
+    with pytest.raises(StorageError):
+        env.uploads.download(upload.id, tmp_path / "t.txt")
+    assert not (tmp_path / "t.txt").exists()
+
+
+# -- delete -----------------------------------------------------------------------------------
+
+
+def _job_using(env: Env, video_id: str) -> str:
+    transcript = env.uploads.upload_transcript_text("words")
+    job = env.jobs.create(
+        JobDraft(title="Shorts #1", voice="alloy", video_upload_id=video_id,
+                 transcript_upload_id=transcript.id)
+    )
+    return str(job.id)
+
+
+def test_delete_refused_while_an_unfinished_job_uses_it(env: Env, media: Media) -> None:
+    upload = env.uploads.upload_file(media.mp4(), "video")
+    job_id = _job_using(env, upload.id)
+    with pytest.raises(UserError, match="used by the job 'Shorts #1' \\(created\\)"):
+        env.uploads.delete(upload.id)
+    assert find_upload(upload.id).status == "completed"
+    assert env.raw_get(upload.key) is not None
+    env.jobs.cancel(job_id)
+    deleted = env.uploads.delete(upload.id)
+    assert deleted.status == "deleted"
+    assert env.raw_get(upload.key) is None
+
+
+def test_delete_removes_object_and_marks_row(env: Env, media: Media) -> None:
+    upload = env.uploads.upload_file(media.mp4(), "video", is_temp=False)
+    other = env.uploads.upload_file(media.mp4("other.mp4"), "video")
+    assert env.uploads.delete(upload.id).status == "deleted"
+    assert env.keys() == [other.key]
+    assert [u.id for u in env.uploads.list()] == [other.id]
+    assert {u.id for u in env.uploads.list(include_deleted=True)} == {upload.id, other.id}
+    assert env.uploads.delete(upload.id).status == "deleted"  # again: nothing to do
+
+
+def test_delete_refused_while_uploading(env: Env, media: Media) -> None:
+    upload = env.uploads.upload_file(media.mp4(), "video")
+    Upload.update(status="uploading").where(Upload.id == upload.id).execute()
+    with pytest.raises(UserError, match="still uploading"):
+        env.uploads.delete(upload.id)
+    assert env.raw_get(upload.key) is not None
+
+
+def test_delete_refused_for_another_storage(env: Env, media: Media) -> None:
+    upload = env.uploads.upload_file(media.mp4(), "video")
+    other = "s3" if env.backend == "local" else "local"
+    Upload.update(backend=other, bucket="elsewhere" if other == "s3" else None).where(
+        Upload.id == upload.id
+    ).execute()
+    with pytest.raises(UserError, match="which the app is not using"):
+        env.uploads.delete(upload.id)
+    assert env.raw_get(upload.key) is not None
+
+
+# -- finding ----------------------------------------------------------------------------------
+
+
+def _row(upload_id: str, kind: str = "video") -> Upload:
+    row: Upload = Upload.create(id=upload_id, kind=kind, original_name="x.mp4",
+                                status="completed")
+    return row
+
+
+def test_find_upload_by_unique_prefix(db: peewee.SqliteDatabase) -> None:
+    a = _row("abcdef01-0000-4000-8000-000000000001")
+    _row("abcdef02-0000-4000-8000-000000000002")
+    assert find_upload("abcdef01").id == a.id
+    assert find_upload("  ABCDEF01-0000 ").id == a.id
+    assert find_upload(a.id, "video").id == a.id
+
+
+@pytest.mark.parametrize("ident", ["abcdef0", "abcdef0-", "abcdef", "nope", ""])
+def test_find_upload_refuses_short_ambiguous_or_unknown(
+    db: peewee.SqliteDatabase, ident: str
+) -> None:
+    _row("abcdef01-0000-4000-8000-000000000001")
+    _row("abcdef02-0000-4000-8000-000000000002")
+    with pytest.raises(NotFoundError, match="No upload has the id"):
+        find_upload(ident)
+
+
+def test_find_upload_ambiguous_prefix_of_eight(db: peewee.SqliteDatabase) -> None:
+    _row("abcdef01-0000-4000-8000-000000000001")
+    _row("abcdef01-1111-4000-8000-000000000002")
+    with pytest.raises(NotFoundError):
+        find_upload("abcdef01")
+    assert find_upload("abcdef01-1").id.endswith("0002")
+
+
+def test_find_upload_wrong_kind(db: peewee.SqliteDatabase) -> None:
+    row = _row("abcdef01-0000-4000-8000-000000000001", kind="transcript")
+    with pytest.raises(UserError, match="is a transcript, not a video") as info:
+        find_upload(row.id, "video")
+    assert not isinstance(info.value, NotFoundError)
