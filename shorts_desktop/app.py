@@ -43,6 +43,12 @@ class Services:
     upload_queue: UploadQueue
     migration: MigrationResult
     db: Any
+    environ: dict[str, str]
+    cwd: Path | None = None
+
+    def rebuild(self) -> Services:
+        """New services from the same environment, after the settings file or keyring changed."""
+        return build_services(self.environ, self.cwd)
 
     def check(self) -> list[CheckResult]:
         results = self.storage.check(self.settings.temp_prefix)
@@ -61,14 +67,16 @@ class Services:
 
     def close(self) -> None:
         self.upload_queue.shutdown()
+        self.storage.close()
         close_database(self.db)
 
 
 def build_storage(settings: Settings, credentials: ResolvedCredentials, paths: AppPaths) -> Storage:
     if settings.uses_s3:
         from shorts_desktop.core.storage.s3 import S3Storage
+        from shorts_desktop.core.transfers import SqliteTransferStore
 
-        return S3Storage(settings, credentials)
+        return S3Storage(settings, credentials, SqliteTransferStore(paths.db_path))
     return LocalStorage(paths.library_dir)
 
 
@@ -94,6 +102,8 @@ def build_services(
         upload_queue=UploadQueue(uploads, settings.files_in_flight),
         migration=migration,
         db=db,
+        environ=env,
+        cwd=cwd,
     )
 
 

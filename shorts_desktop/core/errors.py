@@ -33,3 +33,9 @@ class StorageError(ShortsError):
 
 class TransferCancelled(ShortsError):
     """The user cancelled a transfer; what it stored so far has been removed."""
+
+
+class UploadInterrupted(ShortsError):
+    """Ctrl-C during an upload: its parts are kept and `resume` continues it."""
+
+    exit_code = 130

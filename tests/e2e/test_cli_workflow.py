@@ -104,7 +104,7 @@ def test_multipart_upload_above_threshold(run_cli, cli_env, s3_bucket, tmp_path)
     up = ok_json(run_cli("upload", "video", str(big), "--permanent", "--json", env=env))
     assert up["key"].startswith("videos/") and up["size"] == big.stat().st_size
     head = s3.head_object(Bucket=bucket, Key=up["key"])
-    assert head["ETag"].strip('"').endswith("-2")  # 8 MiB parts
+    assert head["ETag"].strip('"').endswith("-3")  # parts of the 5 MiB threshold
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     out = tmp_path / "back.mp4"
     assert run_cli("download", up["id"], "-o", str(out), env=env).returncode == 0
@@ -150,9 +150,9 @@ def test_migrate_command_upgrades_a_legacy_database(run_cli, tmp_path) -> None:
     legacy.write_bytes((Path(__file__).parents[1] / "fixtures" / "legacy_v1.db").read_bytes())
     result = run_cli("migrate", "--db", str(legacy))
     assert result.returncode == 0, result.stderr
-    assert "from schema 1 to 2" in result.stdout and "Backup" in result.stdout
+    assert "from schema 1 to 3" in result.stdout and "Backup" in result.stdout
     with sqlite3.connect(legacy) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         assert conn.execute("SELECT COUNT(*) FROM upload WHERE file_path IS NOT NULL").fetchone()[
             0
         ] == 3

@@ -28,6 +28,8 @@ from shorts_desktop.core.services.stats import StatsService
 from shorts_desktop.core.services.uploads import UploadService
 from shorts_desktop.core.storage.local import LocalStorage
 from shorts_desktop.core.storage.s3 import S3Storage
+from shorts_desktop.core.transfers import EngineConfig
+from shorts_desktop.core.transfers.retry import RetryPolicy
 
 BUCKET = "test-bucket"
 MIB = 1024 * 1024
@@ -149,11 +151,17 @@ def aws() -> Iterator[None]:
         yield
 
 
+FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+
+
 @pytest.fixture
-def s3_storage(aws: None) -> S3Storage:
-    storage = S3Storage(s3_settings(), CREDENTIALS)
+def s3_storage(aws: None) -> Iterator[S3Storage]:
+    settings = s3_settings()
+    storage = S3Storage(settings, CREDENTIALS,
+                        engine_config=EngineConfig.from_settings(settings, retry=FAST_RETRIES))
     storage.client.create_bucket(Bucket=BUCKET)
-    return storage
+    yield storage
+    storage.close()
 
 
 @pytest.fixture

@@ -134,7 +134,7 @@ def test_new_file_is_created_at_latest_version(tmp_path: Path) -> None:
     assert (result.from_version, result.to_version, result.backup) == (0, LATEST_VERSION, None)
     assert result.changed
     assert _user_version(path) == LATEST_VERSION
-    assert _tables(path) == {"upload", "job"}
+    assert _tables(path) == {"upload", "job", "transfer_part"}
     assert _backups(path.parent) == []
 
 

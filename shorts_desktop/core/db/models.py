@@ -70,6 +70,12 @@ class Upload(BaseModel):
     multipart_upload_id = peewee.CharField(max_length=1024, null=True)
     done_parts = JSONField(null=True)
     source_path = peewee.TextField(null=True)
+    source_size = peewee.BigIntegerField(null=True)  # when its multipart upload began
+    source_mtime_ns = peewee.BigIntegerField(null=True)
+    part_size = peewee.BigIntegerField(null=True)
+    checksum_mode = peewee.CharField(max_length=8, null=True)
+    bytes_done = peewee.BigIntegerField(default=0)
+    attempts = peewee.IntegerField(default=0)
     file_path = peewee.TextField(null=True)  # legacy: where the file lived before S3
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)

@@ -1,13 +1,16 @@
-"""A queue of uploads run on a bounded pool, with pause, resume, cancel and retry.
+"""The upload queue the window shows: add, pause, resume, cancel, retry, pause all.
 
-Subscribers get `QueueEvent`s from worker threads (never Qt); progress is coalesced to
-at most ~10 events a second per item. Pausing holds a running upload at its next
-chunk; cancelling stops it and removes what was stored. The transfer engine
-(core/transfers) will take over the byte moving behind this same interface.
+Files are validated and checksummed a few at a time (`files_in_flight`), then handed to
+the storage: on S3 the transfer engine moves the bytes (bounded threads, pause/resume
+within a part, saved parts across restarts); in the local library a copy runs here and
+pauses between chunks. Unfinished uploads are in the database, so `restore()` brings
+the queue back after a restart. Subscribers get `QueueEvent`s on worker threads (never
+Qt); progress is coalesced to at most ~10 events a second per item.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -18,12 +21,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shorts_desktop.core.errors import ShortsError, TransferCancelled
+from shorts_desktop.core.errors import ShortsError, TransferCancelled, UploadInterrupted
 from shorts_desktop.core.services.uploads import UploadService
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.1
 ACTIVE_STATES = ("queued", "uploading", "paused")
+WAITING_THREADS = 64  # threads that may sit waiting on the engine; the engine bounds I/O
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class QueueItem:
     upload: dict[str, Any] | None = None
     path: Path | None = None
     text: str | None = field(default=None, repr=False)
+    upload_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ Subscriber = Callable[[QueueEvent], None]
 
 
 class _Control:
-    """Per-item switches the uploading thread looks at between chunks."""
+    """Per-item switches a worker looks at between chunks (local copies)."""
 
     def __init__(self) -> None:
         self.running = threading.Event()
@@ -66,13 +71,19 @@ class _Control:
 class UploadQueue:
     def __init__(self, uploads: UploadService, files_in_flight: int = 2) -> None:
         self.uploads = uploads
-        self._pool = ThreadPoolExecutor(max(1, files_in_flight), "shorts-desktop-upload")
+        self._pool = ThreadPoolExecutor(WAITING_THREADS, "shorts-desktop-upload")
+        self._slots = threading.BoundedSemaphore(max(1, files_in_flight))
         self._lock = threading.Lock()
         self._items: dict[int, QueueItem] = {}
         self._controls: dict[int, _Control] = {}
         self._subscribers: list[Subscriber] = []
         self._ids = itertools.count(1)
         self._paused_all = False
+        self._closed = False
+
+    @property
+    def _engine(self) -> Any:
+        return self.uploads.storage.transfers
 
     # -- observing --------------------------------------------------------------------------
 
@@ -88,7 +99,10 @@ class UploadQueue:
 
     def _emit(self, event: QueueEvent) -> None:
         for callback in list(self._subscribers):
-            callback(event)
+            try:
+                callback(event)
+            except Exception:
+                log.exception("a queue subscriber failed")
 
     def _update(self, item_id: int, kind: str = "state", **changes: Any) -> QueueItem:
         with self._lock:
@@ -115,9 +129,34 @@ class UploadQueue:
                          len(text.encode("utf-8")), text=text)
         return self._enqueue(item)
 
-    def _enqueue(self, item: QueueItem) -> QueueItem:
+    def restore(self) -> list[QueueItem]:
+        """Bring back uploads that a previous run left unfinished; paused ones stay paused."""
+        known = {i.upload_id for i in self.items()}
+        restored = []
+        for row in self.uploads.unfinished():
+            if row.id in known or row.status == "cancelled" or not row.source_path:
+                continue
+            if row.backend != self.uploads.storage.backend:
+                continue
+            item = QueueItem(
+                next(self._ids), row.original_name, row.kind, bool(row.is_temp), row.size,
+                state="failed" if row.status == "failed" else "queued",
+                bytes_done=int(row.bytes_done or 0), error=row.error,
+                path=Path(row.source_path), upload_id=row.id,
+            )
+            if row.status == "failed":
+                with self._lock:
+                    self._items[item.item_id] = item
+                    self._controls[item.item_id] = _Control()
+                self._emit(QueueEvent("added", item))
+            else:
+                item = self._enqueue(item, hold=row.status == "paused")
+            restored.append(item)
+        return restored
+
+    def _enqueue(self, item: QueueItem, hold: bool = False) -> QueueItem:
         control = _Control()
-        if self._paused_all:
+        if self._paused_all or hold:
             control.running.clear()
             item = replace(item, state="paused")
         with self._lock:
@@ -129,27 +168,38 @@ class UploadQueue:
 
     # -- controlling ------------------------------------------------------------------------
 
+    def _engine_has(self, item: QueueItem) -> bool:
+        engine = self._engine
+        return bool(engine is not None and item.upload_id and engine.get(item.upload_id))
+
     def pause(self, item_id: int) -> None:
         item = self._items[item_id]
-        if item.state in ("queued", "uploading"):
-            self._controls[item_id].running.clear()
-            self._update(item_id, state="paused", rate=0.0, eta=None)
+        if item.state not in ("queued", "uploading"):
+            return
+        self._controls[item_id].running.clear()
+        if self._engine_has(item):
+            self._engine.pause(item.upload_id)
+        self._update(item_id, state="paused", rate=0.0, eta=None)
 
     def resume(self, item_id: int) -> None:
         item = self._items[item_id]
-        if item.state == "paused":
-            started = item.bytes_done > 0 or item.upload is not None
-            self._update(item_id, state="uploading" if started else "queued")
-            self._controls[item_id].running.set()
+        if item.state != "paused":
+            return
+        started = self._engine_has(item) or item.bytes_done > 0
+        self._update(item_id, state="uploading" if started else "queued")
+        if self._engine_has(item):
+            self._engine.resume(item.upload_id)
+        self._controls[item_id].running.set()
 
     def cancel(self, item_id: int) -> None:
         item = self._items[item_id]
-        if item.state in ACTIVE_STATES:
-            control = self._controls[item_id]
-            control.cancelled = True
-            control.running.set()
-            if item.state != "uploading":
-                self._update(item_id, state="cancelled", rate=0.0, eta=None)
+        if item.state not in ACTIVE_STATES:
+            return
+        control = self._controls[item_id]
+        control.cancelled = True
+        if self._engine_has(item):
+            self._engine.cancel(item.upload_id)
+        control.running.set()
 
     def retry(self, item_id: int) -> None:
         item = self._items[item_id]
@@ -179,28 +229,36 @@ class UploadQueue:
                 del self._controls[item_id]
 
     def shutdown(self) -> None:
-        for item in self.items():
-            if item.state in ACTIVE_STATES:
-                self.cancel(item.item_id)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop taking work; uploads on S3 keep their parts and resume at the next start."""
+        self._closed = True
+        for control in list(self._controls.values()):
+            control.running.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- working ----------------------------------------------------------------------------
 
     def _run(self, item_id: int) -> None:
         control = self._controls[item_id]
         control.running.wait()
-        if control.cancelled:
-            self._finish(item_id)
+        if control.cancelled or self._closed:
+            self._finish(item_id, "cancelled")
             return
         item = self._update(item_id, state="uploading")
         started = time.monotonic()
         last = [0.0]
         done = [0]
+        local = self._engine is None
+        slot_held = [False]
 
         def progress(delta: int) -> None:
-            if not control.running.is_set():
+            if local and not control.running.is_set():  # a local copy pauses here
+                if slot_held[0]:
+                    self._slots.release()
+                    slot_held[0] = False
                 control.running.wait()
-            if control.cancelled:
+                self._slots.acquire()
+                slot_held[0] = True
+            if local and control.cancelled:
                 raise TransferCancelled("The upload was cancelled.")
             done[0] += delta
             now = time.monotonic()
@@ -208,35 +266,60 @@ class UploadQueue:
                 last[0] = now
                 rate = done[0] / max(now - started, 1e-6)
                 eta = (item.size - done[0]) / rate if rate > 0 else None
-                self._update(item_id, "progress", bytes_done=min(done[0], item.size),
-                             rate=rate, eta=eta)
+                current = self._items.get(item_id)
+                if current is not None and current.state == "uploading":
+                    self._update(item_id, "progress", bytes_done=min(done[0], item.size),
+                                 rate=rate, eta=eta)
 
         try:
-            if item.text is not None:
-                upload = self.uploads.upload_transcript_text(
-                    item.text, is_temp=item.is_temp, name=item.name
-                )
-            else:
-                assert item.path is not None
-                upload = self.uploads.upload_file(
-                    item.path, item.kind, is_temp=item.is_temp, progress=progress
-                )
+            self._slots.acquire()
+            slot_held[0] = True
+            upload, path, sums = self._prepare(item)
+            self._update(item_id, upload_id=upload.id, size=sums.size)
+            if not local:  # the engine bounds the transfers themselves
+                self._slots.release()
+                slot_held[0] = False
+            control.running.wait()  # paused while it was being checksummed
+            if control.cancelled or self._closed:
+                raise TransferCancelled("The upload was cancelled.")
+            row = self.uploads.send(upload, path, sums, progress)
         except TransferCancelled:
-            self._update(item_id, state="cancelled", rate=0.0, eta=None)
+            self._cancel_row(item_id)
+            self._finish(item_id, "cancelled")
+        except UploadInterrupted:
+            self._finish(item_id, "paused")
         except ShortsError as exc:
-            self._update(item_id, state="failed", error=str(exc), rate=0.0, eta=None)
+            self._finish(item_id, "failed", error=str(exc))
         except Exception as exc:  # a bug: keep the queue alive, say so on the row
             log.exception("upload of %s failed", item.name)
-            self._update(item_id, state="failed", error=f"Unexpected error ({type(exc).__name__})"
-                         ", see the log.", rate=0.0, eta=None)
+            self._finish(item_id, "failed",
+                         error=f"Unexpected error ({type(exc).__name__}), see the log.")
         else:
-            self._update(item_id, state="completed", bytes_done=item.size, rate=0.0, eta=0.0,
-                         upload=upload.to_dict())
-        self._finish(item_id)
+            self._finish(item_id, "completed", bytes_done=item.size, upload=row.to_dict())
+        finally:
+            if slot_held[0]:
+                self._slots.release()
 
-    def _finish(self, item_id: int) -> None:
+    def _prepare(self, item: QueueItem) -> tuple[Any, Path, Any]:
+        """Record the upload (or reopen the one the item already has) and checksum it."""
+        if item.upload_id is not None:
+            return self.uploads.reopen(item.upload_id)
+        if item.text is not None:
+            return self.uploads.create_from_text(item.text, is_temp=item.is_temp,
+                                                 name=item.name)
+        assert item.path is not None
+        upload, sums = self.uploads.create(item.path, item.kind, is_temp=item.is_temp)
+        return upload, item.path, sums
+
+    def _cancel_row(self, item_id: int) -> None:
         item = self._items[item_id]
-        if item.state in ("queued", "paused"):
-            self._update(item_id, state="cancelled")
+        if item.upload_id:
+            with contextlib.suppress(ShortsError):
+                self.uploads.cancel(item.upload_id)
+
+    def _finish(self, item_id: int, state: str, **changes: Any) -> None:
+        changes.setdefault("rate", 0.0)
+        changes.setdefault("eta", None if state != "completed" else 0.0)
+        self._update(item_id, state=state, **changes)
         if self.active_count() == 0:
             self._emit(QueueEvent("finished"))

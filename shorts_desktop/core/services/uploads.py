@@ -23,6 +23,7 @@ from shorts_desktop.core.errors import (
     ShortsError,
     StorageError,
     TransferCancelled,
+    UploadInterrupted,
     UserError,
 )
 from shorts_desktop.core.services import files
@@ -85,16 +86,19 @@ class UploadService:
         progress: ProgressCallback | None = None,
         original_name: str | None = None,
     ) -> Upload:
-        path = Path(path)
+        """Validate, record and upload a file, and wait until it is stored and verified."""
+        upload, sums = self.create(Path(path), kind, is_temp=is_temp, original_name=original_name)
+        return self.send(upload, Path(path), sums, progress)
+
+    def create(
+        self, path: Path, kind: str, *, is_temp: bool = True, original_name: str | None = None
+    ) -> tuple[Upload, files.Digests]:
+        """Validate and checksum a file and record it as `uploading`; nothing is sent yet."""
         content_type = self.inspect(path, kind)
         name = original_name or path.name
-        try:
-            sums = files.digests(path)
-        except OSError as exc:
-            raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+        sums = self._digests(path)
         upload_id = str(uuid.uuid4())
-        key = upload_key(self.settings.prefix_for(kind, is_temp), upload_id, name)
-        upload = Upload.create(
+        Upload.create(
             id=upload_id,
             kind=kind,
             original_name=name,
@@ -103,40 +107,137 @@ class UploadService:
             checksum=sums.sha256,
             backend=self.storage.backend,
             bucket=self.storage.bucket,
-            key=key,
+            key=upload_key(self.settings.prefix_for(kind, is_temp), upload_id, name),
             is_temp=is_temp,
             status="uploading",
             source_path=str(path.resolve()),
         )
-        metadata = object_metadata(upload_id, kind, name, sums.sha256, is_temp)
+        return find_upload(upload_id), sums
+
+    def continue_upload(
+        self, upload_id: str, progress: ProgressCallback | None = None
+    ) -> Upload:
+        """Resume an interrupted upload from its saved parts, or retry a failed or cancelled
+        one from its source file; the upload keeps its id and key."""
+        upload, path, sums = self.reopen(upload_id)
+        return self.send(upload, path, sums, progress)
+
+    def reopen(self, upload_id: str) -> tuple[Upload, Path, files.Digests]:
+        """Check an unfinished upload's source file again and mark it `uploading`."""
+        upload = find_upload(upload_id)
+        if upload.status not in ("queued", "uploading", "paused", "failed", "cancelled"):
+            raise UserError(f"Upload {upload.id} is {upload.status}; it cannot be continued.")
+        if not upload.source_path:
+            raise UserError(
+                f"Upload {upload.id} has no source file on this computer; upload it again."
+            )
+        if upload.backend != self.storage.backend or upload.bucket != self.storage.bucket:
+            raise UserError(f"Upload {upload.id} was meant for another storage; upload it again.")
+        path = Path(upload.source_path)
+        self.inspect(path, upload.kind)
+        sums = self._digests(path)
+        Upload.update(status="uploading", size=sums.size, checksum=sums.sha256, error=None,
+                      updated_at=utcnow()).where(Upload.id == upload.id).execute()
+        return find_upload(upload.id), path, sums
+
+    @staticmethod
+    def _digests(path: Path) -> files.Digests:
+        try:
+            return files.digests(path)
+        except OSError as exc:
+            raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+
+    def send(self, upload: Upload, path: Path, sums: files.Digests,
+             progress: ProgressCallback | None = None) -> Upload:
+        """Send a recorded upload's bytes and mark it completed once verified."""
+        assert upload.key is not None
+        metadata = object_metadata(upload.id, upload.kind, upload.original_name, sums.sha256,
+                                   bool(upload.is_temp))
         try:
             self.storage.put_file(
                 path,
-                key,
-                content_type=content_type,
+                upload.key,
+                content_type=upload.content_type,
                 metadata=metadata,
                 md5_hex=sums.md5,
                 progress=progress,
+                transfer_id=upload.id,
+                sha256=sums.sha256,
             )
+        except KeyboardInterrupt:
+            if self.storage.transfers is None:
+                self._fail(upload, KeyboardInterrupt())
+                raise
+            Upload.update(status="paused", updated_at=utcnow()).where(
+                Upload.id == upload.id
+            ).execute()
+            raise UploadInterrupted(
+                f"Interrupted; `shorts-desktop resume {upload.id}` continues the upload."
+            ) from None
         except BaseException as exc:
             self._fail(upload, exc)
             raise
         try:
             now = utcnow()
             updated = (
-                Upload.update(status="completed", completed_at=now, updated_at=now, error=None)
-                .where(Upload.id == upload_id)
+                Upload.update(status="completed", completed_at=now, updated_at=now, error=None,
+                              bytes_done=sums.size)
+                .where(Upload.id == upload.id)
                 .execute()
             )
             if updated != 1:
                 raise StorageError("The upload's database row disappeared while it was stored.")
+            if path.parent == self.scratch_dir:  # pasted text: its file was only a carrier
+                Upload.update(source_path=None).where(Upload.id == upload.id).execute()
+                path.unlink(missing_ok=True)
         except (peewee.PeeweeException, StorageError):
-            self.storage.delete(key)  # undo: no object without a completed row
+            self.storage.delete(upload.key)  # undo: no object without a completed row
             with contextlib.suppress(peewee.PeeweeException):
                 Upload.update(status="failed", error="The database could not record it.",
-                              updated_at=utcnow()).where(Upload.id == upload_id).execute()
+                              updated_at=utcnow()).where(Upload.id == upload.id).execute()
             raise
-        return find_upload(upload_id)
+        return find_upload(upload.id)
+
+    def pause(self, upload_id: str) -> Upload:
+        """Pause a running upload (this process) or mark a stopped one not to resume."""
+        upload = find_upload(upload_id)
+        engine = self.storage.transfers
+        if engine is not None and engine.get(upload.id) is not None:
+            engine.pause(upload.id)
+        elif upload.status in ("queued", "uploading"):
+            Upload.update(status="paused", updated_at=utcnow()).where(
+                Upload.id == upload.id
+            ).execute()
+        else:
+            raise UserError(f"Upload {upload.id} is {upload.status}; only a running one pauses.")
+        return find_upload(upload.id)
+
+    def cancel(self, upload_id: str) -> Upload:
+        """Stop an upload and throw away what it sent (its multipart upload is aborted)."""
+        upload = find_upload(upload_id)
+        if upload.status not in ("queued", "uploading", "paused", "failed"):
+            raise UserError(f"Upload {upload.id} is {upload.status}; there is nothing to cancel.")
+        engine = self.storage.transfers
+        handle = engine.get(upload.id) if engine is not None else None
+        if engine is not None and handle is not None and handle.state not in (
+            "completed", "failed", "cancelled"
+        ):
+            engine.cancel(upload.id)
+            handle.wait(60)
+        else:
+            self._fail(upload, TransferCancelled("The upload was cancelled."))
+        Upload.update(status="cancelled", updated_at=utcnow()).where(
+            Upload.id == upload.id
+        ).execute()
+        return find_upload(upload.id)
+
+    def unfinished(self) -> list[Upload]:
+        """Uploads that stopped before completing, for the queue and `shorts-desktop queue`."""
+        return list(
+            Upload.select()
+            .where(Upload.status.in_(("queued", "uploading", "paused", "failed", "cancelled")))
+            .order_by(Upload.created_at)
+        )
 
     def _fail(self, upload: Upload, exc: BaseException) -> None:
         """Record why an upload failed and make sure nothing of it stays in storage."""
@@ -159,8 +260,17 @@ class UploadService:
         ).where(Upload.id == upload.id).execute()
 
     def upload_transcript_text(
-        self, text: str, *, is_temp: bool = True, name: str = "transcript.txt"
+        self, text: str, *, is_temp: bool = True, name: str = "transcript.txt",
+        progress: ProgressCallback | None = None,
     ) -> Upload:
+        upload, path, sums = self.create_from_text(text, is_temp=is_temp, name=name)
+        return self.send(upload, path, sums, progress)
+
+    def create_from_text(
+        self, text: str, *, is_temp: bool = True, name: str = "transcript.txt"
+    ) -> tuple[Upload, Path, files.Digests]:
+        """Record typed or pasted transcript text; it is kept in the data folder until it is
+        stored, so that an interrupted upload of it can resume too."""
         data = text.encode("utf-8")
         files.decode_transcript(data, "The transcript text")
         if not name.lower().endswith((".txt", ".srt", ".vtt")):
@@ -169,15 +279,15 @@ class UploadService:
         fd, tmp_name = tempfile.mkstemp(
             suffix=Path(safe_name(name)).suffix, dir=self.scratch_dir
         )
-        tmp = Path(tmp_name)
+        path = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            upload = self.upload_file(tmp, "transcript", is_temp=is_temp, original_name=name)
-        finally:
-            tmp.unlink(missing_ok=True)
-        Upload.update(source_path=None).where(Upload.id == upload.id).execute()
-        return find_upload(upload.id)
+            upload, sums = self.create(path, "transcript", is_temp=is_temp, original_name=name)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return upload, path, sums
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -241,7 +351,7 @@ class UploadService:
             return self._copy_legacy(upload, target)
         upload = self._stored(upload)
         assert upload.key is not None
-        self.storage.download_file(upload.key, target, progress)
+        self.storage.download_file(upload.key, target, progress, sha256=upload.checksum)
         if upload.checksum and files.digests(target).sha256 != upload.checksum:
             target.unlink(missing_ok=True)
             raise StorageError(

@@ -6,7 +6,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from shorts_desktop.core.transfers import TransferEngine
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just transferred (a delta, not a total)."""
@@ -66,8 +69,20 @@ class Storage(Protocol):
         metadata: dict[str, str],
         md5_hex: str,
         progress: ProgressCallback | None = None,
+        transfer_id: str | None = None,
+        sha256: str | None = None,
     ) -> str:
-        """Store a file; returns the ETag. A failure leaves nothing behind."""
+        """Store a file. A failure leaves nothing behind; an interrupted S3 upload keeps
+        its parts under `transfer_id` (the upload's id) so that it can be resumed."""
+        ...
+
+    @property
+    def transfers(self) -> TransferEngine | None:
+        """The engine that moves bytes, when the backend has one (pause/resume/cancel)."""
+        ...
+
+    def close(self) -> None:
+        """Stop background work; unfinished uploads keep what they sent."""
         ...
 
     def head(self, key: str) -> ObjectInfo | None: ...
@@ -89,8 +104,8 @@ class Storage(Protocol):
         """A time-limited GET link; `download_name` is what a browser saves it as."""
         ...
 
-    def download_file(self, key: str, dest: Path,
-                      progress: ProgressCallback | None = None) -> None:
+    def download_file(self, key: str, dest: Path, progress: ProgressCallback | None = None,
+                      sha256: str | None = None) -> None:
         """Save the object at `dest` (written beside it, then renamed into place)."""
         ...
 

@@ -124,7 +124,11 @@ class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.backend: str = "local"
         self.bucket: str | None = None
+        self.transfers: None = None  # copies are local: no engine to pause or resume
         self.root = Path(os.path.abspath(Path(root).expanduser()))
+
+    def close(self) -> None:
+        """Nothing runs in the background here."""
 
     def describe(self) -> str:
         """Where files go, for the status bar and `check`."""
@@ -260,8 +264,13 @@ class LocalStorage:
         metadata: dict[str, str],
         md5_hex: str,
         progress: ProgressCallback | None = None,
+        transfer_id: str | None = None,
+        sha256: str | None = None,
     ) -> str:
-        """Copy a file in; returns its MD5 hex as the ETag. A failure leaves nothing behind."""
+        """Copy a file in; returns its MD5 hex as the ETag. A failure leaves nothing behind.
+
+        A local copy is quick and is not resumed, so `transfer_id` and `sha256` are unused.
+        """
         self._path(key)  # refuse a bad key before touching the source
         try:
             src = open(path, "rb")  # noqa: SIM115 - closed below
@@ -319,8 +328,8 @@ class LocalStorage:
             return None
         return self._info(key, path, st)
 
-    def download_file(self, key: str, dest: Path,
-                      progress: ProgressCallback | None = None) -> None:
+    def download_file(self, key: str, dest: Path, progress: ProgressCallback | None = None,
+                      sha256: str | None = None) -> None:
         """Save the object at `dest` (written beside it, then renamed into place)."""
         src_path = self._existing(key, "downloaded")
         dest = Path(dest)

@@ -7,10 +7,9 @@ comes from our own checksums (Content-MD5 on single PUTs, ETag and SHA-256 check
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
-import os
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC
@@ -24,13 +23,24 @@ from botocore.config import Config
 
 from shorts_desktop.core.config import MIB, Settings
 from shorts_desktop.core.credentials import ResolvedCredentials
-from shorts_desktop.core.errors import ConfigError, StorageError
+from shorts_desktop.core.errors import ConfigError, ShortsError, StorageError, TransferCancelled
 from shorts_desktop.core.storage.base import (
     CheckResult,
     MultipartInfo,
     ObjectInfo,
     ProgressCallback,
 )
+from shorts_desktop.core.transfers import (
+    DownloadRequest,
+    EngineConfig,
+    MemoryTransferStore,
+    RoutingStore,
+    TransferEngine,
+    TransferEvent,
+    TransferStore,
+    UploadRequest,
+)
+from shorts_desktop.core.transfers.retry import IntegrityError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -86,13 +96,23 @@ class S3Storage:
 
     backend = "s3"
 
-    def __init__(self, settings: Settings, credentials: ResolvedCredentials) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: ResolvedCredentials,
+        transfer_store: TransferStore | None = None,
+        engine_config: EngineConfig | None = None,
+    ) -> None:
         if settings.bucket_name is None:
             raise ConfigError("S3_BUCKET_NAME is not set.")
         self.bucket: str = settings.bucket_name
         self.settings = settings
         self.credentials = credentials
         self._client: S3Client | None = None
+        self._transfer_store = transfer_store
+        self._engine: TransferEngine | None = None
+        self._engine_lock = threading.Lock()
+        self._engine_config = engine_config
 
     @property
     def client(self) -> S3Client:
@@ -100,7 +120,40 @@ class S3Storage:
             self._client = self._build_client()
         return self._client
 
-    def _build_client(self) -> S3Client:
+    @property
+    def transfers(self) -> TransferEngine:
+        """The transfer engine, started on first use; it retries per part, so its client
+        makes one attempt per call instead of botocore's own retries."""
+        with self._engine_lock:
+            if self._engine is None:
+                s = self.settings
+                self._engine = TransferEngine(
+                    self._build_client(attempts=1, pool=s.files_in_flight * s.parts_in_flight + 4),
+                    self._engine_config or EngineConfig.from_settings(s),
+                    RoutingStore(self._transfer_store or MemoryTransferStore()),
+                    describe_error=self._describe,
+                )
+            return self._engine
+
+    def close(self) -> None:
+        """Stop the engine; unfinished uploads keep their parts for the next start."""
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+
+    def _describe(self, exc: Exception, action: str) -> str:
+        if isinstance(exc, ShortsError):
+            return str(exc)
+        if isinstance(exc, IntegrityError):
+            return f"{str(exc).rstrip('.')}; nothing of it was kept."
+        try:
+            return str(self.error(exc, action))
+        except Exception:
+            log.warning("unexpected failure while trying to %s", action, exc_info=exc)
+            return f"Could not {action} ({type(exc).__name__}); see the log."
+
+    def _build_client(self, attempts: int = 5, pool: int = 10) -> S3Client:
         s = self.settings
         key = self.credentials.key
         try:
@@ -120,10 +173,10 @@ class S3Storage:
             options["request_checksum_calculation"] = "when_required"
             options["response_checksum_validation"] = "when_required"
         config = Config(
-            retries={"mode": "standard", "max_attempts": 5},
+            retries={"mode": "standard", "total_max_attempts": attempts},
             connect_timeout=10,
             read_timeout=120,
-            max_pool_connections=max(10, s.files_in_flight * s.parts_in_flight + 2),
+            max_pool_connections=max(10, pool),
             s3={"addressing_style": s.addressing_style},  # type: ignore[arg-type]
             # Presigned links would otherwise be SigV2, which newer buckets refuse.
             signature_version="s3v4",
@@ -206,64 +259,53 @@ class S3Storage:
         metadata: dict[str, str],
         md5_hex: str,
         progress: ProgressCallback | None = None,
+        transfer_id: str | None = None,
+        sha256: str | None = None,
     ) -> str:
-        size = path.stat().st_size
-        threshold = self.settings.multipart_threshold
+        """Upload through the engine and wait; resumes saved parts for `transfer_id`."""
+        request = UploadRequest(
+            transfer_id=transfer_id or f"put-{uuid.uuid4()}",
+            path=path,
+            bucket=self.bucket,
+            key=key,
+            content_type=content_type,
+            metadata=metadata,
+            sha256=sha256,
+            md5=md5_hex,
+            extra_args=self.write_args(key),
+        )
+        self._wait(self.transfers.upload, request, progress)
+        return ""
+
+    def _wait(self, submit: Any, request: Any, progress: ProgressCallback | None) -> None:
+        """Submit to the engine and block until the end, reporting progress as deltas.
+
+        Ctrl-C stops the engine so that an upload keeps its parts for `resume`.
+        """
+        engine = self.transfers
+        done = [0]
+        ident = request.transfer_id
+
+        def on_event(event: TransferEvent) -> None:
+            if event.transfer_id == ident and progress is not None and event.bytes_done > done[0]:
+                progress(event.bytes_done - done[0])
+                done[0] = event.bytes_done
+
+        unsubscribe = engine.subscribe(on_event)
         try:
-            if size < threshold:
-                with path.open("rb") as body:
-                    response = self.client.put_object(
-                        Bucket=self.bucket,
-                        Key=key,
-                        Body=_ProgressReader(body, progress),  # type: ignore[arg-type]
-                        ContentLength=size,
-                        ContentType=content_type,
-                        ContentMD5=base64.b64encode(bytes.fromhex(md5_hex)).decode(),
-                        Metadata=metadata,
-                        **self.write_args(key),  # type: ignore[arg-type]
-                    )
-                etag = response["ETag"].strip('"')
-                expected = md5_hex
-            else:
-                part = part_size_for(size, threshold)
-                config = TransferConfig(
-                    multipart_threshold=threshold,
-                    multipart_chunksize=part,
-                    max_concurrency=self.settings.parts_in_flight,
-                    use_threads=True,
-                )
-                self.client.upload_file(
-                    str(path),
-                    self.bucket,
-                    key,
-                    ExtraArgs={
-                        "ContentType": content_type,
-                        "Metadata": metadata,
-                        **self.write_args(key),
-                    },
-                    Callback=progress,
-                    Config=config,
-                )
-                head = self.client.head_object(Bucket=self.bucket, Key=key)
-                etag = head["ETag"].strip('"')
-                expected = multipart_etag(path, part)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise self.error(exc, "store the file") from None
-        except Exception as exc:  # s3transfer wraps failures in its own types
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, _BOTO_ERRORS):
-                raise self.error(cause, "store the file") from None
-            if type(exc).__name__ == "S3UploadFailedError":
-                raise StorageError(f"The upload failed: {_short(str(exc))}") from None
+            handle = submit(request)
+            state = handle.wait()
+        except KeyboardInterrupt:
+            self.close()
             raise
-        kms = self.settings.server_side_encryption == "aws:kms"  # ETag is then not an MD5
-        if not kms and not _etag_matches(etag, expected):
-            self.delete(key)
-            raise StorageError(
-                "The stored file does not match what was read from disk (checksum mismatch); "
-                "it was removed, upload it again."
-            )
-        return etag
+        finally:
+            unsubscribe()
+        if state == "cancelled":
+            raise TransferCancelled("The transfer was cancelled.")
+        if state != "completed":
+            raise StorageError(handle.error or f"The transfer {state}.")
+        if progress is not None and handle.total > done[0]:
+            progress(handle.total - done[0])
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
@@ -355,24 +397,15 @@ class S3Storage:
             raise self.error(exc, "make a link") from None
 
     def download_file(
-        self, key: str, dest: Path, progress: ProgressCallback | None = None
+        self, key: str, dest: Path, progress: ProgressCallback | None = None,
+        sha256: str | None = None,
     ) -> None:
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
-        try:
-            self.client.download_file(
-                self.bucket,
-                key,
-                str(tmp),
-                Callback=progress,
-                Config=TransferConfig(max_concurrency=self.settings.parts_in_flight),
-            )
-            os.replace(tmp, dest)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise self.error(exc, "download the file") from None
-        except OSError as exc:
-            raise StorageError(f"Could not save {dest}: {exc.strerror or exc}.") from None
-        finally:
-            tmp.unlink(missing_ok=True)
+        """Ranged parallel GETs into a file beside `dest`, renamed into place once verified."""
+        request = DownloadRequest(
+            transfer_id=f"get-{uuid.uuid4()}", bucket=self.bucket, key=key, dest=dest,
+            sha256=sha256, overwrite=True,
+        )
+        self._wait(self.transfers.download, request, progress)
 
     # -- multipart leftovers ----------------------------------------------------------------
 

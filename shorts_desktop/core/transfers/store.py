@@ -1,0 +1,318 @@
+"""Where the engine keeps what it needs to resume an upload after a crash.
+
+Only finished parts are written (one small row each), never progress: the database
+sees a write per part, not per byte. The SQLite store speaks to the app's database in
+table and column names (the `upload` row plus `transfer_part`, schema version 3), so it
+works without today's models and from any thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+# Engine states as the `upload.status` column spells them.
+ROW_STATUS = {
+    "queued": "queued",
+    "running": "uploading",
+    "paused": "paused",
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class PartRecord:
+    """A part S3 has accepted: its ETag and the checksum we sent with it."""
+
+    number: int
+    size: int
+    etag: str
+    checksum: str | None = None  # base64 CRC32/SHA-256 when that mode is used; hex MD5 else
+
+
+@dataclass(frozen=True)
+class SavedUpload:
+    """The resumable state of one multipart upload."""
+
+    multipart_id: str
+    source_size: int
+    source_mtime_ns: int
+    part_size: int
+    sha256: str | None
+    checksum_mode: str = "md5"
+    parts: dict[int, PartRecord] = field(default_factory=dict)
+
+
+class TransferStore(Protocol):
+    """Persistence for resumable uploads; implementations must be thread-safe."""
+
+    def load(self, transfer_id: str) -> SavedUpload | None: ...
+
+    def begin(self, transfer_id: str, saved: SavedUpload) -> None:
+        """A multipart upload was created (parts, if any, are forgotten)."""
+        ...
+
+    def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None: ...
+
+    def forget(self, transfer_id: str) -> None:
+        """The multipart upload is gone (aborted, completed or started over)."""
+        ...
+
+    def set_state(
+        self, transfer_id: str, state: str, *, error: str | None = None,
+        bytes_done: int | None = None, attempts: int | None = None,
+    ) -> None: ...
+
+    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
+        """The object is stored and verified."""
+        ...
+
+
+class MemoryTransferStore:
+    """Keeps state for this process only (tests, and transfers that need no resume)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._saved: dict[str, SavedUpload] = {}
+        self.states: dict[str, tuple[str, str | None]] = {}
+
+    def load(self, transfer_id: str) -> SavedUpload | None:
+        with self._lock:
+            saved = self._saved.get(transfer_id)
+            return None if saved is None else replace(saved, parts=dict(saved.parts))
+
+    def begin(self, transfer_id: str, saved: SavedUpload) -> None:
+        with self._lock:
+            self._saved[transfer_id] = replace(saved, parts=dict(saved.parts))
+
+    def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
+        with self._lock:
+            saved = self._saved.get(transfer_id)
+            if saved is not None:
+                saved.parts[part.number] = part
+
+    def forget(self, transfer_id: str) -> None:
+        with self._lock:
+            self._saved.pop(transfer_id, None)
+
+    def set_state(
+        self, transfer_id: str, state: str, *, error: str | None = None,
+        bytes_done: int | None = None, attempts: int | None = None,
+    ) -> None:
+        with self._lock:
+            self.states[transfer_id] = (state, error)
+
+    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
+        with self._lock:
+            self._saved.pop(transfer_id, None)
+            self.states[transfer_id] = ("completed", None)
+
+
+def _now() -> str:
+    # The format peewee's DateTimeField writes and reads (naive UTC).
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+class SqliteTransferStore:
+    """The app database (schema 3): `upload` columns and `transfer_part` rows.
+
+    Uses its own connection (safe across threads behind a lock) so that workers never
+    share peewee's per-thread connections; WAL lets it write beside the GUI's reads.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(
+                self._path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def load(self, transfer_id: str) -> SavedUpload | None:
+        with self._lock:
+            db = self._db()
+            row = db.execute(
+                "SELECT multipart_upload_id, source_size, source_mtime_ns, part_size, checksum,"
+                " checksum_mode FROM upload WHERE id = ?",
+                (transfer_id,),
+            ).fetchone()
+            if row is None or not row[0] or row[1] is None or row[3] is None:
+                return None
+            parts = {
+                n: PartRecord(n, size, etag, checksum)
+                for n, size, etag, checksum in db.execute(
+                    "SELECT part_number, size, etag, checksum FROM transfer_part"
+                    " WHERE upload_id = ? ORDER BY part_number",
+                    (transfer_id,),
+                )
+            }
+        return SavedUpload(
+            multipart_id=row[0],
+            source_size=int(row[1]),
+            source_mtime_ns=int(row[2] or 0),
+            part_size=int(row[3]),
+            sha256=row[4],
+            checksum_mode=row[5] or "md5",
+            parts=parts,
+        )
+
+    def begin(self, transfer_id: str, saved: SavedUpload) -> None:
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+                db.execute(
+                    "UPDATE upload SET multipart_upload_id = ?, source_size = ?,"
+                    " source_mtime_ns = ?, part_size = ?, checksum = COALESCE(?, checksum),"
+                    " checksum_mode = ?, bytes_done = 0, updated_at = ? WHERE id = ?",
+                    (
+                        saved.multipart_id, saved.source_size, saved.source_mtime_ns,
+                        saved.part_size, saved.sha256, saved.checksum_mode, _now(), transfer_id,
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO transfer_part (upload_id, part_number, size, etag, checksum)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(transfer_id, p.number, p.size, p.etag, p.checksum)
+                     for p in saved.parts.values()],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT OR REPLACE INTO transfer_part"
+                    " (upload_id, part_number, size, etag, checksum) VALUES (?, ?, ?, ?, ?)",
+                    (transfer_id, part.number, part.size, part.etag, part.checksum),
+                )
+                db.execute(
+                    "UPDATE upload SET bytes_done = ? WHERE id = ?", (bytes_done, transfer_id)
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def forget(self, transfer_id: str) -> None:
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+                db.execute(
+                    "UPDATE upload SET multipart_upload_id = NULL, part_size = NULL,"
+                    " bytes_done = 0 WHERE id = ?",
+                    (transfer_id,),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def set_state(
+        self, transfer_id: str, state: str, *, error: str | None = None,
+        bytes_done: int | None = None, attempts: int | None = None,
+    ) -> None:
+        with self._lock:
+            self._db().execute(
+                "UPDATE upload SET status = ?, error = ?, bytes_done = COALESCE(?, bytes_done),"
+                " attempts = COALESCE(?, attempts), updated_at = ? WHERE id = ?",
+                (ROW_STATUS.get(state, state), error, bytes_done, attempts, _now(), transfer_id),
+            )
+
+    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
+        now = _now()
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+                cur = db.execute(
+                    "UPDATE upload SET status = 'completed', error = NULL,"
+                    " checksum = COALESCE(?, checksum), multipart_upload_id = NULL,"
+                    " bytes_done = ?, updated_at = ?, completed_at = ? WHERE id = ?",
+                    (sha256, size, now, now, transfer_id),
+                )
+                if cur.rowcount != 1:
+                    raise LookupError(f"upload row {transfer_id} is gone")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def unfinished(self) -> list[str]:
+        """Uploads to pick up again at start-up (oldest first); paused ones stay paused."""
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT id FROM upload WHERE status IN ('queued', 'uploading') AND backend = 's3'"
+                " ORDER BY created_at"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+
+class RoutingStore:
+    """Persists transfers that belong to an upload row; keeps one-off ones in memory.
+
+    One-off transfers (ids starting with "put-" or "get-": moving a library file, a
+    download) have no row of their own and must never touch another row's status.
+    """
+
+    EPHEMERAL_PREFIXES = ("put-", "get-")
+
+    def __init__(self, persistent: TransferStore) -> None:
+        self.persistent = persistent
+        self.memory = MemoryTransferStore()
+
+    def _for(self, transfer_id: str) -> TransferStore:
+        if transfer_id.startswith(self.EPHEMERAL_PREFIXES):
+            return self.memory
+        return self.persistent
+
+    def load(self, transfer_id: str) -> SavedUpload | None:
+        return self._for(transfer_id).load(transfer_id)
+
+    def begin(self, transfer_id: str, saved: SavedUpload) -> None:
+        self._for(transfer_id).begin(transfer_id, saved)
+
+    def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
+        self._for(transfer_id).add_part(transfer_id, part, bytes_done)
+
+    def forget(self, transfer_id: str) -> None:
+        self._for(transfer_id).forget(transfer_id)
+
+    def set_state(
+        self, transfer_id: str, state: str, *, error: str | None = None,
+        bytes_done: int | None = None, attempts: int | None = None,
+    ) -> None:
+        self._for(transfer_id).set_state(
+            transfer_id, state, error=error, bytes_done=bytes_done, attempts=attempts
+        )
+
+    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
+        self._for(transfer_id).complete(transfer_id, sha256=sha256, size=size)

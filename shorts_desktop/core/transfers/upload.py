@@ -1,0 +1,469 @@
+"""One file to S3: a single PUT below the threshold, a resumable multipart upload above.
+
+Resume trusts S3, not our notes: the parts we recorded are checked against ListParts,
+and a part S3 has but we never recorded (a crash between its answer and our write) is
+kept only if its ETag equals the MD5 of the same bytes on disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+
+from shorts_desktop.core.errors import UserError
+from shorts_desktop.core.transfers.bodies import SendBody
+from shorts_desktop.core.transfers.context import Context
+from shorts_desktop.core.transfers.events import EventKind
+from shorts_desktop.core.transfers.parts import (
+    composite_checksum,
+    digest_part,
+    looks_like_md5_etag,
+    multipart_etag,
+    part_count,
+    part_range,
+    part_size_for,
+)
+from shorts_desktop.core.transfers.retry import IntegrityError, error_code, is_retryable
+from shorts_desktop.core.transfers.state import Stop, Transfer
+from shorts_desktop.core.transfers.store import PartRecord, SavedUpload
+
+log = logging.getLogger(__name__)
+
+RAW_BODY_MAX = 1024 * 1024  # below this a PUT body is plain bytes: no Expect: 100-continue
+IN_MEMORY_PUT_MAX = 8 * 1024 * 1024
+HASH_CHUNK = 4 * 1024 * 1024
+CHECKSUM_FIELD = {"crc32": "ChecksumCRC32", "sha256": "ChecksumSHA256"}
+CHECKSUM_ALGORITHM = {"crc32": "CRC32", "sha256": "SHA256"}
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What to upload where; `transfer_id` is the upload row's id when a row exists."""
+
+    transfer_id: str
+    path: Path
+    bucket: str
+    key: str
+    content_type: str = "application/octet-stream"
+    metadata: dict[str, str] | None = None
+    sha256: str | None = None  # whole-file SHA-256 (hex) when the caller already has it
+    md5: str | None = None  # whole-file MD5 (hex), saves a pass for single PUTs
+    extra_args: dict[str, str] | None = None  # ServerSideEncryption, StorageClass, ...
+
+
+class SourceChanged(UserError):
+    """The source file is not what it was when the upload began."""
+
+
+class UploadGone(Exception):
+    """S3 no longer knows the multipart upload (aborted by a cleanup or lifecycle rule)."""
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UserError(f"{path} no longer exists.") from None
+    except OSError as exc:
+        raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    return st.st_size, st.st_mtime_ns
+
+
+def _pread(fd: int, length: int, offset: int) -> bytes:
+    data = os.pread(fd, length, offset)
+    if len(data) == length:
+        return data
+    chunks = [data]
+    got = len(data)
+    while got < length:
+        more = os.pread(fd, length - got, offset + got)
+        if not more:
+            raise SourceChanged("The file became shorter while it was being uploaded.")
+        chunks.append(more)
+        got += len(more)
+    return b"".join(chunks)
+
+
+def _hash_file(t: Transfer, fd: int, size: int, want_md5: bool) -> tuple[str, str | None]:
+    """SHA-256 (and MD5) of the whole file, interruptible between chunks."""
+    sha = hashlib.sha256()
+    md5 = hashlib.md5() if want_md5 else None
+    pos = 0
+    while pos < size:
+        t.check()
+        chunk = os.pread(fd, min(HASH_CHUNK, size - pos), pos)
+        if not chunk:
+            raise SourceChanged("The file became shorter while it was being read.")
+        sha.update(chunk)
+        if md5 is not None:
+            md5.update(chunk)
+        pos += len(chunk)
+    return sha.hexdigest(), md5.hexdigest() if md5 is not None else None
+
+
+def _metadata(req: UploadRequest, sha256: str) -> dict[str, str]:
+    meta = dict(req.metadata or {})
+    meta.setdefault("sha256", sha256)
+    return meta
+
+
+def run_upload(ctx: Context, t: Transfer) -> None:
+    """Upload `t.request`; returns when the object is stored and verified."""
+    req: UploadRequest = t.request
+    size, mtime = _stat(req.path)
+    t.total = size
+    saved = ctx.store.load(t.id)
+    try:
+        fd = os.open(req.path, os.O_RDONLY)
+    except OSError as exc:
+        raise UserError(f"{req.path} cannot be read: {exc.strerror or exc}.") from None
+    try:
+        if saved is None and size < ctx.multipart_threshold:
+            _single_put(ctx, t, fd, size, mtime)
+        else:
+            _multipart(ctx, t, fd, size, mtime, saved)
+    finally:
+        os.close(fd)
+
+
+# -- single PUT ------------------------------------------------------------------------------
+
+
+def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> None:
+    req: UploadRequest = t.request
+    ctx.event(t, EventKind.STARTED)
+    data: bytes | None = None
+    if size <= IN_MEMORY_PUT_MAX:
+        data = _pread(fd, size, 0)
+        sha = req.sha256 or hashlib.sha256(data).hexdigest()
+        md5 = hashlib.md5(data).hexdigest()
+        if req.md5 and md5 != req.md5:  # the caller's checksums describe other bytes
+            raise SourceChanged(
+                f"{req.path.name} changed while it was being uploaded; upload it again."
+            )
+    elif req.sha256 and req.md5:
+        sha, md5 = req.sha256, req.md5
+    else:
+        sha, md5_or_none = _hash_file(t, fd, size, want_md5=True)
+        sha = req.sha256 or sha
+        assert md5_or_none is not None
+        md5 = md5_or_none
+    md5_b64 = base64.b64encode(bytes.fromhex(md5)).decode("ascii")
+    kwargs: dict[str, Any] = {
+        "Bucket": req.bucket,
+        "Key": req.key,
+        "ContentType": req.content_type,
+        "ContentMD5": md5_b64,
+        "ContentLength": size,
+        "Metadata": _metadata(req, sha),
+        **(req.extra_args or {}),
+    }
+    attempt = 0
+    while True:
+        attempt += 1
+        t.check()
+        body: SendBody | None = None
+        if data is not None and size <= RAW_BODY_MAX:
+            ctx.limiter.consume(size, t.should_stop)
+            t.check()
+            kwargs["Body"] = data
+        elif data is not None:
+            body = SendBody(t, ctx.limiter, size, data=data, skip_first_pass=ctx.signs_payload)
+            kwargs["Body"] = body
+        else:
+            body = SendBody(t, ctx.limiter, size, fd=fd, skip_first_pass=ctx.signs_payload)
+            kwargs["Body"] = body
+        try:
+            response = ctx.client.put_object(**kwargs)
+            etag = response["ETag"].strip('"')
+            if looks_like_md5_etag(etag) and etag != md5 and not response.get("SSEKMSKeyId"):
+                raise IntegrityError("The file arrived in the bucket different from the disk")
+        except Exception as exc:
+            if body is not None:
+                body.settle(False)
+            if t.should_stop():
+                raise Stop() from None
+            if not is_retryable(exc) or attempt >= ctx.retry.max_attempts:
+                if isinstance(exc, IntegrityError):
+                    _delete_quietly(ctx, req)
+                raise
+            ctx.backoff(t, attempt, exc, "store the file")
+            continue
+        except Stop:
+            if body is not None:
+                body.settle(False)
+            raise
+        if body is not None:
+            body.settle(True)
+        else:
+            t.add_bytes(size)
+        break
+    if _stat(req.path) != (size, mtime):
+        _delete_quietly(ctx, req)
+        raise SourceChanged("The file changed while it was being uploaded; upload it again.")
+    _finish(ctx, t, sha, size)
+
+
+def _delete_quietly(ctx: Context, req: UploadRequest) -> None:
+    try:
+        ctx.client.delete_object(Bucket=req.bucket, Key=req.key)
+    except Exception:
+        log.warning("could not remove %s after a failed upload", req.key, exc_info=True)
+
+
+def _finish(ctx: Context, t: Transfer, sha: str | None, size: int) -> None:
+    """Record completion; if the database refuses, remove the object (no orphan)."""
+    req: UploadRequest = t.request
+    try:
+        ctx.store.complete(t.id, sha256=sha, size=size)
+    except BaseException:
+        _delete_quietly(ctx, req)
+        raise
+
+
+# -- multipart -------------------------------------------------------------------------------
+
+
+def _list_parts(ctx: Context, t: Transfer, saved: SavedUpload) -> dict[int, dict[str, Any]] | None:
+    """The parts S3 holds for the saved upload, or None when S3 no longer knows it."""
+    req: UploadRequest = t.request
+    out: dict[int, dict[str, Any]] = {}
+    marker = 0
+    while True:
+        try:
+            page = ctx.call(
+                t, "check the unfinished upload", ctx.client.list_parts,
+                Bucket=req.bucket, Key=req.key, UploadId=saved.multipart_id,
+                PartNumberMarker=marker,
+            )
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) in ("NoSuchUpload", "NoSuchKey", "404"):
+                return None
+            raise
+        for p in page.get("Parts", []):
+            out[int(p["PartNumber"])] = dict(p)
+        if not page.get("IsTruncated"):
+            return out
+        marker = int(page.get("NextPartNumberMarker", 0))
+
+
+def _reconcile(
+    ctx: Context, t: Transfer, fd: int, saved: SavedUpload, size: int,
+    server: dict[int, dict[str, Any]],
+) -> dict[int, PartRecord]:
+    """The parts that need not be sent again."""
+    done: dict[int, PartRecord] = {}
+    for n, info in server.items():
+        if n > part_count(size, saved.part_size):
+            continue
+        offset, length = part_range(n, size, saved.part_size)
+        etag = str(info.get("ETag", "")).strip('"')
+        if int(info.get("Size", -1)) != length:
+            continue
+        mine = saved.parts.get(n)
+        if mine is not None and mine.etag == etag:
+            done[n] = mine
+            continue
+        # S3 has it but we never noted it: keep it only if it is the same bytes.
+        t.check()
+        digest = digest_part(_pread(fd, length, offset), saved.checksum_mode)
+        field = CHECKSUM_FIELD.get(saved.checksum_mode)
+        if (field is not None and info.get(field) == digest.extra) or (
+            saved.checksum_mode != "crc32" and etag == digest.md5_hex
+        ):
+            done[n] = PartRecord(n, length, etag, digest.extra or digest.md5_hex)
+    return done
+
+
+def _abort(ctx: Context, req: UploadRequest, multipart_id: str) -> None:
+    try:
+        ctx.client.abort_multipart_upload(Bucket=req.bucket, Key=req.key, UploadId=multipart_id)
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) != "NoSuchUpload":
+            raise
+
+
+def abort_saved(ctx: Context, t: Transfer) -> None:
+    """Abort the transfer's multipart upload (if any) and forget its parts."""
+    saved = ctx.store.load(t.id)
+    if saved is not None:
+        _abort(ctx, t.request, saved.multipart_id)
+    ctx.store.forget(t.id)
+
+
+def _multipart(
+    ctx: Context, t: Transfer, fd: int, size: int, mtime: int, saved: SavedUpload | None
+) -> None:
+    req: UploadRequest = t.request
+    notice: str | None = None
+    done: dict[int, PartRecord] = {}
+    if saved is not None:
+        if (saved.source_size, saved.source_mtime_ns) != (size, mtime):
+            notice = "The file changed since its upload was interrupted; starting over."
+            try:
+                _abort(ctx, req, saved.multipart_id)
+            except Exception:
+                log.warning("could not abort the old multipart upload", exc_info=True)
+            ctx.store.forget(t.id)
+            saved = None
+        else:
+            server = _list_parts(ctx, t, saved)
+            if server is None:
+                notice = "The unfinished upload was gone from the bucket; starting over."
+                ctx.store.forget(t.id)
+                saved = None
+            else:
+                done = _reconcile(ctx, t, fd, saved, size, server)
+    if saved is None:
+        sha = req.sha256 or _hash_file(t, fd, size, want_md5=False)[0]
+        mode = ctx.checksum_mode
+        create: dict[str, Any] = {
+            "Bucket": req.bucket,
+            "Key": req.key,
+            "ContentType": req.content_type,
+            "Metadata": _metadata(req, sha),
+            **(req.extra_args or {}),
+        }
+        if mode in CHECKSUM_ALGORITHM:
+            create["ChecksumAlgorithm"] = CHECKSUM_ALGORITHM[mode]
+        created = ctx.call(t, "start the upload", ctx.client.create_multipart_upload, **create)
+        saved = SavedUpload(
+            multipart_id=created["UploadId"], source_size=size, source_mtime_ns=mtime,
+            part_size=part_size_for(size, ctx.part_size), sha256=sha, checksum_mode=mode,
+        )
+        ctx.store.begin(t.id, saved)
+    t.extra["multipart_id"] = saved.multipart_id
+    t.set_bytes(sum(p.size for p in done.values()))
+    ctx.event(t, EventKind.STARTED, notice)
+    t.message = notice
+    count = part_count(size, saved.part_size)
+    missing = [n for n in range(1, count + 1) if n not in done]
+    current = saved
+
+    def send(n: int) -> PartRecord:
+        return _send_part(ctx, t, fd, current, size, n)
+
+    def record(n: int, part: PartRecord) -> None:
+        done[n] = part
+        try:
+            ctx.store.add_part(t.id, part, t.bytes_done)
+        except Exception:  # ListParts will vouch for the part on resume
+            log.warning("could not record part %d of %s", n, t.id, exc_info=True)
+
+    try:
+        ctx.run_parts(t, missing, send, record)
+    except UploadGone:
+        ctx.store.forget(t.id)
+        raise UserError(
+            "The unfinished upload was removed from the bucket while it ran; retry it."
+        ) from None
+    if _stat(req.path) != (size, mtime):
+        raise SourceChanged("The file changed while it was being uploaded; upload it again.")
+    _complete(ctx, t, saved, size, [done[n] for n in range(1, count + 1)])
+
+
+def _send_part(
+    ctx: Context, t: Transfer, fd: int, saved: SavedUpload, size: int, n: int
+) -> PartRecord:
+    req: UploadRequest = t.request
+    offset, length = part_range(n, size, saved.part_size)
+    attempt = 0
+    while True:
+        attempt += 1
+        t.check()
+        data = _pread(fd, length, offset)
+        digest = digest_part(data, saved.checksum_mode)
+        body = SendBody(t, ctx.limiter, length, data=data, skip_first_pass=ctx.signs_payload)
+        del data
+        kwargs: dict[str, Any] = {
+            "Bucket": req.bucket, "Key": req.key, "UploadId": saved.multipart_id,
+            "PartNumber": n, "Body": body, "ContentLength": length,
+        }
+        if saved.checksum_mode != "crc32":
+            kwargs["ContentMD5"] = digest.md5_b64
+        field = CHECKSUM_FIELD.get(saved.checksum_mode)
+        if field is not None:
+            kwargs[field] = digest.extra
+        try:
+            response = ctx.client.upload_part(**kwargs)
+            etag = response["ETag"].strip('"')
+            if field is not None and response.get(field) not in (None, digest.extra):
+                raise IntegrityError(f"Part {n} arrived in the bucket different from the disk")
+            if (
+                saved.checksum_mode != "crc32"
+                and looks_like_md5_etag(etag)
+                and etag != digest.md5_hex
+                and not response.get("SSEKMSKeyId")
+            ):
+                raise IntegrityError(f"Part {n} arrived in the bucket different from the disk")
+        except Stop:
+            body.settle(False)
+            raise
+        except Exception as exc:
+            body.settle(False)
+            if t.should_stop():
+                raise Stop() from None
+            if error_code(exc) == "NoSuchUpload":
+                raise UploadGone() from None
+            if not is_retryable(exc) or attempt >= ctx.retry.max_attempts:
+                raise
+            ctx.backoff(t, attempt, exc, f"send part {n}")
+            continue
+        body.settle(True)
+        return PartRecord(n, length, etag, digest.extra or digest.md5_hex)
+
+
+def _complete(
+    ctx: Context, t: Transfer, saved: SavedUpload, size: int, parts: list[PartRecord]
+) -> None:
+    req: UploadRequest = t.request
+    field = CHECKSUM_FIELD.get(saved.checksum_mode)
+    listed: list[dict[str, Any]] = []
+    for p in parts:
+        item: dict[str, Any] = {"PartNumber": p.number, "ETag": f'"{p.etag}"'}
+        if field is not None and p.checksum:
+            item[field] = p.checksum
+        listed.append(item)
+    if saved.checksum_mode == "crc32":
+        expected = composite_checksum("crc32", [p.checksum or "" for p in parts])
+    else:
+        expected = multipart_etag([bytes.fromhex(p.etag) for p in parts])
+    attempt = 0
+    while True:
+        attempt += 1
+        t.check()
+        try:
+            response: dict[str, Any] = dict(ctx.client.complete_multipart_upload(
+                Bucket=req.bucket, Key=req.key, UploadId=saved.multipart_id,
+                MultipartUpload={"Parts": listed},  # type: ignore[typeddict-item]
+            ))
+            break
+        except Exception as exc:
+            if error_code(exc) == "NoSuchUpload" and attempt > 1:
+                # An earlier attempt completed it but its answer was lost: check the object.
+                head = ctx.client.head_object(Bucket=req.bucket, Key=req.key)
+                response = {"ETag": head["ETag"]}
+                break
+            if t.should_stop():
+                raise Stop() from None
+            if not is_retryable(exc) or attempt >= ctx.retry.max_attempts:
+                raise
+            ctx.backoff(t, attempt, exc, "finish the upload")
+    ctx.store.forget(t.id)
+    etag = str(response.get("ETag", "")).strip('"')
+    if saved.checksum_mode == "crc32":
+        got = response.get("ChecksumCRC32")
+        ok = got is None or got == expected
+    else:
+        ok = etag == expected or not (len(etag.split("-")[0]) == 32 and "-" in etag)
+    if not ok:
+        _delete_quietly(ctx, req)
+        raise IntegrityError("The stored file does not match what was read from disk")
+    _finish(ctx, t, saved.sha256, size)

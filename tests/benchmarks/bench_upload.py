@@ -1,0 +1,282 @@
+"""Upload benchmark: our engine against boto3's upload_file, aws-cli and rclone.
+
+Not collected by pytest. Run on demand, e.g.
+
+    python tests/benchmarks/bench_upload.py                    # full sizes, 3 rounds
+    python tests/benchmarks/bench_upload.py --scale 0.25 --rounds 1 --servers sink-http
+
+Workloads: A 1 x 1 GiB, B 200 x 1 MiB, C 2,000 x 8 KiB (times --scale). Servers:
+moto's server over HTTP, and ../shared/bench/sink_s3.py over HTTP and HTTPS (skipped
+when absent). Every client runs in its own process, so its CPU seconds and peak RSS
+are its own (os.wait4), interleaved round by round. Peers that are not installed are
+skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+MIB = 1024 * 1024
+HERE = Path(__file__).resolve()
+SINK = HERE.parents[3] / "shared" / "bench" / "sink_s3.py"
+CONCURRENCY = 8
+PART = 16 * MIB
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+# -- children: one client, one workload --------------------------------------------------------
+
+
+def client_kwargs(endpoint: str) -> dict[str, Any]:
+    from botocore.config import Config
+
+    return {
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "bench",
+        "aws_secret_access_key": "bench",
+        "config": Config(
+            s3={"addressing_style": "path"},
+            max_pool_connections=CONCURRENCY * 2 + 4,
+            retries={"mode": "standard", "total_max_attempts": 1},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    }
+
+
+def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
+    import boto3
+
+    files = sorted(p for p in src.iterdir() if p.is_file())
+    client = boto3.client("s3", **client_kwargs(endpoint))
+    if kind == "ours":
+        from shorts_desktop.core.transfers import EngineConfig, TransferEngine, UploadRequest
+
+        config = EngineConfig(
+            multipart_threshold=PART, part_size=PART, files_in_flight=CONCURRENCY,
+            parts_in_flight=CONCURRENCY if len(files) == 1 else 2, checksum="md5",
+        )
+        with TransferEngine(client, config) as engine:
+            handles = [
+                engine.upload(UploadRequest(uuid.uuid4().hex, f, bucket, f"ours/{f.name}"))
+                for f in files
+            ]
+            for h in handles:
+                if h.wait() != "completed":
+                    raise SystemExit(f"failed: {h.error}")
+    elif kind == "boto3":
+        from boto3.s3.transfer import TransferConfig, create_transfer_manager
+
+        tc = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART,
+                            max_concurrency=CONCURRENCY, use_threads=True)
+        if len(files) == 1:
+            client.upload_file(str(files[0]), bucket, f"boto3/{files[0].name}", Config=tc)
+        else:
+            with create_transfer_manager(client, tc) as manager:
+                futures = [manager.upload(str(f), bucket, f"boto3/{f.name}") for f in files]
+                for fut in futures:
+                    fut.result()
+    else:
+        raise SystemExit(f"unknown client {kind}")
+
+
+# -- parent ---------------------------------------------------------------------------------
+
+
+def make_workloads(root: Path, scale: float, only: str) -> dict[str, Path]:
+    specs = {"A": (1, int(1024 * MIB * scale)), "B": (max(1, int(200 * scale)), MIB),
+             "C": (max(1, int(2000 * scale)), 8 * 1024)}
+    out: dict[str, Path] = {}
+    for name, (count, size) in specs.items():
+        if name not in only:
+            continue
+        d = root / name
+        d.mkdir()
+        block = os.urandom(min(size, 64 * MIB))
+        for i in range(count):
+            with (d / f"f{i:05d}.bin").open("wb") as f:
+                left = size
+                while left:
+                    n = min(left, len(block))
+                    f.write(block[:n])
+                    left -= n
+        out[name] = d
+    return out
+
+
+Servers = dict[str, tuple[str, dict[str, str]]]
+
+
+def start_servers(which: list[str], tmp: Path) -> tuple[Servers, list[Any]]:
+    servers: Servers = {}
+    procs: list[Any] = []
+    if "moto-http" in which:
+        port = free_port()
+        code = ("import logging,time;logging.getLogger('werkzeug').setLevel(logging.ERROR);"
+                "from moto.server import ThreadedMotoServer as S;"
+                f"s=S(ip_address='127.0.0.1',port={port},verbose=False);s.start();"
+                "time.sleep(10**9)")
+        procs.append(subprocess.Popen([sys.executable, "-c", code],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_port(port)
+        servers["moto-http"] = (f"http://127.0.0.1:{port}", {})
+    if not SINK.is_file():
+        print(f"# {SINK} is absent: sink servers skipped")
+        return servers, procs
+    if "sink-http" in which:
+        port = free_port()
+        procs.append(subprocess.Popen([sys.executable, str(SINK), "--port", str(port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_port(port)
+        servers["sink-http"] = (f"http://127.0.0.1:{port}", {})
+    if "sink-https" in which and shutil.which("openssl"):
+        cert, key = tmp / "c.pem", tmp / "k.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+        port = free_port()
+        procs.append(subprocess.Popen(
+            [sys.executable, str(SINK), "--port", str(port), "--cert", str(cert), "--key",
+             str(key)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_port(port)
+        servers["sink-https"] = (f"https://127.0.0.1:{port}",
+                                 {"AWS_CA_BUNDLE": str(cert), "SSL_CERT_FILE": str(cert)})
+    return servers, procs
+
+
+def peer_command(kind: str, endpoint: str, bucket: str, src: Path, tmp: Path) -> list[str] | None:
+    if kind == "aws-cli":
+        aws = shutil.which("aws")
+        if aws is None:
+            return None
+        return [aws, "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", endpoint,
+                str(src), f"s3://{bucket}/aws/"]
+    if kind == "rclone":
+        rclone = shutil.which("rclone")
+        if rclone is None:
+            return None
+        return [rclone, "copy", "--s3-chunk-size", "16M", f"--transfers={CONCURRENCY}",
+                f"--s3-upload-concurrency={CONCURRENCY}", str(src), f"bench:{bucket}/rclone"]
+    return [sys.executable, str(HERE), "--child", kind, endpoint, bucket, str(src)]
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user+sys) and peak RSS (MiB) of one child process."""
+    # Through a tiny exec launcher: a forked child would start with this process's RSS.
+    launcher = [sys.executable, "-S", "-c", "import os,sys; os.execv(sys.argv[1], sys.argv[1:])"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [*launcher, *cmd], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[:4]} failed: {err[-500:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--child", nargs=4, metavar=("CLIENT", "ENDPOINT", "BUCKET", "DIR"))
+    ap.add_argument("--scale", type=float, default=1.0, help="shrink workloads (0.25 = quarter)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workloads", default="ABC")
+    ap.add_argument("--servers", default="moto-http,sink-http,sink-https")
+    ap.add_argument("--clients", default="ours,boto3,aws-cli,rclone")
+    args = ap.parse_args()
+    if args.child:
+        kind, endpoint, bucket, src = args.child
+        child(kind, endpoint, bucket, Path(src))
+        return
+
+    import boto3
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-upload-"))
+    procs: list[Any] = []
+    try:
+        data = make_workloads(tmp, args.scale, args.workloads)
+        servers, procs = start_servers(args.servers.split(","), tmp)
+        clients = args.clients.split(",")
+        print("| server | workload | client | wall s | MB/s | files/s | CPU s | peak RSS MiB |"
+              " ours/peer |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for sname, (endpoint, extra_env) in servers.items():
+            env = {**os.environ, "BOTO_DISABLE_CRT": "true", "AWS_ACCESS_KEY_ID": "bench",
+                   "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+                   "RCLONE_CONFIG_BENCH_TYPE": "s3", "RCLONE_CONFIG_BENCH_PROVIDER": "Other",
+                   "RCLONE_CONFIG_BENCH_ENDPOINT": endpoint,
+                   "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": "bench",
+                   "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": "bench", **extra_env}
+            awscfg = tmp / "aws-config"
+            awscfg.write_text(f"[default]\ns3 =\n  max_concurrent_requests = {CONCURRENCY}\n"
+                              "  multipart_threshold = 16MB\n  multipart_chunksize = 16MB\n")
+            env["AWS_CONFIG_FILE"] = str(awscfg)
+            admin = boto3.client("s3", **client_kwargs(endpoint),
+                                 verify=extra_env.get("AWS_CA_BUNDLE", True))
+            for wname, src in data.items():
+                total = sum(p.stat().st_size for p in src.iterdir())
+                nfiles = len(list(src.iterdir()))
+                results: dict[str, list[tuple[float, float, float]]] = {}
+                for _ in range(args.rounds):
+                    for kind in clients:
+                        bucket = f"bench-{uuid.uuid4().hex[:12]}"
+                        admin.create_bucket(Bucket=bucket)
+                        cmd = peer_command(kind, endpoint, bucket, src, tmp)
+                        if cmd is None:
+                            continue
+                        cenv = dict(env)
+                        if kind == "rclone":
+                            cenv.pop("AWS_CA_BUNDLE", None)
+                        else:
+                            cenv.pop("SSL_CERT_FILE", None)
+                        results.setdefault(kind, []).append(measure(cmd, cenv))
+                ours = statistics.median(r[0] for r in results.get("ours", [(0, 0, 0)]))
+                for kind, runs in results.items():
+                    wall = statistics.median(r[0] for r in runs)
+                    cpu = statistics.median(r[1] for r in runs)
+                    rss = max(r[2] for r in runs)
+                    ratio = (wall / ours) if ours and kind != "ours" else 1.0
+                    print(f"| {sname} | {wname} | {kind} | {wall:.2f} | {total / wall / 1e6:.0f}"
+                          f" | {nfiles / wall:.0f} | {cpu:.2f} | {rss:.0f} | {ratio:.2f} |",
+                          flush=True)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
