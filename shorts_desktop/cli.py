@@ -529,6 +529,8 @@ def build_parser() -> Parser:
         description="Store the videos and transcripts of YouTube Shorts in your S3 bucket.",
     )
     p.add_argument("--version", action="version", version=f"shorts-desktop {__version__}")
+    p.add_argument("--selftest", action="store_true",
+                   help="start the app offscreen, check that every part loads, and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     up = sub.add_parser("upload", help="upload a video or a transcript")
@@ -700,6 +702,10 @@ def _log_path() -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.selftest:  # before logging is set up: a self-test writes nothing of the user's
+        from shorts_desktop.selftest import run as run_selftest
+
+        return run_selftest()
     if not getattr(args, "func", None):
         args = parser.parse_args(["gui"])
     log_path = _log_path()
