@@ -28,6 +28,7 @@ from shorts_desktop import __version__
 from shorts_desktop.gui.format import human_rate
 from shorts_desktop.gui.panels.base import Panel, heading
 from shorts_desktop.gui.tasks import TaskRunner
+from shorts_desktop.resources import APP_ID, app_icon
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -70,6 +71,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("Shorts Desktop")
         self.setAccessibleName("Shorts Desktop main window")
+        icon = app_icon()
+        if not icon.isNull():
+            self.setWindowIcon(icon)
         self.services = services
         self.runner = runner or TaskRunner(self)
         self.runner.failed.connect(self.show_error)
@@ -162,6 +166,9 @@ class MainWindow(QMainWindow):
             self.tray.show()
 
     def _app_icon(self) -> QIcon:
+        icon: QIcon = app_icon()
+        if not icon.isNull():
+            return icon
         return self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowUp)
 
     def _wire_panels(self) -> None:
@@ -172,6 +179,12 @@ class MainWindow(QMainWindow):
         if changed is not None:
             for name in ("library", "jobs", "stats", "cleanup"):
                 changed.connect(self.panels[name].refresh)
+        for name, signal in (("jobs", "jobs_changed"), ("cleanup", "cleaned")):
+            source = getattr(self.panels[name], signal, None)
+            if source is not None:
+                for target in ("library", "stats", "jobs", "cleanup"):
+                    if target != name:
+                        source.connect(lambda _value=None, t=target: self.panels[t].refresh())
         transfers = getattr(uploads, "transfers_changed", None)
         if transfers is not None:
             transfers.connect(self.set_transfer_summary)
@@ -289,8 +302,10 @@ def run_app(argv: list[str], *, panel: str | None = None,
 
     app = QApplication.instance() or QApplication(argv)
     assert isinstance(app, QApplication)
-    app.setApplicationName("Shorts Desktop")
+    app.setApplicationName("Shorts Desktop")  # the .desktop file's StartupWMClass
     app.setOrganizationName("shorts-desktop")
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName(APP_ID)
     window: Any = create_main_window()
     window.resize(1280, 800)
     if panel:

@@ -51,6 +51,7 @@ class TaskRunner(QObject):
         self._progress: dict[str, tuple[Callable[..., None], tuple[Any, ...]]] = {}
         self._lock = threading.Lock()
         self._running = 0
+        self._closed = False
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.drain)
@@ -67,7 +68,12 @@ class TaskRunner(QObject):
         on_error: Callable[[str], None] | None = None,
         title: str = "",
     ) -> None:
-        """Run `work()` in the pool; `on_done(result)` or `on_error(sentence)` run on the GUI."""
+        """Run `work()` in the pool; `on_done(result)` or `on_error(sentence)` run on the GUI.
+
+        After `shutdown()` (the window is closing) new work is dropped.
+        """
+        if self._closed:
+            return
         self._set_running(+1)
 
         def run() -> None:
@@ -130,6 +136,7 @@ class TaskRunner(QObject):
         self.busy_changed.emit(self._running)
 
     def shutdown(self) -> None:
+        self._closed = True
         self._timer.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

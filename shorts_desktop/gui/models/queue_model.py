@@ -1,0 +1,183 @@
+"""A table model over the upload queue's item snapshots, updated on the GUI thread only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from shorts_desktop.core.services.upload_queue import QueueItem
+from shorts_desktop.gui.format import human_duration, human_rate, human_size
+
+Index = QModelIndex | QPersistentModelIndex
+
+#: The QueueItem behind a row.
+ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+#: Progress as a float from 0.0 to 1.0 (the progress column's delegate paints it).
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2
+
+COLUMNS = ("Name", "Kind", "Size", "Progress", "Rate", "ETA", "State")
+NAME, KIND, SIZE, PROGRESS, RATE, ETA, STATE = range(len(COLUMNS))
+
+STATE_LABELS = {
+    "queued": "Queued",
+    "uploading": "Uploading",
+    "paused": "Paused",
+    "completed": "Completed",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+TRANSFERRING = ("queued", "uploading")
+FINISHED = ("completed", "failed", "cancelled")
+
+
+def progress_of(item: QueueItem) -> float:
+    if item.state == "completed":
+        return 1.0
+    if item.size <= 0:
+        return 0.0
+    return max(0.0, min(1.0, item.bytes_done / item.size))
+
+
+class QueueModel(QAbstractTableModel):
+    """One row per queued file, in the order they were added."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._items: list[QueueItem] = []
+        self._rows: dict[int, int] = {}  # item id -> row
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole and section in (SIZE, RATE, ETA):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self._items[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(item, column)
+        if role == ITEM_ROLE:
+            return item
+        if role == PROGRESS_ROLE:
+            return progress_of(item)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(item, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (SIZE, RATE, ETA):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _display(self, item: QueueItem, column: int) -> str:
+        if column == NAME:
+            return item.name
+        if column == KIND:
+            return "Video" if item.kind == "video" else "Transcript"
+        if column == SIZE:
+            return human_size(item.size)
+        if column == PROGRESS:
+            return f"{progress_of(item) * 100:.0f}%"
+        if column == RATE:
+            return human_rate(item.rate) if item.state == "uploading" and item.rate else ""
+        if column == ETA:
+            return human_duration(item.eta) if item.state == "uploading" else ""
+        if column == STATE:
+            return STATE_LABELS.get(item.state, item.state.capitalize())
+        return ""
+
+    def _tooltip(self, item: QueueItem, column: int) -> str:
+        if column == NAME:
+            where = "temporary (cleaned up later)" if item.is_temp else "permanent"
+            source = str(item.path) if item.path is not None else "pasted text"
+            return f"{item.name}\nFrom: {source}\nKept as: {where}"
+        if column == STATE and item.error:
+            return item.error
+        if column == PROGRESS:
+            return f"{human_size(item.bytes_done)} of {human_size(item.size)}"
+        return self._display(item, column)
+
+    def item(self, row: int) -> QueueItem:
+        return self._items[row]
+
+    def items(self) -> list[QueueItem]:
+        return list(self._items)
+
+    def row_of(self, item_id: int) -> int | None:
+        return self._rows.get(item_id)
+
+    def find(self, item_id: int) -> QueueItem | None:
+        row = self._rows.get(item_id)
+        return None if row is None else self._items[row]
+
+    # -- changing (GUI thread only) ---------------------------------------------------------
+
+    def reset(self, items: list[QueueItem]) -> None:
+        self.beginResetModel()
+        self._items = list(items)
+        self._reindex()
+        self.endResetModel()
+
+    def put(self, item: QueueItem) -> QueueItem | None:
+        """Add the item or replace its row with this newer snapshot; returns the old one."""
+        row = self._rows.get(item.item_id)
+        if row is None:
+            row = len(self._items)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._items.append(item)
+            self._rows[item.item_id] = row
+            self.endInsertRows()
+            return None
+        old = self._items[row]
+        self._items[row] = item
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        return old
+
+    def progress(self, item: QueueItem) -> None:
+        """Take the byte counts of a progress snapshot, if the row is still uploading."""
+        row = self._rows.get(item.item_id)
+        if row is None:
+            return
+        current = self._items[row]
+        if current.state not in TRANSFERRING:
+            return  # a late progress report must not undo a pause, cancel or completion
+        # "queued" here means the "uploading" state event is still on its way.
+        self._items[row] = replace(current, state="uploading",
+                                   bytes_done=max(current.bytes_done, item.bytes_done),
+                                   rate=item.rate, eta=item.eta)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def remove_finished(self) -> None:
+        keep = [i for i in self._items if i.state != "completed"]
+        if len(keep) != len(self._items):
+            self.reset(keep)
+
+    def _reindex(self) -> None:
+        self._rows = {item.item_id: row for row, item in enumerate(self._items)}
+
+    # -- summaries --------------------------------------------------------------------------
+
+    def transferring(self) -> tuple[int, float]:
+        """How many files are queued or uploading, and their total rate."""
+        count = 0
+        rate = 0.0
+        for item in self._items:
+            if item.state in TRANSFERRING:
+                count += 1
+                if item.state == "uploading":
+                    rate += item.rate
+        return count, rate

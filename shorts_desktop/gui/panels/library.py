@@ -1,0 +1,683 @@
+"""The Library panel: every upload, filtered and sorted, with links, downloads, promote, delete."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QPoint, Qt, QTimer
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QStyle,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shorts_desktop.core.config import MAX_PRESIGN_SECONDS
+from shorts_desktop.gui.format import human_duration
+from shorts_desktop.gui.models.uploads_model import (
+    COLUMNS,
+    KEPT,
+    KEY,
+    KIND,
+    NAME,
+    SIZE,
+    STATUS,
+    STATUS_LABELS,
+    UPLOADED,
+    LibraryFilter,
+    Row,
+    UploadsModel,
+)
+from shorts_desktop.gui.panels.base import Panel, heading
+
+if TYPE_CHECKING:
+    from shorts_desktop.app import Services
+    from shorts_desktop.gui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+DAY = 24 * 3600
+MAX_NAMES_LISTED = 10
+BUSY_STATUSES = ("queued", "uploading", "paused")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _names(rows: list[Row]) -> str:
+    names = [f"• {r.get('original_name')}" for r in rows[:MAX_NAMES_LISTED]]
+    if len(rows) > MAX_NAMES_LISTED:
+        names.append(f"… and {len(rows) - MAX_NAMES_LISTED} more")
+    return "\n".join(names)
+
+
+class Banner(QFrame):
+    """A one-line message above the table: information or an error, dismissable."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("libraryBanner")
+        self.setAccessibleName("Library message")
+        self.label = QLabel()
+        self.label.setObjectName("libraryBannerText")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("Dismiss")
+        close.setAccessibleName("Dismiss the message")
+        close.setToolTip("Hide this message")
+        close.clicked.connect(self.hide)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 6, 6, 6)
+        row.addWidget(self.label, 1)
+        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.kind = "info"
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "info") -> None:
+        self.kind = kind
+        color = "200, 40, 40" if kind == "error" else "40, 120, 220"
+        self.setStyleSheet(
+            f"#libraryBanner {{ border: 1px solid rgba({color}, 0.8); border-radius: 6px; "
+            f"background: rgba({color}, 0.12); }}"
+        )
+        self.label.setText(text)
+        self.label.setAccessibleDescription(text)
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text()
+
+
+class LinkExpiryDialog(QDialog):
+    """Asks how long a share link stays valid; warns when that is more than a day."""
+
+    def __init__(self, default_seconds: int, count: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("linkExpiryDialog")
+        self.setWindowTitle("Copy link")
+        self.setAccessibleName("Copy link")
+        intro = QLabel(
+            f"Anyone with the link can download {'the file' if count == 1 else 'the files'} "
+            "until it expires."
+        )
+        intro.setWordWrap(True)
+        self.spin = QSpinBox()
+        self.spin.setObjectName("linkExpirySeconds")
+        self.spin.setAccessibleName("Link lifetime in seconds")
+        self.spin.setToolTip("How long the link works: 1 second to 7 days (604,800 seconds)")
+        self.spin.setRange(1, MAX_PRESIGN_SECONDS)
+        self.spin.setSingleStep(60)
+        self.spin.setSuffix(" seconds")
+        self.spin.setGroupSeparatorShown(True)
+        self.spin.setValue(max(1, min(default_seconds, MAX_PRESIGN_SECONDS)))
+        self.human = QLabel()
+        self.human.setAccessibleName("Link lifetime")
+        self.warning = QLabel()
+        self.warning.setObjectName("linkExpiryWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setAccessibleName("Warning about long-lived links")
+        self.spin.valueChanged.connect(self._update)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("Copy link" if count == 1 else "Copy links")
+        ok.setAccessibleName("Copy the link to the clipboard")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.buttons = buttons
+        form = QFormLayout()
+        form.addRow("&Expires after:", self.spin)
+        form.addRow("", self.human)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.warning)
+        layout.addWidget(buttons)
+        self._update()
+        self.spin.setFocus()
+        self.spin.selectAll()
+
+    def seconds(self) -> int:
+        return int(self.spin.value())
+
+    def _update(self) -> None:
+        seconds = self.seconds()
+        self.human.setText(f"= {human_duration(seconds)}")
+        long_lived = seconds > DAY
+        self.warning.setText(
+            f"⚠ This link works for {seconds / DAY:.1f} days. Links that live longer than a "
+            "day are easily passed on; prefer a short one." if long_lived else ""
+        )
+        self.warning.setVisible(long_lived)
+
+
+class _Batch:
+    """Collects the results of one action run as several background tasks."""
+
+    def __init__(self, total: int, done: Callable[[list[Any], list[str]], None]) -> None:
+        self.total = total
+        self.results: list[Any] = []
+        self.errors: list[str] = []
+        self._done = done
+
+    def ok(self, result: Any) -> None:
+        self.results.append(result)
+        self._check()
+
+    def error(self, message: str) -> None:
+        self.errors.append(message)
+        self._check()
+
+    def _check(self) -> None:
+        if len(self.results) + len(self.errors) == self.total:
+            self._done(self.results, self.errors)
+
+
+class LibraryPanel(Panel):
+    """Every upload in one table; what can be done to the selected ones is a toolbar away."""
+
+    title = "Library"
+    object_name = "libraryPanel"
+
+    def __init__(self, services: Services, runner: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(services, runner, parent)
+        self.model = UploadsModel(self)
+        self.link_dialog: LinkExpiryDialog | None = None
+        self._loading = False
+        self._reload = False
+        self._loaded_once = False
+        self._busy = 0
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(150)
+        self._filter_timer.timeout.connect(self.apply_filters)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        top = QHBoxLayout()
+        top.addWidget(heading(self.title))
+        top.addStretch(1)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("libraryCount")
+        self.count_label.setAccessibleName("Number of uploads shown")
+        top.addWidget(self.count_label)
+        self.refresh_button = QPushButton("&Refresh")
+        self.refresh_button.setObjectName("libraryRefresh")
+        self.refresh_button.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_BrowserReload))
+        self.refresh_button.setAccessibleName("Reload the library")
+        self.refresh_button.setToolTip("Reload the list of uploads (F5)")
+        self.refresh_button.clicked.connect(self.refresh)
+        top.addWidget(self.refresh_button)
+        layout.addLayout(top)
+        layout.addLayout(self._build_filters())
+        layout.addLayout(self._build_actions())
+        self.banner = Banner()
+        layout.addWidget(self.banner)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._build_table())
+        self.empty_label = QLabel()
+        self.empty_label.setObjectName("libraryEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setEnabled(False)
+        self.stack.addWidget(self.empty_label)
+        layout.addWidget(self.stack, 1)
+
+        refresh = QAction("Refresh", self)
+        refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        refresh.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        refresh.triggered.connect(self.refresh)
+        self.addAction(refresh)
+        find = QAction("Search", self)
+        find.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
+        find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.triggered.connect(self.focus_search)
+        self.addAction(find)
+
+        self.model.modelReset.connect(self._model_changed)
+        self.model.layoutChanged.connect(self._update_actions)
+        self.table.selectionModel().selectionChanged.connect(self._update_actions)
+        self._model_changed()
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _build_filters(self) -> QHBoxLayout:
+        self.search = QLineEdit()
+        self.search.setObjectName("librarySearch")
+        self.search.setPlaceholderText("Search names, keys and ids  (Ctrl+F)")
+        self.search.setAccessibleName("Search uploads")
+        self.search.setToolTip("Shows uploads whose name, storage key or id contain every word")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda _t: self._filter_timer.start())
+        self.search.returnPressed.connect(self.apply_filters)
+
+        # Item data are plain strings ("" = any): PySide mishandles the refcounts of
+        # True/False/None stored in a QVariant.
+        def combo(name: str, accessible: str, tip: str,
+                  choices: list[tuple[str, str]]) -> QComboBox:
+            box = QComboBox()
+            box.setObjectName(name)
+            box.setAccessibleName(accessible)
+            box.setToolTip(tip)
+            for label, value in choices:
+                box.addItem(label, value)
+            box.currentIndexChanged.connect(self.apply_filters)
+            return box
+
+        self.kind_filter = combo("libraryKindFilter", "Filter by kind",
+                                 "Show videos, transcripts or both",
+                                 [("All kinds", ""), ("Videos", "video"),
+                                  ("Transcripts", "transcript")])
+        self.kept_filter = combo("libraryKeptFilter", "Filter by temporary or permanent",
+                                 "Temporary files are removed by cleanup; permanent ones stay",
+                                 [("Temporary and permanent", ""), ("Temporary", "temp"),
+                                  ("Permanent", "permanent")])
+        statuses = [(label, key) for key, label in STATUS_LABELS.items() if key != "deleted"]
+        self.status_filter = combo("libraryStatusFilter", "Filter by status",
+                                   "Show only uploads with this status",
+                                   [("Any status", ""), *statuses])
+        row = QHBoxLayout()
+        row.addWidget(self.search, 1)
+        row.addWidget(self.kind_filter)
+        row.addWidget(self.kept_filter)
+        row.addWidget(self.status_filter)
+        return row
+
+    def _make_action(self, text: str, tip: str, slot: Callable[[], None],
+                     shortcut: QKeySequence.StandardKey | str | None,
+                     icon: QStyle.StandardPixmap) -> QAction:
+        action = QAction(self.style().standardIcon(icon), text, self)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            # Only while the table has focus: Delete and Ctrl+C in the search box stay text edits.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> QHBoxLayout:
+        sp = QStyle.StandardPixmap
+        key = QKeySequence.StandardKey
+        self.copy_action = self._make_action(
+            "Copy link", "Copy a download link to the clipboard (Ctrl+C)", self.copy_link,
+            key.Copy, sp.SP_FileLinkIcon)
+        self.download_action = self._make_action(
+            "Download to folder…", "Save copies of the selected files in a folder (Ctrl+S)",
+            self.download, key.Save, sp.SP_DialogSaveButton)
+        self.promote_action = self._make_action(
+            "Make permanent", "Move the selected temporary files to permanent storage, "
+            "out of reach of cleanup", self.promote, None, sp.SP_DialogApplyButton)
+        self.delete_action = self._make_action(
+            "Delete…", "Delete the selected files from storage (Delete)", self.delete,
+            key.Delete, sp.SP_TrashIcon)
+        self._tips = {a: a.toolTip() for a in self.actions_list()}
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        self.action_buttons: dict[str, QToolButton] = {}
+        for name, action in zip(("copy", "download", "promote", "delete"),
+                                self.actions_list(), strict=True):
+            button = QToolButton()
+            button.setObjectName(f"library{name.capitalize()}Button")
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setAccessibleName(action.text().rstrip("…"))
+            self.action_buttons[name] = button
+            row.addWidget(button)
+        row.addStretch(1)
+        self.selection_label = QLabel()
+        self.selection_label.setAccessibleName("Selection")
+        self.selection_label.setEnabled(False)
+        row.addWidget(self.selection_label)
+        return row
+
+    def actions_list(self) -> list[QAction]:
+        return [self.copy_action, self.download_action, self.promote_action, self.delete_action]
+
+    def _build_table(self) -> QTableView:
+        table = QTableView()
+        table.setObjectName("libraryTable")
+        table.setAccessibleName("Uploads in the library")
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        table.setWordWrap(False)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.setSortingEnabled(True)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._context_menu)
+        vertical = table.verticalHeader()
+        vertical.hide()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        header = table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        metrics = self.fontMetrics()
+        samples = {KIND: "Transcript", SIZE: "999.9 MB", KEPT: "Permanent",
+                   STATUS: "Completed", UPLOADED: "2026-12-31 23:59", KEY: "M" * 22}
+        for column, sample in samples.items():
+            width = max(metrics.horizontalAdvance(sample),
+                        metrics.horizontalAdvance(COLUMNS[column])) + 36
+            header.resizeSection(column, width)
+        table.sortByColumn(UPLOADED, Qt.SortOrder.DescendingOrder)
+        for action in self.actions_list():
+            table.addAction(action)
+        self.table = table
+        return table
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload every upload from the database in a worker; repeated calls coalesce."""
+        if self._loading:
+            self._reload = True
+            return
+        self._loading = True
+        self._reload = False
+        uploads = self.services.uploads
+        self.refresh_button.setEnabled(False)
+        if not self.model.total_count():
+            self._model_changed()
+        self.runner.submit(lambda: [u.to_dict() for u in uploads.list()], self._loaded,
+                           self._load_failed, title="Could not load the library")
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def _loaded(self, rows: list[Row]) -> None:
+        selected = {str(r["id"]) for r in self.selected_rows()}
+        self._loading = False
+        self._loaded_once = True
+        self.refresh_button.setEnabled(True)
+        self.model.set_rows(rows)
+        self._select_ids(selected)
+        if self._reload:
+            QTimer.singleShot(0, self, self.refresh)
+
+    def _load_failed(self, message: str) -> None:
+        self._loading = False
+        self._loaded_once = True
+        self.refresh_button.setEnabled(True)
+        self.banner.show_message(f"The library could not be loaded: {message}", "error")
+        self._model_changed()
+        if self._reload:
+            QTimer.singleShot(0, self, self.refresh)
+
+    # -- filtering --------------------------------------------------------------------------
+
+    def apply_filters(self) -> None:
+        self._filter_timer.stop()
+        selected = {str(r["id"]) for r in self.selected_rows()}
+        kept = str(self.kept_filter.currentData() or "")
+        self.model.set_filter(LibraryFilter(
+            kind=str(self.kind_filter.currentData() or "") or None,
+            is_temp=None if not kept else kept == "temp",
+            status=str(self.status_filter.currentData() or "") or None,
+            text=self.search.text(),
+        ))
+        self._select_ids(selected)
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _model_changed(self) -> None:
+        total = self.model.total_count()
+        shown = self.model.rowCount()
+        if shown:
+            self.stack.setCurrentIndex(0)
+        else:
+            self.stack.setCurrentIndex(1)
+            if not self._loaded_once:
+                text = "Loading the library…"
+            elif total == 0:
+                text = ("Nothing uploaded yet.\nDrop videos and transcripts anywhere on this "
+                        "window, or use File ▸ Add files…, and they are listed here.")
+            else:
+                text = ("No uploads match these filters.\nClear the search or choose "
+                        "“All kinds”, “Temporary and permanent” and “Any status”.")
+            self.empty_label.setText(text)
+        if total == shown:
+            self.count_label.setText(_plural(total, "upload"))
+        else:
+            self.count_label.setText(f"{shown:,} of {_plural(total, 'upload')} shown")
+        self._update_actions()
+
+    # -- selection --------------------------------------------------------------------------
+
+    def selected_rows(self) -> list[Row]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return self.model.rows(rows)
+
+    def _select_ids(self, ids: set[str]) -> None:
+        if not ids:
+            return
+        selection = QItemSelection()
+        last = self.model.columnCount() - 1
+        for row, upload_id in enumerate(self.model.visible_ids()):
+            if upload_id in ids:
+                selection.select(self.model.index(row, 0), self.model.index(row, last))
+        self.table.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
+
+    def select_ids(self, ids: list[str]) -> None:
+        """Select these uploads (those that are shown)."""
+        self.table.clearSelection()
+        self._select_ids(set(ids))
+
+    def _linkable(self, rows: list[Row]) -> list[Row]:
+        storage = self.services.storage
+        if storage.backend != "s3":
+            return []
+        return [r for r in rows if r.get("status") == "completed" and r.get("key")
+                and r.get("backend") == storage.backend and r.get("bucket") == storage.bucket]
+
+    @staticmethod
+    def _downloadable(rows: list[Row]) -> list[Row]:
+        return [r for r in rows if r.get("status") == "completed"
+                or (r.get("file_path") and not r.get("key"))]
+
+    @staticmethod
+    def _promotable(rows: list[Row]) -> list[Row]:
+        return [r for r in rows if r.get("status") == "completed" and r.get("is_temp")]
+
+    @staticmethod
+    def _deletable(rows: list[Row]) -> list[Row]:
+        return [r for r in rows if r.get("status") not in (*BUSY_STATUSES, "deleted")]
+
+    def _update_actions(self) -> None:
+        rows = self.selected_rows()
+        checks = {
+            self.copy_action: self._linkable(rows),
+            self.download_action: self._downloadable(rows),
+            self.promote_action: self._promotable(rows),
+            self.delete_action: self._deletable(rows),
+        }
+        for action, usable in checks.items():
+            enabled = bool(usable) and self._busy == 0
+            action.setEnabled(enabled)
+            tip = self._tips[action]
+            if action is self.copy_action and self.services.storage.backend != "s3":
+                tip = ("Share links need an S3 bucket; files in the local library have no web "
+                       "address. Set up a bucket in Settings.")
+            elif not rows:
+                tip += " — select one or more uploads first"
+            action.setToolTip(tip)
+        self.selection_label.setText(f"{_plural(len(rows), 'upload')} selected" if rows else "")
+
+    def _context_menu(self, pos: QPoint) -> None:
+        if not self.table.indexAt(pos).isValid():
+            return
+        menu = QMenu(self)
+        for action in self.actions_list():
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction("Refresh", self.refresh)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def _run_batch(self, rows: list[Row], work: Callable[[Row], Any],
+                   done: Callable[[list[Any], list[str]], None], title: str) -> None:
+        """Run `work(row)` for every row in the pool; `done(results, errors)` at the end."""
+        self._busy += 1
+        self._update_actions()
+
+        def finish(results: list[Any], errors: list[str]) -> None:
+            self._busy -= 1
+            done(results, errors)
+            self._update_actions()
+
+        batch = _Batch(len(rows), finish)
+        for row in rows:
+            self.runner.submit(functools.partial(work, row), batch.ok, batch.error, title=title)
+
+    def _report(self, success: str, errors: list[str], what: str) -> None:
+        if not errors:
+            self.banner.show_message(success)
+            return
+        more = f" ({len(errors) - 1} more could not either)" if len(errors) > 1 else ""
+        self.banner.show_message(f"{what}: {errors[0]}{more}", "error")
+
+    def copy_link(self) -> None:
+        """Ask for an expiry, then copy a presigned link of each selected file."""
+        rows = self._linkable(self.selected_rows())
+        if not rows:
+            return
+        if self.link_dialog is not None:
+            self.link_dialog.deleteLater()
+        dialog = LinkExpiryDialog(self.services.settings.presigned_url_expiry, len(rows), self)
+        dialog.accepted.connect(lambda: self._copy_links(rows, dialog.seconds()))
+        dialog.finished.connect(self._link_dialog_closed)
+        self.link_dialog = dialog
+        dialog.open()
+
+    def _link_dialog_closed(self) -> None:
+        if self.link_dialog is not None:
+            self.link_dialog.deleteLater()
+            self.link_dialog = None
+
+    def _copy_links(self, rows: list[Row], seconds: int) -> None:
+        uploads = self.services.uploads
+
+        def done(urls: list[tuple[str, str]], errors: list[str]) -> None:
+            if urls:
+                by_id = dict(urls)
+                ordered = [by_id[str(r["id"])] for r in rows if str(r["id"]) in by_id]
+                clipboard = QGuiApplication.clipboard()
+                clipboard.setText("\n".join(ordered))
+            if len(urls) == 1:
+                name = next(r["original_name"] for r in rows if str(r["id"]) == urls[0][0])
+                success = f"Copied a link to {name}; it works for {human_duration(seconds)}."
+            else:
+                success = (f"Copied {len(urls)} links, one per line; they work for "
+                           f"{human_duration(seconds)}.")
+            self._report(success, errors, "A link could not be made")
+
+        self._run_batch(
+            rows,
+            lambda r: (str(r["id"]), uploads.presigned_url(str(r["id"]), seconds)[0]),
+            done, "Could not make a link",
+        )
+
+    def download(self) -> None:
+        rows = self._downloadable(self.selected_rows())
+        if not rows:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Download to folder")
+        if not folder:
+            return
+        target = Path(folder)
+        uploads = self.services.uploads
+
+        def done(paths: list[Path], errors: list[str]) -> None:
+            self._report(f"Downloaded {_plural(len(paths), 'file')} to {target}.", errors,
+                         "A download failed")
+
+        self._run_batch(rows, lambda r: uploads.download(str(r["id"]), target), done,
+                        "Could not download")
+
+    def promote(self) -> None:
+        rows = self._promotable(self.selected_rows())
+        if not rows:
+            return
+        uploads = self.services.uploads
+
+        def done(updated: list[Row], errors: list[str]) -> None:
+            selected = {str(r["id"]) for r in self.selected_rows()}
+            self.model.update_rows(updated)
+            self._select_ids(selected)
+            self._report(f"{_plural(len(updated), 'file')} made permanent.", errors,
+                         "A file could not be made permanent")
+
+        self._run_batch(rows, lambda r: uploads.promote(str(r["id"]))[0].to_dict(), done,
+                        "Could not make permanent")
+
+    def delete(self) -> None:
+        rows = self._deletable(self.selected_rows())
+        if not rows:
+            return
+        where = self.services.storage.describe()
+        answer = QMessageBox.question(
+            self,
+            "Delete uploads",
+            f"Delete {_plural(len(rows), 'file')} from {where}? This cannot be undone.\n\n"
+            f"{_names(rows)}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        uploads = self.services.uploads
+
+        def done(deleted: list[Row], errors: list[str]) -> None:
+            self.model.update_rows(deleted)
+            self._report(f"Deleted {_plural(len(deleted), 'file')}.", errors,
+                         "A file could not be deleted")
+
+        def work(row: Row) -> Row:
+            deleted: Row = uploads.delete(str(row["id"])).to_dict()
+            return deleted
+
+        self._run_batch(rows, work, done, "Could not delete")
+
+    # -- panel ------------------------------------------------------------------------------
+
+    def set_services(self, services: Services) -> None:
+        self.services = services
+        self.banner.hide()
+        self.refresh()

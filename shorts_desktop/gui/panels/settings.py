@@ -1,0 +1,1021 @@
+"""The Settings panel: profiles, every setting with where its value comes from, credentials
+for the keyring, encryption and storage class, the bucket policy, and a connection test.
+
+Values set by the environment or `.env` win over the settings file, so those fields are
+read-only here with a note. Saving validates through the core (`save_settings_file`),
+writes only what changed to the active profile, rebuilds the services in a worker and
+emits `services_changed`. Switching profile does the same with `use_profile`, so bucket,
+endpoint and credentials change together. Secrets never go to the settings file: they go
+to the OS keyring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFontDatabase, QGuiApplication, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shorts_desktop.core.config import (
+    ADDRESSING_STYLES,
+    ENCRYPTION_CHOICES,
+    MAX_PRESIGN_SECONDS,
+    MIB,
+    STORAGE_CLASSES,
+    Settings,
+    check_profile_name,
+    delete_profile,
+    list_profiles,
+    read_settings_file,
+    save_settings_file,
+    use_profile,
+)
+from shorts_desktop.core.credentials import AccessKey, KeyringStore, KeyringUnavailable
+from shorts_desktop.core.errors import ShortsError
+from shorts_desktop.core.services.policy import bucket_policy
+from shorts_desktop.core.storage.base import CheckResult
+from shorts_desktop.gui.panels.base import Panel, heading
+
+if TYPE_CHECKING:
+    from shorts_desktop.app import Services
+    from shorts_desktop.gui.tasks import TaskRunner
+
+PROBLEM_STYLE = "color: #d32f2f;"
+OK_STYLE = "color: #2e7d32;"
+SOURCE_WORDS = {
+    "environment": "environment",
+    ".env": ".env file",
+    "settings file": "settings file",
+    "default": "default",
+}
+READ_ONLY_SOURCES = ("environment", ".env")
+AFTER_PUBLISH_WORDS = (
+    ("delete", "Delete the temporary inputs"),
+    ("promote", "Keep them permanently"),
+    ("keep", "Leave them as they are"),
+)
+ADDRESSING_WORDS = {
+    "auto": "Automatic",
+    "path": "Path style (MinIO, most local servers)",
+    "virtual": "Virtual-hosted style (AWS)",
+}
+ENCRYPTION_WORDS = {
+    "none": "None",
+    "AES256": "SSE-S3 (AES256)",
+    "aws:kms": "SSE-KMS (aws:kms)",
+}
+STORAGE_CLASS_WORDS = {
+    "STANDARD": "Standard: read often",
+    "INTELLIGENT_TIERING": "Intelligent-Tiering: automatic",
+    "STANDARD_IA": "Standard-IA: read rarely",
+    "ONEZONE_IA": "One Zone-IA: read rarely, one site",
+    "GLACIER_IR": "Glacier IR: archive, still instant",
+}
+STORAGE_CLASS_DETAILS = {
+    "STANDARD": "The default: no minimum storage time, no fee per read.",
+    "INTELLIGENT_TIERING": "S3 moves each file to a cheaper tier when it is not read for "
+                           "a while, for a small monthly fee per file.",
+    "STANDARD_IA": "Cheaper to keep, a fee per read; kept at least 30 days.",
+    "ONEZONE_IA": "Cheaper still, kept in one availability zone only; a fee per read, "
+                  "kept at least 30 days.",
+    "GLACIER_IR": "Cheapest to keep and still read at once, with a higher fee per read; "
+                  "kept at least 90 days.",
+}
+#: Settings that only matter when files go to S3 (disabled for the local library).
+S3_ONLY = ("S3_BUCKET_NAME", "AWS_REGION", "S3_ENDPOINT_URL", "S3_ADDRESSING_STYLE",
+           "S3_SERVER_SIDE_ENCRYPTION", "S3_STORAGE_CLASS")
+PROFILE_VARIABLE = "SHORTS_DESKTOP_PROFILE"
+
+
+def _dot(color: str) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QBrush(QColor(color)))
+    painter.drawEllipse(1, 1, 12, 12)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class Field:
+    """One setting: its variable, its widget, how to read and show its value."""
+
+    def __init__(self, variable: str, label: str, widget: QWidget,
+                 read: Callable[[], str], show: Callable[[str], None], tooltip: str) -> None:
+        self.variable = variable
+        self.widget = widget
+        self.read = read
+        self.show = show
+        self.label = QLabel(label)
+        self.label.setBuddy(widget)
+        self.source = QLabel()
+        self.source.setObjectName(f"source_{variable}")
+        self.source.setAccessibleName(f"Where {variable} comes from")
+        widget.setObjectName(f"setting_{variable}")
+        widget.setAccessibleName(label.replace("&", "").rstrip(":"))
+        widget.setToolTip(f"{tooltip}\nVariable: {variable}")
+        self.original = ""
+        self.read_only = False
+
+    def load(self, settings: Settings) -> None:
+        self.original = settings.as_variables()[self.variable]
+        self.show(self.original)
+        source = settings.sources.get(self.variable, "default")
+        self.read_only = source in READ_ONLY_SOURCES
+        words = SOURCE_WORDS.get(source, source)
+        if self.read_only:
+            where = "the environment" if source == "environment" else "the .env file"
+            self.source.setText(f"from {words} (read-only)")
+            self.source.setToolTip(
+                f"{self.variable} is set in {where}, which wins over this form; change it there."
+            )
+        else:
+            self.source.setText(f"from {words}")
+            self.source.setToolTip(f"The current value comes from the {words}.")
+        self.source.setStyleSheet("font-style: italic;" if self.read_only else "")
+        if isinstance(self.widget, QLineEdit):
+            self.widget.setReadOnly(self.read_only)
+            self.widget.setClearButtonEnabled(not self.read_only)
+        else:
+            self.widget.setEnabled(not self.read_only)
+
+    def changed(self) -> bool:
+        return not self.read_only and self.read() != self.original
+
+
+def _line(placeholder: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    edit.setClearButtonEnabled(True)
+    return edit
+
+
+def _combo() -> QComboBox:
+    """A combo box that may shrink below its longest choice (then it elides), so the form fits."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(14)
+    return combo
+
+
+class _ResultsList(QListWidget):
+    """The connection test's results: asks for little height, grows with the space it gets."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(240, 110)
+
+
+class NewProfileDialog(QDialog):
+    """Asks the name of a new profile and whether it starts from the current one's settings."""
+
+    def __init__(self, current: str, existing: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("newProfileDialog")
+        self.setWindowTitle("New profile")
+        self.existing = set(existing)
+        intro = QLabel("A profile keeps its own bucket, endpoint, prefixes and access key, "
+                       "for example a personal bucket and a client's R2 bucket.")
+        intro.setWordWrap(True)
+        self.name_edit = _line("client-r2")
+        self.name_edit.setObjectName("newProfileName")
+        self.name_edit.setAccessibleName("Name of the new profile")
+        self.name_edit.setToolTip("1-40 letters, digits, '.', '_' or '-'")
+        self.name_edit.setMaxLength(40)
+        name_label = QLabel("&Name:")
+        name_label.setBuddy(self.name_edit)
+        self.copy_box = QCheckBox(f"Start from the settings of “{current}”")
+        self.copy_box.setObjectName("newProfileCopy")
+        self.copy_box.setAccessibleName(f"Copy the settings of profile {current}")
+        self.copy_box.setToolTip("Copies the saved settings (bucket, endpoint, prefixes, …); "
+                                 "the access key is not copied")
+        self.problem = QLabel()
+        self.problem.setObjectName("newProfileProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(PROBLEM_STYLE)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("&Create and use")
+        ok.setAccessibleName("Create the profile and use it")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(name_label)
+        row.addWidget(self.name_edit, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(row)
+        layout.addWidget(self.copy_box)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.name_edit.textChanged.connect(self._validate)
+        self._validate()
+        self.resize(420, self.sizeHint().height())
+
+    @property
+    def name(self) -> str:
+        return self.name_edit.text().strip()
+
+    def problem_text(self) -> str:
+        """Why the name cannot be used, or an empty string."""
+        name = self.name
+        if not name:
+            return "Type a name for the profile."
+        try:
+            check_profile_name(name)
+        except ShortsError as exc:
+            return str(exc)
+        if name in self.existing:
+            return f"There is already a profile “{name}”."
+        return ""
+
+    def _validate(self) -> None:
+        problem = self.problem_text()
+        self.problem.setText(problem if self.name else "")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
+
+
+class BucketPolicyDialog(QDialog):
+    """The least-privilege IAM policy for the bucket in use, with a Copy button."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("bucketPolicyDialog")
+        self.setWindowTitle(f"Bucket policy for {settings.bucket_name}")
+        self.policy_text = json.dumps(bucket_policy(settings), indent=2)
+        where = (
+            "In the AWS console open IAM ▸ Users, choose the user whose access key this app "
+            "uses, then Add permissions ▸ Create inline policy ▸ JSON, and paste it there."
+        )
+        if not settings.is_aws_endpoint:
+            where += (" On MinIO, save it to a file and add it with “mc admin policy create”; "
+                      "other S3 services set permissions on their access tokens instead.")
+        explain = QLabel(
+            f"This IAM policy lets the app do only what it needs, and only under its prefixes "
+            f"in the bucket “{settings.bucket_name}”. {where}"
+        )
+        explain.setObjectName("bucketPolicyExplanation")
+        explain.setWordWrap(True)
+        explain.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text_edit = QPlainTextEdit(self.policy_text)
+        self.text_edit.setObjectName("bucketPolicyText")
+        self.text_edit.setAccessibleName("Bucket policy JSON")
+        self.text_edit.setReadOnly(True)
+        self.text_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.copy_button = QPushButton("&Copy")
+        self.copy_button.setObjectName("copyBucketPolicy")
+        self.copy_button.setAccessibleName("Copy the policy to the clipboard")
+        self.copy_button.setToolTip("Put the policy on the clipboard")
+        self.copy_button.clicked.connect(self.copy)
+        self.copied = QLabel()
+        self.copied.setObjectName("bucketPolicyCopied")
+        close = QPushButton("Close")
+        close.setAccessibleName("Close the bucket policy")
+        close.clicked.connect(self.accept)
+        row = QHBoxLayout()
+        row.addWidget(self.copy_button)
+        row.addWidget(self.copied, 1)
+        row.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(explain)
+        layout.addWidget(self.text_edit, 1)
+        layout.addLayout(row)
+        self.resize(640, 560)
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.policy_text)
+        self.copied.setText("Copied to the clipboard.")
+        self.copied.setStyleSheet(OK_STYLE)
+
+
+class SettingsPanel(Panel):
+    """Storage, transfer and cleanup settings; credentials; connection test."""
+
+    title = "Settings"
+    object_name = "settingsPanel"
+
+    #: Emitted with the rebuilt Services after settings or credentials were saved.
+    services_changed = Signal(object)
+
+    def __init__(self, services: Services, runner: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(services, runner, parent)
+        self.fields: dict[str, Field] = {}
+        self._busy = False
+        self.check_results: list[CheckResult] = []
+        self.profiles: list[str] = []
+        self.policy_dialog: BucketPolicyDialog | None = None
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        body = QWidget()
+        columns = QHBoxLayout(body)
+        columns.setContentsMargins(0, 0, 0, 0)
+        left = QVBoxLayout()
+        left.addWidget(self._build_storage_box())
+        left.addWidget(self._build_credentials_box())
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self._build_transfer_box())
+        right.addWidget(self._build_security_box())
+        right.addWidget(self._build_connection_box(), 1)
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
+        scroll.setWidget(body)
+
+        self.save_button = QPushButton("&Save settings")
+        self.save_button.setObjectName("saveSettings")
+        self.save_button.setAccessibleName("Save settings")
+        self.save_button.setToolTip("Check and save the changed settings, then use them")
+        self.save_button.clicked.connect(self.save)
+        self.revert_button = QPushButton("&Undo changes")
+        self.revert_button.setObjectName("revertSettings")
+        self.revert_button.setAccessibleName("Revert the form to the settings in use")
+        self.revert_button.setToolTip("Show the settings in use again, dropping your changes")
+        self.revert_button.clicked.connect(self.refresh)
+        self.message = QLabel()
+        self.message.setObjectName("settingsMessage")
+        self.message.setAccessibleName("Settings message")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.message, 1)
+
+        self.env_note = QLabel()
+        self.env_note.setObjectName("settingsEnvNote")
+        self.env_note.setWordWrap(True)
+        self.file_note = QLabel()
+        self.file_note.setObjectName("settingsFileNote")
+        self.file_note.setWordWrap(True)
+        self.file_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading(self.title))
+        layout.addLayout(self._build_profile_row())
+        layout.addWidget(self.file_note)
+        layout.addWidget(self.env_note)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _add(self, grid: QGridLayout, field: Field) -> Field:
+        row = grid.rowCount()
+        grid.addWidget(field.label, row, 0)
+        grid.addWidget(field.widget, row, 1)
+        grid.addWidget(field.source, row, 2)
+        self.fields[field.variable] = field
+        return field
+
+    @staticmethod
+    def _grid(box: QGroupBox) -> QGridLayout:
+        grid = QGridLayout(box)
+        grid.setColumnStretch(1, 1)
+        grid.setHorizontalSpacing(10)
+        return grid
+
+    def _text(self, grid: QGridLayout, variable: str, label: str, tooltip: str,
+              placeholder: str = "") -> QLineEdit:
+        edit = _line(placeholder)
+        self._add(grid, Field(variable, label, edit, lambda: edit.text().strip(), edit.setText,
+                              tooltip))
+        return edit
+
+    def _choice(self, grid: QGridLayout, variable: str, label: str, tooltip: str,
+                choices: tuple[tuple[str, str], ...]) -> QComboBox:
+        combo = _combo()
+        for value, words in choices:
+            combo.addItem(words, value)
+
+        def show(value: str) -> None:
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+
+        self._add(grid, Field(variable, label, combo, lambda: str(combo.currentData()), show,
+                              tooltip))
+        return combo
+
+    def _int(self, grid: QGridLayout, variable: str, label: str, tooltip: str,
+             low: int, high: int, suffix: str, scale: int = 1) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setSuffix(suffix)
+        spin.setGroupSeparatorShown(True)
+        spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+
+        def show(value: str) -> None:
+            spin.setValue(round(int(value) / scale))
+
+        def read() -> str:
+            field = self.fields[variable]
+            if round(int(field.original or 0) / scale) == spin.value():
+                return field.original  # unchanged (the stored value may not be whole units)
+            return str(spin.value() * scale)
+
+        self._add(grid, Field(variable, label, spin, read, show, tooltip))
+        return spin
+
+    def _build_profile_row(self) -> QHBoxLayout:
+        self.profile_combo = QComboBox()
+        self.profile_combo.setObjectName("profileCombo")
+        self.profile_combo.setAccessibleName("Active profile")
+        self.profile_combo.setToolTip("Each profile has its own bucket, endpoint, settings and "
+                                      "access key; choosing one uses it at once")
+        self.profile_combo.setMinimumContentsLength(16)
+        self.profile_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.profile_combo.currentIndexChanged.connect(self._profile_chosen)
+        label = QLabel("Pro&file:")
+        label.setBuddy(self.profile_combo)
+        self.new_profile_button = QPushButton("&New profile…")
+        self.new_profile_button.setObjectName("newProfile")
+        self.new_profile_button.setAccessibleName("New profile")
+        self.new_profile_button.setToolTip("Create a profile, optionally from this one's "
+                                           "settings, and use it")
+        self.new_profile_button.clicked.connect(self.new_profile)
+        self.delete_profile_button = QPushButton("De&lete profile…")
+        self.delete_profile_button.setObjectName("deleteProfile")
+        self.delete_profile_button.setAccessibleName("Delete profile")
+        self.delete_profile_button.setToolTip("Delete another profile, its settings and its "
+                                              "access key in the keyring")
+        self.delete_profile_button.clicked.connect(self.delete_profile)
+        self.profile_note = QLabel()
+        self.profile_note.setObjectName("profileNote")
+        self.profile_note.setAccessibleName("Profile note")
+        self.profile_note.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(label)
+        row.addWidget(self.profile_combo)
+        row.addWidget(self.new_profile_button)
+        row.addWidget(self.delete_profile_button)
+        row.addWidget(self.profile_note, 1)
+        return row
+
+    def _build_storage_box(self) -> QGroupBox:
+        box = QGroupBox("Storage")
+        grid = self._grid(box)
+        self.mode_combo = _combo()
+        self.mode_combo.setObjectName("storageMode")
+        self.mode_combo.setAccessibleName("Where files are stored")
+        self.mode_combo.setToolTip("Keep files in a folder on this computer, or in an S3 bucket")
+        self.mode_combo.addItem("Local library on this computer", "local")
+        self.mode_combo.addItem("S3 bucket", "s3")
+        self.mode_combo.currentIndexChanged.connect(self._mode_changed)
+        mode_label = QLabel("St&ore files in:")
+        mode_label.setBuddy(self.mode_combo)
+        self.mode_source = QLabel()
+        self.mode_source.setObjectName("storageModeSource")
+        grid.addWidget(mode_label, 0, 0)
+        grid.addWidget(self.mode_combo, 0, 1)
+        grid.addWidget(self.mode_source, 0, 2)
+
+        self.bucket_edit = self._text(grid, "S3_BUCKET_NAME", "&Bucket:",
+                                      "The S3 bucket the files go to", "my-shorts-bucket")
+        self._text(grid, "AWS_REGION", "Re&gion:", "The AWS region of the bucket", "us-east-1")
+        self._text(grid, "S3_ENDPOINT_URL", "&Endpoint:",
+                   "Leave empty for AWS; the URL of MinIO, R2, B2 or another S3 service",
+                   "empty for AWS, or https://…")
+        self._choice(grid, "S3_ADDRESSING_STYLE", "&Addressing:",
+                     "How the bucket name goes into request URLs",
+                     tuple((s, ADDRESSING_WORDS.get(s, s)) for s in ADDRESSING_STYLES))
+        self._text(grid, "S3_TEMP_PREFIX", "Temporar&y prefix:",
+                   "Where temporary uploads go; must end with a slash", "temp/")
+        self._text(grid, "S3_VIDEOS_PREFIX", "V&ideos prefix:",
+                   "Where permanent videos go; must end with a slash", "videos/")
+        self._text(grid, "S3_TRANSCRIPTS_PREFIX", "Tra&nscripts prefix:",
+                   "Where permanent transcripts go; must end with a slash", "transcripts/")
+        self._text(grid, "S3_PROCESSED_PREFIX", "Processe&d prefix:",
+                   "Where the results of jobs go; must end with a slash", "processed/")
+        return box
+
+    def _build_transfer_box(self) -> QGroupBox:
+        box = QGroupBox("Links, transfers and cleanup")
+        grid = self._grid(box)
+        self._int(grid, "S3_PRESIGNED_URL_EXPIRY", "Links e&xpire after:",
+                  "How long a shared link works (at most 7 days)", 1, MAX_PRESIGN_SECONDS,
+                  " seconds")
+        self._int(grid, "S3_MULTIPART_THRESHOLD", "&Multipart from:",
+                  "Files at least this large are sent in parts (5 MiB to 5 GiB)", 5, 5 * 1024,
+                  " MiB", MIB)
+        hours = QDoubleSpinBox()
+        hours.setRange(0, 24 * 3650)
+        hours.setDecimals(1)
+        hours.setSuffix(" hours")
+        self._add(grid, Field(
+            "S3_CLEANUP_TEMP_HOURS", "&Clean up after:", hours,
+            lambda: self._hours_text(hours.value()),
+            lambda v: hours.setValue(float(v)),
+            "Temporary files older than this are deleted by a cleanup",
+        ))
+        self._choice(grid, "SHORTS_DESKTOP_AFTER_PUBLISH", "Afte&r publishing:",
+                     "What happens to a job's temporary inputs once it is published",
+                     AFTER_PUBLISH_WORDS)
+        self._int(grid, "SHORTS_DESKTOP_FILES_IN_FLIGHT", "Fi&les at once:",
+                  "How many files upload at the same time", 1, 16, "")
+        self._int(grid, "SHORTS_DESKTOP_PARTS_IN_FLIGHT", "&Parts at once:",
+                  "How many parts of one large file upload at the same time", 1, 32, "")
+        bandwidth = self._int(grid, "SHORTS_DESKTOP_BANDWIDTH_LIMIT", "Band&width limit:",
+                              "The most the uploads may use together; 0 means no limit",
+                              0, 10 * 1024 * 1024, " KiB/s", 1024)
+        bandwidth.setSpecialValueText("Unlimited")
+        return box
+
+    def _build_security_box(self) -> QGroupBox:
+        box = QGroupBox("Encryption, storage class and permissions")
+        box.setObjectName("securityBox")
+        grid = self._grid(box)
+        self.encryption_combo = self._choice(
+            grid, "S3_SERVER_SIDE_ENCRYPTION", "Encr&yption:",
+            "Server-side encryption of every upload, multipart upload and copy: none, "
+            "SSE-S3 (keys managed by S3) or SSE-KMS (a key in AWS KMS)",
+            tuple((c, ENCRYPTION_WORDS.get(c, c)) for c in ENCRYPTION_CHOICES))
+        self.encryption_combo.currentIndexChanged.connect(self._mode_changed)
+        self.kms_edit = self._text(grid, "S3_SSE_KMS_KEY_ID", "&KMS key id:",
+                                   "The KMS key for SSE-KMS (key id, alias or ARN); empty uses "
+                                   "the bucket's default aws/s3 key",
+                                   "arn:aws:kms:… or alias/…")
+        self.storage_class_combo = self._choice(
+            grid, "S3_STORAGE_CLASS", "Storage c&lass:",
+            "The storage class of permanent videos, transcripts and job results. "
+            "Temporary files always stay Standard.",
+            tuple((c, STORAGE_CLASS_WORDS.get(c, c)) for c in STORAGE_CLASSES))
+        for index, value in enumerate(STORAGE_CLASSES):
+            self.storage_class_combo.setItemData(index, STORAGE_CLASS_DETAILS.get(value, ""),
+                                                 Qt.ItemDataRole.ToolTipRole)
+        self.policy_button = QPushButton("Bucket &policy…")
+        self.policy_button.setObjectName("bucketPolicy")
+        self.policy_button.setAccessibleName("Show the bucket policy")
+        self.policy_button.clicked.connect(self.show_bucket_policy)
+        grid.addWidget(self.policy_button, grid.rowCount(), 1, Qt.AlignmentFlag.AlignLeft)
+        return box
+
+    def _hours_text(self, value: float) -> str:
+        field = self.fields["S3_CLEANUP_TEMP_HOURS"]
+        try:
+            if abs(float(field.original) - value) < 0.05:
+                return field.original
+        except ValueError:
+            pass
+        return f"{value:g}"
+
+    def _build_credentials_box(self) -> QGroupBox:
+        box = QGroupBox("Credentials")
+        box.setObjectName("credentialsBox")
+        grid = QGridLayout(box)
+        grid.setColumnStretch(1, 1)
+        self.credentials_label = QLabel()
+        self.credentials_label.setObjectName("credentialsSource")
+        self.credentials_label.setAccessibleName("Where the credentials in use come from")
+        self.credentials_label.setWordWrap(True)
+        self.key_id_edit = _line("AKIA…")
+        self.key_id_edit.setObjectName("accessKeyId")
+        self.key_id_edit.setAccessibleName("Access key id")
+        self.key_id_edit.setToolTip("The AWS access key id; it is saved in the OS keyring")
+        self.secret_edit = _line()
+        self.secret_edit.setObjectName("secretAccessKey")
+        self.secret_edit.setAccessibleName("Secret access key")
+        self.secret_edit.setToolTip("The AWS secret access key; it is saved in the OS keyring "
+                                    "and never shown again")
+        self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        key_label = QLabel("Access key id:")
+        key_label.setBuddy(self.key_id_edit)
+        secret_label = QLabel("Secret access key:")
+        secret_label.setBuddy(self.secret_edit)
+        self.keyring_button = QPushButton("Save to &keyring")
+        self.keyring_button.setObjectName("saveToKeyring")
+        self.keyring_button.setAccessibleName("Save the access key to the keyring")
+        self.keyring_button.setToolTip("Store the access key in the OS keyring, then use it")
+        self.keyring_button.clicked.connect(self.save_credentials)
+        self.keyring_message = QLabel()
+        self.keyring_message.setObjectName("keyringMessage")
+        self.keyring_message.setWordWrap(True)
+
+        profile = _line("default")
+        self.profile_field = Field("AWS_PROFILE", "AWS profile:", profile,
+                                   lambda: profile.text().strip(), profile.setText,
+                                   "A profile from ~/.aws (access keys or SSO) to use instead "
+                                   "of the keyring; saved with the settings")
+        self.fields["AWS_PROFILE"] = self.profile_field
+
+        grid.addWidget(self.credentials_label, 0, 0, 1, 3)
+        grid.addWidget(key_label, 1, 0)
+        grid.addWidget(self.key_id_edit, 1, 1, 1, 2)
+        grid.addWidget(secret_label, 2, 0)
+        grid.addWidget(self.secret_edit, 2, 1, 1, 2)
+        grid.addWidget(self.keyring_button, 3, 1, Qt.AlignmentFlag.AlignLeft)
+        grid.addWidget(self.keyring_message, 4, 0, 1, 3)
+        grid.addWidget(self.profile_field.label, 5, 0)
+        grid.addWidget(self.profile_field.widget, 5, 1)
+        grid.addWidget(self.profile_field.source, 5, 2)
+        return box
+
+    def _build_connection_box(self) -> QGroupBox:
+        box = QGroupBox("Connection")
+        self.test_button = QPushButton("&Test connection")
+        self.test_button.setObjectName("testConnection")
+        self.test_button.setAccessibleName("Test connection")
+        self.test_button.setToolTip(
+            "Check the credentials, the bucket, its region and each permission the app needs"
+        )
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_summary = QLabel("Not tested yet.")
+        self.test_summary.setObjectName("testSummary")
+        self.test_summary.setWordWrap(True)
+        self.results_list = _ResultsList()
+        self.results_list.setObjectName("checkResults")
+        self.results_list.setAccessibleName("Connection test results")
+        self.results_list.setWordWrap(True)
+        self.results_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        row = QHBoxLayout()
+        row.addWidget(self.test_button)
+        row.addWidget(self.test_summary, 1)
+        layout = QVBoxLayout(box)
+        layout.addLayout(row)
+        layout.addWidget(self.results_list, 1)
+        return box
+
+    # -- showing the settings in use --------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Show the settings and credentials the services use now (no disk access)."""
+        settings = self.services.settings
+        for field in self.fields.values():
+            field.load(settings)
+        bucket = self.fields["S3_BUCKET_NAME"]
+        self.mode_combo.blockSignals(True)
+        self.mode_combo.setCurrentIndex(1 if settings.uses_s3 else 0)
+        self.mode_combo.blockSignals(False)
+        self.mode_combo.setEnabled(not bucket.read_only)
+        self.mode_source.setText(bucket.source.text())
+        self._mode_changed()
+        env_set = sorted(f.variable for f in self.fields.values() if f.read_only)
+        self.env_note.setText(
+            "Set outside this form and read-only here: " + ", ".join(env_set) + "."
+            if env_set else ""
+        )
+        self.env_note.setVisible(bool(env_set))
+        self.file_note.setText(
+            f"The settings of profile “{settings.profile}” are saved in "
+            f"{self.services.paths.settings_file}"
+        )
+        credentials = self.services.credentials
+        text = f"Credentials in use for profile “{settings.profile}”: {credentials.source}."
+        if credentials.source.endswith("variables"):
+            text += " Variables apply to every profile."
+        if not settings.uses_s3:
+            text += " The local library needs none; they are used once files go to S3."
+        elif credentials.keyring_problem:
+            text += f" {credentials.keyring_problem}"
+        self.credentials_label.setText(text)
+        self._show_profile(bool(credentials.keyring_problem or settings.aws_profile))
+        if settings.bucket_name:
+            self.policy_button.setEnabled(True)
+            self.policy_button.setToolTip(
+                f"The least-privilege IAM policy for {settings.bucket_name}, to copy")
+        else:
+            self.policy_button.setEnabled(False)
+            self.policy_button.setToolTip(
+                "No bucket is in use yet: save a bucket name first, the policy is written "
+                "for one bucket")
+        self._show_profiles([settings.profile])
+        self._load_profiles()
+
+    def _show_profile(self, visible: bool) -> None:
+        for widget in (self.profile_field.label, self.profile_field.widget,
+                       self.profile_field.source):
+            widget.setVisible(visible)
+
+    def _mode_changed(self, *_args: object) -> None:
+        s3 = self.mode_combo.currentData() == "s3"
+        for variable in S3_ONLY:
+            field = self.fields[variable]
+            field.label.setEnabled(s3)
+            if not field.read_only:
+                field.widget.setEnabled(s3)
+        kms = s3 and self.encryption_combo.currentData() == "aws:kms"
+        kms_field = self.fields["S3_SSE_KMS_KEY_ID"]
+        kms_field.label.setEnabled(kms)
+        kms_field.widget.setEnabled(kms)
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def changed_variables(self) -> dict[str, str]:
+        variables = {f.variable: f.read() for f in self.fields.values() if f.changed()}
+        bucket = self.fields["S3_BUCKET_NAME"]
+        if not bucket.read_only and self.mode_combo.currentData() == "local":
+            if bucket.original:
+                variables["S3_BUCKET_NAME"] = ""
+            else:
+                variables.pop("S3_BUCKET_NAME", None)
+        return variables
+
+    def _say(self, text: str, problem: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet(PROBLEM_STYLE if problem else "")
+
+    def save(self) -> None:
+        if self._busy:
+            return
+        if self.mode_combo.currentData() == "s3" and not self.bucket_edit.text().strip():
+            self._say("Enter the bucket name (S3_BUCKET_NAME) to keep files in S3.", True)
+            self.bucket_edit.setFocus()
+            return
+        variables = self.changed_variables()
+        if not variables:
+            self._say("Nothing has changed.")
+            return
+        paths = self.services.paths
+        profile = self.services.settings.profile
+        rebuild = self.services.rebuild
+
+        def work() -> Services:
+            save_settings_file(paths, variables, profile)
+            return rebuild()
+
+        self._set_busy(True)
+        self._say("Saving…")
+        self.runner.submit(work, lambda new: self._saved(new, "Settings saved and in use."),
+                           self._failed)
+
+    def _saved(self, services: Services, text: str) -> None:
+        self._set_busy(False)
+        self.services_changed.emit(services)
+        if self.services is not services:  # not wired to a window: use them here
+            self.set_services(services)
+        self._say(text)
+
+    def _failed(self, message: str) -> None:
+        self._set_busy(False)
+        self._say(message, True)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        for button in (self.save_button, self.keyring_button, self.test_button,
+                       self.revert_button):
+            button.setEnabled(not busy)
+        locked = self._profile_locked()
+        for widget in (self.profile_combo, self.new_profile_button, self.delete_profile_button):
+            widget.setEnabled(not busy and not locked)
+
+    # -- profiles ---------------------------------------------------------------------------
+
+    def _profile_locked(self) -> bool:
+        return bool(self.services.environ.get(PROFILE_VARIABLE, "").strip())
+
+    def _load_profiles(self) -> None:
+        paths = self.services.paths
+
+        def failed(message: str) -> None:
+            self.profile_note.setText(message)
+            self.profile_note.setStyleSheet(PROBLEM_STYLE)
+
+        self.runner.submit(lambda: list_profiles(paths)[1], self._show_profiles, failed)
+
+    def _show_profiles(self, names: list[str]) -> None:
+        """Fill the selector (the profile in use selected) and say why it is locked, if it is."""
+        current = self.services.settings.profile
+        self.profiles = sorted(set(names) | {current})
+        self.profile_combo.blockSignals(True)
+        self.profile_combo.clear()
+        self.profile_combo.addItems(self.profiles)
+        self.profile_combo.setCurrentIndex(self.profiles.index(current))
+        self.profile_combo.blockSignals(False)
+        locked = self._profile_locked()
+        for widget in (self.profile_combo, self.new_profile_button, self.delete_profile_button):
+            widget.setEnabled(not locked and not self._busy)
+        self.profile_note.setStyleSheet("font-style: italic;" if locked else "")
+        if locked:
+            self.profile_note.setText(
+                f"{PROFILE_VARIABLE} is set in the environment, so profile “{current}” is used "
+                "(read-only); unset it to switch profiles here.")
+        else:
+            self.profile_note.setText("Bucket, endpoint, settings and access key switch "
+                                      "together.")
+
+    def _select_current_profile(self) -> None:
+        self.profile_combo.blockSignals(True)
+        self.profile_combo.setCurrentIndex(
+            max(0, self.profile_combo.findText(self.services.settings.profile)))
+        self.profile_combo.blockSignals(False)
+
+    def _uploads_may_stop(self, what: str) -> bool:
+        """Ask first when uploads are running: rebuilding the services stops them."""
+        running = self.services.upload_queue.active_count()
+        if running <= 0:
+            return True
+        answer = QMessageBox.question(
+            self, "Uploads are running",
+            f"{running} upload(s) are running. {what} stops them; you can retry them "
+            "afterwards.\n\nContinue?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _profile_chosen(self, index: int) -> None:
+        name = self.profile_combo.itemText(index)
+        if not name or name == self.services.settings.profile:
+            return
+        if self._busy or not self._uploads_may_stop(f"Switching to profile “{name}”"):
+            self._select_current_profile()
+            return
+        self.switch_profile(name)
+
+    def switch_profile(self, name: str, copy_from: str | None = None) -> None:
+        """Make `name` active (created when new, from `copy_from`'s settings) and use it."""
+        paths = self.services.paths
+        rebuild = self.services.rebuild
+        previous = self.services.settings.profile
+
+        def work() -> Services:
+            if copy_from is not None:
+                save_settings_file(paths, read_settings_file(paths, copy_from), name)
+            use_profile(paths, name)
+            try:
+                return rebuild()
+            except BaseException:
+                use_profile(paths, previous)  # keep using what works; the sentence says why
+                raise
+
+        def done(services: Services) -> None:
+            self.key_id_edit.clear()
+            self.secret_edit.clear()
+            self.keyring_message.clear()
+            verb = "Created" if copy_from is not None or name not in self.profiles else "Using"
+            self._saved(services, f"{verb} profile “{name}”: {services.storage.describe()}.")
+
+        def failed(message: str) -> None:
+            self._failed(message)
+            self._select_current_profile()
+
+        self._set_busy(True)
+        self._say(f"Switching to profile “{name}”…")
+        self.runner.submit(work, done, failed)
+
+    def new_profile(self) -> None:
+        if self._busy:
+            return
+        current = self.services.settings.profile
+        dialog = NewProfileDialog(current, self.profiles, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.problem_text():
+            return
+        name = dialog.name
+        if not self._uploads_may_stop(f"Switching to the new profile “{name}”"):
+            return
+        self.switch_profile(name, current if dialog.copy_box.isChecked() else None)
+
+    def delete_profile(self) -> None:
+        if self._busy:
+            return
+        current = self.services.settings.profile
+        others = [p for p in self.profiles if p != current]
+        if not others:
+            self._say(f"There is no other profile to delete; the active profile “{current}” "
+                      "cannot be deleted.", True)
+            return
+        name, ok = QInputDialog.getItem(
+            self, "Delete profile",
+            f"Profile to delete (the active profile “{current}” cannot be):", others, 0, False)
+        if not ok or not name:
+            return
+        answer = QMessageBox.question(
+            self, "Delete profile",
+            f"Delete profile “{name}”, its settings and its access key in the OS keyring?"
+            "\n\nThis cannot be undone; the files in its bucket are not touched.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        paths = self.services.paths
+
+        def work() -> None:
+            delete_profile(paths, name)
+            with contextlib.suppress(KeyringUnavailable):  # no keyring: no key stored there
+                KeyringStore().clear(name)
+
+        def done(_result: None) -> None:
+            self._set_busy(False)
+            self._say(f"Profile “{name}” deleted.")
+            self._load_profiles()
+
+        self._set_busy(True)
+        self._say(f"Deleting profile “{name}”…")
+        self.runner.submit(work, done, self._failed)
+
+    # -- bucket policy ----------------------------------------------------------------------
+
+    def show_bucket_policy(self) -> None:
+        settings = self.services.settings
+        try:
+            dialog = BucketPolicyDialog(settings, self)
+        except ShortsError as exc:
+            self._say(str(exc), True)
+            return
+        if self.policy_dialog is not None:
+            self.policy_dialog.deleteLater()
+        self.policy_dialog = dialog
+        dialog.open()
+
+    # -- credentials ------------------------------------------------------------------------
+
+    def save_credentials(self) -> None:
+        if self._busy:
+            return
+        key_id = self.key_id_edit.text().strip()
+        secret = self.secret_edit.text().strip()
+        profile = self.services.settings.profile
+        rebuild = self.services.rebuild
+
+        def work() -> Services:
+            KeyringStore().set(AccessKey(key_id, secret), profile)
+            return rebuild()
+
+        def done(services: Services) -> None:
+            self.secret_edit.clear()
+            self.keyring_message.setText("Saved in the OS keyring.")
+            self.keyring_message.setStyleSheet(OK_STYLE)
+            self._saved(services, "Credentials saved and in use.")
+
+        def failed(message: str) -> None:
+            self._set_busy(False)
+            self.keyring_message.setText(message)
+            self.keyring_message.setStyleSheet(PROBLEM_STYLE)
+            if "keyring" in message.lower():
+                self._show_profile(True)
+
+        self._set_busy(True)
+        self.keyring_message.setText("Saving…")
+        self.keyring_message.setStyleSheet("")
+        self.runner.submit(work, done, failed)
+
+    # -- connection test --------------------------------------------------------------------
+
+    def test_connection(self) -> None:
+        if self._busy:
+            return
+        services = self.services
+        self.test_button.setEnabled(False)
+        self.results_list.clear()
+        self.test_summary.setText(f"Testing {services.storage.describe()}…")
+        self.test_summary.setStyleSheet("")
+        self.runner.submit(services.check, self._tested, self._test_failed)
+
+    def _tested(self, results: list[CheckResult]) -> None:
+        self.test_button.setEnabled(not self._busy)
+        self.check_results = list(results)
+        passed, missing = _dot("#2e7d32"), _dot("#d32f2f")
+        for result in results:
+            state = "Passed" if result.ok else "Missing"
+            item = QListWidgetItem(passed if result.ok else missing,
+                                   f"{state}: {result.name} — {result.detail}")
+            item.setToolTip(result.detail)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole,
+                         f"{result.name} {state.lower()}: {result.detail}")
+            self.results_list.addItem(item)
+        failures = [r for r in results if not r.ok]
+        if failures:
+            self.test_summary.setText(f"{len(failures)} of {len(results)} checks failed.")
+            self.test_summary.setStyleSheet(PROBLEM_STYLE)
+        else:
+            self.test_summary.setText(f"All {len(results)} checks passed.")
+            self.test_summary.setStyleSheet(OK_STYLE)
+
+    def _test_failed(self, message: str) -> None:
+        self.test_button.setEnabled(not self._busy)
+        self.test_summary.setText(message)
+        self.test_summary.setStyleSheet(PROBLEM_STYLE)
+
+    def all_passed(self) -> bool:
+        return bool(self.check_results) and all(r.ok for r in self.check_results)
+
+    def current_variables(self) -> dict[str, Any]:
+        return {f.variable: f.read() for f in self.fields.values()}

@@ -1,0 +1,676 @@
+"""The Uploads panel: a drop zone, pasted transcripts, and the upload queue with its controls."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shorts_desktop.core.errors import ShortsError, UserError
+from shorts_desktop.core.services import files
+from shorts_desktop.core.services.upload_queue import (
+    ACTIVE_STATES,
+    QueueEvent,
+    QueueItem,
+    UploadQueue,
+)
+from shorts_desktop.gui.models.queue_model import (
+    COLUMNS,
+    ETA,
+    FINISHED,
+    KIND,
+    NAME,
+    PROGRESS,
+    PROGRESS_ROLE,
+    RATE,
+    SIZE,
+    STATE,
+    QueueModel,
+)
+from shorts_desktop.gui.panels.base import Panel, heading
+
+if TYPE_CHECKING:
+    from shorts_desktop.app import Services
+    from shorts_desktop.gui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
+TRANSCRIPT_EXTENSIONS = tuple(files.TRANSCRIPT_EXTENSIONS)
+MAX_REFUSED_SHOWN = 20
+
+
+def kind_for(path: Path) -> str:
+    """Video or transcript, from the extension, or for an unknown one from the first bytes.
+
+    Raises UserError with the reason when the file is neither. Reads the disk: call it
+    from a worker thread.
+    """
+    ext = path.suffix.lower()
+    if ext in TRANSCRIPT_EXTENSIONS:
+        return "transcript"
+    if ext in VIDEO_EXTENSIONS:
+        return "video"
+    files.check_readable_file(path)
+    try:
+        files.sniff_video(path)
+    except UserError:
+        raise UserError(
+            f"{path.name} is neither a video (MP4, MOV, WebM, MKV, AVI) nor a transcript "
+            "(.txt, .srt, .vtt)."
+        ) from None
+    return "video"
+
+
+def queue_paths(queue: UploadQueue, paths: list[Path],
+                is_temp: bool) -> list[tuple[str, str]]:
+    """Classify, validate and queue files (worker thread); returns (name, reason) refused."""
+    refused: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            queue.add_file(path, kind_for(path), is_temp)
+        except ShortsError as exc:
+            refused.append((path.name or str(path), str(exc)))
+        except OSError as exc:
+            refused.append((path.name, f"{path.name} cannot be read: {exc.strerror or exc}."))
+    return refused
+
+
+def transcript_name(name: str) -> str:
+    name = name.strip() or "transcript.txt"
+    if not name.lower().endswith(TRANSCRIPT_EXTENSIONS):
+        name += ".txt"
+    return name
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Paints the progress column as a progress bar in the style of the platform."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        if index.column() != PROGRESS:
+            super().paint(painter, option, index)
+            return
+        view_option = QStyleOptionViewItem(option)
+        self.initStyleOption(view_option, index)
+        view_option.text = ""
+        widget = view_option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, view_option, painter,
+                            widget)
+        value = float(index.data(PROGRESS_ROLE) or 0.0)
+        bar = QStyleOptionProgressBar()
+        bar.rect = view_option.rect.adjusted(4, 4, -4, -4)
+        bar.palette = view_option.palette
+        bar.fontMetrics = view_option.fontMetrics
+        bar.direction = view_option.direction
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        bar.minimum = 0
+        bar.maximum = 1000
+        bar.progress = round(value * 1000)
+        bar.text = f"{value * 100:.0f}%"
+        bar.textVisible = True
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+
+
+class PasteTranscriptDialog(QDialog):
+    """A text editor and a file name for a transcript that is not in a file."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("pasteTranscriptDialog")
+        self.setWindowTitle("Paste transcript")
+        self.setAccessibleName("Paste transcript")
+        self.resize(560, 420)
+        self.name_edit = QLineEdit("transcript.txt")
+        self.name_edit.setAccessibleName("Transcript file name")
+        self.name_edit.setToolTip("The name the transcript gets in storage; .txt is added "
+                                  "unless it ends in .txt, .srt or .vtt.")
+        self.text_edit = QPlainTextEdit()
+        self.text_edit.setAccessibleName("Transcript text")
+        self.text_edit.setPlaceholderText("Paste or type the transcript here.")
+        self.text_edit.setTabChangesFocus(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("Add to queue")
+        ok.setAccessibleName("Add the transcript to the upload queue")
+        ok.setEnabled(False)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.text_edit.textChanged.connect(
+            lambda: ok.setEnabled(bool(self.text_edit.toPlainText().strip()))
+        )
+        form = QFormLayout()
+        form.addRow("&Name:", self.name_edit)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.text_edit, 1)
+        layout.addWidget(self.buttons)
+        self.text_edit.setFocus()
+
+    def text(self) -> str:
+        return self.text_edit.toPlainText()
+
+    def name(self) -> str:
+        return transcript_name(self.name_edit.text())
+
+
+class UploadsPanel(Panel):
+    """Adds files to the upload queue and shows what the queue is doing."""
+
+    title = "Uploads"
+    object_name = "uploadsPanel"
+
+    #: An upload completed (the library, jobs, stats and cleanup panels reload).
+    uploads_changed = Signal()
+    #: Files queued or uploading, and their total rate in bytes per second.
+    transfers_changed = Signal(int, float)
+    #: The queue went idle: (title, message) for the tray.
+    queue_finished = Signal(str, str)
+
+    def __init__(self, services: Services, runner: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(services, runner, parent)
+        self.model = QueueModel(self)
+        self.paste_dialog: PasteTranscriptDialog | None = None
+        self._queue: UploadQueue | None = None
+        self._finished_since: dict[int, str] = {}
+        self._last_transfers: tuple[int, float] = (0, 0.0)
+        self._refused: list[tuple[str, str]] = []
+        self._adding = 0
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addWidget(heading(self.title))
+        layout.addWidget(self._build_drop_zone())
+        layout.addWidget(self._build_refused_box())
+        layout.addLayout(self._build_toolbar())
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._build_table())
+        self.empty_label = QLabel(
+            "The queue is empty. Drop files on the window or use Add files…; "
+            "each file then shows its progress here."
+        )
+        self.empty_label.setObjectName("queueEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setEnabled(False)
+        self.stack.addWidget(self.empty_label)
+        layout.addWidget(self.stack, 1)
+
+        self.model.rowsInserted.connect(self._model_changed)
+        self.model.modelReset.connect(self._model_changed)
+        self.model.dataChanged.connect(self._update_actions)
+        self.table.selectionModel().selectionChanged.connect(self._update_actions)
+        self._attach(services.upload_queue)
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _build_drop_zone(self) -> QFrame:
+        zone = QFrame()
+        zone.setObjectName("dropZone")
+        zone.setAccessibleName("Drop zone for videos and transcripts")
+        zone.setStyleSheet(
+            "#dropZone { border: 2px dashed palette(mid); border-radius: 10px; }"
+        )
+        zone.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        icon = QLabel()
+        size = self.fontMetrics().height() * 3
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowUp).pixmap(size))
+        icon.setAccessibleName("Upload icon")
+        title = QLabel("Drop videos and transcripts here")
+        title.setObjectName("dropZoneTitle")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        title.setFont(font)
+        hint = QLabel("Videos: MP4, MOV, WebM, MKV or AVI · Transcripts: .txt, .srt or .vtt · "
+                      "dropping anywhere on the window works too")
+        hint.setWordWrap(True)
+        hint.setEnabled(False)
+
+        self.add_button = QPushButton("&Add files…")
+        self.add_button.setObjectName("addFilesButton")
+        self.add_button.setAccessibleName("Add files")
+        self.add_button.setToolTip("Choose videos and transcripts to upload (Ctrl+O)")
+        self.add_button.setDefault(True)
+        self.add_button.clicked.connect(self.choose_files)
+        self.paste_button = QPushButton("&Paste transcript…")
+        self.paste_button.setObjectName("pasteTranscriptButton")
+        self.paste_button.setAccessibleName("Paste transcript")
+        self.paste_button.setToolTip("Type or paste a transcript that is not in a file")
+        self.paste_button.clicked.connect(self.paste_transcript)
+        self.temp_switch = QCheckBox("&Keep as temporary")
+        self.temp_switch.setObjectName("keepTemporarySwitch")
+        self.temp_switch.setAccessibleName("Keep new uploads as temporary")
+        self.temp_switch.setChecked(True)
+        self._update_temp_tooltip()
+
+        text = QVBoxLayout()
+        text.setSpacing(4)
+        text.addWidget(title)
+        text.addWidget(hint)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.paste_button)
+        buttons.addSpacing(16)
+        buttons.addWidget(self.temp_switch)
+        buttons.addStretch(1)
+        text.addSpacing(6)
+        text.addLayout(buttons)
+        row = QHBoxLayout(zone)
+        row.setContentsMargins(20, 16, 20, 16)
+        row.setSpacing(16)
+        row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        row.addLayout(text, 1)
+        return zone
+
+    def _build_refused_box(self) -> QFrame:
+        box = QFrame()
+        box.setObjectName("refusedBox")
+        box.setAccessibleName("Files that were not added")
+        box.setStyleSheet(
+            "#refusedBox { border: 1px solid rgba(200, 120, 0, 0.8); border-radius: 6px; "
+            "background: rgba(230, 150, 0, 0.12); }"
+        )
+        self.refused_label = QLabel()
+        self.refused_label.setObjectName("refusedFiles")
+        self.refused_label.setWordWrap(True)
+        self.refused_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.refused_label.setAccessibleName("Why files were not added")
+        dismiss = QToolButton()
+        dismiss.setText("Dismiss")
+        dismiss.setAccessibleName("Dismiss the list of files that were not added")
+        dismiss.setToolTip("Hide this message")
+        dismiss.clicked.connect(self.clear_refused)
+        self.refused_dismiss = dismiss
+        row = QHBoxLayout(box)
+        row.setContentsMargins(10, 6, 6, 6)
+        row.addWidget(self.refused_label, 1)
+        row.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignTop)
+        box.hide()
+        self.refused_box = box
+        return box
+
+    def _action(self, text: str, tip: str, slot: Callable[[], None],
+                shortcut: QKeySequence.StandardKey | str | None = None,
+                icon: QStyle.StandardPixmap | None = None) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_toolbar(self) -> QHBoxLayout:
+        sp = QStyle.StandardPixmap
+        self.pause_action = self._action("Pause", "Pause the selected uploads (Ctrl+P)",
+                                         self.pause_selected, "Ctrl+P", sp.SP_MediaPause)
+        self.resume_action = self._action("Resume", "Resume the selected uploads (Ctrl+Shift+P)",
+                                          self.resume_selected, "Ctrl+Shift+P", sp.SP_MediaPlay)
+        self.cancel_action = self._action("Cancel", "Cancel the selected uploads (Delete)",
+                                          self.cancel_selected, QKeySequence.StandardKey.Delete,
+                                          sp.SP_DialogCancelButton)
+        self.retry_action = self._action("Retry", "Upload the selected failed or cancelled "
+                                         "files again (Ctrl+R)", self.retry_selected, "Ctrl+R",
+                                         sp.SP_BrowserReload)
+        self.clear_action = self._action("Clear completed", "Remove completed uploads from "
+                                         "this list (they stay in the Library)",
+                                         self.clear_completed)
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        label = QLabel("Queue")
+        font = label.font()
+        font.setBold(True)
+        label.setFont(font)
+        row.addWidget(label)
+        row.addSpacing(8)
+        self.action_buttons: dict[str, QToolButton] = {}
+        for name, action in (("pause", self.pause_action), ("resume", self.resume_action),
+                             ("cancel", self.cancel_action), ("retry", self.retry_action)):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setAccessibleName(f"{action.text()} selected uploads")
+            self.action_buttons[name] = button
+            row.addWidget(button)
+        row.addStretch(1)
+        self.pause_all_button = QPushButton("Pause all")
+        self.pause_all_button.setObjectName("pauseAllButton")
+        self.pause_all_button.setCheckable(True)
+        self.pause_all_button.setAccessibleName("Pause all uploads")
+        self.pause_all_button.setToolTip("Hold every upload, including files added later")
+        self.pause_all_button.toggled.connect(self._toggle_pause_all)
+        row.addWidget(self.pause_all_button)
+        clear = QToolButton()
+        clear.setDefaultAction(self.clear_action)
+        clear.setAccessibleName("Clear completed uploads from the queue")
+        self.action_buttons["clear"] = clear
+        row.addWidget(clear)
+        return row
+
+    def _build_table(self) -> QTableView:
+        table = QTableView()
+        table.setObjectName("uploadQueue")
+        table.setAccessibleName("Upload queue")
+        table.setModel(self.model)
+        table.setItemDelegate(ProgressDelegate(table))
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        table.setWordWrap(False)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._context_menu)
+        vertical = table.verticalHeader()
+        vertical.hide()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 14)
+        header = table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        metrics = self.fontMetrics()
+        samples = {KIND: "Transcript", SIZE: "999.9 MB", PROGRESS: "100%" + "M" * 10,
+                   RATE: "999.9 MB/s", ETA: "59 min 59 s", STATE: "Cancelled"}
+        for column, sample in samples.items():
+            width = max(metrics.horizontalAdvance(sample),
+                        metrics.horizontalAdvance(COLUMNS[column])) + 28
+            header.resizeSection(column, width)
+        for action in (self.pause_action, self.resume_action, self.cancel_action,
+                       self.retry_action):
+            table.addAction(action)
+        self.table = table
+        return table
+
+    # -- the queue --------------------------------------------------------------------------
+
+    def _attach(self, queue: UploadQueue) -> None:
+        """Follow `queue`; its events arrive on worker threads and are posted to the GUI."""
+        self._queue = queue
+        self._finished_since.clear()
+        runner = self.runner
+
+        def on_event(event: QueueEvent) -> None:  # any thread: no widgets here
+            if event.kind == "progress" and event.item is not None:
+                runner.report(f"item-{event.item.item_id}", self._on_progress, queue, event.item)
+            else:
+                runner.call_soon(self._on_event, queue, event)
+
+        queue.subscribe(on_event)
+        self.model.reset(queue.items())
+        self.pause_all_button.blockSignals(True)
+        self.pause_all_button.setChecked(queue.paused_all)
+        self.pause_all_button.blockSignals(False)
+        self._sync_pause_all_text()
+        self._emit_transfers()
+
+    @property
+    def queue(self) -> UploadQueue:
+        assert self._queue is not None
+        return self._queue
+
+    def _on_progress(self, queue: UploadQueue, item: QueueItem) -> None:
+        if queue is not self._queue:
+            return
+        self.model.progress(item)
+        self._emit_transfers()
+
+    def _on_event(self, queue: UploadQueue, event: QueueEvent) -> None:
+        if queue is not self._queue:
+            return
+        if event.kind == "finished":
+            self._notify_finished()
+        elif event.item is not None:
+            item = event.item
+            old = self.model.put(item)
+            if item.state in FINISHED and (old is None or old.state != item.state):
+                self._finished_since[item.item_id] = item.state
+                if item.state == "completed":
+                    self.uploads_changed.emit()
+        self._update_actions()
+        self._emit_transfers()
+
+    def _notify_finished(self) -> None:
+        states = list(self._finished_since.values())
+        self._finished_since.clear()
+        if not states or self.queue.active_count():
+            return
+        done = states.count("completed")
+        failed = states.count("failed")
+        cancelled = states.count("cancelled")
+        parts = [f"{_plural(done, 'file')} uploaded"]
+        if failed:
+            parts.append(f"{failed} failed")
+        if cancelled:
+            parts.append(f"{cancelled} cancelled")
+        title = "Uploads finished" if not failed else "Uploads finished with errors"
+        self.queue_finished.emit(title, ", ".join(parts))
+
+    def _emit_transfers(self) -> None:
+        now = self.model.transferring()
+        if now != self._last_transfers:
+            self._last_transfers = now
+            self.transfers_changed.emit(*now)
+
+    # -- adding -----------------------------------------------------------------------------
+
+    def add_paths(self, paths: list[Path]) -> None:
+        """Queue dropped or chosen files; the ones that cannot be uploaded are listed with why."""
+        paths = [Path(p) for p in paths]
+        if not paths:
+            return
+        queue = self.queue
+        is_temp = self.temp_switch.isChecked()
+        self._adding += 1
+        self.runner.submit(
+            lambda: queue_paths(queue, paths, is_temp),
+            self._added,
+            lambda message: self._added([("", message)]),
+            title="Could not add files",
+        )
+
+    def _added(self, refused: list[tuple[str, str]]) -> None:
+        self._adding -= 1
+        if refused:
+            self.show_refused(refused)
+
+    def choose_files(self) -> None:
+        patterns = " ".join(f"*{e} *{e.upper()}" for e in VIDEO_EXTENSIONS + TRANSCRIPT_EXTENSIONS)
+        names, _filter = QFileDialog.getOpenFileNames(
+            self, "Add videos and transcripts", "",
+            f"Videos and transcripts ({patterns});;All files (*)",
+        )
+        if names:
+            self.add_paths([Path(n) for n in names])
+
+    def paste_transcript(self) -> None:
+        """Open the editor for a transcript that is not in a file (non-blocking)."""
+        if self.paste_dialog is not None:
+            self.paste_dialog.raise_()
+            self.paste_dialog.activateWindow()
+            return
+        dialog = PasteTranscriptDialog(self)
+        dialog.accepted.connect(lambda: self.add_text(dialog.text(), dialog.name()))
+        dialog.finished.connect(self._paste_closed)
+        self.paste_dialog = dialog
+        dialog.open()
+
+    def _paste_closed(self) -> None:
+        if self.paste_dialog is not None:
+            self.paste_dialog.deleteLater()
+            self.paste_dialog = None
+
+    def add_text(self, text: str, name: str = "transcript.txt") -> None:
+        queue = self.queue
+        is_temp = self.temp_switch.isChecked()
+        name = transcript_name(name)
+
+        def work() -> list[tuple[str, str]]:
+            try:
+                queue.add_text(text, name, is_temp)
+            except ShortsError as exc:
+                return [(name, str(exc))]
+            return []
+
+        self._adding += 1
+        self.runner.submit(work, self._added,
+                           lambda message: self._added([(name, message)]),
+                           title="Could not add the transcript")
+
+    def show_refused(self, refused: list[tuple[str, str]]) -> None:
+        self._refused = (self._refused + refused)[-MAX_REFUSED_SHOWN:]
+        count = len(self._refused)
+        lines = [f"<b>{'This file was' if count == 1 else 'These files were'} not added:</b>"]
+        for _name, reason in self._refused:
+            lines.append(f"• {_escape(reason)}")
+        self.refused_label.setText("<br>".join(lines))
+        self.refused_box.show()
+
+    def clear_refused(self) -> None:
+        self._refused = []
+        self.refused_label.clear()
+        self.refused_box.hide()
+
+    def refused(self) -> list[tuple[str, str]]:
+        return list(self._refused)
+
+    # -- controlling ------------------------------------------------------------------------
+
+    def selected_items(self) -> list[QueueItem]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.model.item(r) for r in rows]
+
+    def _for_selected(self, states: tuple[str, ...], act: Callable[[int], None]) -> None:
+        for item in self.selected_items():
+            current = self.model.find(item.item_id)
+            if current is not None and current.state in states:
+                try:
+                    act(item.item_id)
+                except KeyError:
+                    continue  # cleared from the queue meanwhile
+        self._update_actions()
+
+    def pause_selected(self) -> None:
+        self._for_selected(("queued", "uploading"), self.queue.pause)
+
+    def resume_selected(self) -> None:
+        self._for_selected(("paused",), self.queue.resume)
+
+    def cancel_selected(self) -> None:
+        self._for_selected(ACTIVE_STATES, self.queue.cancel)
+
+    def retry_selected(self) -> None:
+        self._for_selected(("failed", "cancelled"), self.queue.retry)
+
+    def clear_completed(self) -> None:
+        self.queue.clear_finished()
+        self.model.remove_finished()
+
+    def _toggle_pause_all(self, paused: bool) -> None:
+        if paused:
+            self.queue.pause_all()
+        else:
+            self.queue.resume_all()
+        self._sync_pause_all_text()
+
+    def _sync_pause_all_text(self) -> None:
+        paused = self.pause_all_button.isChecked()
+        self.pause_all_button.setText("Resume all" if paused else "Pause all")
+        self.pause_all_button.setAccessibleName(
+            "Resume all uploads" if paused else "Pause all uploads"
+        )
+        self.pause_all_button.setToolTip(
+            "Let every held upload continue" if paused
+            else "Hold every upload, including files added later"
+        )
+
+    def _update_actions(self) -> None:
+        states = {i.state for i in self.selected_items()}
+        self.pause_action.setEnabled(bool(states & {"queued", "uploading"}))
+        self.resume_action.setEnabled("paused" in states)
+        self.cancel_action.setEnabled(bool(states & set(ACTIVE_STATES)))
+        self.retry_action.setEnabled(bool(states & {"failed", "cancelled"}))
+        self.clear_action.setEnabled(any(i.state == "completed" for i in self.model.items()))
+
+    def _model_changed(self) -> None:
+        self.stack.setCurrentIndex(0 if self.model.rowCount() else 1)
+        self._update_actions()
+
+    def _context_menu(self, pos: QPoint) -> None:
+        if not self.table.indexAt(pos).isValid():
+            return
+        menu = QMenu(self)
+        for action in (self.pause_action, self.resume_action, self.cancel_action,
+                       self.retry_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.clear_action)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _update_temp_tooltip(self) -> None:
+        settings = self.services.settings
+        hours = f"{settings.cleanup_temp_hours:g}"
+        self.temp_switch.setToolTip(
+            f"On: new files go under the temporary prefix “{settings.temp_prefix}”, which "
+            f"cleanup empties after {hours} hours (S3_CLEANUP_TEMP_HOURS). Make a file "
+            "permanent later in the Library.\nOff: new files are kept permanently."
+        )
+
+    # -- panel ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self._update_actions()
+
+    def set_services(self, services: Services) -> None:
+        self.services = services
+        self._update_temp_tooltip()
+        self._attach(services.upload_queue)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

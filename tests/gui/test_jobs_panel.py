@@ -1,0 +1,189 @@
+"""The Jobs panel: a job is created from the form; Create says why it is disabled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from shorts_desktop.core.services.jobs import VOICES
+from shorts_desktop.gui.panels.jobs import JobsPanel
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def ready(panel_kit: Any, media_files: Callable[..., Path]) -> tuple[JobsPanel, Any]:
+    """A Jobs panel over services that already hold a video and a transcript."""
+    services = panel_kit.services()
+    panel_kit.upload(services, media_files("clip.mp4"), "video")
+    panel_kit.upload(services, media_files("words.txt"), "transcript")
+    panel = panel_kit.panel(JobsPanel, services)
+    panel.refresh()
+    return panel, services
+
+
+def _fill(qtbot: Any, panel: JobsPanel, title: str) -> None:
+    panel.title_edit.setText(title)
+    panel.description_edit.setPlainText("A short about bread.")
+    panel.tags_edit.setText("bread, baking, quick recipe")
+    panel.voice_combo.setCurrentIndex(VOICES.index("nova"))
+    panel.video_picker.setCurrentIndex(0)
+    panel.transcript_picker.setCurrentIndex(0)
+
+
+def test_the_form_offers_voices_privacy_and_completed_uploads(
+    ready: tuple[JobsPanel, Any],
+) -> None:
+    panel, _ = ready
+    assert [panel.voice_combo.itemData(i) for i in range(panel.voice_combo.count())] == list(
+        VOICES
+    )
+    assert panel.privacy_combo.currentData() == "private"
+    assert panel.video_picker.count() == 1
+    assert "clip.mp4" in panel.video_picker.itemText(0)
+    assert panel.transcript_picker.count() == 1
+    assert "words.txt" in panel.transcript_picker.itemText(0)
+
+
+def test_a_job_is_created_from_the_form(qtbot: Any, ready: tuple[JobsPanel, Any]) -> None:
+    panel, services = ready
+    _fill(qtbot, panel, "How to bake bread in 60 seconds")
+    assert panel.title_counter.text() == "31/100"
+    qtbot.waitUntil(panel.create_button.isEnabled, timeout=3000)
+    assert panel.problem_label.text() == "Ready to create."
+    qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 1, timeout=3000)
+    jobs = services.jobs.list()
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert job.title == "How to bake bread in 60 seconds"
+    assert job.voice == "nova"
+    assert job.tags == ["bread", "baking", "quick recipe"]
+    assert job.privacy == "private"
+    assert panel.jobs_model.job(0)["title"] == job.title
+    assert panel.title_edit.text() == ""  # the form is ready for the next one
+
+
+def test_create_is_disabled_with_the_reason_while_the_title_is_empty_or_too_long(
+    qtbot: Any, ready: tuple[JobsPanel, Any]
+) -> None:
+    panel, _ = ready
+    _fill(qtbot, panel, "")
+    qtbot.waitUntil(lambda: panel.problem_label.text() == "The title is empty.", timeout=3000)
+    assert not panel.create_button.isEnabled()
+
+    panel.title_edit.setText("x" * 101)
+    qtbot.waitUntil(lambda: "101 characters" in panel.problem_label.text(), timeout=3000)
+    assert not panel.create_button.isEnabled()
+    assert panel.title_counter.text() == "101/100"
+    assert "d32f2f" in panel.title_counter.styleSheet()  # shown in red
+
+    panel.title_edit.setText("x" * 100)
+    qtbot.waitUntil(panel.create_button.isEnabled, timeout=3000)
+    assert panel.title_counter.styleSheet() == ""
+
+
+def test_missing_inputs_are_named(qtbot: Any, panel_kit: Any) -> None:
+    panel = panel_kit.panel(JobsPanel)
+    panel.refresh()
+    panel.title_edit.setText("A title")
+    qtbot.waitUntil(lambda: panel.problem_label.text() == "Choose a video.", timeout=3000)
+    assert not panel.create_button.isEnabled()
+
+
+def test_tags_counter_counts_as_youtube_does(ready: tuple[JobsPanel, Any]) -> None:
+    panel, _ = ready
+    panel.tags_edit.setText("a, b c")
+    assert panel.tags_counter.text() == "7/500"  # a,"b c"
+
+
+def test_a_file_dropped_on_the_picker_is_uploaded_and_picked(
+    qtbot: Any, ready: tuple[JobsPanel, Any], media_files: Callable[..., Path],
+    drop_files: Callable[[Any, list[Path]], None],
+) -> None:
+    panel, _services = ready
+    first = panel.video_picker.upload_id()
+    drop_files(panel.video_picker, [media_files("dropped.mp4")])
+    qtbot.waitUntil(lambda: panel.video_picker.count() == 2, timeout=10000)
+    qtbot.waitUntil(lambda: "dropped.mp4" in panel.video_picker.currentText(), timeout=5000)
+    assert panel.video_picker.upload_id() not in ("", first)
+    assert "picked" in panel.picker_note.text()
+
+
+def test_a_refused_drop_says_why(
+    qtbot: Any, ready: tuple[JobsPanel, Any], media_files: Callable[..., Path],
+    drop_files: Callable[[Any, list[Path]], None],
+) -> None:
+    panel, _ = ready
+    drop_files(panel.video_picker, [media_files("not-a-video.mp4", b"plain text")])
+    qtbot.waitUntil(lambda: panel.picker_note.text() != "" and "Checking" not in
+                    panel.picker_note.text(), timeout=5000)
+    assert panel.video_picker.count() == 1
+    assert "d32f2f" in panel.picker_note.styleSheet()
+
+
+def test_mark_published_and_cancel(
+    qtbot: Any, ready: tuple[JobsPanel, Any], monkeypatch: pytest.MonkeyPatch,
+    media_files: Callable[..., Path], panel_kit: Any,
+) -> None:
+    panel, services = ready
+    for title in ("First", "Second"):
+        _fill(qtbot, panel, title)
+        qtbot.waitUntil(panel.create_button.isEnabled, timeout=3000)
+        qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 2, timeout=3000)
+    assert not panel.publish_button.isEnabled()  # nothing selected
+
+    monkeypatch.setattr(QInputDialog, "getText",
+                        staticmethod(lambda *a, **k: ("https://youtu.be/abc", True)))
+    row = next(r for r in range(2) if panel.jobs_model.job(r)["title"] == "First")
+    panel.jobs_view.selectRow(row)
+    assert panel.publish_button.isEnabled() and panel.cancel_button.isEnabled()
+    qtbot.mouseClick(panel.publish_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "marked published" in panel.list_note.text(), timeout=3000)
+    first = next(j for j in services.jobs.list() if j.title == "First")
+    assert first.status == "published"
+    assert first.published_video_url == "https://youtu.be/abc"
+
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    row = next(r for r in range(2) if panel.jobs_model.job(r)["title"] == "Second")
+    panel.jobs_view.selectRow(row)
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "cancelled" in panel.list_note.text(), timeout=3000)
+    second = next(j for j in services.jobs.list() if j.title == "Second")
+    assert second.status == "cancelled"
+    panel.jobs_view.selectRow(row)
+    assert not panel.cancel_button.isEnabled()
+
+
+def test_a_bad_youtube_link_is_refused_in_words(
+    qtbot: Any, ready: tuple[JobsPanel, Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    panel, services = ready
+    _fill(qtbot, panel, "Only")
+    qtbot.waitUntil(panel.create_button.isEnabled, timeout=3000)
+    qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 1, timeout=3000)
+    monkeypatch.setattr(QInputDialog, "getText",
+                        staticmethod(lambda *a, **k: ("https://example.com/x", True)))
+    panel.jobs_view.selectRow(0)
+    qtbot.mouseClick(panel.publish_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "not a YouTube link" in panel.list_note.text(), timeout=3000)
+    assert services.jobs.list()[0].status == "created"
+
+
+def test_every_control_has_an_accessible_name(ready: tuple[JobsPanel, Any]) -> None:
+    panel, _ = ready
+    for widget in (panel.title_edit, panel.description_edit, panel.tags_edit,
+                   panel.voice_combo, panel.privacy_combo, panel.video_picker,
+                   panel.transcript_picker, panel.create_button, panel.jobs_view,
+                   panel.publish_button, panel.cancel_button):
+        assert widget.accessibleName(), widget.objectName()
+        if widget is not panel.jobs_view:  # its cells carry the tooltips
+            assert widget.toolTip(), widget.objectName()

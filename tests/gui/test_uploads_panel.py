@@ -1,0 +1,255 @@
+"""The Uploads panel through its real widgets: drops, refusals, pasted text, queue controls."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from shorts_desktop.app import build_services
+from shorts_desktop.gui.main_window import MainWindow
+from shorts_desktop.gui.models.queue_model import STATE
+from shorts_desktop.gui.panels.library import LibraryPanel
+from shorts_desktop.gui.panels.uploads import UploadsPanel
+
+pytestmark = pytest.mark.gui
+
+WAIT = 15_000
+
+
+def uploads_panel(window: MainWindow) -> UploadsPanel:
+    panel = window.panels["uploads"]
+    assert isinstance(panel, UploadsPanel)
+    return panel
+
+
+def library_panel(window: MainWindow) -> LibraryPanel:
+    panel = window.panels["library"]
+    assert isinstance(panel, LibraryPanel)
+    return panel
+
+
+def states(panel: UploadsPanel) -> dict[str, str]:
+    return {item.name: item.state for item in panel.model.items()}
+
+
+def select_rows(panel: UploadsPanel, rows: list[int]) -> None:
+    selection = panel.table.selectionModel()
+    selection.clearSelection()
+    for row in rows:
+        selection.select(panel.model.index(row, 0),
+                         QItemSelectionModel.SelectionFlag.Select
+                         | QItemSelectionModel.SelectionFlag.Rows)
+
+
+def test_drop_queues_and_completes_uploads_in_the_local_library(
+    main_window: MainWindow, media_files: Callable[..., Path],
+    drop_files: Callable[[Any, list[Path]], None], qtbot: Any,
+) -> None:
+    panel = uploads_panel(main_window)
+    video, text = media_files("clip.mp4"), media_files("notes.txt")
+    main_window.show_panel("library")
+    with qtbot.waitSignal(panel.queue_finished, timeout=WAIT) as finished:
+        drop_files(main_window, [video, text])
+        assert main_window.current_panel() is panel  # a drop brings the queue into view
+    qtbot.waitUntil(lambda: states(panel) == {"clip.mp4": "completed",
+                                              "notes.txt": "completed"}, timeout=WAIT)
+    assert finished.args == ["Uploads finished", "2 files uploaded"]
+    kinds = {item.name: item.kind for item in panel.model.items()}
+    assert kinds == {"clip.mp4": "video", "notes.txt": "transcript"}
+    assert panel.model.data(panel.model.index(0, STATE)) == "Completed"
+    qtbot.waitUntil(lambda: main_window.transfer_label.text() == "No transfers")
+    assert not panel.refused_box.isVisible()
+
+    library = library_panel(main_window)
+    main_window.show_panel("library")
+    qtbot.waitUntil(lambda: library.model.rowCount() == 2, timeout=WAIT)
+    rows = {r["original_name"]: r for r in library.model.rows(range(2))}
+    assert rows["clip.mp4"]["is_temp"] and rows["clip.mp4"]["status"] == "completed"
+    stored = main_window.services.paths.library_dir / rows["clip.mp4"]["key"]
+    assert stored.read_bytes() == video.read_bytes()
+
+
+def test_drop_uploads_to_s3(
+    s3_main_window: MainWindow, gui_s3_bucket: Any, media_files: Callable[..., Path],
+    drop_files: Callable[[Any, list[Path]], None], qtbot: Any,
+) -> None:
+    window = s3_main_window
+    panel = uploads_panel(window)
+    assert gui_s3_bucket.name in window.location_label.text()
+    video, text = media_files("s3 clip.mp4"), media_files("s3 notes.txt")
+    drop_files(window, [video, text])
+    qtbot.waitUntil(lambda: states(panel) == {"s3 clip.mp4": "completed",
+                                              "s3 notes.txt": "completed"}, timeout=WAIT)
+    keys = gui_s3_bucket.keys()
+    assert len(keys) == 2
+    assert all(k.startswith("temp/") for k in keys)
+    video_key = next(k for k in keys if k.endswith(".mp4"))
+    body = gui_s3_bucket.client.get_object(Bucket=gui_s3_bucket.name, Key=video_key)["Body"]
+    assert body.read() == video.read_bytes()
+
+    library = library_panel(window)
+    window.show_panel("library")
+    qtbot.waitUntil(lambda: library.model.rowCount() == 2, timeout=WAIT)
+    assert {r["key"] for r in library.model.rows(range(2))} == set(keys)
+
+
+def test_unsupported_files_are_refused_with_a_reason(
+    main_window: MainWindow, media_files: Callable[..., Path],
+    drop_files: Callable[[Any, list[Path]], None], qtbot: Any,
+) -> None:
+    panel = uploads_panel(main_window)
+    picture = media_files("holiday.png")
+    fake = media_files("fake.mp4", b"this is not a video at all")
+    good = media_files("good.srt", b"1\n00:00:01,000 --> 00:00:02,000\nHi\n")
+    drop_files(main_window, [picture, fake, good])
+    qtbot.waitUntil(lambda: panel.refused_box.isVisible(), timeout=WAIT)
+    qtbot.waitUntil(lambda: states(panel).get("good.srt") == "completed", timeout=WAIT)
+    assert set(states(panel)) == {"good.srt"}
+    text = panel.refused_label.text()
+    assert "holiday.png is neither a video" in text
+    assert "fake.mp4 is not a video" in text
+    assert [name for name, _ in panel.refused()] == ["holiday.png", "fake.mp4"]
+    # Dismissing hides the message; the next refusal shows only the new file.
+    qtbot.mouseClick(panel.refused_dismiss, Qt.MouseButton.LeftButton)
+    assert not panel.refused_box.isVisible()
+    panel.add_paths([media_files("empty.txt", b"")])
+    qtbot.waitUntil(lambda: panel.refused_box.isVisible(), timeout=WAIT)
+    assert "empty.txt" in panel.refused_label.text()
+    assert "holiday.png" not in panel.refused_label.text()
+
+
+def test_paste_transcript_uploads_the_text(
+    main_window: MainWindow, qtbot: Any
+) -> None:
+    panel = uploads_panel(main_window)
+    panel.temp_switch.setChecked(False)  # straight to permanent storage
+    qtbot.mouseClick(panel.paste_button, Qt.MouseButton.LeftButton)
+    dialog = panel.paste_dialog
+    assert dialog is not None and dialog.isVisible()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert not ok.isEnabled()  # nothing to add yet
+    dialog.name_edit.setText("episode one")
+    qtbot.keyClicks(dialog.text_edit, "Welcome to the show.")
+    assert ok.isEnabled()
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert panel.paste_dialog is None
+    qtbot.waitUntil(lambda: states(panel) == {"episode one.txt": "completed"}, timeout=WAIT)
+    panel.paste_transcript()  # a second time opens a fresh editor; Cancel adds nothing
+    second = panel.paste_dialog
+    assert second is not None and second is not dialog and second.text() == ""
+    qtbot.mouseClick(second.buttons.button(QDialogButtonBox.StandardButton.Cancel),
+                     Qt.MouseButton.LeftButton)
+    assert panel.paste_dialog is None
+    item = panel.model.items()[0]
+    assert item.kind == "transcript" and not item.is_temp
+    assert item.upload is not None
+    assert item.upload["key"].startswith("transcripts/")
+    stored = main_window.services.paths.library_dir / item.upload["key"]
+    assert stored.read_text() == "Welcome to the show."
+
+
+def test_pasting_blank_or_binary_text_is_refused(main_window: MainWindow, qtbot: Any) -> None:
+    panel = uploads_panel(main_window)
+    panel.add_text("bad \x01 text", "weird")
+    qtbot.waitUntil(lambda: panel.refused_box.isVisible(), timeout=WAIT)
+    assert "control characters" in panel.refused_label.text()
+    assert panel.model.rowCount() == 0
+
+
+def test_cancel_of_a_paused_upload_stays_cancelled(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any
+) -> None:
+    panel = uploads_panel(main_window)
+    qtbot.mouseClick(panel.pause_all_button, Qt.MouseButton.LeftButton)
+    assert panel.pause_all_button.isChecked() and panel.pause_all_button.text() == "Resume all"
+    panel.add_paths([media_files("held.mp4")])
+    qtbot.waitUntil(lambda: states(panel) == {"held.mp4": "paused"}, timeout=WAIT)
+    select_rows(panel, [0])
+    assert panel.resume_action.isEnabled() and panel.cancel_action.isEnabled()
+    assert not panel.pause_action.isEnabled() and not panel.retry_action.isEnabled()
+    panel.cancel_action.trigger()
+    qtbot.waitUntil(lambda: states(panel) == {"held.mp4": "cancelled"}, timeout=WAIT)
+    qtbot.mouseClick(panel.pause_all_button, Qt.MouseButton.LeftButton)  # resume all
+    assert panel.pause_all_button.text() == "Pause all"
+    qtbot.wait(400)
+    assert states(panel) == {"held.mp4": "cancelled"}
+    assert main_window.services.uploads.list() == []  # nothing was stored
+    # Retry brings it back and it completes.
+    assert panel.retry_action.isEnabled()
+    panel.retry_action.trigger()
+    qtbot.waitUntil(lambda: states(panel) == {"held.mp4": "completed"}, timeout=WAIT)
+    panel.clear_action.trigger()
+    assert panel.model.rowCount() == 0
+    assert panel.stack.currentWidget() is panel.empty_label
+
+
+def test_pause_and_resume_selected_rows(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any
+) -> None:
+    panel = uploads_panel(main_window)
+    panel.pause_all_button.setChecked(True)
+    panel.add_paths([media_files("one.mp4"), media_files("two.txt")])
+    qtbot.waitUntil(lambda: states(panel) == {"one.mp4": "paused", "two.txt": "paused"},
+                    timeout=WAIT)
+    select_rows(panel, [1])
+    panel.resume_action.trigger()
+    qtbot.waitUntil(lambda: states(panel)["two.txt"] == "completed", timeout=WAIT)
+    assert states(panel)["one.mp4"] == "paused"
+    with qtbot.waitSignal(panel.queue_finished, timeout=WAIT) as finished:
+        panel.pause_all_button.setChecked(False)
+    qtbot.waitUntil(lambda: states(panel)["one.mp4"] == "completed", timeout=WAIT)
+    # The queue went idle only now: both files count.
+    assert finished.args[1] == "2 files uploaded"
+
+
+def test_controls_have_accessible_names(main_window: MainWindow) -> None:
+    panel = uploads_panel(main_window)
+    for widget in (panel.add_button, panel.paste_button, panel.temp_switch,
+                   panel.pause_all_button, *panel.action_buttons.values()):
+        assert widget.accessibleName(), widget
+        action = getattr(widget, "defaultAction", lambda: None)()
+        assert widget.toolTip() or (action is not None and action.toolTip()), widget
+    assert panel.temp_switch.isChecked()
+    assert "S3_CLEANUP_TEMP_HOURS" in panel.temp_switch.toolTip()
+    assert "24 hours" in panel.temp_switch.toolTip()
+
+
+def test_screenshot_of_the_uploads_panel(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any
+) -> None:
+    panel = uploads_panel(main_window)
+    main_window.resize(1280, 800)
+    panel.add_paths([media_files("a-very-long-file-name-for-a-short-about-mountain-biking-"
+                                 "in-the-alps-take-3-final-final.mp4"),
+                     media_files("voiceover.srt", b"1\n00:00:00,000 --> 00:00:01,000\nHi\n")])
+    qtbot.waitUntil(lambda: len(states(panel)) == 2
+                    and set(states(panel).values()) == {"completed"}, timeout=WAIT)
+    panel.pause_all_button.setChecked(True)
+    panel.add_paths([media_files("waiting.mov"), media_files("photo.png")])
+    qtbot.waitUntil(lambda: len(states(panel)) == 3 and panel.refused_box.isVisible(),
+                    timeout=WAIT)
+    select_rows(panel, [2])
+    panel.cancel_action.trigger()
+    panel.add_paths([media_files("held back.mp4")])
+    qtbot.waitUntil(lambda: len(states(panel)) == 4, timeout=WAIT)
+    qtbot.wait(200)
+    assert main_window.grab().save("/tmp/uploads.png")
+
+
+def test_new_services_bring_a_new_queue(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any
+) -> None:
+    panel = uploads_panel(main_window)
+    panel.add_paths([media_files("before.txt")])
+    qtbot.waitUntil(lambda: states(panel) == {"before.txt": "completed"}, timeout=WAIT)
+    main_window.set_services(build_services(dict(os.environ)))  # as after saving settings
+    assert panel.model.rowCount() == 0
+    assert panel.queue is main_window.services.upload_queue
+    panel.add_paths([media_files("after.txt")])
+    qtbot.waitUntil(lambda: states(panel) == {"after.txt": "completed"}, timeout=WAIT)
