@@ -140,6 +140,57 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_queue(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    rows = [
+        {**u.to_dict(), "bytes_done": int(u.bytes_done or 0), "attempts": int(u.attempts or 0)}
+        for u in svc.uploads.unfinished()
+    ]
+    if args.json:
+        emit_json(rows)
+    elif not rows:
+        print("Nothing is waiting: every upload finished.")
+    else:
+        for row in rows:
+            done = f"{human_size(row['bytes_done'])} of {human_size(row['size'])}"
+            print(f"{row['id']}  {row['status']:<10} {done:>22}  {row['original_name']}")
+            if row["error"]:
+                print(f"    {row['error']}")
+    return 0
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    """pause, resume, cancel and retry of one upload."""
+    svc = _services(args)
+    if args.command == "pause":
+        row = svc.uploads.pause(args.id)
+        print(f"{row.original_name} is paused; `shorts-desktop resume {row.id}` continues it.")
+        return 0
+    if args.command == "cancel":
+        row = svc.uploads.cancel(args.id)
+        print(f"Cancelled {row.original_name}; what it had sent was removed.")
+        return 0
+    from shorts_desktop.core.services.uploads import find_upload
+
+    row = find_upload(args.id)
+    if args.command == "resume" and row.status in ("failed", "cancelled"):
+        raise UserError(f"Upload {row.id} is {row.status}; use `shorts-desktop retry {row.id}`.")
+    if args.command == "retry" and row.status not in ("failed", "cancelled"):
+        raise UserError(f"Upload {row.id} is {row.status}; only a failed or cancelled one is "
+                        "retried (`resume` continues a stopped one).")
+    bar = ProgressBar(row.size, row.original_name, sys.stderr)
+    try:
+        done = svc.uploads.continue_upload(row.id, progress=bar)
+    finally:
+        bar.finish()
+    data = done.to_dict()
+    if args.json:
+        emit_json(data)
+    else:
+        print(f"Uploaded {data['original_name']} ({human_size(data['size'])}) as {data['id']}.")
+    return 0
+
+
 def cmd_uploads(args: argparse.Namespace) -> int:
     svc = _services(args)
     is_temp = True if args.temp else False if args.permanent else None
@@ -559,6 +610,22 @@ def build_parser() -> Parser:
     q.add_argument("--all", action="store_true", help="include deleted uploads")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_uploads)
+
+    q = sub.add_parser("queue", help="uploads that have not finished (interrupted, paused, "
+                       "failed)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_queue)
+    for name, help_text in (
+        ("pause", "pause an upload; `resume` continues it later"),
+        ("resume", "continue an interrupted or paused upload from the parts already sent"),
+        ("cancel", "stop an upload and remove what it sent"),
+        ("retry", "upload a failed or cancelled file again from its source"),
+    ):
+        q = sub.add_parser(name, help=help_text)
+        q.add_argument("id")
+        if name in ("resume", "retry"):
+            q.add_argument("--json", action="store_true")
+        q.set_defaults(func=cmd_transfer)
 
     q = sub.add_parser("url", help="print a short-lived download link")
     q.add_argument("id")

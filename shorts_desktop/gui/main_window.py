@@ -119,6 +119,12 @@ class MainWindow(QMainWindow):
         self.set_transfer_summary(0, 0.0)
         self.sidebar.setCurrentRow(0)
         self.resize(1280, 800)
+        self._restore_queue()
+
+    def _restore_queue(self) -> None:
+        """Uploads a previous run left unfinished come back into the queue (off the GUI)."""
+        queue = self.services.upload_queue
+        self.runner.submit(queue.restore, title="Could not restore the upload queue")
 
     # -- construction -----------------------------------------------------------------------
 
@@ -226,6 +232,7 @@ class MainWindow(QMainWindow):
         self._update_location()
         if old is not services:
             old.close()
+            self._restore_queue()
 
     def _update_location(self) -> None:
         storage = self.services.storage

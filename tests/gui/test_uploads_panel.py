@@ -253,3 +253,24 @@ def test_new_services_bring_a_new_queue(
     assert panel.queue is main_window.services.upload_queue
     panel.add_paths([media_files("after.txt")])
     qtbot.waitUntil(lambda: states(panel) == {"after.txt": "completed"}, timeout=WAIT)
+
+
+def test_unfinished_uploads_come_back_after_a_restart(make_main_window, media_files, qtbot):
+    """An upload left paused by an earlier run is in the queue again, and resumes."""
+    window = make_main_window()
+    services = window.services
+    clip = media_files("later.mp4")
+    upload, _sums = services.uploads.create(clip, "video")
+    type(upload).update(status="paused").where(type(upload).id == upload.id).execute()
+    window.close()
+
+    window = make_main_window()
+    queue = window.services.upload_queue
+    qtbot.waitUntil(lambda: any(i.upload_id == upload.id for i in queue.items()), timeout=10000)
+    (item,) = [i for i in queue.items() if i.upload_id == upload.id]
+    assert item.state == "paused"
+    queue.resume(item.item_id)
+    qtbot.waitUntil(
+        lambda: next(i for i in queue.items() if i.upload_id == upload.id).state == "completed",
+        timeout=20000,
+    )
