@@ -85,6 +85,19 @@ def emit_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def emit_rows(args: argparse.Namespace, rows: list[dict[str, Any]],
+              describe: Callable[[dict[str, Any]], str], empty: str) -> int:
+    """A listing as JSON, or one description per row, or a sentence when there is none."""
+    if args.json:
+        emit_json(rows)
+    elif not rows:
+        print(empty)
+    else:
+        for row in rows:
+            print(describe(row))
+    return 0
+
+
 def describe_upload(u: dict[str, Any]) -> str:
     where = "temporary" if u["is_temp"] else "permanent"
     location = f"s3://{u['bucket']}/{u['key']}" if u["bucket"] else (u["key"] or u["file_path"])
@@ -195,14 +208,7 @@ def cmd_uploads(args: argparse.Namespace) -> int:
     svc = _services(args)
     is_temp = True if args.temp else False if args.permanent else None
     rows = [u.to_dict() for u in svc.uploads.list(args.kind, is_temp, include_deleted=args.all)]
-    if args.json:
-        emit_json(rows)
-    elif not rows:
-        print("No uploads yet.")
-    else:
-        for row in rows:
-            print(describe_upload(row))
-    return 0
+    return emit_rows(args, rows, describe_upload, "No uploads yet.")
 
 
 def cmd_url(args: argparse.Namespace) -> int:
@@ -367,14 +373,7 @@ def cmd_job(args: argparse.Namespace) -> int:
 def cmd_jobs(args: argparse.Namespace) -> int:
     svc = _services(args)
     rows = [j.to_dict() for j in svc.jobs.list(args.status)]
-    if args.json:
-        emit_json(rows)
-    elif not rows:
-        print("No jobs yet.")
-    else:
-        for row in rows:
-            print(describe_job(row))
-    return 0
+    return emit_rows(args, rows, describe_job, "No jobs yet.")
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

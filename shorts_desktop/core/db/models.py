@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee
 
@@ -158,3 +158,16 @@ def _iso(value: datetime | None) -> str | None:
 
 
 ALL_MODELS: list[type[BaseModel]] = [Upload, Job]
+
+M = TypeVar("M", Upload, Job)
+
+
+def get_by_id_or_prefix(model: type[M], ident: str) -> M | None:
+    """The row with this id, or the only one whose id starts with it (8+ characters)."""
+    ident = ident.strip().lower()
+    row: M | None = model.get_or_none(model.id == ident)
+    if row is None and len(ident) >= 8:
+        matches = list(model.select().where(model.id.startswith(ident)).limit(2))
+        if len(matches) == 1:
+            row = matches[0]
+    return row

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from shorts_desktop.core.config import Settings
-from shorts_desktop.core.db.models import Job, Upload, utcnow
+from shorts_desktop.core.db.models import Job, Upload, get_by_id_or_prefix, utcnow
 from shorts_desktop.core.errors import NotFoundError, ShortsError, UserError
 from shorts_desktop.core.services.uploads import UploadService, find_upload, unfinished_job_using
 
@@ -103,12 +103,7 @@ def _input_problems(upload_id: str, kind: str) -> list[str]:
 
 
 def find_job(job_id: str) -> Job:
-    ident = job_id.strip().lower()
-    job = Job.get_or_none(Job.id == ident)
-    if job is None and len(ident) >= 8:
-        matches = list(Job.select().where(Job.id.startswith(ident)).limit(2))
-        if len(matches) == 1:
-            job = matches[0]
+    job = get_by_id_or_prefix(Job, job_id)
     if job is None:
         raise NotFoundError(f"No job has the id {job_id!r}.")
     return job

@@ -17,7 +17,13 @@ from pathlib import Path
 import peewee
 
 from shorts_desktop.core.config import MAX_PRESIGN_SECONDS, Settings
-from shorts_desktop.core.db.models import FINISHED_JOB_STATUSES, Job, Upload, utcnow
+from shorts_desktop.core.db.models import (
+    FINISHED_JOB_STATUSES,
+    Job,
+    Upload,
+    get_by_id_or_prefix,
+    utcnow,
+)
 from shorts_desktop.core.errors import (
     NotFoundError,
     ShortsError,
@@ -35,12 +41,7 @@ UPLOAD_KINDS = ("video", "transcript")
 
 def find_upload(upload_id: str, kind: str | None = None) -> Upload:
     """The upload with this id (a unique prefix of 8+ characters is enough)."""
-    ident = upload_id.strip().lower()
-    upload = Upload.get_or_none(Upload.id == ident)
-    if upload is None and len(ident) >= 8:
-        matches = list(Upload.select().where(Upload.id.startswith(ident)).limit(2))
-        if len(matches) == 1:
-            upload = matches[0]
+    upload = get_by_id_or_prefix(Upload, upload_id)
     if upload is None:
         raise NotFoundError(f"No upload has the id {upload_id!r}.")
     if kind is not None and upload.kind != kind:

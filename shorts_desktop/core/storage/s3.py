@@ -109,7 +109,7 @@ class S3Storage:
         self.settings = settings
         self.credentials = credentials
         self._client: S3Client | None = None
-        self._transfer_store = transfer_store
+        self._transfer_store = transfer_store or MemoryTransferStore()  # outlives engines
         self._engine: TransferEngine | None = None
         self._engine_lock = threading.Lock()
         self._engine_config = engine_config
@@ -130,7 +130,7 @@ class S3Storage:
                 self._engine = TransferEngine(
                     self._build_client(attempts=1, pool=s.files_in_flight * s.parts_in_flight + 4),
                     self._engine_config or EngineConfig.from_settings(s),
-                    RoutingStore(self._transfer_store or MemoryTransferStore()),
+                    RoutingStore(self._transfer_store),
                     describe_error=self._describe,
                 )
             return self._engine
