@@ -153,6 +153,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notice(message: str) -> None:
+    print(f"\nnote: {message}", file=sys.stderr)
+
+
 def cmd_queue(args: argparse.Namespace) -> int:
     svc = _services(args)
     rows = [
@@ -193,7 +197,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
                         "retried (`resume` continues a stopped one).")
     bar = ProgressBar(row.size, row.original_name, sys.stderr)
     try:
-        done = svc.uploads.continue_upload(row.id, progress=bar)
+        done = svc.uploads.continue_upload(row.id, progress=bar, notice=_notice)
     finally:
         bar.finish()
     data = done.to_dict()

@@ -84,3 +84,22 @@ def test_cancel_of_an_interrupted_upload_removes_its_parts(run_cli, cli_env, s3_
     assert json.loads(retried.stdout)["status"] == "completed"
     key = json.loads(retried.stdout)["key"]
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == video.read_bytes()
+
+
+def test_resume_after_the_source_changed_starts_over_and_says_so(
+    run_cli, cli_env, s3_bucket, tmp_path, shorts_home
+) -> None:
+    bucket, s3 = s3_bucket
+    video = make_mp4(tmp_path / "edited.mp4", 16 * MIB)
+    child = start_upload(cli_env, video, tmp_path)
+    kill_after_first_part(child, shorts_home / "data" / "shorts-desktop.db")
+    (row,) = json.loads(run_cli("queue", "--json").stdout)
+    make_mp4(video, 16 * MIB + 7)  # the creator re-exported the clip
+    resumed = run_cli("resume", row["id"], "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "changed since" in resumed.stderr and "starting over" in resumed.stderr
+    done = json.loads(resumed.stdout)
+    assert done["size"] == 16 * MIB + 7
+    body = s3.get_object(Bucket=bucket, Key=done["key"])["Body"].read()
+    assert body == video.read_bytes()
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

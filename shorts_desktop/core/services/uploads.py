@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import peewee
@@ -116,12 +117,13 @@ class UploadService:
         return find_upload(upload_id), sums
 
     def continue_upload(
-        self, upload_id: str, progress: ProgressCallback | None = None
+        self, upload_id: str, progress: ProgressCallback | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> Upload:
         """Resume an interrupted upload from its saved parts, or retry a failed or cancelled
         one from its source file; the upload keeps its id and key."""
         upload, path, sums = self.reopen(upload_id)
-        return self.send(upload, path, sums, progress)
+        return self.send(upload, path, sums, progress, notice)
 
     def reopen(self, upload_id: str) -> tuple[Upload, Path, files.Digests]:
         """Check an unfinished upload's source file again and mark it `uploading`."""
@@ -149,7 +151,8 @@ class UploadService:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
 
     def send(self, upload: Upload, path: Path, sums: files.Digests,
-             progress: ProgressCallback | None = None) -> Upload:
+             progress: ProgressCallback | None = None,
+             notice: Callable[[str], None] | None = None) -> Upload:
         """Send a recorded upload's bytes and mark it completed once verified."""
         assert upload.key is not None
         metadata = object_metadata(upload.id, upload.kind, upload.original_name, sums.sha256,
@@ -164,6 +167,7 @@ class UploadService:
                 progress=progress,
                 transfer_id=upload.id,
                 sha256=sums.sha256,
+                notice=notice,
             )
         except KeyboardInterrupt:
             if self.storage.transfers is None:

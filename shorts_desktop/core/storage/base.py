@@ -71,6 +71,7 @@ class Storage(Protocol):
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> str:
         """Store a file. A failure leaves nothing behind; an interrupted S3 upload keeps
         its parts under `transfer_id` (the upload's id) so that it can be resumed."""

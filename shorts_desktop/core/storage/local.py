@@ -30,7 +30,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -266,10 +266,12 @@ class LocalStorage:
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> str:
         """Copy a file in; returns its MD5 hex as the ETag. A failure leaves nothing behind.
 
-        A local copy is quick and is not resumed, so `transfer_id` and `sha256` are unused.
+        A local copy is quick and is not resumed: `transfer_id`, `sha256` and `notice`
+        (which reports restarts) are unused.
         """
         self._path(key)  # refuse a bad key before touching the source
         try:

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -261,6 +261,7 @@ class S3Storage:
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> str:
         """Upload through the engine and wait; resumes saved parts for `transfer_id`."""
         request = UploadRequest(
@@ -274,10 +275,11 @@ class S3Storage:
             md5=md5_hex,
             extra_args=self.write_args(key),
         )
-        self._wait(self.transfers.upload, request, progress)
+        self._wait(self.transfers.upload, request, progress, notice)
         return ""
 
-    def _wait(self, submit: Any, request: Any, progress: ProgressCallback | None) -> None:
+    def _wait(self, submit: Any, request: Any, progress: ProgressCallback | None,
+              notice: Callable[[str], None] | None = None) -> None:
         """Submit to the engine and block until the end, reporting progress as deltas.
 
         Ctrl-C stops the engine so that an upload keeps its parts for `resume`.
@@ -287,7 +289,11 @@ class S3Storage:
         ident = request.transfer_id
 
         def on_event(event: TransferEvent) -> None:
-            if event.transfer_id == ident and progress is not None and event.bytes_done > done[0]:
+            if event.transfer_id != ident:
+                return
+            if event.kind == "started" and event.message and notice is not None:
+                notice(event.message)  # e.g. the file changed since: starting over
+            if progress is not None and event.bytes_done > done[0]:
                 progress(event.bytes_done - done[0])
                 done[0] = event.bytes_done
 
