@@ -309,6 +309,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
                 if mp["count"] else ""
             )
             print(f"  {p['prefix']:<14} {p['count']:>6}  {human_size(p['bytes']):>10}{extra}")
+        classes = data["bucket"]["bytes_by_storage_class"]
+        if classes:
+            print("  by storage class: " + ", ".join(
+                f"{name} {human_size(size)}" for name, size in sorted(classes.items())))
     return 0
 
 

@@ -36,6 +36,12 @@ _HERE = Path(__file__).parent
 OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: takes half a minute or more (deselect with -m 'not slow')"
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in item.path.parents:
