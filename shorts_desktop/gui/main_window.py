@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -26,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from shorts_desktop import __version__
 from shorts_desktop.gui.format import human_rate
-from shorts_desktop.gui.panels.base import Panel, heading
+from shorts_desktop.gui.panels.base import Panel, heading, standard_icon
 from shorts_desktop.gui.tasks import TaskRunner
 from shorts_desktop.resources import APP_ID, app_icon
 
@@ -91,7 +101,7 @@ class MainWindow(QMainWindow):
             panel = self._make_panel(name, title, target)
             self.panels[name] = panel
             self.stack.addWidget(panel)
-            item = QListWidgetItem(style.standardIcon(icon), title)
+            item = QListWidgetItem(standard_icon(style, icon), title)
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setSizeHint(QSize(150, 40))
             item.setToolTip(f"Show the {title} panel")
@@ -300,6 +310,37 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def dark_palette() -> QPalette:
+    """A dark palette for styles that do not derive one from the colour scheme."""
+    palette = QPalette()
+    role, group = QPalette.ColorRole, QPalette.ColorGroup
+    colours = {
+        role.Window: "#2b2d31", role.WindowText: "#e8e8e8", role.Base: "#1e1f22",
+        role.AlternateBase: "#26282c", role.ToolTipBase: "#3a3d42", role.ToolTipText: "#f0f0f0",
+        role.PlaceholderText: "#8b8f96", role.Text: "#e8e8e8", role.Button: "#35373c",
+        role.ButtonText: "#e8e8e8", role.BrightText: "#ff6b6b", role.Light: "#4a4d53",
+        role.Midlight: "#3f4247", role.Mid: "#5a5d63", role.Dark: "#191a1c",
+        role.Shadow: "#0d0d0e", role.Highlight: "#3d7bd9", role.HighlightedText: "#ffffff",
+        role.Link: "#6aa7ff", role.LinkVisited: "#b48cff",
+    }
+    for colour_role, colour in colours.items():
+        palette.setColor(colour_role, QColor(colour))
+    for colour_role in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(group.Disabled, colour_role, QColor("#7d8087"))
+    return palette
+
+
+def apply_color_scheme(app: QApplication, scheme: str) -> None:
+    """Follow SHORTS_DESKTOP_COLOR_SCHEME (light or dark) instead of the desktop's setting."""
+    wanted = {"dark": Qt.ColorScheme.Dark, "light": Qt.ColorScheme.Light}.get(scheme.lower())
+    if wanted is None:
+        return
+    app.styleHints().setColorScheme(wanted)
+    is_dark = app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    if wanted == Qt.ColorScheme.Dark and not is_dark:
+        app.setPalette(dark_palette())
+
+
 def run_app(argv: list[str], *, panel: str | None = None,
             screenshot: Path | None = None) -> int:
     """Start the GUI; with `screenshot`, open `panel` at 1280×800, save a PNG and exit."""
@@ -313,6 +354,7 @@ def run_app(argv: list[str], *, panel: str | None = None,
     app.setOrganizationName("shorts-desktop")
     app.setWindowIcon(app_icon())
     app.setDesktopFileName(APP_ID)
+    apply_color_scheme(app, os.environ.get("SHORTS_DESKTOP_COLOR_SCHEME", ""))
     window: Any = create_main_window()
     window.resize(1280, 800)
     if panel:

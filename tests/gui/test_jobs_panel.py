@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from shorts_desktop.core.services.jobs import VOICES
+from shorts_desktop.gui.panels.base import problem_style
 from shorts_desktop.gui.panels.jobs import JobsPanel
 
 pytestmark = pytest.mark.gui
@@ -81,7 +82,7 @@ def test_create_is_disabled_with_the_reason_while_the_title_is_empty_or_too_long
     qtbot.waitUntil(lambda: "101 characters" in panel.problem_label.text(), timeout=3000)
     assert not panel.create_button.isEnabled()
     assert panel.title_counter.text() == "101/100"
-    assert "d32f2f" in panel.title_counter.styleSheet()  # shown in red
+    assert problem_style() in panel.title_counter.styleSheet()  # shown in red
 
     panel.title_edit.setText("x" * 100)
     qtbot.waitUntil(panel.create_button.isEnabled, timeout=3000)
@@ -124,7 +125,7 @@ def test_a_refused_drop_says_why(
     qtbot.waitUntil(lambda: panel.picker_note.text() != "" and "Checking" not in
                     panel.picker_note.text(), timeout=5000)
     assert panel.video_picker.count() == 1
-    assert "d32f2f" in panel.picker_note.styleSheet()
+    assert problem_style() in panel.picker_note.styleSheet()
 
 
 def test_mark_published_and_cancel(

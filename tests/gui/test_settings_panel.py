@@ -19,6 +19,7 @@ from shorts_desktop.core.config import (
     use_profile,
 )
 from shorts_desktop.core.credentials import AccessKey, KeyringStore, KeyringUnavailable
+from shorts_desktop.gui.panels.base import problem_style
 from shorts_desktop.gui.panels.settings import NewProfileDialog, SettingsPanel
 
 pytestmark = pytest.mark.gui
@@ -57,7 +58,7 @@ def test_a_bad_prefix_shows_the_sentence_and_writes_nothing(
     with qtbot.assertNotEmitted(panel.services_changed):
         _click(qtbot, panel.save_button)
     assert panel.message.text().startswith("S3_VIDEOS_PREFIX must end with a slash")
-    assert "d32f2f" in panel.message.styleSheet()
+    assert problem_style() in panel.message.styleSheet()
     assert not services.paths.settings_file.exists()
     assert panel.save_button.isEnabled()
 
@@ -417,7 +418,7 @@ def test_a_kms_key_without_sse_kms_shows_the_config_sentence(
     with qtbot.assertNotEmitted(panel.services_changed):
         _click(qtbot, panel.save_button)
     assert panel.message.text() == "S3_SSE_KMS_KEY_ID needs S3_SERVER_SIDE_ENCRYPTION=aws:kms."
-    assert "d32f2f" in panel.message.styleSheet()
+    assert problem_style() in panel.message.styleSheet()
     assert not services.paths.settings_file.exists()
 
 

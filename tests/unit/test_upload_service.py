@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import hashlib
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

@@ -30,6 +30,11 @@ STATE_LABELS = {
 }
 TRANSFERRING = ("queued", "uploading")
 FINISHED = ("completed", "failed", "cancelled")
+_ROLES = frozenset(int(r) for r in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
+                                    Qt.ItemDataRole.TextAlignmentRole, ITEM_ROLE,
+                                    PROGRESS_ROLE))
+#: The columns a progress report changes.
+_PROGRESS_COLUMNS = (PROGRESS, STATE)
 
 
 def progress_of(item: QueueItem) -> float:
@@ -67,7 +72,9 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # A view asks for a dozen roles per cell on every repaint: answer the ones this
+        # model does not use before touching the index.
+        if role not in _ROLES or not index.isValid():
             return None
         item = self._items[index.row()]
         column = index.column()
@@ -134,32 +141,69 @@ class QueueModel(QAbstractTableModel):
 
     def put(self, item: QueueItem) -> QueueItem | None:
         """Add the item or replace its row with this newer snapshot; returns the old one."""
-        row = self._rows.get(item.item_id)
-        if row is None:
-            row = len(self._items)
-            self.beginInsertRows(QModelIndex(), row, row)
-            self._items.append(item)
-            self._rows[item.item_id] = row
+        return self.put_many([item]).get(item.item_id)
+
+    def put_many(self, items: list[QueueItem]) -> dict[int, QueueItem | None]:
+        """Add or replace several snapshots with one insert and one change notification.
+
+        Returns the previous snapshot of each item (None for a new row).
+        """
+        olds: dict[int, QueueItem | None] = {}
+        new: dict[int, QueueItem] = {}  # rows to add, in order; a later snapshot wins
+        changed: list[int] = []
+        for item in items:
+            row = self._rows.get(item.item_id)
+            if row is None:
+                olds[item.item_id] = None
+                new[item.item_id] = item
+                continue
+            olds.setdefault(item.item_id, self._items[row])
+            self._items[row] = item
+            changed.append(row)
+        self._changed(changed)
+        if new:
+            first = len(self._items)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for offset, item in enumerate(new.values()):
+                self._items.append(item)
+                self._rows[item.item_id] = first + offset
             self.endInsertRows()
-            return None
-        old = self._items[row]
-        self._items[row] = item
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-        return old
+        return olds
 
     def progress(self, item: QueueItem) -> None:
         """Take the byte counts of a progress snapshot, if the row is still uploading."""
-        row = self._rows.get(item.item_id)
-        if row is None:
+        self.progress_many([item])
+
+    def progress_many(self, items: list[QueueItem]) -> None:
+        """Take the byte counts of progress snapshots (one change notification for all)."""
+        changed: list[int] = []
+        for item in items:
+            row = self._rows.get(item.item_id)
+            if row is None:
+                continue
+            current = self._items[row]
+            if current.state not in TRANSFERRING:
+                continue  # a late progress report must not undo a pause, cancel or completion
+            # "queued" here means the "uploading" state event is still on its way.
+            self._items[row] = replace(current, state="uploading",
+                                       bytes_done=max(current.bytes_done, item.bytes_done),
+                                       rate=item.rate, eta=item.eta)
+            changed.append(row)
+        self._changed(changed, _PROGRESS_COLUMNS)
+
+    def _changed(self, rows: list[int],
+                 columns: tuple[int, int] = (0, len(COLUMNS) - 1)) -> None:
+        """One dataChanged per run of adjacent rows, so a view repaints only those rows."""
+        if not rows:
             return
-        current = self._items[row]
-        if current.state not in TRANSFERRING:
-            return  # a late progress report must not undo a pause, cancel or completion
-        # "queued" here means the "uploading" state event is still on its way.
-        self._items[row] = replace(current, state="uploading",
-                                   bytes_done=max(current.bytes_done, item.bytes_done),
-                                   rate=item.rate, eta=item.eta)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        ordered = sorted(set(rows))
+        start = previous = ordered[0]
+        for row in [*ordered[1:], -1]:
+            if row != previous + 1:
+                self.dataChanged.emit(self.index(start, columns[0]),
+                                      self.index(previous, columns[1]))
+                start = row
+            previous = row
 
     def remove_finished(self) -> None:
         keep = [i for i in self._items if i.state != "completed"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QStyle, QToolButton, QWidget
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -42,3 +44,60 @@ def heading(text: str) -> QLabel:
     font.setBold(True)
     label.setFont(font)
     return label
+
+
+def name_clear_button(edit: QLineEdit) -> None:
+    """Give a line edit's clear button (made by setClearButtonEnabled) an accessible name."""
+    what = edit.accessibleName() or edit.placeholderText() or "the field"
+    for button in edit.findChildren(QToolButton):
+        if not button.accessibleName():
+            button.setAccessibleName(f"Clear {what}")
+            button.setToolTip(f"Clear {what}")
+
+
+def is_dark() -> bool:
+    """Whether the application's palette is dark (text lighter than the window)."""
+    palette = QApplication.palette()
+    return (palette.color(QPalette.ColorRole.WindowText).lightness()
+            > palette.color(QPalette.ColorRole.Window).lightness())
+
+
+# Text colours that keep a contrast of at least 4.5:1 on the light and the dark palette.
+_PROBLEM = {False: "#c62828", True: "#ff8a80"}
+_OK = {False: "#1b5e20", True: "#81c784"}
+
+
+def problem_style(bold: bool = False) -> str:
+    """The style sheet of a label that says what is wrong, for the current palette."""
+    return f"color: {_PROBLEM[is_dark()]};" + (" font-weight: bold;" if bold else "")
+
+
+def ok_style() -> str:
+    """The style sheet of a label that says something worked, for the current palette."""
+    return f"color: {_OK[is_dark()]};"
+
+
+# Standard pixmaps that styles draw as black glyphs, which vanish on a dark palette.
+_GLYPHS = (QStyle.StandardPixmap.SP_ArrowUp, QStyle.StandardPixmap.SP_MediaPlay)
+
+
+def standard_icon(style: QStyle, pixmap: QStyle.StandardPixmap) -> QIcon:
+    """A standard icon; the black glyphs are drawn in the palette's text colour."""
+    icon = style.standardIcon(pixmap)
+    if pixmap not in _GLYPHS or not is_dark():
+        return icon
+    colour = QApplication.palette().color(QPalette.ColorRole.WindowText)
+    tinted = QIcon()
+    for size in icon.availableSizes() or [QSize(64, 64)]:
+        source = icon.pixmap(size)
+        image = QPixmap(source.size())
+        image.setDevicePixelRatio(source.devicePixelRatio())
+        image.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(image)
+        painter.drawPixmap(0, 0, source)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        painter.fillRect(image.rect(), colour)
+        painter.end()
+        tinted.addPixmap(image)
+    return tinted
+

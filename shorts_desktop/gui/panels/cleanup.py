@@ -40,14 +40,13 @@ from shorts_desktop.core.services.lifecycle import (
 from shorts_desktop.core.services.uploads import find_upload
 from shorts_desktop.core.storage.base import MultipartInfo
 from shorts_desktop.gui.format import human_size
-from shorts_desktop.gui.panels.base import Panel, heading
+from shorts_desktop.gui.panels.base import Panel, heading, problem_style
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
     from shorts_desktop.gui.tasks import TaskRunner
 
 AUTO_INTERVAL_MS = 3600 * 1000
-PROBLEM_STYLE = "color: #d32f2f;"
 
 
 def _age(hours: float) -> str:
@@ -75,6 +74,7 @@ def _table(name: str, columns: tuple[str, ...]) -> QTableWidget:
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
     table.setWordWrap(False)
+    table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move within
     table.verticalHeader().setVisible(False)
     table.setAlternatingRowColors(True)
     header = table.horizontalHeader()
@@ -299,7 +299,7 @@ class CleanupPanel(Panel):
 
     def _load_failed(self, message: str) -> None:
         self.lifecycle_note.setText(message)
-        self.lifecycle_note.setStyleSheet(PROBLEM_STYLE)
+        self.lifecycle_note.setStyleSheet(problem_style())
 
     def _show_multipart(self, pending: list[MultipartInfo]) -> None:
         self.multipart = list(pending)
@@ -388,7 +388,7 @@ class CleanupPanel(Panel):
     def _failed(self, message: str) -> None:
         self._set_busy(False)
         self.summary_label.setText(message)
-        self.summary_label.setStyleSheet(PROBLEM_STYLE)
+        self.summary_label.setStyleSheet(problem_style())
 
     def delete_now(self) -> None:
         hours = self.hours_spin.value()
@@ -499,7 +499,7 @@ class CleanupPanel(Panel):
         def failed(message: str) -> None:
             self._set_busy(False)
             self.lifecycle_note.setText(message)
-            self.lifecycle_note.setStyleSheet(PROBLEM_STYLE)
+            self.lifecycle_note.setStyleSheet(problem_style())
 
         self.runner.submit(lambda: apply_recommended(services.settings, services.storage),
                            done, failed)

@@ -44,7 +44,7 @@ from shorts_desktop.core.services.jobs import (
 )
 from shorts_desktop.gui.format import human_size, human_time
 from shorts_desktop.gui.models.jobs_table import JobsTableModel
-from shorts_desktop.gui.panels.base import Panel, heading
+from shorts_desktop.gui.panels.base import Panel, heading, problem_style
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -52,8 +52,6 @@ if TYPE_CHECKING:
     from shorts_desktop.gui.tasks import TaskRunner
 
 VALIDATE_DELAY_MS = 200
-OVER_LIMIT_STYLE = "color: #d32f2f; font-weight: bold;"
-PROBLEM_STYLE = "color: #d32f2f;"
 
 
 class UploadPicker(QComboBox):
@@ -277,6 +275,7 @@ class JobsPanel(Panel):
         self.jobs_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.jobs_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.jobs_view.setWordWrap(False)
+        self.jobs_view.setTabKeyNavigation(False)  # Tab leaves the table
         self.jobs_view.verticalHeader().setVisible(False)
         self.jobs_view.setAlternatingRowColors(True)
         header = self.jobs_view.horizontalHeader()
@@ -407,7 +406,7 @@ class JobsPanel(Panel):
             (self.tags_counter, tags, MAX_TAGS_TOTAL),
         ):
             label.setText(f"{used}/{limit}")
-            label.setStyleSheet(OVER_LIMIT_STYLE if used > limit else "")
+            label.setStyleSheet(problem_style(bold=True) if used > limit else "")
             label.setAccessibleName(f"{used} of {limit} characters used")
 
     def _schedule_validation(self) -> None:
@@ -430,7 +429,7 @@ class JobsPanel(Panel):
         self.create_button.setEnabled(not problems and not self._busy)
         if problems:
             self.problem_label.setText(problems[0])
-            self.problem_label.setStyleSheet(PROBLEM_STYLE)
+            self.problem_label.setStyleSheet(problem_style())
             self.create_button.setToolTip(problems[0])
         else:
             self.problem_label.setText("Ready to create.")
@@ -465,7 +464,7 @@ class JobsPanel(Panel):
     def _create_failed(self, message: str) -> None:
         self._set_busy(False)
         self.problem_label.setText(message)
-        self.problem_label.setStyleSheet(PROBLEM_STYLE)
+        self.problem_label.setStyleSheet(problem_style())
 
     # -- dropping files on a picker ---------------------------------------------------------
 
@@ -487,7 +486,7 @@ class JobsPanel(Panel):
 
         def refused(message: str) -> None:
             self.picker_note.setText(message)
-            self.picker_note.setStyleSheet(PROBLEM_STYLE)
+            self.picker_note.setStyleSheet(problem_style())
 
         self.runner.submit(add, queued, refused)
 
@@ -504,7 +503,7 @@ class JobsPanel(Panel):
         if item.state != "completed" or not item.upload:
             reason = item.error or f"the upload was {item.state}"
             self.picker_note.setText(f"{item.name} was not uploaded: {reason}")
-            self.picker_note.setStyleSheet(PROBLEM_STYLE)
+            self.picker_note.setStyleSheet(problem_style())
             return
         upload_id = str(item.upload["id"])
         self.picker_note.setText(f"{item.name} is uploaded and picked.")

@@ -50,7 +50,7 @@ from shorts_desktop.gui.models.uploads_model import (
     Row,
     UploadsModel,
 )
-from shorts_desktop.gui.panels.base import Panel, heading
+from shorts_desktop.gui.panels.base import Panel, heading, name_clear_button
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -275,6 +275,7 @@ class LibraryPanel(Panel):
         self.search.setAccessibleName("Search uploads")
         self.search.setToolTip("Shows uploads whose name, storage key or id contain every word")
         self.search.setClearButtonEnabled(True)
+        name_clear_button(self.search)
         self.search.textChanged.connect(lambda _t: self._filter_timer.start())
         self.search.returnPressed.connect(self.apply_filters)
 
@@ -370,6 +371,7 @@ class LibraryPanel(Panel):
         table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         table.setWordWrap(False)
+        table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move within
         table.setAlternatingRowColors(True)
         table.setShowGrid(False)
         table.setSortingEnabled(True)

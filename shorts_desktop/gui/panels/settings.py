@@ -60,14 +60,18 @@ from shorts_desktop.core.credentials import AccessKey, KeyringStore, KeyringUnav
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.policy import bucket_policy
 from shorts_desktop.core.storage.base import CheckResult
-from shorts_desktop.gui.panels.base import Panel, heading
+from shorts_desktop.gui.panels.base import (
+    Panel,
+    heading,
+    name_clear_button,
+    ok_style,
+    problem_style,
+)
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
     from shorts_desktop.gui.tasks import TaskRunner
 
-PROBLEM_STYLE = "color: #d32f2f;"
-OK_STYLE = "color: #2e7d32;"
 SOURCE_WORDS = {
     "environment": "environment",
     ".env": ".env file",
@@ -164,6 +168,7 @@ class Field:
         if isinstance(self.widget, QLineEdit):
             self.widget.setReadOnly(self.read_only)
             self.widget.setClearButtonEnabled(not self.read_only)
+            name_clear_button(self.widget)
         else:
             self.widget.setEnabled(not self.read_only)
 
@@ -219,7 +224,7 @@ class NewProfileDialog(QDialog):
         self.problem = QLabel()
         self.problem.setObjectName("newProfileProblem")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet(PROBLEM_STYLE)
+        self.problem.setStyleSheet(problem_style())
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -314,7 +319,7 @@ class BucketPolicyDialog(QDialog):
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.policy_text)
         self.copied.setText("Copied to the clipboard.")
-        self.copied.setStyleSheet(OK_STYLE)
+        self.copied.setStyleSheet(ok_style())
 
 
 class SettingsPanel(Panel):
@@ -743,7 +748,7 @@ class SettingsPanel(Panel):
 
     def _say(self, text: str, problem: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet(PROBLEM_STYLE if problem else "")
+        self.message.setStyleSheet(problem_style() if problem else "")
 
     def save(self) -> None:
         if self._busy:
@@ -799,7 +804,7 @@ class SettingsPanel(Panel):
 
         def failed(message: str) -> None:
             self.profile_note.setText(message)
-            self.profile_note.setStyleSheet(PROBLEM_STYLE)
+            self.profile_note.setStyleSheet(problem_style())
 
         self.runner.submit(lambda: list_profiles(paths)[1], self._show_profiles, failed)
 
@@ -962,13 +967,13 @@ class SettingsPanel(Panel):
         def done(services: Services) -> None:
             self.secret_edit.clear()
             self.keyring_message.setText("Saved in the OS keyring.")
-            self.keyring_message.setStyleSheet(OK_STYLE)
+            self.keyring_message.setStyleSheet(ok_style())
             self._saved(services, "Credentials saved and in use.")
 
         def failed(message: str) -> None:
             self._set_busy(False)
             self.keyring_message.setText(message)
-            self.keyring_message.setStyleSheet(PROBLEM_STYLE)
+            self.keyring_message.setStyleSheet(problem_style())
             if "keyring" in message.lower():
                 self._show_profile(True)
 
@@ -1004,15 +1009,15 @@ class SettingsPanel(Panel):
         failures = [r for r in results if not r.ok]
         if failures:
             self.test_summary.setText(f"{len(failures)} of {len(results)} checks failed.")
-            self.test_summary.setStyleSheet(PROBLEM_STYLE)
+            self.test_summary.setStyleSheet(problem_style())
         else:
             self.test_summary.setText(f"All {len(results)} checks passed.")
-            self.test_summary.setStyleSheet(OK_STYLE)
+            self.test_summary.setStyleSheet(ok_style())
 
     def _test_failed(self, message: str) -> None:
         self.test_button.setEnabled(not self._busy)
         self.test_summary.setText(message)
-        self.test_summary.setStyleSheet(PROBLEM_STYLE)
+        self.test_summary.setStyleSheet(problem_style())
 
     def all_passed(self) -> bool:
         return bool(self.check_results) and all(r.ok for r in self.check_results)

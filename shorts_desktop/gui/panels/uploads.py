@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -58,7 +58,7 @@ from shorts_desktop.gui.models.queue_model import (
     STATE,
     QueueModel,
 )
-from shorts_desktop.gui.panels.base import Panel, heading
+from shorts_desktop.gui.panels.base import Panel, heading, standard_icon
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
 TRANSCRIPT_EXTENSIONS = tuple(files.TRANSCRIPT_EXTENSIONS)
 MAX_REFUSED_SHOWN = 20
+#: At most this often the other panels hear that uploads completed (they reload then).
+CHANGED_INTERVAL_MS = 1000
 
 
 def kind_for(path: Path) -> str:
@@ -216,6 +218,18 @@ class UploadsPanel(Panel):
         self._last_transfers: tuple[int, float] = (0, 0.0)
         self._refused: list[tuple[str, str]] = []
         self._adding = 0
+        # Queue events wait here and reach the model in one batch per event-loop pass.
+        self._pending_states: dict[int, QueueItem] = {}
+        self._pending_progress: dict[int, QueueItem] = {}
+        self._pending_finished = False
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(0)
+        self._flush_timer.timeout.connect(self._flush)
+        self._changed_timer = QTimer(self)
+        self._changed_timer.setSingleShot(True)
+        self._changed_timer.setInterval(CHANGED_INTERVAL_MS)
+        self._changed_timer.timeout.connect(self.uploads_changed.emit)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -238,7 +252,6 @@ class UploadsPanel(Panel):
 
         self.model.rowsInserted.connect(self._model_changed)
         self.model.modelReset.connect(self._model_changed)
-        self.model.dataChanged.connect(self._update_actions)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self._attach(services.upload_queue)
 
@@ -254,7 +267,7 @@ class UploadsPanel(Panel):
         zone.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         icon = QLabel()
         size = self.fontMetrics().height() * 3
-        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowUp).pixmap(size))
+        icon.setPixmap(standard_icon(self.style(), QStyle.StandardPixmap.SP_ArrowUp).pixmap(size))
         icon.setAccessibleName("Upload icon")
         title = QLabel("Drop videos and transcripts here")
         title.setObjectName("dropZoneTitle")
@@ -337,7 +350,7 @@ class UploadsPanel(Panel):
         action.setToolTip(tip)
         action.setStatusTip(tip)
         if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
+            action.setIcon(standard_icon(self.style(), icon))
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -396,11 +409,13 @@ class UploadsPanel(Panel):
         table.setObjectName("uploadQueue")
         table.setAccessibleName("Upload queue")
         table.setModel(self.model)
-        table.setItemDelegate(ProgressDelegate(table))
+        # Only the progress column is painted in Python; the others stay in C++.
+        table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(table))
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         table.setWordWrap(False)
+        table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move within
         table.setAlternatingRowColors(True)
         table.setShowGrid(False)
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -433,6 +448,9 @@ class UploadsPanel(Panel):
         """Follow `queue`; its events arrive on worker threads and are posted to the GUI."""
         self._queue = queue
         self._finished_since.clear()
+        self._pending_states.clear()
+        self._pending_progress.clear()
+        self._pending_finished = False
         runner = self.runner
 
         def on_event(event: QueueEvent) -> None:  # any thread: no widgets here
@@ -455,24 +473,55 @@ class UploadsPanel(Panel):
         return self._queue
 
     def _on_progress(self, queue: UploadQueue, item: QueueItem) -> None:
-        if queue is not self._queue:
-            return
-        self.model.progress(item)
-        self._emit_transfers()
+        if queue is self._queue:
+            self._pending_progress[item.item_id] = item
+            self._schedule_flush()
 
     def _on_event(self, queue: UploadQueue, event: QueueEvent) -> None:
         if queue is not self._queue:
             return
         if event.kind == "finished":
-            self._notify_finished()
+            self._pending_finished = True
         elif event.item is not None:
-            item = event.item
-            old = self.model.put(item)
-            if item.state in FINISHED and (old is None or old.state != item.state):
-                self._finished_since[item.item_id] = item.state
-                if item.state == "completed":
-                    self.uploads_changed.emit()
-        self._update_actions()
+            self._pending_states.pop(event.item.item_id, None)  # keep the order of arrival
+            self._pending_states[event.item.item_id] = event.item
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush(self) -> None:
+        """Apply the queue events of one pass: one model update, one summary, one signal.
+
+        A file completes, fails or is cancelled in one batch or another; thousands of
+        events a second reach the GUI thread as at most one repaint per pass.
+        """
+        states = list(self._pending_states.values())
+        progress = list(self._pending_progress.values())
+        finished = self._pending_finished
+        self._pending_states.clear()
+        self._pending_progress.clear()
+        self._pending_finished = False
+        if states:
+            olds = self.model.put_many(states)
+            completed = False
+            for item in states:
+                old = olds.get(item.item_id)
+                if item.state in FINISHED and (old is None or old.state != item.state):
+                    self._finished_since[item.item_id] = item.state
+                    completed = completed or item.state == "completed"
+            if completed and not self._changed_timer.isActive():
+                self._changed_timer.start()
+        if progress:
+            self.model.progress_many(progress)
+        if finished:
+            if self._changed_timer.isActive():  # the queue is idle: say so at once
+                self._changed_timer.stop()
+                self.uploads_changed.emit()
+            self._notify_finished()
+        if states or finished:
+            self._update_actions()
         self._emit_transfers()
 
     def _notify_finished(self) -> None:
