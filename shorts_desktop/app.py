@@ -56,6 +56,17 @@ class Services:
             results.insert(0, CheckResult("keyring", False, self.credentials.keyring_problem))
         return results
 
+    def rebuild_settings(self) -> Settings:
+        """The settings as they read now, from the same environment as at start."""
+        return load_settings(self.environ, self.cwd, self.paths)
+
+    def apply_bandwidth_limit(self, settings: Settings) -> None:
+        """A new bandwidth limit takes effect on running transfers, with nothing restarted."""
+        engine = self.storage.transfers
+        if engine is not None:
+            engine.set_bandwidth_limit(settings.bandwidth_limit)
+        self.settings = settings
+
     def reconcile(self) -> ReconcileService:
         return ReconcileService(self.settings, self.storage)
 

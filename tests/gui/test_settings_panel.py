@@ -469,3 +469,16 @@ def test_a_profile_that_cannot_be_used_is_refused_and_the_old_one_stays(
     assert panel.services is services
     assert list_profiles(paths)[0] == "default"
     assert panel.profile_combo.isEnabled()
+
+
+def test_a_new_bandwidth_limit_applies_without_restarting_uploads(make_main_window, qtbot):
+    """Only the limit changed: the same services stay (running uploads continue)."""
+    window = make_main_window()
+    panel = window.panels["settings"]
+    before = window.services
+    panel.fields["SHORTS_DESKTOP_BANDWIDTH_LIMIT"].widget.setValue(2048)  # KiB/s
+    with qtbot.waitSignal(panel.services_changed, timeout=10000) as signal:
+        panel.save()
+    assert signal.args[0] is before
+    assert window.services is before
+    assert before.settings.bandwidth_limit == 2048 * 1024

@@ -763,11 +763,15 @@ class SettingsPanel(Panel):
             return
         paths = self.services.paths
         profile = self.services.settings.profile
-        rebuild = self.services.rebuild
+        services = self.services
+        live = set(variables) == {"SHORTS_DESKTOP_BANDWIDTH_LIMIT"}
 
         def work() -> Services:
             save_settings_file(paths, variables, profile)
-            return rebuild()
+            if live:  # running uploads keep going, at the new speed
+                services.apply_bandwidth_limit(services.rebuild_settings())
+                return services
+            return services.rebuild()
 
         self._set_busy(True)
         self._say("Saving…")
