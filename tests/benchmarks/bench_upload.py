@@ -15,6 +15,8 @@ skipped.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import socket
@@ -32,6 +34,7 @@ HERE = Path(__file__).resolve()
 SINK = HERE.parents[3] / "shared" / "bench" / "sink_s3.py"
 CONCURRENCY = 8
 PART = 16 * MIB
+AWS: str | None = None  # --aws
 
 
 def free_port() -> int:
@@ -72,21 +75,40 @@ def client_kwargs(endpoint: str) -> dict[str, Any]:
     }
 
 
+def ours_client_kwargs(endpoint: str) -> dict[str, Any]:
+    """The client the app builds for its engine (S3Storage.transfers): one attempt per
+    call, and no payload SHA-256 over plain HTTP (each part carries a signed checksum)."""
+    from botocore.config import Config
+
+    kwargs = client_kwargs(endpoint)
+    kwargs["config"] = kwargs["config"].merge(
+        Config(s3={"addressing_style": "path", "payload_signing_enabled": False})
+    )
+    return kwargs
+
+
 def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
     import boto3
 
-    files = sorted(p for p in src.iterdir() if p.is_file())
-    client = boto3.client("s3", **client_kwargs(endpoint))
-    if kind == "ours":
+    files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix == ".bin")
+    if kind.startswith("ours"):
         from shorts_desktop.core.transfers import EngineConfig, TransferEngine, UploadRequest
 
+        # The app hashes every file (SHA-256 + MD5) when it records the upload, before it
+        # calls the engine, and passes both: so does the benchmark (hashed by the parent).
+        sums = json.loads((src.parent / f"{src.name}.sums.json").read_text())
+        client = boto3.client("s3", **ours_client_kwargs(endpoint))
         config = EngineConfig(
             multipart_threshold=PART, part_size=PART, files_in_flight=CONCURRENCY,
-            parts_in_flight=CONCURRENCY if len(files) == 1 else 2, checksum="md5",
+            parts_in_flight=CONCURRENCY if len(files) == 1 else 2,
+            checksum="md5" if kind == "ours-md5" else "crc32",
         )
         with TransferEngine(client, config) as engine:
             handles = [
-                engine.upload(UploadRequest(uuid.uuid4().hex, f, bucket, f"ours/{f.name}"))
+                engine.upload(UploadRequest(
+                    uuid.uuid4().hex, f, bucket, f"ours/{f.name}",
+                    sha256=sums[f.name][0], md5=sums[f.name][1],
+                ))
                 for f in files
             ]
             for h in handles:
@@ -95,6 +117,7 @@ def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
     elif kind == "boto3":
         from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
+        client = boto3.client("s3", **client_kwargs(endpoint))
         tc = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART,
                             max_concurrency=CONCURRENCY, use_threads=True)
         if len(files) == 1:
@@ -120,14 +143,19 @@ def make_workloads(root: Path, scale: float, only: str) -> dict[str, Path]:
             continue
         d = root / name
         d.mkdir()
-        block = os.urandom(min(size, 64 * MIB))
+        sums: dict[str, tuple[str, str]] = {}
         for i in range(count):
+            sha, md5 = hashlib.sha256(), hashlib.md5()
             with (d / f"f{i:05d}.bin").open("wb") as f:
                 left = size
                 while left:
-                    n = min(left, len(block))
-                    f.write(block[:n])
-                    left -= n
+                    block = os.urandom(min(left, 8 * MIB))
+                    sha.update(block)
+                    md5.update(block)
+                    f.write(block)
+                    left -= len(block)
+            sums[f"f{i:05d}.bin"] = (sha.hexdigest(), md5.hexdigest())
+        (root / f"{name}.sums.json").write_text(json.dumps(sums))  # not in the uploaded dir
         out[name] = d
     return out
 
@@ -175,8 +203,8 @@ def start_servers(which: list[str], tmp: Path) -> tuple[Servers, list[Any]]:
 
 def peer_command(kind: str, endpoint: str, bucket: str, src: Path, tmp: Path) -> list[str] | None:
     if kind == "aws-cli":
-        aws = shutil.which("aws")
-        if aws is None:
+        aws = AWS
+        if aws is None or not Path(aws).exists():
             return None
         return [aws, "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", endpoint,
                 str(src), f"s3://{bucket}/aws/"]
@@ -184,26 +212,50 @@ def peer_command(kind: str, endpoint: str, bucket: str, src: Path, tmp: Path) ->
         rclone = shutil.which("rclone")
         if rclone is None:
             return None
-        return [rclone, "copy", "--s3-chunk-size", "16M", f"--transfers={CONCURRENCY}",
-                f"--s3-upload-concurrency={CONCURRENCY}", str(src), f"bench:{bucket}/rclone"]
+        return [rclone, "copy", "--s3-no-check-bucket", "--s3-chunk-size", "16M",
+                f"--transfers={CONCURRENCY}", f"--s3-upload-concurrency={CONCURRENCY}",
+                str(src), f"bench:{bucket}/rclone"]
     return [sys.executable, str(HERE), "--child", kind, endpoint, bucket, str(src)]
 
 
+LAUNCHER = r"""
+import os, sys
+report = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.close(report)
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+os.write(report, f"{ru.ru_utime} {ru.ru_stime} {ru.ru_maxrss}".encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user+sys) and peak RSS (MiB) of one child process."""
-    # Through a tiny exec launcher: a forked child would start with this process's RSS.
-    launcher = [sys.executable, "-S", "-c", "import os,sys; os.execv(sys.argv[1], sys.argv[1:])"]
+    """Wall seconds, CPU seconds (user+sys) and peak RSS (MiB) of one client process.
+
+    A small launcher (python -S) forks and execs the client and reports its rusage:
+    the client starts from the launcher's small image, not from this process (a child
+    forked or vforked from here would carry this process's peak RSS into its own
+    ru_maxrss, which Linux keeps across exec). The rusage includes the client's own
+    children. Wall time is the launcher's, ~20 ms more than the client's, alike for all.
+    """
+    read_fd, write_fd = os.pipe()
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [*launcher, *cmd], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, "-S", "-c", LAUNCHER, str(write_fd), *cmd], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(write_fd,),
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    os.close(write_fd)
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[:4]} failed: {err[-500:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    proc.wait()
+    wall = time.perf_counter() - start
+    with os.fdopen(read_fd, "rb") as f:
+        report = f.read().decode()
+    if proc.returncode != 0 or not report:
+        raise RuntimeError(f"{cmd[:4]} failed ({proc.returncode}): {err[-800:]}")
+    utime, stime, maxrss_kib = report.split()
+    return wall, float(utime) + float(stime), int(maxrss_kib) / 1024
 
 
 def main() -> None:
@@ -212,25 +264,39 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="shrink workloads (0.25 = quarter)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workloads", default="ABC")
-    ap.add_argument("--servers", default="moto-http,sink-http,sink-https")
-    ap.add_argument("--clients", default="ours,boto3,aws-cli,rclone")
+    ap.add_argument("--servers", default="sink-http,sink-https,moto-http")
+    ap.add_argument("--clients", default="ours,boto3,aws-cli,rclone",
+                    help="also: ours-md5 (Content-MD5 parts instead of CRC32)")
+    ap.add_argument("--aws", default=shutil.which("aws"), help="the aws-cli executable")
+    ap.add_argument("--out", type=Path, help="also write the tables (markdown) here")
     args = ap.parse_args()
     if args.child:
         kind, endpoint, bucket, src = args.child
         child(kind, endpoint, bucket, Path(src))
         return
+    global AWS
+    AWS = args.aws
 
     import boto3
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-upload-"))
     procs: list[Any] = []
+    lines: list[str] = []
+
+    def emit(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
     try:
         data = make_workloads(tmp, args.scale, args.workloads)
         servers, procs = start_servers(args.servers.split(","), tmp)
         clients = args.clients.split(",")
-        print("| server | workload | client | wall s | MB/s | files/s | CPU s | peak RSS MiB |"
-              " ours/peer |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        emit(f"scale {args.scale}, {args.rounds} rounds, concurrency {CONCURRENCY}, part "
+             f"{PART // MIB} MiB, medians (peak RSS: max); ours/peer = peer wall / our wall")
+        emit("")
+        emit("| server | workload | client | wall s | MB/s | files/s | CPU s | CPU s/GiB "
+             "| CPU ms/file | peak RSS MiB | ours/peer |")
+        emit("|---|---|---|---|---|---|---|---|---|---|---|")
         for sname, (endpoint, extra_env) in servers.items():
             env = {**os.environ, "BOTO_DISABLE_CRT": "true", "AWS_ACCESS_KEY_ID": "bench",
                    "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
@@ -245,18 +311,21 @@ def main() -> None:
             admin = boto3.client("s3", **client_kwargs(endpoint),
                                  verify=extra_env.get("AWS_CA_BUNDLE", True))
             for wname, src in data.items():
-                total = sum(p.stat().st_size for p in src.iterdir())
-                nfiles = len(list(src.iterdir()))
+                files = [p for p in src.iterdir() if p.suffix == ".bin"]
+                total = sum(p.stat().st_size for p in files)
+                nfiles = len(files)
                 results: dict[str, list[tuple[float, float, float]]] = {}
-                for _ in range(args.rounds):
+                for _ in range(args.rounds):  # interleaved: every client once per round
                     for kind in clients:
+                        cmd = peer_command(kind, endpoint, "", src, tmp)
+                        if cmd is None:
+                            continue
                         bucket = f"bench-{uuid.uuid4().hex[:12]}"
                         admin.create_bucket(Bucket=bucket)
                         cmd = peer_command(kind, endpoint, bucket, src, tmp)
-                        if cmd is None:
-                            continue
+                        assert cmd is not None
                         cenv = dict(env)
-                        if kind == "rclone":
+                        if kind == "rclone":  # rclone must not see AWS_CA_BUNDLE
                             cenv.pop("AWS_CA_BUNDLE", None)
                         else:
                             cenv.pop("SSL_CERT_FILE", None)
@@ -266,10 +335,12 @@ def main() -> None:
                     wall = statistics.median(r[0] for r in runs)
                     cpu = statistics.median(r[1] for r in runs)
                     rss = max(r[2] for r in runs)
-                    ratio = (wall / ours) if ours and kind != "ours" else 1.0
-                    print(f"| {sname} | {wname} | {kind} | {wall:.2f} | {total / wall / 1e6:.0f}"
-                          f" | {nfiles / wall:.0f} | {cpu:.2f} | {rss:.0f} | {ratio:.2f} |",
-                          flush=True)
+                    ratio = f"{wall / ours:.2f}" if ours and kind != "ours" else "-"
+                    emit(f"| {sname} | {wname} | {kind} | {wall:.2f} | {total / wall / 1e6:.0f}"
+                         f" | {nfiles / wall:.0f} | {cpu:.2f} | {cpu / (total / 2**30):.2f}"
+                         f" | {cpu / nfiles * 1000:.1f} | {rss:.0f} | {ratio} |")
+        if args.out:
+            args.out.write_text("\n".join(lines) + "\n")
     finally:
         for p in procs:
             p.terminate()

@@ -508,3 +508,99 @@ def test_download_cancel_removes_the_temp_file(s3: Any, bigfile: Path, tmp_path:
         engine.cancel("dc")
         assert handle.wait(10) == "cancelled"
     assert list(tmp_path.glob("*d.bin*")) == []
+
+
+# -- the fast PUT path -----------------------------------------------------------------------
+
+
+class _Captured(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "style"),
+    [("http://127.0.0.1:9/", "path"), ("https://s3.eu-west-1.amazonaws.com", "virtual"),
+     ("https://minio.example:9443/", "path")],
+)
+def test_fast_put_url_and_signature_match_botocore(endpoint: str, style: str) -> None:
+    """The fast path's URL and SigV4 signature are botocore's for the same request."""
+    from shorts_desktop.core.transfers.fastput import FastPut
+
+    client = boto3.client(
+        "s3", region_name="eu-west-1", endpoint_url=endpoint, aws_access_key_id="AKID",
+        aws_secret_access_key="SECRET/KEY", aws_session_token="TOKEN",
+        config=Config(s3={"addressing_style": style}, request_checksum_calculation="when_required"),
+    )
+    seen: list[Any] = []
+
+    def grab(request: Any, **_: Any) -> None:
+        seen.append(request)
+        raise _Captured()
+
+    client.meta.events.register("before-send.s3.PutObject", grab)
+    key = "dir/a b+c~d%é (1).mp4"
+    with pytest.raises(_Captured):
+        client.put_object(Bucket="my-bucket", Key=key, Body=b"hello",
+                          ContentMD5="XUFAKrxLKna5cZ2REBfFkg==", Metadata={"sha256": "ab" * 32})
+    request = seen[0]
+    fast = FastPut(client, sign_payload=endpoint.startswith("http://"))
+    found = fast._endpoint("my-bucket")
+    assert found is not None
+    prefix, host, region, service = found
+    from urllib.parse import quote, urlsplit
+
+    assert prefix + quote(f"/{key}".encode(), safe="/~") == request.url
+    auth = request.headers["Authorization"].decode() if isinstance(
+        request.headers["Authorization"], bytes) else request.headers["Authorization"]
+    signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
+    headers = {}
+    for name in signed:
+        if name == "host":
+            continue
+        value = request.headers[name]
+        headers[name] = value.decode() if isinstance(value, bytes) else value
+    amz_date = headers["x-amz-date"]
+    payload = headers["x-amz-content-sha256"]
+    mine = fast.authorization("PUT", urlsplit(request.url).path, host, headers, payload,
+                              "AKID", "SECRET/KEY", region, service, amz_date)
+    assert mine == auth
+
+
+def test_fast_put_is_used_and_stores_like_put_object(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shorts_desktop.core.transfers import fastput
+
+    answers: list[Any] = []
+    real = fastput.FastPut.put
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        answers.append(real(self, *args, **kwargs))
+        return answers[-1]
+
+    monkeypatch.setattr(fastput.FastPut, "put", spy)
+    small = tmp_path / "a b.txt"
+    small.write_bytes(b"fast path\n" * 100)
+    with TransferEngine(s3, cfg()) as engine:
+        handle = engine.upload(UploadRequest(
+            "f1", small, BUCKET, "t/a b+é.txt", content_type="text/plain",
+            metadata={"kind": "transcript"}, extra_args={"StorageClass": "STANDARD_IA"},
+        ))
+        assert handle.wait(10) == "completed", handle.error
+    assert answers and answers[0] is not None  # served by the fast path, not botocore
+    head = s3.head_object(Bucket=BUCKET, Key="t/a b+é.txt")
+    assert head["ETag"].strip('"') == hashlib.md5(small.read_bytes()).hexdigest()
+    assert head["Metadata"] == {"kind": "transcript", "sha256": sha(small)}
+    assert head["ContentType"] == "text/plain"
+    assert head["StorageClass"] == "STANDARD_IA"
+
+
+def test_fast_put_steps_aside_for_foreign_handlers(s3: Any, tmp_path: Path) -> None:
+    """A handler on the call's events (a test hook, a plugin) gets the botocore call."""
+    calls: list[str] = []
+    s3.meta.events.register("before-call.s3.PutObject", lambda model, **_: calls.append(model.name))
+    small = tmp_path / "a.txt"
+    small.write_bytes(b"x")
+    with TransferEngine(s3, cfg()) as engine:
+        assert engine.upload(UploadRequest("f2", small, BUCKET, "t/a")).wait(10) == "completed"
+    assert calls == ["PutObject"]

@@ -128,7 +128,8 @@ class S3Storage:
             if self._engine is None:
                 s = self.settings
                 self._engine = TransferEngine(
-                    self._build_client(attempts=1, pool=s.files_in_flight * s.parts_in_flight + 4),
+                    self._build_client(attempts=1, pool=s.files_in_flight * s.parts_in_flight + 4,
+                                       sign_payload=False),
                     self._engine_config or EngineConfig.from_settings(s),
                     RoutingStore(self._transfer_store),
                     describe_error=self._describe,
@@ -153,7 +154,11 @@ class S3Storage:
             log.warning("unexpected failure while trying to %s", action, exc_info=exc)
             return f"Could not {action} ({type(exc).__name__}); see the log."
 
-    def _build_client(self, attempts: int = 5, pool: int = 10) -> S3Client:
+    def _build_client(
+        self, attempts: int = 5, pool: int = 10, sign_payload: bool = True
+    ) -> S3Client:
+        """`sign_payload=False` (the engine's client): no SHA-256 of every body over plain
+        HTTP; the engine's parts carry a signed Content-MD5 or CRC32 that S3 verifies."""
         s = self.settings
         key = self.credentials.key
         try:
@@ -177,7 +182,10 @@ class S3Storage:
             connect_timeout=10,
             read_timeout=120,
             max_pool_connections=max(10, pool),
-            s3={"addressing_style": s.addressing_style},  # type: ignore[arg-type]
+            s3={  # type: ignore[arg-type]
+                "addressing_style": s.addressing_style,
+                **({} if sign_payload else {"payload_signing_enabled": False}),
+            },
             # Presigned links would otherwise be SigV2, which newer buckets refuse.
             signature_version="s3v4",
             user_agent_extra="shorts-desktop",

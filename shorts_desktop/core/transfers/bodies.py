@@ -25,7 +25,7 @@ class SendBody:
         limiter: TokenBucket,
         length: int,
         *,
-        data: bytes | None = None,
+        data: bytes | memoryview | None = None,
         fd: int | None = None,
         offset: int = 0,
         skip_first_pass: bool = False,

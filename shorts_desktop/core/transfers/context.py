@@ -18,6 +18,7 @@ import botocore.exceptions
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.transfers.bandwidth import TokenBucket
 from shorts_desktop.core.transfers.events import EventHub, EventKind, TransferEvent
+from shorts_desktop.core.transfers.fastput import FastPut
 from shorts_desktop.core.transfers.retry import (
     IntegrityError,
     RetryPolicy,
@@ -69,6 +70,7 @@ class Context:
     multipart_threshold: int
     checksum_mode: str
     signs_payload: bool  # plain HTTP: botocore reads each body once to sign it
+    fast_put: FastPut | None = None  # small PUTs without botocore's per-call work
 
     def event(self, t: Transfer, kind: EventKind, message: str | None = None) -> None:
         self.hub.post(TransferEvent(t.id, kind, t.direction, t.bytes_done, t.total,

@@ -27,6 +27,7 @@ from shorts_desktop.core.transfers.context import (
 )
 from shorts_desktop.core.transfers.download import DownloadRequest, discard, run_download
 from shorts_desktop.core.transfers.events import EventHub, EventKind, Subscriber, TransferEvent
+from shorts_desktop.core.transfers.fastput import FastPut
 from shorts_desktop.core.transfers.parts import CHECKSUM_MODES, DEFAULT_PART_SIZE, MIB
 from shorts_desktop.core.transfers.retry import RetryPolicy
 from shorts_desktop.core.transfers.state import FINAL_STATES, Stop, Transfer
@@ -62,6 +63,7 @@ class EngineConfig:
     checksum: str = "auto"  # md5 | crc32 | sha256 | auto (crc32 on AWS, md5 elsewhere)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress_interval: float = 0.1  # at most ~10 progress calls a second per transfer
+    fast_put: bool = True  # small PUTs signed and sent without botocore's per-call work
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> EngineConfig:
@@ -176,13 +178,20 @@ class TransferEngine:
                 if mode == "auto":  # AWS checks flexible checksums; not every clone does
                     host = urlparse(endpoint).hostname or ""
                     mode = "crc32" if host.endswith(".amazonaws.com") else "md5"
+                # Over plain HTTP botocore signs a SHA-256 of every body unless the client's
+                # s3 config says payload_signing_enabled=False; our parts carry a signed
+                # Content-MD5 or x-amz-checksum-* header that S3 verifies either way.
+                s3_options = getattr(self.client.meta.config, "s3", None) or {}
+                explicit = s3_options.get("payload_signing_enabled")
+                signs = endpoint.startswith("http://") if explicit is None else bool(explicit)
                 self._ctx = Context(
                     client=self.client, store=self.store, limiter=self.limiter,
                     hub=self.hub, parts_pool=self._parts, retry=c.retry,
                     describe=self._describe, part_size=c.part_size,
                     parts_in_flight=c.parts_in_flight,
                     multipart_threshold=c.multipart_threshold, checksum_mode=mode,
-                    signs_payload=endpoint.startswith("http://"),
+                    signs_payload=signs,
+                    fast_put=FastPut(self.client, signs) if c.fast_put else None,
                 )
             return self._ctx
 

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import logging
 import os
+import queue
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,7 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
         attempt += 1
         t.check()
         body: SendBody | None = None
+        response: Any = None
         if data is not None and size <= RAW_BODY_MAX:
             ctx.limiter.consume(size, t.should_stop)
             t.check()
@@ -181,7 +183,16 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
             body = SendBody(t, ctx.limiter, size, fd=fd, skip_first_pass=ctx.signs_payload)
             kwargs["Body"] = body
         try:
-            response = ctx.client.put_object(**kwargs)
+            if body is None and ctx.fast_put is not None:
+                assert data is not None
+                response = ctx.fast_put.put(
+                    req.bucket, req.key, data,
+                    {"Content-Type": req.content_type, "Content-MD5": md5_b64,
+                     "Content-Length": str(size)},
+                    kwargs["Metadata"], req.extra_args or {},
+                )
+            if response is None:
+                response = ctx.client.put_object(**kwargs)
             etag = response["ETag"].strip('"')
             if looks_like_md5_etag(etag) and etag != md5 and not response.get("SSEKMSKeyId"):
                 raise IntegrityError("The file arrived in the bucket different from the disk")
@@ -347,8 +358,17 @@ def _multipart(
     missing = [n for n in range(1, count + 1) if n not in done]
     current = saved
 
+    buffers: queue.SimpleQueue[bytearray] = queue.SimpleQueue()  # one per part in flight
+
     def send(n: int) -> PartRecord:
-        return _send_part(ctx, t, fd, current, size, n)
+        try:
+            buffer = buffers.get_nowait()
+        except queue.Empty:
+            buffer = bytearray(current.part_size)
+        try:
+            return _send_part(ctx, t, fd, current, size, n, buffer)
+        finally:
+            buffers.put(buffer)
 
     def record(n: int, part: PartRecord) -> None:
         done[n] = part
@@ -369,16 +389,29 @@ def _multipart(
     _complete(ctx, t, saved, size, [done[n] for n in range(1, count + 1)])
 
 
+def _pread_into(fd: int, view: memoryview, offset: int) -> None:
+    """Fill `view` from the file at `offset` (no new buffer, no copy)."""
+    got = 0
+    while got < len(view):
+        n = os.preadv(fd, [view[got:]], offset + got)
+        if n <= 0:
+            raise SourceChanged("The file became shorter while it was being read.")
+        got += n
+
+
 def _send_part(
-    ctx: Context, t: Transfer, fd: int, saved: SavedUpload, size: int, n: int
+    ctx: Context, t: Transfer, fd: int, saved: SavedUpload, size: int, n: int,
+    buffer: bytearray,
 ) -> PartRecord:
+    """Send part `n` from `buffer` (reused across parts: no allocation per part)."""
     req: UploadRequest = t.request
     offset, length = part_range(n, size, saved.part_size)
     attempt = 0
     while True:
         attempt += 1
         t.check()
-        data = _pread(fd, length, offset)
+        data = memoryview(buffer)[:length]
+        _pread_into(fd, data, offset)
         digest = digest_part(data, saved.checksum_mode)
         body = SendBody(t, ctx.limiter, length, data=data, skip_first_pass=ctx.signs_payload)
         del data

@@ -1,0 +1,242 @@
+"""PutObject for small bodies without botocore's per-call machinery.
+
+For a file of a few KiB botocore spends far more CPU on the call than on the bytes:
+parameter validation and serialisation, endpoint rules, a dozen events with their
+handlers, a file-like wrapper that forces `Expect: 100-continue` (one more round trip
+per file), SigV4 through generic code. This path signs and sends the same request
+itself, through the client's own HTTP session (its pool, TLS settings, proxies and
+timeouts), and still emits `before-send.s3.PutObject` so that stubs that answer there
+(moto's in-process mock, tests) keep working.
+
+It is used only when nothing could tell the difference: SigV4 with static or refreshable
+credentials, an endpoint rule that asks for plain `sigv4`, no handlers other than
+botocore's own on the call's events, `put_object` not replaced on the client, and
+headers it knows how to write. Anything else,
+and any answer but 200 (redirects, errors), goes through botocore, which then speaks
+for the request as before.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from botocore.awsrequest import AWSPreparedRequest, HeadersDict
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger(__name__)
+
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+# Header names for the PutObject arguments this path writes; others go through botocore.
+EXTRA_HEADERS = {
+    "ServerSideEncryption": "x-amz-server-side-encryption",
+    "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id",
+    "StorageClass": "x-amz-storage-class",
+    "ACL": "x-amz-acl",
+    "CacheControl": "Cache-Control",
+    "ContentDisposition": "Content-Disposition",
+    "ContentEncoding": "Content-Encoding",
+    "ContentLanguage": "Content-Language",
+    "Tagging": "x-amz-tagging",
+}
+UNSIGNED_HEADERS = frozenset({"expect", "transfer-encoding", "user-agent", "x-amzn-trace-id"})
+# The events a botocore PutObject emits (before-send excepted: we emit it ourselves).
+_STAGES = (
+    "provide-client-params", "before-parameter-build", "before-call", "request-created",
+    "choose-signer", "before-sign", "needs-retry", "response-received", "after-call",
+    "after-call-error",
+)
+CALL_EVENTS = (*(f"{stage}.s3.PutObject" for stage in _STAGES), "before-endpoint-resolution.s3")
+OWN_MODULES = ("botocore.", "boto3.", "s3transfer.")
+
+
+def _module_of(handler: Any) -> str:
+    target = getattr(handler, "func", handler)  # functools.partial
+    module = getattr(target, "__module__", None) or type(target).__module__
+    return str(module or "")
+
+
+def _printable(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
+
+class FastPut:
+    """Signs and sends small PutObject requests; `put` returns None when botocore must."""
+
+    def __init__(self, client: S3Client, sign_payload: bool) -> None:
+        self._client = client
+        self._sign_payload = sign_payload
+        self._lock = threading.Lock()
+        self._endpoints: dict[str, tuple[str, str, str, str] | None] = {}
+        self._keys: dict[tuple[str, str, str, str], bytes] = {}
+        self._seen: object = None
+        self._plain = False
+        try:
+            signer = client._request_signer  # type: ignore[attr-defined]
+            events: Any = client.meta.events
+            self._events = events
+            self._emitter: Any = getattr(events, "_emitter", events)
+            self._session = client._endpoint.http_session  # type: ignore[attr-defined]
+            self._usable = (
+                signer._signature_version in ("s3v4", "v4")
+                and signer._credentials is not None
+                and hasattr(self._emitter, "_handlers")
+                and hasattr(self._emitter, "_lookup_cache")
+            )
+            self._signer = signer
+        except AttributeError:
+            self._usable = False
+
+    # -- when it may be used ---------------------------------------------------------------
+
+    def _only_own_handlers(self) -> bool:
+        """True while every handler on the call's events is botocore's own."""
+        cache = self._emitter._lookup_cache  # replaced by every (un)register
+        if cache is not self._seen:
+            plain = True
+            for name in CALL_EVENTS:
+                for handler in self._emitter._handlers.prefix_search(name):
+                    if not _module_of(handler).startswith(OWN_MODULES):
+                        plain = False
+            self._plain, self._seen = plain, cache
+        return self._plain
+
+    def _endpoint(self, bucket: str) -> tuple[str, str, str, str] | None:
+        """(url prefix, host, signing region, signing name) for `bucket`, or None."""
+        with self._lock:
+            if bucket in self._endpoints:
+                return self._endpoints[bucket]
+        found: tuple[str, str, str, str] | None = None
+        try:
+            model = self._client.meta.service_model.operation_model("PutObject")
+            url, headers, props = self._client._resolve_endpoint_ruleset(  # type: ignore[attr-defined]
+                model, {"Bucket": bucket, "Key": "k"}, {}
+            )
+            schemes = (props or {}).get("authSchemes") or [{}]
+            scheme = schemes[0]
+            parts = urlsplit(url)
+            if (
+                not headers
+                and scheme.get("name") == "sigv4"
+                and parts.scheme in ("http", "https")
+                and not parts.query
+            ):
+                path = parts.path[:-1] if parts.path.endswith("/") else parts.path
+                region = scheme.get("signingRegion") or self._client.meta.region_name
+                prefix = f"{parts.scheme}://{parts.netloc}{path}"
+                found = (prefix, _canonical_host(parts.scheme, parts.netloc), str(region),
+                         str(scheme.get("signingName") or "s3"))
+        except Exception:
+            log.debug("no fast PUT for bucket %s", bucket, exc_info=True)
+        with self._lock:
+            self._endpoints[bucket] = found
+        return found
+
+    # -- the request -----------------------------------------------------------------------
+
+    def put(
+        self, bucket: str, key: str, data: bytes, headers: dict[str, str],
+        metadata: dict[str, str], extra_args: dict[str, str],
+    ) -> dict[str, Any] | None:
+        """PUT `data`; returns {"ETag", "SSEKMSKeyId"} on 200, None when botocore must do it.
+
+        Connection failures raise the same botocore exceptions a client call would.
+        """
+        if (
+            not self._usable
+            or "put_object" in vars(self._client)  # replaced on the instance (tests, wrappers)
+            or not self._only_own_handlers()
+        ):
+            return None
+        endpoint = self._endpoint(bucket)
+        if endpoint is None:
+            return None
+        prefix, host, region, service = endpoint
+        all_headers = dict(headers)
+        for name, value in metadata.items():
+            if not (_printable(name) and _printable(value)):
+                return None
+            all_headers[f"x-amz-meta-{name}"] = value
+        for arg, value in extra_args.items():
+            header = EXTRA_HEADERS.get(arg)
+            if header is None or not _printable(str(value)):
+                return None
+            all_headers[header] = str(value)
+        creds = self._signer._credentials.get_frozen_credentials()
+        path = quote(f"/{key}".encode(), safe="/~")
+        url = prefix + path
+        payload = hashlib.sha256(data).hexdigest() if self._sign_payload else UNSIGNED_PAYLOAD
+        now = datetime.datetime.now(datetime.UTC)
+        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        all_headers["X-Amz-Date"] = amz_date
+        all_headers["X-Amz-Content-SHA256"] = payload
+        if creds.token:
+            all_headers["X-Amz-Security-Token"] = creds.token
+        all_headers["Authorization"] = self.authorization(
+            "PUT", urlsplit(url).path, host, all_headers, payload, creds.access_key,
+            creds.secret_key, region, service, amz_date,
+        )
+        request = AWSPreparedRequest(
+            "PUT", url, HeadersDict(all_headers), data, False  # type: ignore[arg-type]
+        )
+        _, stubbed = self._events.emit_until_response(
+            "before-send.s3.PutObject", request=request
+        )
+        response = stubbed if stubbed is not None else self._session.send(request)
+        status = int(response.status_code)
+        response.content  # noqa: B018 - read it all so the connection goes back to the pool
+        if status != 200:
+            return None
+        etag = response.headers.get("ETag")
+        if etag is None:
+            return None
+        return {"ETag": etag, "SSEKMSKeyId": response.headers.get(
+            "x-amz-server-side-encryption-aws-kms-key-id")}
+
+    def authorization(
+        self, method: str, path: str, host: str, headers: dict[str, str], payload: str,
+        access_key: str, secret_key: str, region: str, service: str, amz_date: str,
+    ) -> str:
+        """SigV4 as botocore's S3SigV4Auth computes it (S3: no path normalisation)."""
+        signed: dict[str, str] = {"host": host}
+        for name, value in headers.items():
+            lower = name.lower()
+            if lower not in UNSIGNED_HEADERS and lower != "authorization":
+                signed[lower] = " ".join(str(value).split())
+        names = sorted(signed)
+        canonical = "\n".join((
+            method, path, "", "".join(f"{n}:{signed[n]}\n" for n in names), ";".join(names),
+            payload,
+        ))
+        day = amz_date[:8]
+        scope = f"{day}/{region}/{service}/aws4_request"
+        to_sign = "\n".join((
+            "AWS4-HMAC-SHA256", amz_date, scope,
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ))
+        cache_key = (secret_key, day, region, service)
+        k = self._keys.get(cache_key)
+        if k is None:
+            k = hmac.digest(f"AWS4{secret_key}".encode(), day.encode(), "sha256")
+            for part in (region, service, "aws4_request"):
+                k = hmac.digest(k, part.encode(), "sha256")
+            if len(self._keys) > 8:
+                self._keys.clear()
+            self._keys[cache_key] = k
+        signature = hmac.digest(k, to_sign.encode(), "sha256").hex()
+        return (f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
+                f"SignedHeaders={';'.join(names)}, Signature={signature}")
+
+
+def _canonical_host(scheme: str, netloc: str) -> str:
+    """The host as SigV4 signs it: default ports dropped (what http.client sends)."""
+    host = netloc.rsplit("@", 1)[-1]
+    default = ":443" if scheme == "https" else ":80"
+    return host[: -len(default)] if host.endswith(default) else host
