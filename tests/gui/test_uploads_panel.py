@@ -274,3 +274,17 @@ def test_unfinished_uploads_come_back_after_a_restart(make_main_window, media_fi
         lambda: next(i for i in queue.items() if i.upload_id == upload.id).state == "completed",
         timeout=20000,
     )
+
+
+def test_a_file_not_yet_sending_says_waiting(qtbot):
+    from shorts_desktop.core.services.upload_queue import QueueItem
+    from shorts_desktop.gui.models.queue_model import STATE, QueueModel
+
+    model = QueueModel()
+    waiting = QueueItem(1, "a.mp4", "video", True, 100, state="uploading")
+    sending = QueueItem(2, "b.mp4", "video", True, 100, state="uploading", bytes_done=10,
+                        rate=5.0)
+    model.reset([waiting, sending])
+    assert model.data(model.index(0, STATE)) == "Waiting"
+    assert "free upload slot" in model.data(model.index(0, STATE), Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(1, STATE)) == "Uploading"

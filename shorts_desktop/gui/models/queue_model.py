@@ -104,6 +104,8 @@ class QueueModel(QAbstractTableModel):
         if column == ETA:
             return human_duration(item.eta) if item.state == "uploading" else ""
         if column == STATE:
+            if item.state == "uploading" and item.bytes_done == 0 and not item.rate:
+                return "Waiting"  # being checksummed, or waiting for a free upload slot
             return STATE_LABELS.get(item.state, item.state.capitalize())
         return ""
 
@@ -114,6 +116,8 @@ class QueueModel(QAbstractTableModel):
             return f"{item.name}\nFrom: {source}\nKept as: {where}"
         if column == STATE and item.error:
             return item.error
+        if column == STATE and self._display(item, column) == "Waiting":
+            return "Checking the file, or waiting for a free upload slot"
         if column == PROGRESS:
             return f"{human_size(item.bytes_done)} of {human_size(item.size)}"
         return self._display(item, column)
