@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QAbstractItemModel, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QStyle,
+    QTableView,
+    QToolButton,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -101,3 +111,35 @@ def standard_icon(style: QStyle, pixmap: QStyle.StandardPixmap) -> QIcon:
         tinted.addPixmap(image)
     return tinted
 
+
+
+def list_table(owner: QWidget, model: QAbstractItemModel, columns: tuple[str, ...],
+               stretch: int, samples: dict[int, str], *, row_padding: int = 10,
+               margin: int = 36) -> QTableView:
+    """A row-selecting, fixed-row-height table: fast at 100,000 rows, Tab leaves it, long
+    names elide in the middle, and columns start as wide as a sample of their content."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    table.setWordWrap(False)
+    table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move within
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    metrics = owner.fontMetrics()
+    vertical = table.verticalHeader()
+    vertical.hide()
+    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vertical.setDefaultSectionSize(metrics.height() + row_padding)
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    for column, sample in samples.items():
+        width = max(metrics.horizontalAdvance(sample),
+                    metrics.horizontalAdvance(columns[column])) + margin
+        header.resizeSection(column, width)
+    return table

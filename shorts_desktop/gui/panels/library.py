@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -19,7 +18,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
@@ -50,7 +48,7 @@ from shorts_desktop.gui.models.uploads_model import (
     Row,
     UploadsModel,
 )
-from shorts_desktop.gui.panels.base import Panel, heading, name_clear_button
+from shorts_desktop.gui.panels.base import Panel, heading, list_table, name_clear_button
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -363,36 +361,13 @@ class LibraryPanel(Panel):
         return [self.copy_action, self.download_action, self.promote_action, self.delete_action]
 
     def _build_table(self) -> QTableView:
-        table = QTableView()
-        table.setObjectName("libraryTable")
-        table.setAccessibleName("Uploads in the library")
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        table.setWordWrap(False)
-        table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move within
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setSortingEnabled(True)
-        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        table.customContextMenuRequested.connect(self._context_menu)
-        vertical = table.verticalHeader()
-        vertical.hide()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 10)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        metrics = self.fontMetrics()
         samples = {KIND: "Transcript", SIZE: "999.9 MB", KEPT: "Permanent",
                    STATUS: "Completed", UPLOADED: "2026-12-31 23:59", KEY: "M" * 22}
-        for column, sample in samples.items():
-            width = max(metrics.horizontalAdvance(sample),
-                        metrics.horizontalAdvance(COLUMNS[column])) + 36
-            header.resizeSection(column, width)
+        table = list_table(self, self.model, COLUMNS, NAME, samples)
+        table.setObjectName("libraryTable")
+        table.setAccessibleName("Uploads in the library")
+        table.setSortingEnabled(True)
+        table.customContextMenuRequested.connect(self._context_menu)
         table.sortByColumn(UPLOADED, Qt.SortOrder.DescendingOrder)
         for action in self.actions_list():
             table.addAction(action)

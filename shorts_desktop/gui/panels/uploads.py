@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QCheckBox,
     QDialog,
@@ -19,7 +18,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
@@ -58,7 +56,7 @@ from shorts_desktop.gui.models.queue_model import (
     STATE,
     QueueModel,
 )
-from shorts_desktop.gui.panels.base import Panel, heading, standard_icon
+from shorts_desktop.gui.panels.base import Panel, heading, list_table, standard_icon
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -405,37 +403,14 @@ class UploadsPanel(Panel):
         return row
 
     def _build_table(self) -> QTableView:
-        table = QTableView()
-        table.setObjectName("uploadQueue")
-        table.setAccessibleName("Upload queue")
-        table.setModel(self.model)
-        # Only the progress column is painted in Python; the others stay in C++.
-        table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(table))
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        table.setWordWrap(False)
-        table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move within
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        table.customContextMenuRequested.connect(self._context_menu)
-        vertical = table.verticalHeader()
-        vertical.hide()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 14)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        metrics = self.fontMetrics()
         samples = {KIND: "Transcript", SIZE: "999.9 MB", PROGRESS: "100%" + "M" * 10,
                    RATE: "999.9 MB/s", ETA: "59 min 59 s", STATE: "Cancelled"}
-        for column, sample in samples.items():
-            width = max(metrics.horizontalAdvance(sample),
-                        metrics.horizontalAdvance(COLUMNS[column])) + 28
-            header.resizeSection(column, width)
+        table = list_table(self, self.model, COLUMNS, NAME, samples, row_padding=14, margin=28)
+        table.setObjectName("uploadQueue")
+        table.setAccessibleName("Upload queue")
+        # Only the progress column is painted in Python; the others stay in C++.
+        table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(table))
+        table.customContextMenuRequested.connect(self._context_menu)
         for action in (self.pause_action, self.resume_action, self.cancel_action,
                        self.retry_action):
             table.addAction(action)
