@@ -80,6 +80,7 @@ def test_include_bucket_listing_shows_unfinished_multipart_bytes(
     qtbot.waitUntil(lambda: panel.bucket_card.value != "—", timeout=5000)
     assert panel.bucket_card.value == human_size(upload.size + 2000)
     assert "unfinished multipart uploads: 1 (2.0\u00a0KB)" in panel.bucket_card.detail
+    assert f"Standard {human_size(upload.size)}" in panel.bucket_card.detail  # per class
     assert "bucket listing" in panel.prefix_chart.title()
     bars = panel.prefix_chart.series()[0]
     assert [b.label() for b in bars.barSets()] == ["Stored", "Unfinished multipart uploads"]

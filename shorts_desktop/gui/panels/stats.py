@@ -94,6 +94,15 @@ def _plural(n: int, word: str) -> str:
     return f"1 {word}" if n == 1 else f"{n:,} {word}s"
 
 
+STORAGE_CLASS_WORDS = {
+    "STANDARD": "Standard",
+    "INTELLIGENT_TIERING": "Intelligent-Tiering",
+    "STANDARD_IA": "Standard-IA",
+    "ONEZONE_IA": "One Zone-IA",
+    "GLACIER_IR": "Glacier IR",
+}
+
+
 def _files(n: int) -> str:
     return _plural(n, "file")
 
@@ -250,10 +259,14 @@ class StatsPanel(Panel):
             count = sum(p["count"] for p in prefixes)
             pending = sum(p["incomplete_multipart"]["count"] for p in prefixes)
             pending_bytes = sum(p["incomplete_multipart"]["bytes"] for p in prefixes)
+            classes = ", ".join(
+                f"{STORAGE_CLASS_WORDS.get(name, name)} {human_size(size)}"
+                for name, size in sorted(bucket.get("bytes_by_storage_class", {}).items())
+            )
             self.bucket_card.set(
                 human_size(bucket["total_bytes"]),
                 f"{_files(count)}; unfinished multipart uploads: {pending} "
-                f"({human_size(pending_bytes)})",
+                f"({human_size(pending_bytes)})" + (f"\n{classes}" if classes else ""),
             )
         self._draw_kinds(overview)
         self._draw_prefixes(overview)
