@@ -566,6 +566,28 @@ def test_fast_put_url_and_signature_match_botocore(endpoint: str, style: str) ->
     assert mine == auth
 
 
+def test_fast_put_direct_send_fails_like_botocore() -> None:
+    """Without before-send handlers the fast path sends straight through the session's
+    pool; a refused connection is still botocore's EndpointConnectionError."""
+    import socket
+
+    from shorts_desktop.core.transfers.fastput import FastPut
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = boto3.client(
+        "s3", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id="AKID", aws_secret_access_key="SECRET",
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
+                      connect_timeout=2),
+    )
+    fast = FastPut(client, sign_payload=True)
+    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+        fast.put("b", "k", b"x", {"Content-Length": "1"}, {}, {})
+    assert fast._direct == {f"http://127.0.0.1:{port}/b": True}
+
+
 def test_fast_put_is_used_and_stores_like_put_object(
     s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

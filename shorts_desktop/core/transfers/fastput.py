@@ -22,11 +22,17 @@ import datetime
 import hashlib
 import hmac
 import logging
+import socket
 import threading
+from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+import botocore.exceptions as bex
 from botocore.awsrequest import AWSPreparedRequest, HeadersDict
+from botocore.httpsession import URLLib3Session
+from urllib3 import exceptions as u3
+from urllib3.util.retry import Retry
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -55,6 +61,7 @@ _STAGES = (
 )
 CALL_EVENTS = (*(f"{stage}.s3.PutObject" for stage in _STAGES), "before-endpoint-resolution.s3")
 OWN_MODULES = ("botocore.", "boto3.", "s3transfer.")
+SEND_EVENT = "before-send.s3.PutObject"
 
 
 def _module_of(handler: Any) -> str:
@@ -75,9 +82,11 @@ class FastPut:
         self._sign_payload = sign_payload
         self._lock = threading.Lock()
         self._endpoints: dict[str, tuple[str, str, str, str] | None] = {}
+        self._direct: dict[str, bool] = {}  # url prefix -> no proxy: straight to the pool
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
         self._seen: object = None
         self._plain = False
+        self._send_hooks = True  # handlers on before-send: emit it, send through botocore
         try:
             signer = client._request_signer  # type: ignore[attr-defined]
             events: Any = client.meta.events
@@ -105,7 +114,8 @@ class FastPut:
                 for handler in self._emitter._handlers.prefix_search(name):
                     if not _module_of(handler).startswith(OWN_MODULES):
                         plain = False
-            self._plain, self._seen = plain, cache
+            hooks = bool(list(self._emitter._handlers.prefix_search(SEND_EVENT)))
+            self._plain, self._send_hooks, self._seen = plain, hooks, cache
         return self._plain
 
     def _endpoint(self, bucket: str) -> tuple[str, str, str, str] | None:
@@ -133,6 +143,11 @@ class FastPut:
                 prefix = f"{parts.scheme}://{parts.netloc}{path}"
                 found = (prefix, _canonical_host(parts.scheme, parts.netloc), str(region),
                          str(scheme.get("signingName") or "s3"))
+                direct = type(self._session) is URLLib3Session and not (
+                    self._session._proxy_config.proxy_url_for(url)  # type: ignore[attr-defined]
+                )
+                with self._lock:
+                    self._direct[prefix] = direct
         except Exception:
             log.debug("no fast PUT for bucket %s", bucket, exc_info=True)
         with self._lock:
@@ -183,22 +198,64 @@ class FastPut:
             "PUT", urlsplit(url).path, host, all_headers, payload, creds.access_key,
             creds.secret_key, region, service, amz_date,
         )
-        request = AWSPreparedRequest(
-            "PUT", url, HeadersDict(all_headers), data, False  # type: ignore[arg-type]
-        )
-        _, stubbed = self._events.emit_until_response(
-            "before-send.s3.PutObject", request=request
-        )
-        response = stubbed if stubbed is not None else self._session.send(request)
-        status = int(response.status_code)
-        response.content  # noqa: B018 - read it all so the connection goes back to the pool
+        if not self._send_hooks and self._direct.get(prefix, False):
+            status, answer = self._send_direct(url, prefix, all_headers, data)
+        else:
+            request = AWSPreparedRequest(
+                "PUT", url, HeadersDict(all_headers), data, False  # type: ignore[arg-type]
+            )
+            _, stubbed = self._events.emit_until_response(SEND_EVENT, request=request)
+            response = stubbed if stubbed is not None else self._session.send(request)
+            status = int(response.status_code)
+            response.content  # noqa: B018 - read it all: the connection goes back to the pool
+            answer = response.headers
         if status != 200:
             return None
-        etag = response.headers.get("ETag")
+        etag = answer.get("ETag")
         if etag is None:
             return None
-        return {"ETag": etag, "SSEKMSKeyId": response.headers.get(
+        return {"ETag": etag, "SSEKMSKeyId": answer.get(
             "x-amz-server-side-encryption-aws-kms-key-id")}
+
+    def _send_direct(
+        self, url: str, prefix: str, headers: dict[str, str], data: bytes
+    ) -> tuple[int, Any]:
+        """The request through the session's own pool, as URLLib3Session.send makes it.
+
+        Taken when nothing listens on before-send and no proxy applies: the same pool,
+        TLS settings and timeouts, without the per-call wrapping (proxy lookup, headers
+        dict, response object). Errors are mapped to the exceptions botocore raises.
+        """
+        session: Any = self._session
+        try:
+            pool = session._manager.connection_from_url(prefix)
+            session._setup_ssl_cert(pool, url, session._verify)
+            target = urlsplit(url)
+            response = pool.urlopen(
+                "PUT", target.path + (f"?{target.query}" if target.query else ""),
+                body=data, headers=headers, retries=Retry(False), assert_same_host=False,
+                preload_content=True, decode_content=False, chunked=False,
+                enforce_content_length=False,
+            )
+            return int(response.status), response.headers
+        except u3.SSLError as e:
+            raise bex.SSLError(endpoint_url=url, error=e) from None
+        except (u3.NewConnectionError, socket.gaierror) as e:
+            raise bex.EndpointConnectionError(endpoint_url=url, error=e) from None
+        except u3.ConnectTimeoutError as e:
+            raise bex.ConnectTimeoutError(endpoint_url=url, error=e) from None
+        except u3.ReadTimeoutError as e:
+            raise bex.ReadTimeoutError(endpoint_url=url, error=e) from None
+        except u3.ProtocolError as e:
+            request = AWSPreparedRequest(
+                "PUT", url, HeadersDict(headers), data, False  # type: ignore[arg-type]
+            )
+            raise bex.ConnectionClosedError(error=e, request=request, endpoint_url=url) from None
+        except CancelledError:
+            raise
+        except Exception as e:
+            log.debug("Exception received when sending urllib3 HTTP request", exc_info=True)
+            raise bex.HTTPClientError(error=e) from None
 
     def authorization(
         self, method: str, path: str, host: str, headers: dict[str, str], payload: str,
