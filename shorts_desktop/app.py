@@ -45,10 +45,11 @@ class Services:
     db: Any
     environ: dict[str, str]
     cwd: Path | None = None
+    interactive: bool = False
 
     def rebuild(self) -> Services:
         """New services from the same environment, after the settings file or keyring changed."""
-        return build_services(self.environ, self.cwd)
+        return build_services(self.environ, self.cwd, interactive=self.interactive)
 
     def check(self) -> list[CheckResult]:
         results = self.storage.check(self.settings.temp_prefix)
@@ -82,24 +83,34 @@ class Services:
         close_database(self.db)
 
 
-def build_storage(settings: Settings, credentials: ResolvedCredentials, paths: AppPaths) -> Storage:
+#: How much less urgent an interactive app's worker threads are than its window.
+INTERACTIVE_THREAD_NICE = 10
+
+
+def build_storage(settings: Settings, credentials: ResolvedCredentials, paths: AppPaths,
+                  thread_nice: int = 0) -> Storage:
     if settings.uses_s3:
         from shorts_desktop.core.storage.s3 import S3Storage
-        from shorts_desktop.core.transfers import SqliteTransferStore
+        from shorts_desktop.core.transfers import EngineConfig, SqliteTransferStore
 
-        return S3Storage(settings, credentials, SqliteTransferStore(paths.db_path))
+        return S3Storage(settings, credentials, SqliteTransferStore(paths.db_path),
+                         EngineConfig.from_settings(settings, thread_nice=thread_nice))
     return LocalStorage(paths.library_dir)
 
 
 def build_services(
-    environ: Mapping[str, str] | None = None, cwd: Path | None = None
+    environ: Mapping[str, str] | None = None, cwd: Path | None = None, *,
+    interactive: bool = False,
 ) -> Services:
+    """Everything wired from one environment. `interactive` (the window): worker threads
+    run at a lower priority than the GUI thread."""
     env = dict(os.environ if environ is None else environ)
     paths = AppPaths.from_environ(env)
     settings = load_settings(env, cwd, paths)
     credentials = resolve_credentials(env, cwd, profile=settings.profile)
     db, migration = open_database(paths.db_path)
-    storage = build_storage(settings, credentials, paths)
+    nice = INTERACTIVE_THREAD_NICE if interactive else 0
+    storage = build_storage(settings, credentials, paths, nice)
     uploads = UploadService(settings, storage, paths.data_dir / "scratch")
     return Services(
         settings=settings,
@@ -110,11 +121,12 @@ def build_services(
         jobs=JobService(settings, uploads),
         cleanup=CleanupService(settings, storage),
         stats=StatsService(settings, storage),
-        upload_queue=UploadQueue(uploads, settings.files_in_flight),
+        upload_queue=UploadQueue(uploads, settings.files_in_flight, nice),
         migration=migration,
         db=db,
         environ=env,
         cwd=cwd,
+        interactive=interactive,
     )
 
 
@@ -122,4 +134,4 @@ def create_main_window(environ: Mapping[str, str] | None = None) -> Any:
     """The main window over services built from the same settings the CLI reads."""
     from shorts_desktop.gui.main_window import MainWindow
 
-    return MainWindow(build_services(environ))
+    return MainWindow(build_services(environ, interactive=True))

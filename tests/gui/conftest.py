@@ -57,7 +57,7 @@ def make_main_window(qtbot: Any) -> Iterator[MakeWindow]:
     windows: list[MainWindow] = []
 
     def make(env: dict[str, str] | None = None, *, show: bool = True) -> MainWindow:
-        services = build_services(dict(os.environ) if env is None else env)
+        services = build_services(dict(os.environ) if env is None else env, interactive=True)
         window = MainWindow(services, runner=TaskRunner(inline=False))
         windows.append(window)
         if show:
@@ -204,7 +204,7 @@ class PanelKit:
     services_made: list[Any]
 
     def services(self, env: dict[str, str] | None = None) -> Any:
-        services = build_services(dict(os.environ) if env is None else env)
+        services = build_services(dict(os.environ) if env is None else env, interactive=True)
         self.services_made.append(services)
         return services
 

@@ -626,3 +626,22 @@ def test_fast_put_steps_aside_for_foreign_handlers(s3: Any, tmp_path: Path) -> N
     with TransferEngine(s3, cfg()) as engine:
         assert engine.upload(UploadRequest("f2", small, BUCKET, "t/a")).wait(10) == "completed"
     assert calls == ["PutObject"]
+
+
+def test_interactive_workers_lower_their_own_priority() -> None:
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shorts_desktop.core.transfers.priority import lower_priority
+
+    if not hasattr(os, "setpriority"):
+        pytest.skip("no per-thread priority on this system")
+    assert lower_priority(0) is None
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with ThreadPoolExecutor(1, initializer=lower_priority(5)) as pool:
+        worker = pool.submit(
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        ).result()
+    assert worker == min(19, main + 5)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main

@@ -23,6 +23,7 @@ from typing import Any
 
 from shorts_desktop.core.errors import ShortsError, TransferCancelled, UploadInterrupted
 from shorts_desktop.core.services.uploads import UploadService
+from shorts_desktop.core.transfers.priority import lower_priority
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.1
@@ -69,9 +70,11 @@ class _Control:
 
 
 class UploadQueue:
-    def __init__(self, uploads: UploadService, files_in_flight: int = 2) -> None:
+    def __init__(self, uploads: UploadService, files_in_flight: int = 2,
+                 thread_nice: int = 0) -> None:
         self.uploads = uploads
-        self._pool = ThreadPoolExecutor(WAITING_THREADS, "shorts-desktop-upload")
+        self._pool = ThreadPoolExecutor(WAITING_THREADS, "shorts-desktop-upload",
+                                        initializer=lower_priority(thread_nice))
         self._slots = threading.BoundedSemaphore(max(1, files_in_flight))
         self._lock = threading.Lock()
         self._items: dict[int, QueueItem] = {}

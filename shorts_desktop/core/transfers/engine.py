@@ -29,6 +29,7 @@ from shorts_desktop.core.transfers.download import DownloadRequest, discard, run
 from shorts_desktop.core.transfers.events import EventHub, EventKind, Subscriber, TransferEvent
 from shorts_desktop.core.transfers.fastput import FastPut
 from shorts_desktop.core.transfers.parts import CHECKSUM_MODES, DEFAULT_PART_SIZE, MIB
+from shorts_desktop.core.transfers.priority import lower_priority
 from shorts_desktop.core.transfers.retry import RetryPolicy
 from shorts_desktop.core.transfers.state import FINAL_STATES, Stop, Transfer
 from shorts_desktop.core.transfers.store import MemoryTransferStore, TransferStore
@@ -63,6 +64,7 @@ class EngineConfig:
     checksum: str = "auto"  # md5 | crc32 | sha256 | auto (crc32 on AWS, md5 elsewhere)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress_interval: float = 0.1  # at most ~10 progress calls a second per transfer
+    thread_nice: int = 0  # an interactive app's workers step back for its GUI thread
     fast_put: bool = True  # small PUTs signed and sent without botocore's per-call work
 
     @classmethod
@@ -167,11 +169,13 @@ class TransferEngine:
                 raise RuntimeError("the transfer engine is closed")
             if self._ctx is None:
                 c = self.config
-                self._files = ThreadPoolExecutor(c.files_in_flight, "transfers-file")
+                nice = lower_priority(c.thread_nice)
+                self._files = ThreadPoolExecutor(c.files_in_flight, "transfers-file",
+                                                 initializer=nice)
                 self._parts = ThreadPoolExecutor(
-                    c.files_in_flight * c.parts_in_flight, "transfers-part"
+                    c.files_in_flight * c.parts_in_flight, "transfers-part", initializer=nice
                 )
-                self._chores = ThreadPoolExecutor(1, "transfers-chores")
+                self._chores = ThreadPoolExecutor(1, "transfers-chores", initializer=nice)
                 self.hub.start()
                 endpoint = str(getattr(self.client.meta, "endpoint_url", "") or "")
                 mode = c.checksum
