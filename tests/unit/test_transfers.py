@@ -405,7 +405,7 @@ def test_resume_in_a_new_engine_sends_only_missing_parts(
 
     sent = count_parts(s3)
     store2 = SqliteTransferStore(db)
-    assert store2.unfinished() == [uid]
+    assert store2.load(uid) is not None  # what a new process resumes from
     with TransferEngine(s3, cfg(), store2) as engine2:
         handle2 = engine2.upload(UploadRequest(uid, bigfile, BUCKET, "k"))
         assert handle2.wait(30) == "completed", handle2.error

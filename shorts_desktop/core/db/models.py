@@ -68,7 +68,7 @@ class Upload(BaseModel):
     status = peewee.CharField(max_length=16, default="queued")
     error = peewee.TextField(null=True)
     multipart_upload_id = peewee.CharField(max_length=1024, null=True)
-    done_parts = JSONField(null=True)
+    done_parts = JSONField(null=True)  # schema 2; superseded by transfer_part (schema 3)
     source_path = peewee.TextField(null=True)
     source_size = peewee.BigIntegerField(null=True)  # when its multipart upload began
     source_mtime_ns = peewee.BigIntegerField(null=True)

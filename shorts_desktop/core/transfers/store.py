@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,6 +143,19 @@ class SqliteTransferStore:
             self._conn = conn
         return self._conn
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One writer at a time, all or nothing."""
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
@@ -176,64 +191,43 @@ class SqliteTransferStore:
         )
 
     def begin(self, transfer_id: str, saved: SavedUpload) -> None:
-        with self._lock:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
-                db.execute(
-                    "UPDATE upload SET multipart_upload_id = ?, source_size = ?,"
-                    " source_mtime_ns = ?, part_size = ?, checksum = COALESCE(?, checksum),"
-                    " checksum_mode = ?, bytes_done = 0, updated_at = ? WHERE id = ?",
-                    (
-                        saved.multipart_id, saved.source_size, saved.source_mtime_ns,
-                        saved.part_size, saved.sha256, saved.checksum_mode, _now(), transfer_id,
-                    ),
-                )
-                db.executemany(
-                    "INSERT INTO transfer_part (upload_id, part_number, size, etag, checksum)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [(transfer_id, p.number, p.size, p.etag, p.checksum)
-                     for p in saved.parts.values()],
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+            db.execute(
+                "UPDATE upload SET multipart_upload_id = ?, source_size = ?,"
+                " source_mtime_ns = ?, part_size = ?, checksum = COALESCE(?, checksum),"
+                " checksum_mode = ?, bytes_done = 0, updated_at = ? WHERE id = ?",
+                (
+                    saved.multipart_id, saved.source_size, saved.source_mtime_ns,
+                    saved.part_size, saved.sha256, saved.checksum_mode, _now(), transfer_id,
+                ),
+            )
+            db.executemany(
+                "INSERT INTO transfer_part (upload_id, part_number, size, etag, checksum)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(transfer_id, p.number, p.size, p.etag, p.checksum)
+                 for p in saved.parts.values()],
+            )
 
     def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
-        with self._lock:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "INSERT OR REPLACE INTO transfer_part"
-                    " (upload_id, part_number, size, etag, checksum) VALUES (?, ?, ?, ?, ?)",
-                    (transfer_id, part.number, part.size, part.etag, part.checksum),
-                )
-                db.execute(
-                    "UPDATE upload SET bytes_done = ? WHERE id = ?", (bytes_done, transfer_id)
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO transfer_part"
+                " (upload_id, part_number, size, etag, checksum) VALUES (?, ?, ?, ?, ?)",
+                (transfer_id, part.number, part.size, part.etag, part.checksum),
+            )
+            db.execute(
+                "UPDATE upload SET bytes_done = ? WHERE id = ?", (bytes_done, transfer_id)
+            )
 
     def forget(self, transfer_id: str) -> None:
-        with self._lock:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
-                db.execute(
-                    "UPDATE upload SET multipart_upload_id = NULL, part_size = NULL,"
-                    " bytes_done = 0 WHERE id = ?",
-                    (transfer_id,),
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+            db.execute(
+                "UPDATE upload SET multipart_upload_id = NULL, part_size = NULL,"
+                " bytes_done = 0 WHERE id = ?",
+                (transfer_id,),
+            )
 
     def set_state(
         self, transfer_id: str, state: str, *, error: str | None = None,
@@ -248,32 +242,16 @@ class SqliteTransferStore:
 
     def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
         now = _now()
-        with self._lock:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
-                cur = db.execute(
-                    "UPDATE upload SET status = 'completed', error = NULL,"
-                    " checksum = COALESCE(?, checksum), multipart_upload_id = NULL,"
-                    " bytes_done = ?, updated_at = ?, completed_at = ? WHERE id = ?",
-                    (sha256, size, now, now, transfer_id),
-                )
-                if cur.rowcount != 1:
-                    raise LookupError(f"upload row {transfer_id} is gone")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-
-    def unfinished(self) -> list[str]:
-        """Uploads to pick up again at start-up (oldest first); paused ones stay paused."""
-        with self._lock:
-            rows = self._db().execute(
-                "SELECT id FROM upload WHERE status IN ('queued', 'uploading') AND backend = 's3'"
-                " ORDER BY created_at"
-            ).fetchall()
-        return [r[0] for r in rows]
+        with self._transaction() as db:
+            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+            cur = db.execute(
+                "UPDATE upload SET status = 'completed', error = NULL,"
+                " checksum = COALESCE(?, checksum), multipart_upload_id = NULL,"
+                " bytes_done = ?, updated_at = ?, completed_at = ? WHERE id = ?",
+                (sha256, size, now, now, transfer_id),
+            )
+            if cur.rowcount != 1:
+                raise LookupError(f"upload row {transfer_id} is gone")
 
 
 class RoutingStore:
