@@ -166,6 +166,10 @@ class StallMeter:
         return "\n".join(f"--- sampled {n} times while stalled:\n{stack}"
                          for stack, n in ranked)
 
+    def restart(self) -> None:
+        """Forget the gaps so far: the window's own start-up is not what is measured."""
+        self.gaps.clear()
+
     def _tick(self) -> None:
         now = time.perf_counter()
         self.gaps.append((now - self.last) * 1000)
@@ -214,6 +218,7 @@ def test_event_loop_stays_responsive_during_a_big_upload_and_200_small_files(
     meter.start()
     qtbot.wait(300)  # the meter runs in the event loop from here on
     started = time.monotonic()
+    meter.restart()  # from the drop on: the uploads are what is measured
     drop_files(window, [big, *small])  # through the window, as a user drops them
 
     def all_done() -> bool:
