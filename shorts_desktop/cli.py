@@ -98,6 +98,16 @@ def emit_rows(args: argparse.Namespace, rows: list[dict[str, Any]],
     return 0
 
 
+def report_uploaded(args: argparse.Namespace, data: dict[str, Any]) -> int:
+    """What `upload`, `resume` and `retry` print once a file is stored."""
+    if getattr(args, "json", False):
+        emit_json(data)
+    else:
+        print(f"Uploaded {data['original_name']} ({human_size(data['size'])}) as {data['id']}.")
+        print(describe_upload(data))
+    return 0
+
+
 def describe_upload(u: dict[str, Any]) -> str:
     where = "temporary" if u["is_temp"] else "permanent"
     location = f"s3://{u['bucket']}/{u['key']}" if u["bucket"] else (u["key"] or u["file_path"])
@@ -144,13 +154,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
             upload = svc.uploads.upload_file(path, kind, is_temp=is_temp, progress=bar)
         finally:
             bar.finish()
-    data = upload.to_dict()
-    if args.json:
-        emit_json(data)
-    else:
-        print(f"Uploaded {data['original_name']} ({human_size(data['size'])}) as {data['id']}.")
-        print(describe_upload(data))
-    return 0
+    return report_uploaded(args, upload.to_dict())
 
 
 def _notice(message: str) -> None:
@@ -200,12 +204,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         done = svc.uploads.continue_upload(row.id, progress=bar, notice=_notice)
     finally:
         bar.finish()
-    data = done.to_dict()
-    if args.json:
-        emit_json(data)
-    else:
-        print(f"Uploaded {data['original_name']} ({human_size(data['size'])}) as {data['id']}.")
-    return 0
+    return report_uploaded(args, done.to_dict())
 
 
 def cmd_uploads(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from shorts_desktop.core.services.upload_queue import QueueItem
 from shorts_desktop.gui.format import human_duration, human_rate, human_size
+from shorts_desktop.gui.models.uploads_model import STATUS_LABELS
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -20,14 +21,6 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS = ("Name", "Kind", "Size", "Progress", "Rate", "ETA", "State")
 NAME, KIND, SIZE, PROGRESS, RATE, ETA, STATE = range(len(COLUMNS))
 
-STATE_LABELS = {
-    "queued": "Queued",
-    "uploading": "Uploading",
-    "paused": "Paused",
-    "completed": "Completed",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-}
 TRANSFERRING = ("queued", "uploading")
 FINISHED = ("completed", "failed", "cancelled")
 _ROLES = frozenset(int(r) for r in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
@@ -106,7 +99,7 @@ class QueueModel(QAbstractTableModel):
         if column == STATE:
             if item.state == "uploading" and item.bytes_done == 0 and not item.rate:
                 return "Waiting"  # being checksummed, or waiting for a free upload slot
-            return STATE_LABELS.get(item.state, item.state.capitalize())
+            return STATUS_LABELS.get(item.state, item.state.capitalize())
         return ""
 
     def _tooltip(self, item: QueueItem, column: int) -> str:
