@@ -5,6 +5,7 @@ Nothing happens at import time; Qt is imported only by `create_main_window`.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from shorts_desktop.core.config import AppPaths, Settings, load_settings
 from shorts_desktop.core.credentials import ResolvedCredentials, resolve_credentials
 from shorts_desktop.core.db.connection import close_database, open_database
 from shorts_desktop.core.db.schema import MigrationResult
+from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.cleanup import CleanupService
 from shorts_desktop.core.services.jobs import JobService
 from shorts_desktop.core.services.reconcile import ReconcileService
@@ -26,6 +28,8 @@ from shorts_desktop.core.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from shorts_desktop.core.services.migrate_to_s3 import MigrateToS3Service
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,6 +60,15 @@ class Services:
         if self.credentials.keyring_problem and self.storage.backend == "s3":
             results.insert(0, CheckResult("keyring", False, self.credentials.keyring_problem))
         return results
+
+    def warm_up(self) -> None:
+        """Build the storage's clients and engine now (from a worker thread), so the first
+        upload does not parse the S3 model while the window is busy. A problem here is
+        left for the operation that needs the storage to report."""
+        try:
+            self.storage.warm_up()
+        except ShortsError as exc:
+            log.info("storage not ready at start: %s", exc)
 
     def rebuild_settings(self) -> Settings:
         """The settings as they read now, from the same environment as at start."""

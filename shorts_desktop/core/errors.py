@@ -35,6 +35,10 @@ class TransferCancelled(ShortsError):
     """The user cancelled a transfer; what it stored so far has been removed."""
 
 
+class TransferPaused(ShortsError):
+    """The user paused a transfer: what it sent is kept, and sending it again continues."""
+
+
 class UploadInterrupted(ShortsError):
     """Ctrl-C during an upload: its parts are kept and `resume` continues it."""
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from moto import mock_aws
 
 from shorts_desktop.app import build_services
 from shorts_desktop.core.config import save_settings_file
+from shorts_desktop.core.errors import ConfigError
 
 
 def test_bandwidth_limit_changes_on_the_running_engine(tmp_path) -> None:
@@ -37,5 +39,40 @@ def test_rebuild_keeps_the_environment_it_was_built_from(tmp_path) -> None:
             assert rebuilt.settings.sources["S3_CLEANUP_TEMP_HOURS"] == "environment"
         finally:
             rebuilt.close()
+    finally:
+        services.close()
+
+
+def test_warm_up_builds_the_clients_over_one_parsed_s3_model(tmp_path) -> None:
+    """Each client (storage, engine, rebuilt services) reuses the S3 model parsed once, and
+    keeps its own credentials."""
+    base = {**os.environ, "S3_BUCKET_NAME": "warm", "AWS_ACCESS_KEY_ID": "first-key",
+            "AWS_SECRET_ACCESS_KEY": "s"}
+    with mock_aws():
+        first = build_services(base, tmp_path / "a")
+        second = build_services({**base, "AWS_ACCESS_KEY_ID": "second-key"}, tmp_path / "b")
+        try:
+            for services in (first, second):
+                services.warm_up()
+                assert services.storage._engine is not None  # type: ignore[attr-defined]
+            clients = [first.storage.client, first.storage.transfers.client,  # type: ignore
+                       second.storage.client]
+            assert len({id(c._loader) for c in clients}) == 1
+            keys = [c._request_signer._credentials.access_key for c in clients]
+            assert keys == ["first-key", "first-key", "second-key"]
+        finally:
+            first.close()
+            second.close()
+
+
+def test_warm_up_leaves_a_storage_problem_to_the_operation_that_needs_it(tmp_path) -> None:
+    env = {**os.environ, "S3_BUCKET_NAME": "warm", "AWS_PROFILE": "no-such-profile"}
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    services = build_services(env, tmp_path)
+    try:
+        services.warm_up()  # no exception: the first upload or check says what is wrong
+        with pytest.raises(ConfigError, match="no-such-profile"):
+            services.storage.client  # noqa: B018
     finally:
         services.close()

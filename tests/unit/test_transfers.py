@@ -308,6 +308,30 @@ def test_pause_resume_and_bandwidth_change(s3: Any, bigfile: Path) -> None:
     assert s3.get_object(Bucket=BUCKET, Key="k")["Body"].read() == bigfile.read_bytes()
 
 
+def test_the_same_request_again_attaches_to_the_transfer_and_resumes_it(
+    s3: Any, bigfile: Path
+) -> None:
+    """A caller that stopped waiting at a pause submits again: the same transfer goes on
+    from its sent parts; a different request under a busy id is refused."""
+    request = UploadRequest("again", bigfile, BUCKET, "again")
+    with TransferEngine(s3, cfg(bandwidth_limit=8 * MIB)) as engine:
+        handle = engine.upload(request)
+        wait_bytes(handle, 2 * MIB)
+        engine.pause("again")
+        assert handle.wait_for("paused", timeout=5) == "paused"
+        sent = handle.bytes_done
+        with pytest.raises(ValueError, match="already paused"):
+            engine.upload(UploadRequest("again", bigfile, BUCKET, "elsewhere"))
+        engine.set_bandwidth_limit(0)
+        attached = engine.upload(request)
+        assert attached.id == handle.id and attached.bytes_done >= sent
+        assert attached.wait(30) == "completed", attached.error
+        assert handle.state == "completed"  # one transfer, not two
+        assert engine.upload(request).wait(30) == "completed"  # a finished one starts anew
+    assert s3.get_object(Bucket=BUCKET, Key="again")["Body"].read() == bigfile.read_bytes()
+    assert open_uploads(s3) == []
+
+
 def test_cancel_running_and_paused_aborts_the_multipart_upload(s3: Any, bigfile: Path) -> None:
     with TransferEngine(s3, cfg(bandwidth_limit=8 * MIB)) as engine:
         running = engine.upload(UploadRequest("x1", bigfile, BUCKET, "k1"))

@@ -330,21 +330,21 @@ def test_keyboard_interrupt_keeps_an_s3_upload_resumable(
     from shorts_desktop.core.errors import UploadInterrupted
     from shorts_desktop.core.transfers import engine as engine_module
 
-    real_wait = engine_module.TransferHandle.wait
+    real_wait_for = engine_module.TransferHandle.wait_for
 
-    def interrupted_wait(self: Any, timeout: float | None = None) -> str:
+    def interrupted_wait(self: Any, *states: str, timeout: float | None = None) -> str:
         deadline = time.monotonic() + 20
         while self.bytes_done < 5 * MIB and time.monotonic() < deadline:  # a part is sent
             time.sleep(0.01)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine_module.TransferHandle, "wait", interrupted_wait)
+    monkeypatch.setattr(engine_module.TransferHandle, "wait_for", interrupted_wait)
     path = media.mp4("big.mp4", size=11 * MIB)
     with pytest.raises(UploadInterrupted, match="shorts-desktop resume"):
         s3_env.uploads.upload_file(path, "video")
     (row,) = Upload.select()
     assert row.status == "paused"
-    monkeypatch.setattr(engine_module.TransferHandle, "wait", real_wait)
+    monkeypatch.setattr(engine_module.TransferHandle, "wait_for", real_wait_for)
     done = s3_env.uploads.continue_upload(row.id)
     assert done.status == "completed"
     assert s3_env.raw_get(done.key) == path.read_bytes()

@@ -21,14 +21,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shorts_desktop.core.errors import ShortsError, TransferCancelled, UploadInterrupted
+from shorts_desktop.core.errors import ShortsError, TransferCancelled, TransferPaused
 from shorts_desktop.core.services.uploads import UploadService
 from shorts_desktop.core.transfers.priority import lower_priority
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.1
 ACTIVE_STATES = ("queued", "uploading", "paused")
-WAITING_THREADS = 64  # threads that may sit waiting on the engine; the engine bounds I/O
 
 
 @dataclass(frozen=True)
@@ -61,19 +60,30 @@ Subscriber = Callable[[QueueEvent], None]
 
 
 class _Control:
-    """Per-item switches a worker looks at between chunks (local copies)."""
+    """Per-item switches and the worker's claim on the item.
+
+    `attached`: a worker thread has the item (or will: it waits in the pool). A paused
+    item gives its thread back, so 200 paused files cost no thread; resuming it hands
+    it to the pool again. Both happen under the queue's lock, so that a resume racing a
+    worker that is letting go never leaves an item with no worker or with two.
+    """
 
     def __init__(self) -> None:
         self.running = threading.Event()
         self.running.set()
         self.cancelled = False
+        self.attached = False
+        self.prepared: tuple[Any, Path, Any] | None = None  # (upload row, path, digests)
 
 
 class UploadQueue:
     def __init__(self, uploads: UploadService, files_in_flight: int = 2,
                  thread_nice: int = 0) -> None:
         self.uploads = uploads
-        self._pool = ThreadPoolExecutor(WAITING_THREADS, "shorts-desktop-upload",
+        # Enough workers to checksum the next files while the engine sends `files_in_flight`;
+        # few, because every runnable Python thread competes with the window for the GIL.
+        self.worker_threads = max(1, files_in_flight) * 2 + 4
+        self._pool = ThreadPoolExecutor(self.worker_threads, "shorts-desktop-upload",
                                         initializer=lower_priority(thread_nice))
         self._slots = threading.BoundedSemaphore(max(1, files_in_flight))
         self._lock = threading.Lock()
@@ -107,9 +117,13 @@ class UploadQueue:
             except Exception:
                 log.exception("a queue subscriber failed")
 
-    def _update(self, item_id: int, kind: str = "state", **changes: Any) -> QueueItem:
+    def _update(self, item_id: int, kind: str = "state", unless_paused: bool = False,
+                **changes: Any) -> QueueItem:
         with self._lock:
-            item = replace(self._items[item_id], **changes)
+            item = self._items[item_id]
+            if unless_paused and item.state == "paused":
+                return item  # paused meanwhile: the worker lets go at its next look
+            item = replace(item, **changes)
             self._items[item_id] = item
         self._emit(QueueEvent(kind, item))
         return item
@@ -166,8 +180,16 @@ class UploadQueue:
             self._items[item.item_id] = item
             self._controls[item.item_id] = control
         self._emit(QueueEvent("added", item))
-        self._pool.submit(self._run, item.item_id)
+        if control.running.is_set():
+            self._dispatch(item.item_id)
         return item
+
+    def _dispatch(self, item_id: int) -> None:
+        """Hand the item to a worker (the caller made sure no worker has it)."""
+        with self._lock:
+            self._controls[item_id].attached = True
+        if not self._closed:
+            self._pool.submit(self._run, item_id)
 
     # -- controlling ------------------------------------------------------------------------
 
@@ -176,40 +198,52 @@ class UploadQueue:
         return bool(engine is not None and item.upload_id and engine.get(item.upload_id))
 
     def pause(self, item_id: int) -> None:
-        item = self._items[item_id]
-        if item.state not in ("queued", "uploading"):
-            return
-        self._controls[item_id].running.clear()
+        with self._lock:
+            item = self._items[item_id]
+            if item.state not in ("queued", "uploading"):
+                return
+            self._controls[item_id].running.clear()
         if self._engine_has(item):
             self._engine.pause(item.upload_id)
         self._update(item_id, state="paused", rate=0.0, eta=None)
 
     def resume(self, item_id: int) -> None:
-        item = self._items[item_id]
-        if item.state != "paused":
-            return
+        with self._lock:
+            item = self._items[item_id]
+            if item.state != "paused":
+                return
+            control = self._controls[item_id]
+            control.running.set()
+            idle = not control.attached
         started = self._engine_has(item) or item.bytes_done > 0
         self._update(item_id, state="uploading" if started else "queued")
-        if self._engine_has(item):
-            self._engine.resume(item.upload_id)
-        self._controls[item_id].running.set()
+        if idle:
+            self._dispatch(item_id)  # sending again continues where the engine paused
+        elif self._engine_has(item):
+            self._engine.resume(item.upload_id)  # its worker is still waiting on it
 
     def cancel(self, item_id: int) -> None:
-        item = self._items[item_id]
-        if item.state not in ACTIVE_STATES:
-            return
-        control = self._controls[item_id]
-        control.cancelled = True
+        with self._lock:
+            item = self._items[item_id]
+            if item.state not in ACTIVE_STATES:
+                return
+            control = self._controls[item_id]
+            control.cancelled = True
+            control.running.set()
+            idle = not control.attached
         if self._engine_has(item):
             self._engine.cancel(item.upload_id)
-        control.running.set()
+        if idle:  # a worker records it: the row and the storage are not touched here
+            self._dispatch(item_id)
 
     def retry(self, item_id: int) -> None:
-        item = self._items[item_id]
-        if item.state in ("failed", "cancelled"):
+        with self._lock:
+            item = self._items[item_id]
+            if item.state not in ("failed", "cancelled"):
+                return
             self._controls[item_id] = _Control()
-            self._update(item_id, state="queued", bytes_done=0, error=None, rate=0.0, eta=None)
-            self._pool.submit(self._run, item_id)
+        self._update(item_id, state="queued", bytes_done=0, error=None, rate=0.0, eta=None)
+        self._dispatch(item_id)
 
     def pause_all(self) -> None:
         self._paused_all = True
@@ -240,57 +274,65 @@ class UploadQueue:
 
     # -- working ----------------------------------------------------------------------------
 
+    def _let_go_if_paused(self, item_id: int) -> bool:
+        """True (and the item has no worker any more) when it is paused."""
+        with self._lock:
+            control = self._controls[item_id]
+            if control.running.is_set() or control.cancelled or self._closed:
+                return False
+            control.attached = False
+            return True
+
     def _run(self, item_id: int) -> None:
         control = self._controls[item_id]
-        control.running.wait()
-        if control.cancelled or self._closed:
-            self._finish(item_id, "cancelled")
-            return
-        item = self._update(item_id, state="uploading")
-        started = time.monotonic()
-        last = [0.0]
-        done = [0]
-        local = self._engine is None
-        slot_held = [False]
-
-        def progress(delta: int) -> None:
-            if local and not control.running.is_set():  # a local copy pauses here
-                if slot_held[0]:
-                    self._slots.release()
-                    slot_held[0] = False
-                control.running.wait()
-                self._slots.acquire()
-                slot_held[0] = True
-            if local and control.cancelled:
-                raise TransferCancelled("The upload was cancelled.")
-            done[0] += delta
-            now = time.monotonic()
-            if now - last[0] >= PROGRESS_INTERVAL or done[0] >= item.size:
-                last[0] = now
-                rate = done[0] / max(now - started, 1e-6)
-                eta = (item.size - done[0]) / rate if rate > 0 else None
-                current = self._items.get(item_id)
-                if current is not None and current.state == "uploading":
-                    self._update(item_id, "progress", bytes_done=min(done[0], item.size),
-                                 rate=rate, eta=eta)
-
+        let_go = False
         try:
-            self._slots.acquire()
-            slot_held[0] = True
-            upload, path, sums = self._prepare(item)
-            self._update(item_id, upload_id=upload.id, size=sums.size)
-            if not local:  # the engine bounds the transfers themselves
-                self._slots.release()
-                slot_held[0] = False
-            control.running.wait()  # paused while it was being checksummed
-            if control.cancelled or self._closed:
-                raise TransferCancelled("The upload was cancelled.")
-            row = self.uploads.send(upload, path, sums, progress)
+            let_go = self._work(item_id, control)
+        except BaseException:
+            log.exception("the upload queue's worker failed")
+            raise
+        finally:
+            if not let_go:  # finished; after letting go, a resume may have a new worker on it
+                with self._lock:
+                    control.attached = False
+
+    def _work(self, item_id: int, control: _Control) -> bool:
+        """Prepare and send one item; False when it ended, True when it was let go paused."""
+        if self._let_go_if_paused(item_id):
+            return True
+        if control.cancelled or self._closed:
+            if control.cancelled:
+                self._cancel_row(item_id)
+            self._finish(item_id, "cancelled")
+            return False
+        item = self._update(item_id, state="uploading", unless_paused=True)
+        local = self._engine is None
+        try:
+            with self._slots if local else contextlib.nullcontext():
+                resumed = control.prepared is not None
+                if control.prepared is None:
+                    with contextlib.nullcontext() if local else self._slots:
+                        control.prepared = self._prepare(item)  # checksums: bounded
+                    upload, _path, sums = control.prepared
+                    item = self._update(item_id, upload_id=upload.id, size=sums.size)
+                upload, path, sums = control.prepared
+                while True:
+                    if self._let_go_if_paused(item_id):
+                        return True
+                    if control.cancelled or self._closed:
+                        raise TransferCancelled("The upload was cancelled.")
+                    if resumed:
+                        self.uploads.mark_sending(upload.id)
+                    try:
+                        row = self.uploads.send(upload, path, sums,
+                                                self._progress(item_id, item.size, local))
+                        break
+                    except TransferPaused:
+                        resumed = True  # let go below, or resumed while it stopped
+                        continue
         except TransferCancelled:
             self._cancel_row(item_id)
             self._finish(item_id, "cancelled")
-        except UploadInterrupted:
-            self._finish(item_id, "paused")
         except ShortsError as exc:
             self._finish(item_id, "failed", error=str(exc))
         except Exception as exc:  # a bug: keep the queue alive, say so on the row
@@ -299,9 +341,39 @@ class UploadQueue:
                          error=f"Unexpected error ({type(exc).__name__}), see the log.")
         else:
             self._finish(item_id, "completed", bytes_done=item.size, upload=row.to_dict())
-        finally:
-            if slot_held[0]:
-                self._slots.release()
+        return False
+
+    def _progress(self, item_id: int, size: int, local: bool) -> Callable[[int], None]:
+        """A progress callback for one send: bytes, rate and ETA at most every 0.1 s.
+
+        The first report of a continued upload counts what was sent before; the rate is
+        measured from there. A local copy stops here when paused or cancelled.
+        """
+        control = self._controls[item_id]
+        done = 0
+        base: int | None = None
+        started = last = 0.0
+
+        def progress(delta: int) -> None:
+            nonlocal done, base, started, last
+            if local and control.cancelled:
+                raise TransferCancelled("The upload was cancelled.")
+            if local and not control.running.is_set():
+                raise TransferPaused("The copy is paused; resuming starts it again.")
+            done += delta
+            now = time.monotonic()
+            if base is None:
+                base, started = done - delta, now
+            if now - last >= PROGRESS_INTERVAL or done >= size:
+                last = now
+                rate = (done - base) / max(now - started, 1e-6)
+                eta = (size - done) / rate if rate > 0 else None
+                current = self._items.get(item_id)
+                if current is not None and current.state == "uploading":
+                    self._update(item_id, "progress", bytes_done=min(done, size),
+                                 rate=rate, eta=eta)
+
+        return progress
 
     def _prepare(self, item: QueueItem) -> tuple[Any, Path, Any]:
         """Record the upload (or reopen the one the item already has) and checksum it."""

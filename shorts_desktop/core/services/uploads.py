@@ -30,6 +30,7 @@ from shorts_desktop.core.errors import (
     ShortsError,
     StorageError,
     TransferCancelled,
+    TransferPaused,
     UploadInterrupted,
     UserError,
 )
@@ -150,6 +151,12 @@ class UploadService:
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
 
+    def mark_sending(self, upload_id: str) -> None:
+        """A paused upload goes on: a restart now resumes it instead of holding it."""
+        Upload.update(status="uploading", updated_at=utcnow()).where(
+            (Upload.id == upload_id) & (Upload.status == "paused")
+        ).execute()
+
     def send(self, upload: Upload, path: Path, sums: files.Digests,
              progress: ProgressCallback | None = None,
              notice: Callable[[str], None] | None = None) -> Upload:
@@ -179,6 +186,11 @@ class UploadService:
             raise UploadInterrupted(
                 f"Interrupted; `shorts-desktop resume {upload.id}` continues the upload."
             ) from None
+        except TransferPaused:  # what was sent is kept; sending again continues it
+            Upload.update(status="paused", updated_at=utcnow()).where(
+                Upload.id == upload.id
+            ).execute()
+            raise
         except BaseException as exc:
             self._fail(upload, exc)
             raise

@@ -86,6 +86,11 @@ class Storage(Protocol):
         """Stop background work; unfinished uploads keep what they sent."""
         ...
 
+    def warm_up(self) -> None:
+        """Do the one-time set-up (clients, engine) now, off the GUI thread, so that the
+        first upload does not pay for it while the window is busy."""
+        ...
+
     def head(self, key: str) -> ObjectInfo | None: ...
 
     def copy(self, src_key: str, dst_key: str, *, content_type: str,

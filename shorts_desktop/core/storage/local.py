@@ -130,6 +130,9 @@ class LocalStorage:
     def close(self) -> None:
         """Nothing runs in the background here."""
 
+    def warm_up(self) -> None:
+        """Nothing to set up: copies need no client."""
+
     def describe(self) -> str:
         """Where files go, for the status bar and `check`."""
         return f"local library at {self.root}"

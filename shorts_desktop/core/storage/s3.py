@@ -18,12 +18,20 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from shorts_desktop.core.config import MIB, Settings
 from shorts_desktop.core.credentials import ResolvedCredentials
-from shorts_desktop.core.errors import ConfigError, ShortsError, StorageError, TransferCancelled
+from shorts_desktop.core.errors import (
+    ConfigError,
+    ShortsError,
+    StorageError,
+    TransferCancelled,
+    TransferPaused,
+)
 from shorts_desktop.core.storage.base import (
     CheckResult,
     MultipartInfo,
@@ -41,6 +49,7 @@ from shorts_desktop.core.transfers import (
     UploadRequest,
 )
 from shorts_desktop.core.transfers.retry import IntegrityError
+from shorts_desktop.core.transfers.state import FINAL_STATES
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -50,6 +59,24 @@ MAX_PARTS = 10_000
 _BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 COPY_THRESHOLD = 5 * 1024 * MIB
 READ_CHUNK = 8 * MIB
+
+
+_loader_lock = threading.Lock()
+_shared_loader: botocore.loaders.Loader | None = None
+
+
+def _botocore_session() -> botocore.session.Session:
+    """A fresh botocore session over one process-wide data loader: the S3 model and
+    endpoint rules (megabytes of JSON, parsed while holding the GIL) are read once, not
+    again for every client a storage, an engine or new settings build."""
+    global _shared_loader
+    with _loader_lock:
+        if _shared_loader is None:
+            _shared_loader = botocore.loaders.create_loader()
+        loader = _shared_loader
+    session = botocore.session.get_session()
+    session.register_component("data_loader", loader)
+    return session
 
 
 def part_size_for(size: int, threshold: int) -> int:
@@ -136,6 +163,10 @@ class S3Storage:
                 )
             return self._engine
 
+    def warm_up(self) -> None:
+        self.client  # noqa: B018 -- built on first use
+        self.transfers  # noqa: B018
+
     def close(self) -> None:
         """Stop the engine; unfinished uploads keep their parts for the next start."""
         with self._engine_lock:
@@ -161,18 +192,6 @@ class S3Storage:
         HTTP; the engine's parts carry a signed Content-MD5 or CRC32 that S3 verifies."""
         s = self.settings
         key = self.credentials.key
-        try:
-            session = boto3.session.Session(
-                aws_access_key_id=key.access_key_id if key else None,
-                aws_secret_access_key=key.secret_access_key if key else None,
-                aws_session_token=key.session_token if key else None,
-                region_name=s.region,
-                profile_name=None if key else s.aws_profile,
-            )
-        except botocore.exceptions.ProfileNotFound:
-            raise ConfigError(
-                f"The AWS profile {s.aws_profile!r} (AWS_PROFILE) does not exist."
-            ) from None
         options: dict[str, Any] = {}
         if not s.is_aws_endpoint:
             options["request_checksum_calculation"] = "when_required"
@@ -191,7 +210,20 @@ class S3Storage:
             user_agent_extra="shorts-desktop",
             **options,
         )
-        client: S3Client = session.client("s3", endpoint_url=s.endpoint_url, config=config)
+        try:
+            session = boto3.session.Session(
+                botocore_session=_botocore_session(),
+                aws_access_key_id=key.access_key_id if key else None,
+                aws_secret_access_key=key.secret_access_key if key else None,
+                aws_session_token=key.session_token if key else None,
+                region_name=s.region,
+                profile_name=None if key else s.aws_profile,
+            )
+            client: S3Client = session.client("s3", endpoint_url=s.endpoint_url, config=config)
+        except botocore.exceptions.ProfileNotFound:
+            raise ConfigError(
+                f"The AWS profile {s.aws_profile!r} (AWS_PROFILE) does not exist."
+            ) from None
         return client
 
     def describe(self) -> str:
@@ -308,7 +340,7 @@ class S3Storage:
         unsubscribe = engine.subscribe(on_event)
         try:
             handle = submit(request)
-            state = handle.wait()
+            state = handle.wait_for(*FINAL_STATES, "paused")
         except KeyboardInterrupt:
             self.close()
             raise
@@ -316,6 +348,8 @@ class S3Storage:
             unsubscribe()
         if state == "cancelled":
             raise TransferCancelled("The transfer was cancelled.")
+        if state == "paused":  # submitting the same request again continues it
+            raise TransferPaused("The transfer is paused; what it sent so far is kept.")
         if state != "completed":
             raise StorageError(handle.error or f"The transfer {state}.")
         if progress is not None and handle.total > done[0]:

@@ -214,7 +214,9 @@ class TransferEngine:
     # -- submitting --------------------------------------------------------------------------
 
     def upload(self, request: UploadRequest) -> TransferHandle:
-        """Queue an upload; a saved multipart state for the same id is resumed."""
+        """Queue an upload; a saved multipart state for the same id is resumed, and the
+        same request for a transfer this engine still has is that transfer (a paused one
+        is resumed), so a caller that stopped waiting can attach again."""
         return self._submit(request.transfer_id, "upload", request)
 
     def download(self, request: DownloadRequest) -> TransferHandle:
@@ -225,7 +227,13 @@ class TransferEngine:
         with self._lock:
             old = self._transfers.get(transfer_id)
             if old is not None and old.state not in FINAL_STATES:
-                raise ValueError(f"transfer {transfer_id} is already {old.state}")
+                if old.direction != direction or old.request != request:
+                    raise ValueError(f"transfer {transfer_id} is already {old.state}")
+                with old.lock:
+                    old.user_paused = False
+                    if not self._paused_all:
+                        self._resume(old)
+                return TransferHandle(old)
             t = Transfer(transfer_id, direction, request, self._closing)
             try:
                 t.total = request.path.stat().st_size if direction == "upload" else 0

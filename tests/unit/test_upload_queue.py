@@ -1,0 +1,171 @@
+"""The upload queue: paused files hold no thread, and resuming continues where they were."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from shorts_desktop.core.db.models import Upload
+from shorts_desktop.core.services.upload_queue import QueueItem, UploadQueue
+
+if TYPE_CHECKING:
+    from conftest import Env, Media
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def make_queue() -> Iterator[Callable[[Env], UploadQueue]]:
+    queues: list[UploadQueue] = []
+
+    def make(env: Env) -> UploadQueue:
+        queue = UploadQueue(env.uploads, files_in_flight=1)
+        queues.append(queue)
+        _queues[:] = [queue]
+        return queue
+
+    yield make
+    for queue in queues:
+        queue.shutdown()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; the queue holds {states_of_all()}")
+        time.sleep(0.01)
+
+
+_queues: list[UploadQueue] = []
+
+
+def states_of_all() -> list[dict[str, str]]:
+    return [{i.name: f"{i.state} {i.bytes_done} {i.error or ''}" for i in q.items()}
+            for q in _queues]
+
+
+def states(queue: UploadQueue) -> dict[str, str]:
+    return {item.name: item.state for item in queue.items()}
+
+
+def by_name(queue: UploadQueue, name: str) -> QueueItem:
+    return next(item for item in queue.items() if item.name == name)
+
+
+def sending(queue: UploadQueue, name: str) -> bool:
+    """The engine is sending the file (its parts wait on the bandwidth limit)."""
+    upload_id = by_name(queue, name).upload_id
+    engine = queue.uploads.storage.transfers
+    handle = engine.get(upload_id) if engine is not None and upload_id else None
+    return handle is not None and handle.state == "running"
+
+
+def start_slow_upload(queue: UploadQueue, path: Path, rate: int) -> QueueItem:
+    """Queue `path` with the engine held to `rate` bytes/s; returns once it is sending."""
+    queue.uploads.storage.transfers.set_bandwidth_limit(rate)
+    item = queue.add_file(path, "video")
+    wait_until(lambda: sending(queue, path.name))
+    return item
+
+
+def test_paused_uploads_give_their_threads_back(
+    s3_env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
+) -> None:
+    """More files paused mid-send than the queue has threads: a new file still goes through,
+    and resuming them continues every one to a complete, correct object."""
+    queue = make_queue(s3_env)
+    engine = s3_env.storage.transfers
+    engine.set_bandwidth_limit(1 * MIB)  # slow enough to pause them while they send
+    big = [media.mp4(f"take-{n}.mp4", size=6 * MIB) for n in range(queue.worker_threads + 2)]
+    for path in big:
+        queue.add_file(path, "video")
+    wait_until(lambda: sending(queue, big[0].name))
+    queue.pause_all()
+    wait_until(lambda: set(states(queue).values()) == {"paused"})
+    # Every worker has let go of its paused file (none is parked waiting on it).
+    wait_until(lambda: not any(c.attached for c in queue._controls.values()))
+    assert engine.get(by_name(queue, big[0].name).upload_id or "").state == "paused"
+
+    note = media.write("note.txt", b"Said while the others wait.\n")
+    queue.resume_all()
+    queue.pause_all()  # and hold them again, at once
+    queue.add_file(note, "transcript")  # added while everything is paused: it waits too
+    queue.resume(by_name(queue, "note.txt").item_id)
+    wait_until(lambda: states(queue)["note.txt"] == "completed")
+    assert all(state == "paused" for name, state in states(queue).items() if name != "note.txt")
+    assert {row.status for row in Upload.select() if row.original_name != "note.txt"} <= {
+        "paused", "uploading"}
+
+    engine.set_bandwidth_limit(0)
+    queue.resume_all()
+    wait_until(lambda: set(states(queue).values()) == {"completed"}, timeout=60)
+    for path in big:
+        item = by_name(queue, path.name)
+        row = Upload.get_by_id(item.upload_id)
+        assert row.status == "completed"
+        assert item.bytes_done == path.stat().st_size
+        assert s3_env.raw_get(row.key) == path.read_bytes()
+    assert s3_env.storage.list_multipart_uploads("") == []
+
+
+def test_resume_while_pausing_never_loses_the_upload(
+    s3_env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
+) -> None:
+    """Pause and resume in quick succession, again and again: the file still completes once."""
+    queue = make_queue(s3_env)
+    path = media.mp4("flicker.mp4", size=8 * MIB)
+    item = start_slow_upload(queue, path, 4 * MIB)
+    for pause in range(20):
+        queue.pause(item.item_id)
+        if pause % 2:
+            time.sleep(0.02)  # sometimes the worker has let go by now, sometimes not
+        queue.resume(item.item_id)
+    s3_env.storage.transfers.set_bandwidth_limit(0)
+    wait_until(lambda: by_name(queue, path.name).state == "completed")
+    row = Upload.get_by_id(by_name(queue, path.name).upload_id)
+    assert row.status == "completed"
+    assert s3_env.raw_get(row.key) == path.read_bytes()
+    assert s3_env.storage.list_multipart_uploads("") == []
+
+
+def test_cancelling_a_paused_upload_removes_what_it_sent(
+    s3_env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
+) -> None:
+    queue = make_queue(s3_env)
+    engine = s3_env.storage.transfers
+    path = media.mp4("dropped.mp4", size=16 * MIB)
+    item = start_slow_upload(queue, path, 1 * MIB)
+    queue.pause(item.item_id)
+    wait_until(lambda: not queue._controls[item.item_id].attached)
+    upload_id = by_name(queue, path.name).upload_id
+    assert upload_id is not None and engine.get(upload_id).state == "paused"
+    assert Upload.get_by_id(upload_id).status == "paused"
+    queue.cancel(item.item_id)
+    wait_until(lambda: by_name(queue, path.name).state == "cancelled")
+    row = Upload.get_by_id(by_name(queue, path.name).upload_id)
+    wait_until(lambda: Upload.get_by_id(row.id).status == "cancelled")
+    wait_until(lambda: s3_env.storage.list_multipart_uploads("") == [])
+    assert s3_env.keys() == []
+
+
+def test_files_added_while_paused_wait_without_threads_and_then_complete(
+    env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
+) -> None:
+    queue = make_queue(env)
+    queue.pause_all()
+    paths = [media.mp4(f"clip-{n:02d}.mp4") for n in range(queue.worker_threads * 3)]
+    for path in paths:
+        queue.add_file(path, "video")
+    assert set(states(queue).values()) == {"paused"}
+    assert not any(c.attached for c in queue._controls.values())
+    assert Upload.select().count() == 0  # nothing is recorded before it is let through
+    queue.resume_all()
+    wait_until(lambda: set(states(queue).values()) == {"completed"})
+    stored = {Upload.get_by_id(i.upload_id).original_name for i in queue.items()}
+    assert stored == {p.name for p in paths}
+    assert len(env.keys()) == len(paths)
