@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -75,6 +76,8 @@ class MainWindow(QMainWindow):
 
     #: Emitted with the paths of files dropped anywhere on the window.
     files_dropped = Signal(list)
+    #: Emitted when the storage's one-time set-up has finished (see `_warm_up`).
+    ready = Signal()
 
     def __init__(self, services: Services, *, runner: TaskRunner | None = None) -> None:
         super().__init__()
@@ -129,7 +132,27 @@ class MainWindow(QMainWindow):
         self.set_transfer_summary(0, 0.0)
         self.sidebar.setCurrentRow(0)
         self.resize(1280, 800)
+        self.is_ready = False
+        self._warm_up()
         self._restore_queue()
+
+    def _warm_up(self) -> None:
+        """Set up the storage in the background, then stop the garbage collector from
+        walking everything built so far.
+
+        Building an S3 client parses megabytes of JSON, and a full collection walks every
+        object of Qt, boto3 and the models: each holds the GIL for 50-150 ms, so the GUI
+        thread would stall if either happened while uploads run. Frozen objects are still
+        freed when unreferenced; only cycles among them are left for good.
+        """
+        self.is_ready = False
+
+        def settled(_result: object = None) -> None:
+            gc.freeze()
+            self.is_ready = True
+            self.ready.emit()
+
+        self.runner.submit(self.services.warm_up, settled, lambda _message: settled())
 
     def _restore_queue(self) -> None:
         """Uploads a previous run left unfinished come back into the queue (off the GUI)."""
@@ -194,13 +217,14 @@ class MainWindow(QMainWindow):
         changed = getattr(uploads, "uploads_changed", None)
         if changed is not None:
             for name in ("library", "jobs", "stats", "cleanup"):
-                changed.connect(self.panels[name].refresh)
+                changed.connect(self.panels[name].refresh_soon)
         for name, signal in (("jobs", "jobs_changed"), ("cleanup", "cleaned")):
             source = getattr(self.panels[name], signal, None)
             if source is not None:
                 for target in ("library", "stats", "jobs", "cleanup"):
                     if target != name:
-                        source.connect(lambda _value=None, t=target: self.panels[t].refresh())
+                        source.connect(
+                            lambda _value=None, t=target: self.panels[t].refresh_soon())
         transfers = getattr(uploads, "transfers_changed", None)
         if transfers is not None:
             transfers.connect(self.set_transfer_summary)
@@ -242,6 +266,7 @@ class MainWindow(QMainWindow):
         self._update_location()
         if old is not services:
             old.close()
+            self._warm_up()
             self._restore_queue()
 
     def _update_location(self) -> None:

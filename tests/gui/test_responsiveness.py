@@ -2,12 +2,15 @@
 
 A QTimer ticks every 10 ms on the GUI thread while the queue works; the worst gap
 between two ticks, minus the interval, is the longest the event loop stalled. The
-quality bar is 50 ms; on a small shared machine (two cores, shared with the S3 server
-and whatever else runs) the GUI thread sometimes just waits for a CPU, so the test
-asserts safer bounds that still catch blocking work on the GUI thread: checksumming or
-sending the 1 GiB file there takes seconds, and per-file database or network calls
-for 200 files, or a model update per queue event, push the 99th percentile far up.
-The measured figures are printed and written to `responsiveness.json`.
+quality bar is 50 ms, and the measured worst stays under it (see the README). On a
+small shared machine (two cores, shared with the S3 server and whatever else runs)
+the GUI thread sometimes just waits for a CPU, so the asserted bounds keep a margin
+that still catches what used to stall the window: a Python table model that the view
+asked for every cell and role while the workers held the GIL, hidden panels reloading
+for every completed file, 200 rows added in one pass, a garbage collection walking
+every object of Qt and boto3, or blocking work on the GUI thread. The figures, and
+when each tick over 50 ms came with how much of it the GUI thread itself spent on the
+CPU, are printed and written to `responsiveness.json`.
 
 The moto server runs in its own process here, like a real S3 endpoint: in the test
 process it holds the GIL for seconds while it joins and CRC-checks the 1 GiB object at
@@ -46,8 +49,8 @@ SMALL_FILES = 200
 TICK_MS = 10
 GOAL_MS = 50  # the quality bar, reported
 # Asserted: the worst single stall, and the 99th percentile.
-BOUND_MS = float(os.environ.get("SHORTS_DESKTOP_STALL_BOUND_MS", "400"))
-P99_BOUND_MS = float(os.environ.get("SHORTS_DESKTOP_STALL_P99_BOUND_MS", "100"))
+BOUND_MS = float(os.environ.get("SHORTS_DESKTOP_STALL_BOUND_MS", "100"))
+P99_BOUND_MS = float(os.environ.get("SHORTS_DESKTOP_STALL_P99_BOUND_MS", "25"))
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,11 @@ class StallMeter:
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
         self.last = 0.0
+        self.cpu = 0.0
+        self.since = 0.0
         self.gaps: list[float] = []
+        # Ticks later than the goal: (seconds since the drop, gap ms, GUI thread CPU ms).
+        self.late: list[tuple[float, float, float]] = []
         self.samples: dict[str, int] = {}
         self._gui_thread = threading.get_ident()
         self._stop = threading.Event()
@@ -140,6 +147,7 @@ class StallMeter:
 
     def start(self) -> None:
         self.last = time.perf_counter()
+        self.cpu = time.thread_time()
         self.timer.start()
         self._watchdog.start()
 
@@ -169,11 +177,19 @@ class StallMeter:
     def restart(self) -> None:
         """Forget the gaps so far: the window's own start-up is not what is measured."""
         self.gaps.clear()
+        self.late.clear()
+        self.since = time.perf_counter()
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.gaps.append((now - self.last) * 1000)
+        cpu = time.thread_time()
+        gap = (now - self.last) * 1000
+        self.gaps.append(gap)
+        if gap - TICK_MS > GOAL_MS:  # busy itself, or waiting for the GIL or a CPU?
+            self.late.append((round(now - self.since, 3), round(gap, 1),
+                              round((cpu - self.cpu) * 1000, 1)))
         self.last = now
+        self.cpu = cpu
 
     def stalls(self) -> list[float]:
         return sorted(max(0.0, gap - TICK_MS) for gap in self.gaps)
@@ -186,6 +202,8 @@ class StallMeter:
             "worst_stall_ms": round(stalls[-1], 1) if stalls else None,
             "p99_stall_ms": round(stalls[int(count * 0.99)], 1) if count else None,
             "stalls_over_50ms": sum(1 for s in stalls if s > GOAL_MS),
+            "late_ticks": [{"at_s": at, "gap_ms": gap, "gui_cpu_ms": cpu}
+                           for at, gap, cpu in self.late],
         }
 
 
@@ -216,6 +234,8 @@ def test_event_loop_stays_responsive_during_a_big_upload_and_200_small_files(
 
     meter = StallMeter()
     meter.start()
+    # The window is ready (its storage set up) before a user could drop anything on it.
+    qtbot.waitUntil(lambda: window.is_ready, timeout=30_000)
     qtbot.wait(300)  # the meter runs in the event loop from here on
     started = time.monotonic()
     meter.restart()  # from the drop on: the uploads are what is measured

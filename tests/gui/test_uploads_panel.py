@@ -288,3 +288,111 @@ def test_a_file_not_yet_sending_says_waiting(qtbot):
     assert model.data(model.index(0, STATE)) == "Waiting"
     assert "free upload slot" in model.data(model.index(0, STATE), Qt.ItemDataRole.ToolTipRole)
     assert model.data(model.index(1, STATE)) == "Uploading"
+
+
+def test_queue_cells_are_cpp_items_so_a_repaint_runs_no_python(main_window: MainWindow,
+                                                               qtbot: Any) -> None:
+    """While uploads run, every call from Qt into Python waits for the GIL: the view must
+    find each cell, its text and its progress fill without one."""
+    from dataclasses import replace
+
+    from PySide6.QtGui import QStandardItemModel
+
+    from shorts_desktop.core.services.upload_queue import QueueItem
+    from shorts_desktop.gui.models.queue_model import NAME, PROGRESS, QueueModel
+
+    for name in ("data", "multiData", "rowCount", "columnCount", "index", "parent", "flags",
+                 "headerData", "hasChildren"):
+        assert getattr(QueueModel, name) is getattr(QStandardItemModel, name), name
+    panel = uploads_panel(main_window)
+    model = panel.model
+    item = QueueItem(1, "quarter.mp4", "video", True, 1000, state="uploading",
+                     bytes_done=250, rate=50.0)
+    model.reset([item])
+    progress = model.index(0, PROGRESS)
+    assert model.data(progress) == "25%"
+    assert model.data(progress, Qt.ItemDataRole.ToolTipRole) == "250 B of 1.0 KB"
+    assert not model.flags(model.index(0, NAME)) & Qt.ItemFlag.ItemIsEditable
+    gradient = model.data(progress, Qt.ItemDataRole.BackgroundRole).gradient()
+    stops = gradient.stops()
+    assert stops[1][0] == pytest.approx(0.25)
+    assert stops[1][1].alpha() > 0 and stops[2][1].alpha() == 0
+
+    # What a user sees: the done quarter of the cell is tinted, the rest is not, also when
+    # the row is selected; and the fill follows the column when it is resized.
+    qtbot.waitUntil(lambda: panel.table.isVisible(), timeout=WAIT)
+
+    def edge() -> float:
+        """Where the fill ends, as a fraction of the cell's width."""
+        rect = panel.table.visualRect(progress)
+        image = panel.table.viewport().grab().toImage()
+        y = rect.top() + 3  # above the percentage text
+        tinted = [image.pixelColor(x, y) != image.pixelColor(rect.right() - 1, y)
+                  for x in range(rect.left(), rect.right())]
+        return tinted.index(False) / rect.width()
+
+    panel.table.clearSelection()
+    assert edge() == pytest.approx(0.25, abs=0.02)
+    select_rows(panel, [0])
+    assert edge() == pytest.approx(0.25, abs=0.02)
+    assert panel.selected_items() == [item]  # the row counts as selected all the same
+    panel.table.clearSelection()
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.table.visualRect(progress).center())
+    assert panel.selected_items() == [item]  # a click on the bar selects its row
+    panel.table.horizontalHeader().resizeSection(PROGRESS, 300)
+    assert edge() == pytest.approx(0.25, abs=0.02)
+
+    model.progress(replace(item, bytes_done=1000))
+    brush = model.data(progress, Qt.ItemDataRole.BackgroundRole)
+    assert model.data(progress) == "100%" and brush.gradient() is None  # filled all over
+
+
+def test_two_hundred_new_rows_reach_the_table_a_batch_per_pass(main_window: MainWindow,
+                                                              qtbot: Any) -> None:
+    from shorts_desktop.core.services.upload_queue import QueueEvent, QueueItem
+    from shorts_desktop.gui.panels.uploads import FLUSH_BATCH
+
+    panel = uploads_panel(main_window)
+    items = [QueueItem(1000 + n, f"take-{n:03d}.mp4", "video", True, 10, state="paused")
+             for n in range(200)]
+    for item in items:
+        panel._on_event(panel.queue, QueueEvent("added", item))
+    panel._flush_timer.stop()
+    panel._flush()  # one pass of the event loop
+    assert panel.model.rowCount() == FLUSH_BATCH
+    qtbot.waitUntil(lambda: panel.model.rowCount() == len(items), timeout=WAIT)
+    assert [i.name for i in panel.model.items()] == [i.name for i in items]
+
+
+def test_hidden_panels_reload_when_shown_not_for_every_upload(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    library = library_panel(main_window)
+    panel = uploads_panel(main_window)
+    reloads: list[int] = []
+    reload = library.refresh
+    monkeypatch.setattr(library, "refresh", lambda: (reloads.append(1), reload()))
+    with qtbot.waitSignal(panel.uploads_changed, timeout=WAIT):
+        panel.add_paths([media_files("first.mp4")])
+    qtbot.wait(100)
+    assert reloads == [] and library.model.rowCount() == 0  # told while hidden: no reload
+    main_window.show_panel("library")
+    qtbot.waitUntil(lambda: library.model.rowCount() == 1, timeout=WAIT)
+    shown = len(reloads)
+    assert shown >= 1
+    panel.add_paths([media_files("second.mp4")])  # on screen: reloads at once
+    qtbot.waitUntil(lambda: library.model.rowCount() == 2, timeout=WAIT)
+    assert len(reloads) > shown
+
+
+def test_the_window_sets_up_its_storage_in_the_background(s3_main_window: MainWindow,
+                                                         qtbot: Any) -> None:
+    import gc
+
+    window = s3_main_window
+    qtbot.waitUntil(lambda: window.is_ready, timeout=WAIT)
+    storage = window.services.storage
+    assert storage._engine is not None and storage._client is not None  # type: ignore
+    assert gc.get_freeze_count() > 0  # what start-up built is out of the collector's way

@@ -1,33 +1,52 @@
-"""A table model over the upload queue's item snapshots, updated on the GUI thread only."""
+"""A table model over the upload queue's item snapshots, updated on the GUI thread only.
+
+The cells are C++ items (QStandardItemModel) that the model fills when a snapshot
+arrives, about ten times a second. A repaint then runs no Python at all: while uploads
+run, every call from Qt into Python waits for the GIL that the worker threads share,
+and a table that asked Python for each cell and role stalled the window for tens of
+milliseconds per frame. The progress column is a gradient behind the percentage, for
+the same reason (a Python delegate would paint every visible row).
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QLinearGradient,
+    QPalette,
+    QStandardItem,
+    QStandardItemModel,
+)
+from PySide6.QtWidgets import QApplication
 
 from shorts_desktop.core.services.upload_queue import QueueItem
 from shorts_desktop.gui.format import human_duration, human_rate, human_size
 from shorts_desktop.gui.models.uploads_model import STATUS_LABELS
-
-Index = QModelIndex | QPersistentModelIndex
-
-#: The QueueItem behind a row.
-ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
-#: Progress as a float from 0.0 to 1.0 (the progress column's delegate paints it).
-PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2
 
 COLUMNS = ("Name", "Kind", "Size", "Progress", "Rate", "ETA", "State")
 NAME, KIND, SIZE, PROGRESS, RATE, ETA, STATE = range(len(COLUMNS))
 
 TRANSFERRING = ("queued", "uploading")
 FINISHED = ("completed", "failed", "cancelled")
-_ROLES = frozenset(int(r) for r in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
-                                    Qt.ItemDataRole.TextAlignmentRole, ITEM_ROLE,
-                                    PROGRESS_ROLE))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ALIGNMENT = {SIZE: _RIGHT, RATE: _RIGHT, ETA: _RIGHT,
+              PROGRESS: int(Qt.AlignmentFlag.AlignCenter)}
+_CELL_FLAGS = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+# The progress cell is not selectable: a selected row's highlight would hide its fill
+# (selection models ignore it when they ask whether a whole row is selected).
+_PROGRESS_FLAGS = Qt.ItemFlag.ItemIsEnabled
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
 #: The columns a progress report changes.
-_PROGRESS_COLUMNS = (PROGRESS, STATE)
+_PROGRESS_COLUMNS = (PROGRESS, RATE, ETA, STATE)
 
 
 def progress_of(item: QueueItem) -> float:
@@ -38,50 +57,51 @@ def progress_of(item: QueueItem) -> float:
     return max(0.0, min(1.0, item.bytes_done / item.size))
 
 
-class QueueModel(QAbstractTableModel):
+def progress_brush(fraction: float, width: int) -> QBrush | None:
+    """The done part of a `width`-pixel cell filled in the highlight colour.
+
+    Item views paint a cell's background with the brush origin at the cell's top-left,
+    so a gradient in pixels from 0 to `width` spans exactly the cell.
+    """
+    if fraction <= 0.0:
+        return None
+    color = QColor(QApplication.palette().color(QPalette.ColorRole.Highlight))
+    color.setAlpha(90)
+    if fraction >= 1.0:
+        return QBrush(color)
+    clear = QColor(color)
+    clear.setAlpha(0)
+    gradient = QLinearGradient(0.0, 0.0, float(max(1, width)), 0.0)
+    gradient.setColorAt(0.0, color)
+    gradient.setColorAt(fraction, color)
+    gradient.setColorAt(min(1.0, fraction + 1e-4), clear)
+    gradient.setColorAt(1.0, clear)
+    return QBrush(gradient)
+
+
+class QueueModel(QStandardItemModel):
     """One row per queued file, in the order they were added."""
 
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(list(COLUMNS))
+        for column, alignment in _ALIGNMENT.items():
+            if column != PROGRESS:
+                self.setHeaderData(column, Qt.Orientation.Horizontal, alignment,
+                                   Qt.ItemDataRole.TextAlignmentRole)
         self._items: list[QueueItem] = []
         self._rows: dict[int, int] = {}  # item id -> row
+        self._progress_width = 120  # the view says how wide the progress column is
 
-    # -- reading ----------------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole and section in (SIZE, RATE, ETA):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # A view asks for a dozen roles per cell on every repaint: answer the ones this
-        # model does not use before touching the index.
-        if role not in _ROLES or not index.isValid():
-            return None
-        item = self._items[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(item, column)
-        if role == ITEM_ROLE:
-            return item
-        if role == PROGRESS_ROLE:
-            return progress_of(item)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(item, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (SIZE, RATE, ETA):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+    def set_progress_width(self, width: int) -> None:
+        """The progress column was resized: redraw the fills to its new width."""
+        if width == self._progress_width or width <= 0:
+            return
+        self._progress_width = width
+        with self._quietly():
+            for row in range(len(self._items)):
+                self._fill(row, (PROGRESS,))
+        self._changed(list(range(len(self._items))), (PROGRESS, PROGRESS))
 
     def _display(self, item: QueueItem, column: int) -> str:
         if column == NAME:
@@ -115,7 +135,7 @@ class QueueModel(QAbstractTableModel):
             return f"{human_size(item.bytes_done)} of {human_size(item.size)}"
         return self._display(item, column)
 
-    def item(self, row: int) -> QueueItem:
+    def queue_item(self, row: int) -> QueueItem:
         return self._items[row]
 
     def items(self) -> list[QueueItem]:
@@ -128,13 +148,56 @@ class QueueModel(QAbstractTableModel):
         row = self._rows.get(item_id)
         return None if row is None else self._items[row]
 
+    # -- cells ------------------------------------------------------------------------------
+
+    def _fill(self, row: int, columns: tuple[int, ...] | range = range(len(COLUMNS))) -> None:
+        """Write one row's cells from its snapshot (signals are blocked by the caller)."""
+        item = self._items[row]
+        for column in columns:
+            cell = super().item(row, column)
+            if cell is None:
+                cell = QStandardItem()
+                cell.setFlags(_PROGRESS_FLAGS if column == PROGRESS else _CELL_FLAGS)
+                if column in _ALIGNMENT:
+                    cell.setData(_ALIGNMENT[column], Qt.ItemDataRole.TextAlignmentRole)
+                self.setItem(row, column, cell)
+            cell.setData(self._display(item, column), _DISPLAY)
+            cell.setData(self._tooltip(item, column), _TOOLTIP)
+            if column == PROGRESS:
+                cell.setData(progress_brush(progress_of(item), self._progress_width),
+                             _BACKGROUND)
+
+    @contextlib.contextmanager
+    def _quietly(self) -> Iterator[None]:
+        """The model's signals off: the caller then says in one signal what changed."""
+        blocked = self.blockSignals(True)
+        try:
+            yield
+        finally:
+            self.blockSignals(blocked)
+
     # -- changing (GUI thread only) ---------------------------------------------------------
 
     def reset(self, items: list[QueueItem]) -> None:
-        self.beginResetModel()
-        self._items = list(items)
-        self._reindex()
-        self.endResetModel()
+        self._items = []
+        self._rows = {}
+        self.setRowCount(0)
+        self._append(list(items))
+
+    def _append(self, items: list[QueueItem]) -> None:
+        """New rows at the end: one insert notification, then their cells, then one change."""
+        if not items:
+            return
+        first = len(self._items)
+        for offset, item in enumerate(items):
+            self._items.append(item)
+            self._rows[item.item_id] = first + offset
+        self.setRowCount(len(self._items))
+        added = range(first, len(self._items))
+        with self._quietly():
+            for row in added:
+                self._fill(row)
+        self._changed(list(added))
 
     def put(self, item: QueueItem) -> QueueItem | None:
         """Add the item or replace its row with this newer snapshot; returns the old one."""
@@ -157,14 +220,11 @@ class QueueModel(QAbstractTableModel):
             olds.setdefault(item.item_id, self._items[row])
             self._items[row] = item
             changed.append(row)
+        with self._quietly():
+            for row in set(changed):
+                self._fill(row)
         self._changed(changed)
-        if new:
-            first = len(self._items)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            for offset, item in enumerate(new.values()):
-                self._items.append(item)
-                self._rows[item.item_id] = first + offset
-            self.endInsertRows()
+        self._append(list(new.values()))
         return olds
 
     def progress(self, item: QueueItem) -> None:
@@ -186,7 +246,10 @@ class QueueModel(QAbstractTableModel):
                                        bytes_done=max(current.bytes_done, item.bytes_done),
                                        rate=item.rate, eta=item.eta)
             changed.append(row)
-        self._changed(changed, _PROGRESS_COLUMNS)
+        with self._quietly():
+            for row in set(changed):
+                self._fill(row, _PROGRESS_COLUMNS)
+        self._changed(changed, (PROGRESS, STATE))
 
     def _changed(self, rows: list[int],
                  columns: tuple[int, int] = (0, len(COLUMNS) - 1)) -> None:

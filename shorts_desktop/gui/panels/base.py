@@ -45,6 +45,13 @@ class Panel(QWidget):
     def refresh(self) -> None:
         """Reload what the panel shows; runs its queries through the runner."""
 
+    def refresh_soon(self) -> None:
+        """What the panel shows changed: reload now if it is on screen. A hidden panel
+        reloads when it is shown (the main window does that), so a running queue does not
+        make every panel reload for every file."""
+        if self.isVisible():
+            self.refresh()
+
 
 def heading(text: str) -> QLabel:
     label = QLabel(text)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QPainter
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -26,9 +27,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QStackedWidget,
     QStyle,
-    QStyledItemDelegate,
-    QStyleOptionProgressBar,
-    QStyleOptionViewItem,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -50,7 +48,6 @@ from shorts_desktop.gui.models.queue_model import (
     KIND,
     NAME,
     PROGRESS,
-    PROGRESS_ROLE,
     RATE,
     SIZE,
     STATE,
@@ -69,6 +66,7 @@ TRANSCRIPT_EXTENSIONS = tuple(files.TRANSCRIPT_EXTENSIONS)
 MAX_REFUSED_SHOWN = 20
 #: At most this often the other panels hear that uploads completed (they reload then).
 CHANGED_INTERVAL_MS = 1000
+FLUSH_BATCH = 40  # queue rows applied to the table per pass of the event loop
 
 
 def kind_for(path: Path) -> str:
@@ -116,37 +114,6 @@ def transcript_name(name: str) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-class ProgressDelegate(QStyledItemDelegate):
-    """Paints the progress column as a progress bar in the style of the platform."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
-        if index.column() != PROGRESS:
-            super().paint(painter, option, index)
-            return
-        view_option = QStyleOptionViewItem(option)
-        self.initStyleOption(view_option, index)
-        view_option.text = ""
-        widget = view_option.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, view_option, painter,
-                            widget)
-        value = float(index.data(PROGRESS_ROLE) or 0.0)
-        bar = QStyleOptionProgressBar()
-        bar.rect = view_option.rect.adjusted(4, 4, -4, -4)
-        bar.palette = view_option.palette
-        bar.fontMetrics = view_option.fontMetrics
-        bar.direction = view_option.direction
-        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
-        bar.minimum = 0
-        bar.maximum = 1000
-        bar.progress = round(value * 1000)
-        bar.text = f"{value * 100:.0f}%"
-        bar.textVisible = True
-        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
 
 
 class PasteTranscriptDialog(QDialog):
@@ -249,7 +216,7 @@ class UploadsPanel(Panel):
         layout.addWidget(self.stack, 1)
 
         self.model.rowsInserted.connect(self._model_changed)
-        self.model.modelReset.connect(self._model_changed)
+        self.model.rowsRemoved.connect(self._model_changed)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self._attach(services.upload_queue)
 
@@ -408,14 +375,30 @@ class UploadsPanel(Panel):
         table = list_table(self, self.model, COLUMNS, NAME, samples, row_padding=14, margin=28)
         table.setObjectName("uploadQueue")
         table.setAccessibleName("Upload queue")
-        # Only the progress column is painted in Python; the others stay in C++.
-        table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(table))
+        header = table.horizontalHeader()
+        self.model.set_progress_width(header.sectionSize(PROGRESS))
+        header.sectionResized.connect(self._section_resized)
+        table.pressed.connect(self._pressed)
         table.customContextMenuRequested.connect(self._context_menu)
         for action in (self.pause_action, self.resume_action, self.cancel_action,
                        self.retry_action):
             table.addAction(action)
         self.table = table
         return table
+
+    def _pressed(self, index: QModelIndex) -> None:
+        """A press on the (unselectable) progress cell selects its row like any other."""
+        if index.column() != PROGRESS:
+            return
+        toggle = QApplication.keyboardModifiers() & Qt.KeyboardModifier.ControlModifier
+        command = (QItemSelectionModel.SelectionFlag.Toggle if toggle
+                   else QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.table.selectionModel().setCurrentIndex(
+            index.siblingAtColumn(NAME), command | QItemSelectionModel.SelectionFlag.Rows)
+
+    def _section_resized(self, column: int, _old: int, new: int) -> None:
+        if column == PROGRESS:
+            self.model.set_progress_width(new)
 
     # -- the queue --------------------------------------------------------------------------
 
@@ -472,12 +455,17 @@ class UploadsPanel(Panel):
         A file completes, fails or is cancelled in one batch or another; thousands of
         events a second reach the GUI thread as at most one repaint per pass.
         """
-        states = list(self._pending_states.values())
+        # At most a batch of rows per pass, so that 200 dropped files reach the table
+        # over a few passes with the event loop running in between.
+        ids = list(itertools.islice(self._pending_states, FLUSH_BATCH))
+        states = [self._pending_states.pop(item_id) for item_id in ids]
         progress = list(self._pending_progress.values())
-        finished = self._pending_finished
-        self._pending_states.clear()
         self._pending_progress.clear()
-        self._pending_finished = False
+        finished = self._pending_finished and not self._pending_states
+        if finished:
+            self._pending_finished = False
+        if self._pending_states:
+            self._flush_timer.start()
         if states:
             olds = self.model.put_many(states)
             completed = False
@@ -607,7 +595,7 @@ class UploadsPanel(Panel):
 
     def selected_items(self) -> list[QueueItem]:
         rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
-        return [self.model.item(r) for r in rows]
+        return [self.model.queue_item(r) for r in rows]
 
     def _for_selected(self, states: tuple[str, ...], act: Callable[[int], None]) -> None:
         for item in self.selected_items():
