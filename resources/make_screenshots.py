@@ -3,9 +3,10 @@
     python resources/make_screenshots.py [--out resources/screenshots] [--scale 1.25]
                                          [--dark] [--panel NAME ...]
 
-Builds a throwaway SHORTS_DESKTOP_HOME with a local library (videos and transcripts,
-temporary and permanent, uploaded over the last weeks), two jobs in different states
-and unfinished uploads that the window restores into its queue; then runs
+Builds a throwaway home folder (HOME points at it, so the window shows the paths a user
+would see, such as ~/.local/share/shorts-desktop) with a local library (videos and
+transcripts, temporary and permanent, uploaded over the last weeks), two jobs in
+different states and unfinished uploads that the window restores into its queue; then runs
 `python -m shorts_desktop gui --panel NAME --screenshot FILE` for each panel, each in
 its own process (offscreen unless QT_QPA_PLATFORM says otherwise). PNGs are written
 with the strongest compression so that they stay small in the repository.
@@ -49,16 +50,24 @@ def mp4(size: int) -> bytes:
     return struct.pack(">I", 24) + b"ftypisom" + bytes(12) + os.urandom(max(0, size - 24))
 
 
+def app_environ(home: Path) -> dict[str, str]:
+    """The environment of a user whose home is `home`, with no bucket set up."""
+    skip = ("AWS_", "S3_", "XDG_", "SHORTS_DESKTOP_HOME")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+    env["HOME"] = str(home)
+    return env
+
+
 def populate(home: Path, media: Path) -> None:
-    """Fill `home` through the core, as the app itself would."""
-    os.environ["SHORTS_DESKTOP_HOME"] = str(home)
+    """Fill the app's data under `home` through the core, as the app itself would."""
+    env = app_environ(home)
+    os.environ.clear()
+    os.environ.update(env)  # platformdirs reads HOME from the process environment
     from shorts_desktop.app import build_services
     from shorts_desktop.core.db.models import Job, Upload, utcnow
     from shorts_desktop.core.services.jobs import JobDraft
 
     rng = random.Random(7)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
-    env["SHORTS_DESKTOP_HOME"] = str(home)
     services = build_services(env, cwd=media)
     try:
         now = utcnow()
@@ -119,8 +128,7 @@ def populate(home: Path, media: Path) -> None:
 
 def shoot(home: Path, media: Path, panel: str, target: Path, *, scale: str | None,
           dark: bool) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
-    env["SHORTS_DESKTOP_HOME"] = str(home)
+    env = app_environ(home)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     if scale:
         env["QT_SCALE_FACTOR"] = scale

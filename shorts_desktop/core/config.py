@@ -106,6 +106,15 @@ def _hours(name: str, raw: str) -> float:
     return value
 
 
+def _switch(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false (got {raw!r}).")
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[str, str], str]:
     def parse(name: str, raw: str) -> str:
         value = raw.strip().lower()
@@ -207,6 +216,9 @@ class Settings:
     )
     cleanup_temp_hours: float = field(
         default=24.0, metadata={"env": "S3_CLEANUP_TEMP_HOURS", "parse": _hours}
+    )
+    auto_cleanup: bool = field(
+        default=False, metadata={"env": "SHORTS_DESKTOP_AUTO_CLEANUP", "parse": _switch}
     )
     after_publish: str = field(
         default="delete",

@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QColor,
     QDesktopServices,
     QDragEnterEvent,
+    QDragLeaveEvent,
     QDropEvent,
     QIcon,
     QPalette,
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.runner = runner or TaskRunner(self)
         self.runner.failed.connect(self.show_error)
         self.setAcceptDrops(True)
+        self.drop_overlay = self._build_drop_overlay()
         self.panels: dict[str, Panel] = {}
 
         self.sidebar = QListWidget()
@@ -274,7 +276,11 @@ class MainWindow(QMainWindow):
         if storage.backend == "s3":
             text = f"Files go to {storage.describe()}"
         else:
-            text = f"Files go to the {storage.describe()} (no bucket set up yet)"
+            where = storage.describe()
+            home = str(Path.home())
+            if home not in ("", "/"):
+                where = where.replace(home + os.sep, "~" + os.sep, 1)
+            text = f"Files go to the {where} (no bucket set up yet)"
         self.location_label.setText(text)
         self.location_label.setToolTip(text)
 
@@ -317,15 +323,54 @@ class MainWindow(QMainWindow):
     # -- drag and drop anywhere -------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
+        count = sum(1 for u in event.mimeData().urls() if u.isLocalFile())
+        if count:
             event.acceptProposedAction()
+            self._show_drop_overlay(count)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_overlay.hide()
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_overlay.hide()
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
             self.show_panel("uploads")
             self.files_dropped.emit(paths)
+
+    def _build_drop_overlay(self) -> QLabel:
+        """What a drag over the window shows: that letting go uploads the files."""
+        overlay = QLabel(self)
+        overlay.setObjectName("dropOverlay")
+        overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        overlay.setWordWrap(True)
+        # Drops still reach the widget under it (the Jobs panel's pickers take their own).
+        overlay.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        font = overlay.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        overlay.setFont(font)
+        overlay.hide()
+        return overlay
+
+    def _show_drop_overlay(self, count: int) -> None:
+        # The window's own colour, nearly opaque: the text stands alone, the panel shows
+        # through just enough to see where one is.
+        window = self.palette().color(QPalette.ColorRole.Window)
+        self.drop_overlay.setStyleSheet(
+            f"#dropOverlay {{ background: rgba({window.red()}, {window.green()}, "
+            f"{window.blue()}, 225); border: 3px dashed palette(highlight); "
+            "border-radius: 14px; color: palette(window-text); }"
+        )
+        what = "this file or folder" if count == 1 else f"these {count} files and folders"
+        self.drop_overlay.setText(f"Drop to upload {what}")
+        central = self.centralWidget()
+        if central is not None:
+            self.drop_overlay.setGeometry(central.geometry().adjusted(8, 8, -8, -8))
+        self.drop_overlay.raise_()
+        self.drop_overlay.show()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.runner.shutdown()

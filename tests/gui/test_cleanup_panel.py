@@ -116,13 +116,26 @@ def test_automatic_cleanup_runs_on_its_timer(
     panel.auto_switch.setChecked(True)
     assert panel.auto_timer.isActive()
     assert panel.auto_timer.interval() == AUTO_INTERVAL_MS
-    assert "this session" in panel.auto_label.text()
+    assert "every hour while the app is open, next at" in panel.auto_label.text()
     with qtbot.waitSignal(panel.cleaned, timeout=5000):
         panel.auto_timer.timeout.emit()  # an hour passes
     assert services.storage.head(uploads["old"].key) is None
     assert "Automatic cleanup at" in panel.auto_label.text()
-    panel.auto_switch.setChecked(False)
-    assert not panel.auto_timer.isActive()
+
+    # The switch is remembered: the next start (new services) finds it on, then off.
+    qtbot.waitUntil(lambda: services.rebuild_settings().auto_cleanup, timeout=5000)
+    restarted = services.rebuild()
+    try:
+        panel.set_services(restarted)
+        assert panel.auto_switch.isChecked() and panel.auto_timer.isActive()
+        panel.auto_switch.setChecked(False)
+        assert not panel.auto_timer.isActive()
+        qtbot.waitUntil(lambda: not restarted.rebuild_settings().auto_cleanup, timeout=5000)
+        assert restarted.rebuild_settings().sources["SHORTS_DESKTOP_AUTO_CLEANUP"] == (
+            "settings file")
+    finally:
+        panel.set_services(services)
+        restarted.close()
 
 
 def test_local_library_says_lifecycle_needs_a_bucket(panel_kit: Any) -> None:

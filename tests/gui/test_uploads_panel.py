@@ -396,3 +396,62 @@ def test_the_window_sets_up_its_storage_in_the_background(s3_main_window: MainWi
     storage = window.services.storage
     assert storage._engine is not None and storage._client is not None  # type: ignore
     assert gc.get_freeze_count() > 0  # what start-up built is out of the collector's way
+
+
+def test_a_dropped_folder_brings_its_videos_and_transcripts(
+    main_window: MainWindow, media_files: Callable[..., Path], tmp_path: Path,
+    drop_files: Callable[[Any, list[Path]], None], qtbot: Any,
+) -> None:
+    panel = uploads_panel(main_window)
+    folder = tmp_path / "Shoot day 2"
+    (folder / "b-roll").mkdir(parents=True)
+    (folder / ".cache").mkdir()
+    for name in ("take-1.mp4", "b-roll/sunset.mov", ".cache/thumb.mp4"):
+        (folder / name).write_bytes(media_files("clip.mp4").read_bytes())
+    (folder / "script.txt").write_text("Hello there.\n")
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    empty = tmp_path / "nothing here"
+    empty.mkdir()
+    (empty / "photo.png").write_bytes(b"\x89PNG")
+
+    drop_files(main_window, [folder, empty])
+    qtbot.waitUntil(lambda: set(states(panel).values()) == {"completed"}
+                    and len(states(panel)) == 3, timeout=WAIT)
+    assert set(states(panel)) == {"take-1.mp4", "sunset.mov", "script.txt"}
+    text = panel.refused_label.text()
+    assert "1 other file in the folder Shoot day 2 (neither videos nor transcripts) was left out" \
+        in text
+    assert "The folder nothing here has no videos or transcripts." in text
+
+
+def test_a_drag_over_the_window_says_what_letting_go_does(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any,
+) -> None:
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent
+    from PySide6.QtWidgets import QApplication
+
+    main_window.show_panel("library")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(media_files(n))) for n in ("a.mp4", "b.txt")])
+    enter = QDragEnterEvent(QPoint(400, 300), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(main_window, enter)
+    overlay = main_window.drop_overlay
+    assert enter.isAccepted() and overlay.isVisible()
+    assert overlay.text() == "Drop to upload these 2 files and folders"
+    assert overlay.geometry().width() > main_window.width() // 2
+    assert overlay.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    QApplication.sendEvent(main_window, QDragLeaveEvent())
+    assert not overlay.isVisible()
+
+
+def test_the_status_bar_shortens_the_home_folder(main_window: MainWindow,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    library = main_window.services.paths.library_dir
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: library.parent.parent))
+    main_window._update_location()
+    text = main_window.location_label.text()
+    expected = f"~{os.sep}{library.parent.name}{os.sep}{library.name}"
+    assert text == f"Files go to the local library at {expected} (no bucket set up yet)"

@@ -125,6 +125,14 @@ def test_dotenv_is_read_from_the_given_folder_only(tmp_path: Path, paths: AppPat
 # --- validation ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("raw", "on"), [("true", True), ("On", True), ("1", True),
+                                         ("yes", True), ("false", False), ("OFF", False),
+                                         ("0", False), ("no", False)])
+def test_a_switch_reads_the_usual_words(cwd: Path, paths: AppPaths, raw: str, on: bool) -> None:
+    settings = load_settings(environ={"SHORTS_DESKTOP_AUTO_CLEANUP": raw}, cwd=cwd, paths=paths)
+    assert settings.auto_cleanup is on
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -154,6 +162,7 @@ def test_dotenv_is_read_from_the_given_folder_only(tmp_path: Path, paths: AppPat
         ("SHORTS_DESKTOP_FILES_IN_FLIGHT", "0"),
         ("SHORTS_DESKTOP_PARTS_IN_FLIGHT", "33"),
         ("SHORTS_DESKTOP_BANDWIDTH_LIMIT", "-1"),
+        ("SHORTS_DESKTOP_AUTO_CLEANUP", "hourly"),
     ],
 )
 def test_invalid_value_is_refused_naming_the_variable(

@@ -2,12 +2,12 @@
 uploads, and apply the recommended bucket lifecycle rules.
 
 The automatic cleanup switch runs the same cleanup every hour while the app is open;
-it is kept for this session only (not saved in the settings file).
+it is saved in the settings file (SHORTS_DESKTOP_AUTO_CLEANUP), so it stays as left.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shorts_desktop.core.config import save_settings_file
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.cleanup import CleanupPlan, CleanupResult
 from shorts_desktop.core.services.lifecycle import (
@@ -78,6 +79,8 @@ def _table(name: str, columns: tuple[str, ...]) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.setAlternatingRowColors(True)
     header = table.horizontalHeader()
+    # Room for a typical value even while the table is empty ("36.5 h", "120.4 MB").
+    header.setMinimumSectionSize(table.fontMetrics().horizontalAdvance("000.0 MB") + 24)
     header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     for column in range(1, len(columns)):
         header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
@@ -174,8 +177,8 @@ class CleanupPanel(Panel):
         self.auto_switch.setObjectName("cleanupAuto")
         self.auto_switch.setAccessibleName("Automatic cleanup every hour")
         self.auto_switch.setToolTip(
-            "While the app is open, delete temporary files older than the age every hour "
-            "(for this session only)"
+            "While the app is open, delete temporary files older than the age every hour; "
+            "the switch stays as you leave it (SHORTS_DESKTOP_AUTO_CLEANUP)"
         )
         self.auto_switch.toggled.connect(self.set_automatic)
 
@@ -258,6 +261,8 @@ class CleanupPanel(Panel):
     def set_services(self, services: Services) -> None:
         self.services = services
         self.hours_spin.setValue(services.settings.cleanup_temp_hours)
+        self._saved_automatic = services.settings.auto_cleanup
+        self.set_automatic(services.settings.auto_cleanup)
         self.plan = None
         self.preview_table.setRowCount(0)
         self.summary_label.setText("Preview to see what would be deleted.")
@@ -450,12 +455,23 @@ class CleanupPanel(Panel):
             return
         if on:
             self.auto_timer.start()
+            next_run = datetime.now() + timedelta(milliseconds=AUTO_INTERVAL_MS)
             self.auto_label.setText(
-                "Automatic cleanup is on for this session; the first run is in an hour."
+                "Automatic cleanup is on: every hour while the app is open, next at "
+                f"{next_run:%H:%M}."
             )
         else:
             self.auto_timer.stop()
             self.auto_label.setText("")
+        if on != self._saved_automatic:  # remembered for the next start
+            self._saved_automatic = on
+            paths, profile = self.services.paths, self.services.settings.profile
+            variables = {"SHORTS_DESKTOP_AUTO_CLEANUP": "true" if on else "false"}
+            self.runner.submit(
+                lambda: save_settings_file(paths, variables, profile), None,
+                lambda message: self.auto_label.setText(
+                    f"The switch works for now but could not be saved: {message}"),
+            )
 
     def run_automatic(self) -> None:
         self._run(self.hours_spin.value(), automatic=True)

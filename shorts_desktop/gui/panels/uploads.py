@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +68,7 @@ MAX_REFUSED_SHOWN = 20
 #: At most this often the other panels hear that uploads completed (they reload then).
 CHANGED_INTERVAL_MS = 1000
 FLUSH_BATCH = 40  # queue rows applied to the table per pass of the event loop
+MAX_FOLDER_FILES = 1000  # a dropped folder with more is refused: probably the wrong one
 
 
 def kind_for(path: Path) -> str:
@@ -91,10 +93,47 @@ def kind_for(path: Path) -> str:
     return "video"
 
 
+def expand_folders(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files stay as they are; a folder becomes the videos and transcripts in it and its
+    subfolders, by name, hidden ones left out. Returns the files and (name, reason) notes
+    for what a folder held besides them (disk work: call it from a worker thread)."""
+    expanded: list[Path] = []
+    notes: list[tuple[str, str]] = []
+    media = VIDEO_EXTENSIONS + TRANSCRIPT_EXTENSIONS
+    for path in paths:
+        if not path.is_dir():
+            expanded.append(path)
+            continue
+        found: list[Path] = []
+        others = 0
+        for folder, subfolders, names in os.walk(path):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for name in sorted(names):
+                if name.startswith("."):
+                    continue
+                if name.lower().endswith(media):
+                    found.append(Path(folder) / name)
+                else:
+                    others += 1
+        label = path.name or str(path)
+        if len(found) > MAX_FOLDER_FILES:
+            notes.append((label, f"The folder {label} holds {len(found):,} videos and "
+                                 f"transcripts; add at most {MAX_FOLDER_FILES:,} at a time."))
+            continue
+        if not found:
+            notes.append((label, f"The folder {label} has no videos or transcripts."))
+        elif others:
+            verb = "was" if others == 1 else "were"
+            notes.append((label, f"{_plural(others, 'other file')} in the folder {label} "
+                                 f"(neither videos nor transcripts) {verb} left out."))
+        expanded.extend(found)
+    return expanded, notes
+
+
 def queue_paths(queue: UploadQueue, paths: list[Path],
                 is_temp: bool) -> list[tuple[str, str]]:
     """Classify, validate and queue files (worker thread); returns (name, reason) refused."""
-    refused: list[tuple[str, str]] = []
+    paths, refused = expand_folders(paths)
     for path in paths:
         try:
             queue.add_file(path, kind_for(path), is_temp)
