@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from shorts_desktop import __version__
-from shorts_desktop.gui.format import human_rate
+from shorts_desktop.gui.format import human_rate, tilde
 from shorts_desktop.gui.panels.base import Panel, heading, standard_icon
 from shorts_desktop.gui.tasks import TaskRunner
 from shorts_desktop.resources import APP_ID, app_icon
@@ -276,11 +276,7 @@ class MainWindow(QMainWindow):
         if storage.backend == "s3":
             text = f"Files go to {storage.describe()}"
         else:
-            where = storage.describe()
-            home = str(Path.home())
-            if home not in ("", "/"):
-                where = where.replace(home + os.sep, "~" + os.sep, 1)
-            text = f"Files go to the {where} (no bucket set up yet)"
+            text = f"Files go to the {tilde(storage.describe())} (no bucket set up yet)"
         self.location_label.setText(text)
         self.location_label.setToolTip(text)
 

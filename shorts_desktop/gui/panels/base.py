@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QTableView,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -36,6 +37,12 @@ class Panel(QWidget):
         self.runner = runner
         self.setObjectName(self.object_name)
         self.setAccessibleName(f"{self.title} panel")
+
+    def page_layout(self) -> QVBoxLayout:
+        """The panel's own layout, with the margins every panel shares."""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        return layout
 
     def set_services(self, services: Services) -> None:
         """Called after the settings changed and the services were rebuilt."""

@@ -137,7 +137,7 @@ class CleanupPanel(Panel):
         self.auto_timer.setInterval(AUTO_INTERVAL_MS)
         self.auto_timer.timeout.connect(self.run_automatic)
 
-        layout = QVBoxLayout(self)
+        layout = self.page_layout()
         layout.addWidget(heading(self.title))
         layout.addWidget(self._build_temp_box(), 3)
         self.lower_split = QSplitter(Qt.Orientation.Horizontal)

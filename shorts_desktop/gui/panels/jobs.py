@@ -135,7 +135,7 @@ class JobsPanel(Panel):
         self._debounce.setInterval(VALIDATE_DELAY_MS)
         self._debounce.timeout.connect(self._validate)
 
-        layout = QVBoxLayout(self)
+        layout = self.page_layout()
         layout.addWidget(heading(self.title))
         layout.addWidget(self._build_form())
         layout.addWidget(self._build_list(), 1)

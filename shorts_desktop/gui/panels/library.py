@@ -216,8 +216,7 @@ class LibraryPanel(Panel):
         self._filter_timer.setInterval(150)
         self._filter_timer.timeout.connect(self.apply_filters)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
+        layout = self.page_layout()
         top = QHBoxLayout()
         top.addWidget(heading(self.title))
         top.addStretch(1)

@@ -60,6 +60,7 @@ from shorts_desktop.core.credentials import AccessKey, KeyringStore, KeyringUnav
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.policy import bucket_policy
 from shorts_desktop.core.storage.base import CheckResult
+from shorts_desktop.gui.format import tilde
 from shorts_desktop.gui.panels.base import (
     Panel,
     heading,
@@ -386,7 +387,7 @@ class SettingsPanel(Panel):
         self.file_note.setWordWrap(True)
         self.file_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        layout = QVBoxLayout(self)
+        layout = self.page_layout()
         layout.addWidget(heading(self.title))
         layout.addLayout(self._build_profile_row())
         layout.addWidget(self.file_note)
@@ -693,7 +694,7 @@ class SettingsPanel(Panel):
         self.env_note.setVisible(bool(env_set))
         self.file_note.setText(
             f"The settings of profile “{settings.profile}” are saved in "
-            f"{self.services.paths.settings_file}"
+            f"{tilde(str(self.services.paths.settings_file))}"
         )
         credentials = self.services.credentials
         text = f"Credentials in use for profile “{settings.profile}”: {credentials.source}."

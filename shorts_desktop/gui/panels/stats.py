@@ -178,7 +178,7 @@ class StatsPanel(Panel):
         charts.addWidget(self.days_view, 1, 0, 1, 2)
         charts.setRowStretch(0, 1)
         charts.setRowStretch(1, 1)
-        layout = QVBoxLayout(self)
+        layout = self.page_layout()
         layout.addLayout(top)
         layout.addLayout(cards)
         layout.addWidget(self.note)

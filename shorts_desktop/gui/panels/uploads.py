@@ -235,8 +235,7 @@ class UploadsPanel(Panel):
         self._changed_timer.setInterval(CHANGED_INTERVAL_MS)
         self._changed_timer.timeout.connect(self.uploads_changed.emit)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
+        layout = self.page_layout()
         layout.addWidget(heading(self.title))
         layout.addWidget(self._build_drop_zone())
         layout.addWidget(self._build_refused_box())
