@@ -194,8 +194,13 @@ class UploadQueue:
     # -- controlling ------------------------------------------------------------------------
 
     def _engine_has(self, item: QueueItem) -> bool:
-        engine = self._engine
-        return bool(engine is not None and item.upload_id and engine.get(item.upload_id))
+        if not item.upload_id:
+            return False
+        try:
+            engine = self._engine
+        except ShortsError:  # the storage cannot start (its sends fail and say why)
+            return False
+        return bool(engine is not None and engine.get(item.upload_id))
 
     def pause(self, item_id: int) -> None:
         with self._lock:
@@ -324,8 +329,9 @@ class UploadQueue:
                     if resumed:
                         self.uploads.mark_sending(upload.id)
                     try:
-                        row = self.uploads.send(upload, path, sums,
-                                                self._progress(item_id, item.size, local))
+                        progress = self._progress(item_id, item.size, local,
+                                                  resumed or item.bytes_done > 0)
+                        row = self.uploads.send(upload, path, sums, progress)
                         break
                     except TransferPaused:
                         resumed = True  # let go below, or resumed while it stopped
@@ -343,16 +349,19 @@ class UploadQueue:
             self._finish(item_id, "completed", bytes_done=item.size, upload=row.to_dict())
         return False
 
-    def _progress(self, item_id: int, size: int, local: bool) -> Callable[[int], None]:
+    def _progress(self, item_id: int, size: int, local: bool,
+                  continued: bool) -> Callable[[int], None]:
         """A progress callback for one send: bytes, rate and ETA at most every 0.1 s.
 
-        The first report of a continued upload counts what was sent before; the rate is
-        measured from there. A local copy stops here when paused or cancelled.
+        The first report of a `continued` upload is what was sent before (the engine
+        resumes from its parts); the rate is measured from there. A local copy stops
+        here when paused or cancelled.
         """
         control = self._controls[item_id]
         done = 0
-        base: int | None = None
-        started = last = 0.0
+        base: int | None = None if continued else 0
+        started = time.monotonic()
+        last = 0.0
 
         def progress(delta: int) -> None:
             nonlocal done, base, started, last
@@ -363,10 +372,11 @@ class UploadQueue:
             done += delta
             now = time.monotonic()
             if base is None:
-                base, started = done - delta, now
+                base, started = done, now
             if now - last >= PROGRESS_INTERVAL or done >= size:
                 last = now
-                rate = (done - base) / max(now - started, 1e-6)
+                elapsed = now - started
+                rate = (done - base) / elapsed if elapsed > 0 else 0.0
                 eta = (size - done) / rate if rate > 0 else None
                 current = self._items.get(item_id)
                 if current is not None and current.state == "uploading":
