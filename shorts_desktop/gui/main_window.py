@@ -6,6 +6,7 @@ import gc
 import importlib
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from shorts_desktop.app import Services
 
 log = logging.getLogger(__name__)
+
+GUI_SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
 
 # name, sidebar label, module:class, standard icon
 PANELS: tuple[tuple[str, str, str, QStyle.StandardPixmap], ...] = (
@@ -135,6 +138,10 @@ class MainWindow(QMainWindow):
         self.sidebar.setCurrentRow(0)
         self.resize(1280, 800)
         self.is_ready = False
+        # Every call from Qt into Python (a model's data, a slot) waits for the GIL; with
+        # upload threads running, a waiting thread gets it after the switch interval.
+        # 1 ms instead of 5 ms makes a table repaint under load several times faster.
+        sys.setswitchinterval(GUI_SWITCH_INTERVAL)
         self._warm_up()
         self._restore_queue()
 

@@ -349,3 +349,43 @@ def test_screenshot_of_the_library_panel(
     panel.banner.show_message("1 file made permanent.")
     qtbot.wait(100)
     assert main_window.grab().save("/tmp/library.png")
+
+
+def test_a_repaint_asks_the_model_once_per_cell(qtbot: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each call from Qt into Python waits for the GIL while uploads run: the view gets a
+    cell's text and alignment in one multiData call, not one data call per role."""
+    from shorts_desktop.gui.models.uploads_model import COLUMNS, SIZE, UploadsModel
+
+    model = UploadsModel()
+    model.set_rows([{"id": f"id-{n}", "original_name": f"clip-{n}.mp4", "kind": "video",
+                     "size": 2048 * n, "is_temp": n % 2 == 0, "status": "completed",
+                     "created_at": "2026-11-20T10:00:00+00:00", "key": f"temp/clip-{n}.mp4"}
+                    for n in range(40)])
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(900, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    calls = {"data": 0, "multi": 0}
+    data, multi = UploadsModel.data, UploadsModel.multiData
+
+    def counted_data(self: Any, *args: Any) -> Any:
+        calls["data"] += 1
+        return data(self, *args)
+
+    def counted_multi(self: Any, *args: Any) -> None:
+        calls["multi"] += 1
+        multi(self, *args)
+
+    monkeypatch.setattr(UploadsModel, "data", counted_data)
+    monkeypatch.setattr(UploadsModel, "multiData", counted_multi)
+    image = view.viewport().grab().toImage()
+    assert calls["multi"] >= len(COLUMNS) * 5 and calls["data"] == 0
+    # And the cells say what data() says: text and the right-aligned size.
+    rect = view.visualRect(model.index(0, SIZE))
+    right = [x for x in range(rect.left(), rect.right())
+             if image.pixelColor(x, rect.center().y()).lightness() < 128]
+    assert right and right[-1] > rect.center().x()  # drawn, and on the right
+    assert model.index(3, 0).data() == "clip-3.mp4"

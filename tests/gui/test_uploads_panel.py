@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -396,6 +397,9 @@ def test_the_window_sets_up_its_storage_in_the_background(s3_main_window: MainWi
     storage = window.services.storage
     assert storage._engine is not None and storage._client is not None  # type: ignore
     assert gc.get_freeze_count() > 0  # what start-up built is out of the collector's way
+    from shorts_desktop.gui.main_window import GUI_SWITCH_INTERVAL
+
+    assert sys.getswitchinterval() == pytest.approx(GUI_SWITCH_INTERVAL)
 
 
 def test_a_dropped_folder_brings_its_videos_and_transcripts(
