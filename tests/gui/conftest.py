@@ -63,6 +63,9 @@ def make_main_window(qtbot: Any) -> Iterator[MakeWindow]:
         if show:
             window.show()
             qtbot.waitExposed(window)
+        # Start-up work done (storage set up, unfinished uploads restored), as a user would
+        # find it; a test that writes to the database before then races the restore.
+        qtbot.waitUntil(lambda: window.is_ready and window.runner.running == 0, timeout=15000)
         return window
 
     yield make

@@ -175,3 +175,22 @@ def test_files_added_while_paused_wait_without_threads_and_then_complete(
     stored = {Upload.get_by_id(i.upload_id).original_name for i in queue.items()}
     assert stored == {p.name for p in paths}
     assert len(env.keys()) == len(paths)
+
+
+def test_a_restored_upload_that_another_process_finished_is_completed(
+    env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
+) -> None:
+    """The window restores an upload the CLI is still sending; the CLI finishes it first."""
+    path = media.mp4("elsewhere.mp4")
+    upload, sums = env.uploads.create(path, "video")  # another process began it
+    queue = make_queue(env)
+    queue.pause_all()
+    (item,) = queue.restore()
+    assert item.upload_id == upload.id
+    env.uploads.send(upload, path, sums)  # ... and finished it
+    queue.resume_all()
+    wait_until(lambda: by_name(queue, path.name).state == "completed")
+    done = by_name(queue, path.name)
+    assert done.error is None and done.upload is not None
+    assert done.upload["status"] == "completed"
+    assert len(env.keys()) == 1

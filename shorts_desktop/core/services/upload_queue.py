@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from shorts_desktop.core.errors import ShortsError, TransferCancelled, TransferPaused
-from shorts_desktop.core.services.uploads import UploadService
+from shorts_desktop.core.services.uploads import UploadService, find_upload
 from shorts_desktop.core.transfers.priority import lower_priority
 
 log = logging.getLogger(__name__)
@@ -313,6 +313,12 @@ class UploadQueue:
         item = self._update(item_id, state="uploading", unless_paused=True)
         local = self._engine is None
         try:
+            if control.prepared is None and item.upload_id is not None:
+                row = find_upload(item.upload_id)
+                if row.status == "completed":  # finished meanwhile, by another process
+                    self._finish(item_id, "completed", bytes_done=int(row.size or item.size),
+                                 upload=row.to_dict())
+                    return False
             with self._slots if local else contextlib.nullcontext():
                 resumed = control.prepared is not None
                 if control.prepared is None:

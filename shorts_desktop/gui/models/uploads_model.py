@@ -99,6 +99,14 @@ class UploadsModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._visible)
 
+    def index(self, row: int, column: int,
+              parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        """One call per cell: Qt's own index() asks rowCount and columnCount each time."""
+        if parent.isValid() or not (0 <= row < len(self._visible)
+                                    and 0 <= column < len(COLUMNS)):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
