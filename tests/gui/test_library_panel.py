@@ -354,7 +354,8 @@ def test_screenshot_of_the_library_panel(
 def test_a_repaint_asks_the_model_once_per_cell(qtbot: Any,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Each call from Qt into Python waits for the GIL while uploads run: the view gets a
-    cell's text and alignment in one multiData call, not one data call per role."""
+    cell's text and alignment in one multiData call, not one data call per role, and
+    its index without asking rowCount and columnCount each time."""
     from shorts_desktop.gui.models.uploads_model import COLUMNS, SIZE, UploadsModel
 
     model = UploadsModel()
@@ -368,8 +369,12 @@ def test_a_repaint_asks_the_model_once_per_cell(qtbot: Any,
     view.resize(900, 400)
     view.show()
     qtbot.waitExposed(view)
-    calls = {"data": 0, "multi": 0}
-    data, multi = UploadsModel.data, UploadsModel.multiData
+    calls = {"data": 0, "multi": 0, "rowCount": 0}
+    data, multi, row_count = UploadsModel.data, UploadsModel.multiData, UploadsModel.rowCount
+
+    def counted_rows(self: Any, *args: Any) -> int:
+        calls["rowCount"] += 1
+        return row_count(self, *args)
 
     def counted_data(self: Any, *args: Any) -> Any:
         calls["data"] += 1
@@ -381,8 +386,10 @@ def test_a_repaint_asks_the_model_once_per_cell(qtbot: Any,
 
     monkeypatch.setattr(UploadsModel, "data", counted_data)
     monkeypatch.setattr(UploadsModel, "multiData", counted_multi)
+    monkeypatch.setattr(UploadsModel, "rowCount", counted_rows)
     image = view.viewport().grab().toImage()
     assert calls["multi"] >= len(COLUMNS) * 5 and calls["data"] == 0
+    assert calls["rowCount"] < calls["multi"] // 4  # index() does not ask it per cell
     # And the cells say what data() says: text and the right-aligned size.
     rect = view.visualRect(model.index(0, SIZE))
     right = [x for x in range(rect.left(), rect.right())
