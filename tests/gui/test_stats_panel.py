@@ -86,3 +86,30 @@ def test_include_bucket_listing_shows_unfinished_multipart_bytes(
     assert [b.label() for b in bars.barSets()] == ["Stored", "Unfinished multipart uploads"]
     panel.refresh()  # a later database refresh keeps the last listing
     assert panel.bucket_card.value == human_size(upload.size + 2000)
+
+
+def test_a_reload_changes_the_bars_in_place(
+    qtbot: Any, panel_kit: Any, media_files: Callable[..., Path]
+) -> None:
+    """While files complete the panel reloads every second: the charts keep their series
+    and axes and take the new values, which costs the GUI thread far less than a rebuild."""
+    services = panel_kit.services()
+    first = panel_kit.upload(services, media_files("a.mp4"), "video")
+    panel = panel_kit.panel(StatsPanel, services)
+    panel.refresh()
+    pie, days, prefixes = (panel.kind_chart.series()[0], panel.days_chart.series()[0],
+                           panel.prefix_chart.series()[0])
+    assert pie.count() == 1 and days.barSets()[0].at(29) == 1
+
+    second = panel_kit.upload(services, media_files("b.mp4"), "video")
+    panel.refresh()
+    assert panel.days_chart.series()[0] is days and panel.kind_chart.series()[0] is pie
+    assert panel.prefix_chart.series()[0] is prefixes
+    assert days.barSets()[0].at(29) == 2
+    assert pie.sum() == first.size + second.size
+    assert pie.slices()[0].label() == f"Videos {human_size(first.size + second.size)}"
+
+    panel_kit.upload(services, media_files("c.txt"), "transcript")  # a new slice: redrawn
+    panel.refresh()
+    redrawn = panel.kind_chart.series()[0]
+    assert redrawn is not pie and redrawn.count() == 2

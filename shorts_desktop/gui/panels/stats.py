@@ -130,6 +130,7 @@ class StatsPanel(Panel):
                  parent: QWidget | None = None) -> None:
         super().__init__(services, runner, parent)
         self.overview: dict[str, Any] | None = None
+        self._kinds_drawn: list[str] = []  # the pie's slices, by kind, as drawn
         self._loading = False
         self._again = False
 
@@ -279,15 +280,22 @@ class StatsPanel(Panel):
         chart.setTitle(title)
 
     def _draw_kinds(self, overview: dict[str, Any]) -> None:
+        slices = [(kind, f"{KIND_WORDS.get(kind, kind)} {human_size(figures['bytes'])}",
+                   figures["bytes"])
+                  for kind, figures in overview["by_kind"].items() if figures["bytes"]]
+        drawn = self.kind_chart.series()
+        if (slices and len(drawn) == 1 and isinstance(drawn[0], QPieSeries)
+                and self._kinds_drawn == [kind for kind, _label, _value in slices]):
+            for pie_slice, (_kind, label, value) in zip(drawn[0].slices(), slices,
+                                                       strict=True):
+                pie_slice.setLabel(label)
+                pie_slice.setValue(value)
+            return
         self._reset(self.kind_chart, "Bytes by kind")
         series = QPieSeries()
-        for kind, figures in overview["by_kind"].items():
-            if figures["bytes"]:
-                pie_slice = series.append(
-                    f"{KIND_WORDS.get(kind, kind)} {human_size(figures['bytes'])}",
-                    figures["bytes"],
-                )
-                pie_slice.setLabelVisible(False)
+        for _kind, label, value in slices:
+            series.append(label, value).setLabelVisible(False)
+        self._kinds_drawn = [kind for kind, _label, _value in slices]
         if series.count() == 0:
             self.kind_chart.setTitle("Bytes by kind: nothing stored yet")
         self.kind_chart.addSeries(series)
@@ -307,32 +315,67 @@ class StatsPanel(Panel):
             stored = [overview["temp"]["bytes"], overview["permanent"]["bytes"]]
             hidden = []
             title = "Bytes by prefix (from the database)"
-        self._reset(self.prefix_chart, title)
         scale, unit = _unit(max([*stored, *hidden, 0]))
-        series = QBarSeries()
-        objects = QBarSet("Stored")
-        objects.append([v / scale for v in stored])
-        series.append(objects)
+        bars = [("Stored", [v / scale for v in stored])]
         if any(hidden):
-            unfinished = QBarSet("Unfinished multipart uploads")
-            unfinished.append([v / scale for v in hidden])
-            series.append(unfinished)
+            bars.append(("Unfinished multipart uploads", [v / scale for v in hidden]))
+        top = max([*stored, *hidden, 0]) / scale
+        if self._bars_in_place(self.prefix_chart, title, labels, bars, top, unit):
+            return
+        self._reset(self.prefix_chart, title)
+        series = QBarSeries()
+        for name, values in bars:
+            bar_set = QBarSet(name)
+            bar_set.append(values)
+            series.append(bar_set)
         self.prefix_chart.addSeries(series)
-        self._axes(self.prefix_chart, series, labels, max([*stored, *hidden, 0]) / scale, unit)
+        self._axes(self.prefix_chart, series, labels, top, unit)
         self.prefix_chart.legend().setVisible(len(series.barSets()) > 1)
 
     def _draw_days(self, days: list[dict[str, Any]]) -> None:
-        self._reset(self.days_chart, "Uploads per day, last 30 days")
+        title = "Uploads per day, last 30 days"
+        labels = [date.fromisoformat(d["date"]).strftime("%b %d") for d in days]
+        values = [float(d["count"]) for d in days]
+        top = max([d["count"] for d in days] + [0])
+        if self._bars_in_place(self.days_chart, title, labels, [("Uploads", values)], top,
+                               "uploads", whole=True):
+            return
+        self._reset(self.days_chart, title)
         series = QBarSeries()
         counts = QBarSet("Uploads")
-        counts.append([float(d["count"]) for d in days])
+        counts.append(values)
         series.append(counts)
         self.days_chart.addSeries(series)
-        labels = [date.fromisoformat(d["date"]).strftime("%b %d") for d in days]
-        x = self._axes(self.days_chart, series, labels,
-                       max([d["count"] for d in days] + [0]), "uploads", whole=True)
+        x = self._axes(self.days_chart, series, labels, top, "uploads", whole=True)
         x.setLabelsAngle(-90)
         self.days_chart.legend().setVisible(False)
+
+    def _bars_in_place(self, chart: QChart, title: str, labels: list[str],
+                       bars: list[tuple[str, list[float]]], top: float, unit: str,
+                       whole: bool = False) -> bool:
+        """Give the bars already drawn their new values, when only the values changed.
+
+        Rebuilding a chart's series and axes takes tens of milliseconds of the GUI
+        thread; while files complete the panel reloads every second.
+        """
+        series = chart.series()
+        xs = chart.axes(Qt.Orientation.Horizontal)
+        ys = chart.axes(Qt.Orientation.Vertical)
+        if (chart.title() != title or len(series) != 1 or not isinstance(series[0], QBarSeries)
+                or len(xs) != 1 or len(ys) != 1):
+            return False
+        x, y = xs[0], ys[0]
+        bar_sets = series[0].barSets()
+        if (not isinstance(x, QBarCategoryAxis) or not isinstance(y, QValueAxis)
+                or x.categories() != labels or y.titleText() != unit
+                or [b.label() for b in bar_sets] != [name for name, _values in bars]):
+            return False
+        for bar_set, (_name, values) in zip(bar_sets, bars, strict=True):
+            for i, value in enumerate(values):
+                if bar_set.at(i) != value:
+                    bar_set.replace(i, value)
+        _set_range(y, top, whole)
+        return True
 
     def _axes(self, chart: QChart, series: QBarSeries, labels: list[str], top: float,
               unit: str, whole: bool = False) -> QBarCategoryAxis:
@@ -342,20 +385,25 @@ class StatsPanel(Panel):
         series.attachAxis(x)
         y = QValueAxis()
         y.setTitleText(unit)
-        if whole:
-            high = max(int(top), 1)
-            if high > 5:
-                high = -(-high // 5) * 5
-            y.setRange(0, high)
-            y.setTickCount(min(high, 5) + 1)
-            y.setLabelFormat("%d")
-        else:
-            y.setRange(0, max(top, 1.0))
-            y.applyNiceNumbers()
-            y.setLabelFormat("%.3g")
+        _set_range(y, top, whole)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(y)
         return x
+
+
+def _set_range(y: QValueAxis, top: float, whole: bool) -> None:
+    """A value axis from 0 to a round number above `top` (whole numbers for counts)."""
+    if whole:
+        high = max(int(top), 1)
+        if high > 5:
+            high = -(-high // 5) * 5
+        y.setRange(0, high)
+        y.setTickCount(min(high, 5) + 1)
+        y.setLabelFormat("%d")
+    else:
+        y.setRange(0, max(top, 1.0))
+        y.applyNiceNumbers()
+        y.setLabelFormat("%.3g")
 
 
 def _unit(top: float) -> tuple[float, str]:
