@@ -25,7 +25,6 @@ def make_queue() -> Iterator[Callable[[Env], UploadQueue]]:
     def make(env: Env) -> UploadQueue:
         queue = UploadQueue(env.uploads, files_in_flight=1)
         queues.append(queue)
-        _queues[:] = [queue]
         return queue
 
     yield make
@@ -33,20 +32,14 @@ def make_queue() -> Iterator[Callable[[Env], UploadQueue]]:
         queue.shutdown()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+def wait_until(queue: UploadQueue, condition: Callable[[], bool],
+               timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; the queue holds {states_of_all()}")
+            held = {i.name: (i.state, i.bytes_done, i.error) for i in queue.items()}
+            raise AssertionError(f"timed out; the queue holds {held}")
         time.sleep(0.01)
-
-
-_queues: list[UploadQueue] = []
-
-
-def states_of_all() -> list[dict[str, str]]:
-    return [{i.name: f"{i.state} {i.bytes_done} {i.error or ''}" for i in q.items()}
-            for q in _queues]
 
 
 def states(queue: UploadQueue) -> dict[str, str]:
@@ -69,7 +62,7 @@ def start_slow_upload(queue: UploadQueue, path: Path, rate: int) -> QueueItem:
     """Queue `path` with the engine held to `rate` bytes/s; returns once it is sending."""
     queue.uploads.storage.transfers.set_bandwidth_limit(rate)
     item = queue.add_file(path, "video")
-    wait_until(lambda: sending(queue, path.name))
+    wait_until(queue, lambda: sending(queue, path.name))
     return item
 
 
@@ -84,11 +77,11 @@ def test_paused_uploads_give_their_threads_back(
     big = [media.mp4(f"take-{n}.mp4", size=6 * MIB) for n in range(queue.worker_threads + 2)]
     for path in big:
         queue.add_file(path, "video")
-    wait_until(lambda: sending(queue, big[0].name))
+    wait_until(queue, lambda: sending(queue, big[0].name))
     queue.pause_all()
-    wait_until(lambda: set(states(queue).values()) == {"paused"})
+    wait_until(queue, lambda: set(states(queue).values()) == {"paused"})
     # Every worker has let go of its paused file (none is parked waiting on it).
-    wait_until(lambda: not any(c.attached for c in queue._controls.values()))
+    wait_until(queue, lambda: not any(c.attached for c in queue._controls.values()))
     assert engine.get(by_name(queue, big[0].name).upload_id or "").state == "paused"
 
     note = media.write("note.txt", b"Said while the others wait.\n")
@@ -96,14 +89,14 @@ def test_paused_uploads_give_their_threads_back(
     queue.pause_all()  # and hold them again, at once
     queue.add_file(note, "transcript")  # added while everything is paused: it waits too
     queue.resume(by_name(queue, "note.txt").item_id)
-    wait_until(lambda: states(queue)["note.txt"] == "completed")
+    wait_until(queue, lambda: states(queue)["note.txt"] == "completed")
     assert all(state == "paused" for name, state in states(queue).items() if name != "note.txt")
     assert {row.status for row in Upload.select() if row.original_name != "note.txt"} <= {
         "paused", "uploading"}
 
     engine.set_bandwidth_limit(0)
     queue.resume_all()
-    wait_until(lambda: set(states(queue).values()) == {"completed"}, timeout=60)
+    wait_until(queue, lambda: set(states(queue).values()) == {"completed"}, timeout=60)
     for path in big:
         item = by_name(queue, path.name)
         row = Upload.get_by_id(item.upload_id)
@@ -128,11 +121,11 @@ def test_resume_while_pausing_never_loses_the_upload(
         if pause % 2:
             time.sleep(0.02)  # sometimes the worker has let go by now, sometimes not
         queue.resume(item.item_id)
-    wait_until(lambda: by_name(queue, path.name).bytes_done >= 5 * MIB)
+    wait_until(queue, lambda: by_name(queue, path.name).bytes_done >= 5 * MIB)
     # The rate is what moves now, not what was sent before a resume counted as instant.
     assert rates and max(rates) < 16 * MIB
     s3_env.storage.transfers.set_bandwidth_limit(0)
-    wait_until(lambda: by_name(queue, path.name).state == "completed")
+    wait_until(queue, lambda: by_name(queue, path.name).state == "completed")
     row = Upload.get_by_id(by_name(queue, path.name).upload_id)
     assert row.status == "completed"
     assert s3_env.raw_get(row.key) == path.read_bytes()
@@ -147,15 +140,15 @@ def test_cancelling_a_paused_upload_removes_what_it_sent(
     path = media.mp4("dropped.mp4", size=16 * MIB)
     item = start_slow_upload(queue, path, 1 * MIB)
     queue.pause(item.item_id)
-    wait_until(lambda: not queue._controls[item.item_id].attached)
+    wait_until(queue, lambda: not queue._controls[item.item_id].attached)
     upload_id = by_name(queue, path.name).upload_id
     assert upload_id is not None and engine.get(upload_id).state == "paused"
     assert Upload.get_by_id(upload_id).status == "paused"
     queue.cancel(item.item_id)
-    wait_until(lambda: by_name(queue, path.name).state == "cancelled")
+    wait_until(queue, lambda: by_name(queue, path.name).state == "cancelled")
     row = Upload.get_by_id(by_name(queue, path.name).upload_id)
-    wait_until(lambda: Upload.get_by_id(row.id).status == "cancelled")
-    wait_until(lambda: s3_env.storage.list_multipart_uploads("") == [])
+    wait_until(queue, lambda: Upload.get_by_id(row.id).status == "cancelled")
+    wait_until(queue, lambda: s3_env.storage.list_multipart_uploads("") == [])
     assert s3_env.keys() == []
 
 
@@ -171,7 +164,7 @@ def test_files_added_while_paused_wait_without_threads_and_then_complete(
     assert not any(c.attached for c in queue._controls.values())
     assert Upload.select().count() == 0  # nothing is recorded before it is let through
     queue.resume_all()
-    wait_until(lambda: set(states(queue).values()) == {"completed"})
+    wait_until(queue, lambda: set(states(queue).values()) == {"completed"})
     stored = {Upload.get_by_id(i.upload_id).original_name for i in queue.items()}
     assert stored == {p.name for p in paths}
     assert len(env.keys()) == len(paths)
@@ -189,7 +182,7 @@ def test_a_restored_upload_that_another_process_finished_is_completed(
     assert item.upload_id == upload.id
     env.uploads.send(upload, path, sums)  # ... and finished it
     queue.resume_all()
-    wait_until(lambda: by_name(queue, path.name).state == "completed")
+    wait_until(queue, lambda: by_name(queue, path.name).state == "completed")
     done = by_name(queue, path.name)
     assert done.error is None and done.upload is not None
     assert done.upload["status"] == "completed"
