@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
-from PySide6.QtCore import QAbstractItemModel, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QAbstractItemModel, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFrame,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -58,6 +61,80 @@ class Panel(QWidget):
         make every panel reload for every file."""
         if self.isVisible():
             self.refresh()
+
+
+def make_action(
+    owner: QWidget, text: str, tip: str, slot: Callable[[], None],
+    shortcut: QKeySequence.StandardKey | str | None = None,
+    icon: QStyle.StandardPixmap | None = None,
+    context: Qt.ShortcutContext = Qt.ShortcutContext.WidgetWithChildrenShortcut,
+) -> QAction:
+    """A button, menu and shortcut action whose tip also goes to the status bar.
+
+    `context` says where its shortcut works: the panel (the default), or only the widget
+    the action is added to (so that, say, Delete in a search box stays a text edit).
+    """
+    action = QAction(text, owner)
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    if icon is not None:
+        action.setIcon(standard_icon(owner.style(), icon))
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(context)
+    action.triggered.connect(slot)
+    return action
+
+
+class MessageBanner(QFrame):
+    """A message above a table (information, a warning or an error) that can be dismissed."""
+
+    #: Emitted when the user dismisses the message.
+    dismissed = Signal()
+
+    # kind -> (border, background) as "r, g, b"
+    COLORS: ClassVar[dict[str, tuple[str, str]]] = {"info": ("40, 120, 220", "40, 120, 220"),
+              "warning": ("200, 120, 0", "230, 150, 0"),
+              "error": ("200, 40, 40", "200, 40, 40")}
+
+    def __init__(self, object_name: str, accessible_name: str, dismiss_name: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.setAccessibleName(accessible_name)
+        self.label = QLabel()
+        self.label.setObjectName(f"{object_name}Text")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dismiss_button = QToolButton()
+        self.dismiss_button.setText("Dismiss")
+        self.dismiss_button.setAccessibleName(dismiss_name)
+        self.dismiss_button.setToolTip("Hide this message")
+        self.dismiss_button.clicked.connect(self._dismiss)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 6, 6, 6)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.kind = "info"
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "info") -> None:
+        self.kind = kind
+        border, background = self.COLORS[kind]
+        self.setStyleSheet(
+            f"#{self.objectName()} {{ border: 1px solid rgba({border}, 0.8); "
+            f"border-radius: 6px; background: rgba({background}, 0.12); }}"
+        )
+        self.label.setText(text)
+        self.label.setAccessibleDescription(text)
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def _dismiss(self) -> None:
+        self.hide()
+        self.dismissed.emit()
 
 
 def heading(text: str) -> QLabel:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -48,7 +47,14 @@ from shorts_desktop.gui.models.uploads_model import (
     Row,
     UploadsModel,
 )
-from shorts_desktop.gui.panels.base import Panel, heading, list_table, name_clear_button
+from shorts_desktop.gui.panels.base import (
+    MessageBanner,
+    Panel,
+    heading,
+    list_table,
+    make_action,
+    name_clear_button,
+)
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -70,44 +76,6 @@ def _names(rows: list[Row]) -> str:
     if len(rows) > MAX_NAMES_LISTED:
         names.append(f"… and {len(rows) - MAX_NAMES_LISTED} more")
     return "\n".join(names)
-
-
-class Banner(QFrame):
-    """A one-line message above the table: information or an error, dismissable."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("libraryBanner")
-        self.setAccessibleName("Library message")
-        self.label = QLabel()
-        self.label.setObjectName("libraryBannerText")
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText("Dismiss")
-        close.setAccessibleName("Dismiss the message")
-        close.setToolTip("Hide this message")
-        close.clicked.connect(self.hide)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(10, 6, 6, 6)
-        row.addWidget(self.label, 1)
-        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.kind = "info"
-        self.hide()
-
-    def show_message(self, text: str, kind: str = "info") -> None:
-        self.kind = kind
-        color = "200, 40, 40" if kind == "error" else "40, 120, 220"
-        self.setStyleSheet(
-            f"#libraryBanner {{ border: 1px solid rgba({color}, 0.8); border-radius: 6px; "
-            f"background: rgba({color}, 0.12); }}"
-        )
-        self.label.setText(text)
-        self.label.setAccessibleDescription(text)
-        self.show()
-
-    def text(self) -> str:
-        return self.label.text()
 
 
 class LinkExpiryDialog(QDialog):
@@ -235,7 +203,8 @@ class LibraryPanel(Panel):
         layout.addLayout(top)
         layout.addLayout(self._build_filters())
         layout.addLayout(self._build_actions())
-        self.banner = Banner()
+        self.banner = MessageBanner("libraryBanner", "Library message",
+                                    "Dismiss the message")
         layout.addWidget(self.banner)
         self.stack = QStackedWidget()
         self.stack.addWidget(self._build_table())
@@ -311,15 +280,9 @@ class LibraryPanel(Panel):
     def _make_action(self, text: str, tip: str, slot: Callable[[], None],
                      shortcut: QKeySequence.StandardKey | str | None,
                      icon: QStyle.StandardPixmap) -> QAction:
-        action = QAction(self.style().standardIcon(icon), text, self)
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            # Only while the table has focus: Delete and Ctrl+C in the search box stay text edits.
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        action.triggered.connect(slot)
-        return action
+        # Only while the table has focus: Delete and Ctrl+C in the search box stay text edits.
+        return make_action(self, text, tip, slot, shortcut, icon,
+                           context=Qt.ShortcutContext.WidgetShortcut)
 
     def _build_actions(self) -> QHBoxLayout:
         sp = QStyle.StandardPixmap

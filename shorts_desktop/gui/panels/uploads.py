@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -54,7 +54,14 @@ from shorts_desktop.gui.models.queue_model import (
     STATE,
     QueueModel,
 )
-from shorts_desktop.gui.panels.base import Panel, heading, list_table, standard_icon
+from shorts_desktop.gui.panels.base import (
+    MessageBanner,
+    Panel,
+    heading,
+    list_table,
+    make_action,
+    standard_icon,
+)
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -319,62 +326,36 @@ class UploadsPanel(Panel):
         row.addLayout(text, 1)
         return zone
 
-    def _build_refused_box(self) -> QFrame:
-        box = QFrame()
-        box.setObjectName("refusedBox")
-        box.setAccessibleName("Files that were not added")
-        box.setStyleSheet(
-            "#refusedBox { border: 1px solid rgba(200, 120, 0, 0.8); border-radius: 6px; "
-            "background: rgba(230, 150, 0, 0.12); }"
-        )
-        self.refused_label = QLabel()
+    def _build_refused_box(self) -> MessageBanner:
+        box = MessageBanner("refusedBox", "Files that were not added",
+                            "Dismiss the list of files that were not added")
+        box.dismissed.connect(self.clear_refused)
+        self.refused_label = box.label
         self.refused_label.setObjectName("refusedFiles")
-        self.refused_label.setWordWrap(True)
-        self.refused_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.refused_label.setAccessibleName("Why files were not added")
-        dismiss = QToolButton()
-        dismiss.setText("Dismiss")
-        dismiss.setAccessibleName("Dismiss the list of files that were not added")
-        dismiss.setToolTip("Hide this message")
-        dismiss.clicked.connect(self.clear_refused)
-        self.refused_dismiss = dismiss
-        row = QHBoxLayout(box)
-        row.setContentsMargins(10, 6, 6, 6)
-        row.addWidget(self.refused_label, 1)
-        row.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignTop)
-        box.hide()
+        self.refused_dismiss = box.dismiss_button
         self.refused_box = box
         return box
 
-    def _action(self, text: str, tip: str, slot: Callable[[], None],
-                shortcut: QKeySequence.StandardKey | str | None = None,
-                icon: QStyle.StandardPixmap | None = None) -> QAction:
-        action = QAction(text, self)
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        if icon is not None:
-            action.setIcon(standard_icon(self.style(), icon))
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(slot)
-        return action
-
     def _build_toolbar(self) -> QHBoxLayout:
         sp = QStyle.StandardPixmap
-        self.pause_action = self._action("Pause", "Pause the selected uploads (Ctrl+P)",
-                                         self.pause_selected, "Ctrl+P", sp.SP_MediaPause)
-        self.resume_action = self._action("Resume", "Resume the selected uploads (Ctrl+Shift+P)",
-                                          self.resume_selected, "Ctrl+Shift+P", sp.SP_MediaPlay)
-        self.cancel_action = self._action("Cancel", "Cancel the selected uploads (Delete)",
-                                          self.cancel_selected, QKeySequence.StandardKey.Delete,
-                                          sp.SP_DialogCancelButton)
-        self.retry_action = self._action("Retry", "Upload the selected failed or cancelled "
-                                         "files again (Ctrl+R)", self.retry_selected, "Ctrl+R",
-                                         sp.SP_BrowserReload)
-        self.clear_action = self._action("Clear completed", "Remove completed uploads from "
-                                         "this list (they stay in the Library)",
-                                         self.clear_completed)
+        key = QKeySequence.StandardKey
+        self.pause_action = make_action(
+            self, "Pause", "Pause the selected uploads (Ctrl+P)", self.pause_selected,
+            "Ctrl+P", sp.SP_MediaPause)
+        self.resume_action = make_action(
+            self, "Resume", "Resume the selected uploads (Ctrl+Shift+P)", self.resume_selected,
+            "Ctrl+Shift+P", sp.SP_MediaPlay)
+        self.cancel_action = make_action(
+            self, "Cancel", "Cancel the selected uploads (Delete)", self.cancel_selected,
+            key.Delete, sp.SP_DialogCancelButton)
+        self.retry_action = make_action(
+            self, "Retry", "Upload the selected failed or cancelled files again (Ctrl+R)",
+            self.retry_selected, "Ctrl+R", sp.SP_BrowserReload)
+        self.clear_action = make_action(
+            self, "Clear completed",
+            "Remove completed uploads from this list (they stay in the Library)",
+            self.clear_completed)
         row = QHBoxLayout()
         row.setSpacing(6)
         label = QLabel("Queue")
@@ -618,8 +599,7 @@ class UploadsPanel(Panel):
         lines = [f"<b>{'This file was' if count == 1 else 'These files were'} not added:</b>"]
         for _name, reason in self._refused:
             lines.append(f"• {_escape(reason)}")
-        self.refused_label.setText("<br>".join(lines))
-        self.refused_box.show()
+        self.refused_box.show_message("<br>".join(lines), "warning")
 
     def clear_refused(self) -> None:
         self._refused = []
