@@ -1,0 +1,1 @@
+"""YouTube: sign-in, resumable upload; no Qt."""
