@@ -16,9 +16,10 @@ from shorts_desktop.core.config import AppPaths, Settings, load_settings
 from shorts_desktop.core.credentials import ResolvedCredentials, resolve_credentials
 from shorts_desktop.core.db.connection import close_database, open_database
 from shorts_desktop.core.db.schema import MigrationResult
-from shorts_desktop.core.errors import ShortsError
+from shorts_desktop.core.errors import ShortsError, UserError
 from shorts_desktop.core.services.cleanup import CleanupService
 from shorts_desktop.core.services.jobs import JobService
+from shorts_desktop.core.services.processing import JobRunner, ProcessingService
 from shorts_desktop.core.services.reconcile import ReconcileService
 from shorts_desktop.core.services.stats import StatsService
 from shorts_desktop.core.services.upload_queue import UploadQueue
@@ -45,6 +46,8 @@ class Services:
     cleanup: CleanupService
     stats: StatsService
     upload_queue: UploadQueue
+    processing: ProcessingService
+    job_runner: JobRunner
     migration: MigrationResult
     db: Any
     environ: dict[str, str]
@@ -91,6 +94,7 @@ class Services:
         return MigrateToS3Service(self.settings, local, self.storage, self.paths.library_dir)
 
     def close(self) -> None:
+        self.job_runner.shutdown()
         self.upload_queue.shutdown()
         self.storage.close()
         close_database(self.db)
@@ -111,6 +115,55 @@ def build_storage(settings: Settings, credentials: ResolvedCredentials, paths: A
     return LocalStorage(paths.library_dir)
 
 
+def narration_provider(settings: Settings, environ: Mapping[str, str], cwd: Path | None,
+                       name: str) -> Any:
+    """The narration provider a setting names; its key is looked up only when it is used."""
+    if name == "openai":
+        from shorts_desktop.core.credentials import resolve_openai_key
+        from shorts_desktop.core.render.narration.openai_tts import OpenAIProvider
+
+        key = resolve_openai_key(environ, cwd, profile=settings.profile)
+        if not key:
+            raise UserError(
+                "Narration by OpenAI needs an API key: run `shorts-desktop credentials set "
+                "--openai` (or set OPENAI_API_KEY), or choose the offline voice "
+                "(SHORTS_DESKTOP_TTS=espeak)."
+            )
+        if settings.openai_base_url:
+            return OpenAIProvider(key, base_url=settings.openai_base_url)
+        return OpenAIProvider(key)
+    if name == "none":
+        from shorts_desktop.core.render.narration.original import OriginalAudioProvider
+
+        return OriginalAudioProvider()
+    from shorts_desktop.core.render.narration.espeak import EspeakProvider
+
+    return EspeakProvider()
+
+
+def build_processing(settings: Settings, storage: Storage, jobs: JobService,
+                     uploads: UploadService, paths: AppPaths, environ: Mapping[str, str],
+                     cwd: Path | None, nice: int = 0) -> ProcessingService:
+    from shorts_desktop.resources import find_resources_dir
+
+    def make_short(**kwargs: Any) -> Any:
+        from shorts_desktop.core.render.short import make_short as render
+
+        return render(**kwargs)
+
+    resources = find_resources_dir()
+    fonts = resources / "fonts" if resources is not None else None
+    return ProcessingService(
+        settings, storage, jobs, uploads,
+        work_root=paths.data_dir / "work",
+        cache_root=paths.data_dir / "cache",
+        make_short=make_short,
+        narrator=lambda name: narration_provider(settings, environ, cwd, name),
+        fonts_dir=fonts,
+        nice=nice,
+    )
+
+
 def build_services(
     environ: Mapping[str, str] | None = None, cwd: Path | None = None, *,
     interactive: bool = False,
@@ -125,16 +178,20 @@ def build_services(
     nice = INTERACTIVE_THREAD_NICE if interactive else 0
     storage = build_storage(settings, credentials, paths, nice)
     uploads = UploadService(settings, storage, paths.data_dir / "scratch")
+    jobs = JobService(settings, uploads)
+    processing = build_processing(settings, storage, jobs, uploads, paths, env, cwd, nice)
     return Services(
         settings=settings,
         paths=paths,
         credentials=credentials,
         storage=storage,
         uploads=uploads,
-        jobs=JobService(settings, uploads),
+        jobs=jobs,
         cleanup=CleanupService(settings, storage),
         stats=StatsService(settings, storage),
         upload_queue=UploadQueue(uploads, settings.files_in_flight, nice),
+        processing=processing,
+        job_runner=JobRunner(processing, jobs),
         migration=migration,
         db=db,
         environ=env,

@@ -119,11 +119,49 @@ def describe_upload(u: dict[str, Any]) -> str:
 
 def describe_job(j: dict[str, Any]) -> str:
     tags = ", ".join(j["tags"]) or "-"
-    return (
+    text = (
         f"{j['id']}  {j['status']:<10} {j['title']}\n"
         f"    voice {j['voice']}, {j['privacy']}, tags: {tags}\n"
         f"    video {j['video_upload_id']}  transcript {j['transcript_upload_id']}"
     )
+    if j.get("stage"):
+        text += f"\n    stage: {j['stage']}"
+    if j.get("error"):
+        text += f"\n    reason: {j['error']}"
+    if j.get("result_keys"):
+        info = j.get("render_info") or {}
+        length = f" ({info['duration']:.1f} s)" if info.get("duration") else ""
+        names = ", ".join(k.rsplit("/", 1)[-1] for k in j["result_keys"])
+        text += f"\n    results{length}: {names}"
+    if j.get("published_video_url"):
+        text += f"\n    on YouTube: {j['published_video_url']}"
+    return text
+
+
+class JobProgressLine:
+    """One line on a terminal: the job's stage, a bar over the whole job, and an ETA."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.last_draw = 0.0
+        self.last_stage = ""
+
+    def __call__(self, progress: Any) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last_draw < 0.1 and progress.stage == self.last_stage):
+            return
+        self.last_draw, self.last_stage = now, progress.stage
+        bar = "#" * int(progress.fraction * 30)
+        eta = f"ETA {human_duration(progress.eta_seconds)}" if progress.eta_seconds else ""
+        self.stream.write(f"\r{progress.stage:<11} [{bar:<30}] {progress.fraction * 100:5.1f}% "
+                          f"{eta:<14}")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -349,6 +387,38 @@ def cmd_job(args: argparse.Namespace) -> int:
             if data["description"]:
                 print("    " + data["description"].replace("\n", "\n    "))
         return 0
+    if args.job_cmd == "process":
+        line = JobProgressLine(sys.stderr)
+        try:
+            job = svc.processing.process(args.id, line)
+        finally:
+            line.finish()
+        data = job.to_dict()
+        if args.json:
+            emit_json(data)
+        else:
+            length = (data["render_info"] or {}).get("duration") or 0
+            print(f"Job {data['id']} is processed: a {length:.1f} s Short is in storage.")
+            print(describe_job(data))
+        return 0
+    if args.job_cmd == "preview":
+        processing = svc.processing
+        job = svc.jobs.get(args.id)
+        size = int((job.render_info or {}).get("size") or 0)
+        bar = ProgressBar(size, "short.mp4", sys.stderr)
+        try:
+            target = processing.save_short(job.id, Path(args.output) if args.output else None,
+                                           overwrite=args.force, progress=bar)
+        finally:
+            bar.finish()
+        print(f"Saved {target}")
+        return 0
+    if args.job_cmd == "url":
+        url, seconds = svc.processing.short_link(args.id, args.expires)
+        if seconds > 86400:
+            print(f"warning: this link works for {seconds / 86400:.1f} days.", file=sys.stderr)
+        print(url)
+        return 0
     if args.job_cmd == "cancel":
         data = svc.jobs.cancel(args.id).to_dict()
         if args.json:
@@ -526,6 +596,8 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     if args.profile is None:
         args.profile = active_profile(AppPaths.from_environ())
     store = KeyringStore()
+    if args.openai:
+        return _openai_credentials(args, store)
     if args.cred_cmd == "set":
         key_id = _read_secret("AWS access key id: ")
         secret = _read_secret("AWS secret access key: ")
@@ -546,6 +618,30 @@ def cmd_credentials(args: argparse.Namespace) -> int:
         print(f"Access key id: {resolved.key.access_key_id[:4]}…")
     if resolved.keyring_problem:
         print(resolved.keyring_problem)
+    return 0
+
+
+def _openai_credentials(args: argparse.Namespace, store: Any) -> int:
+    from shorts_desktop.core.credentials import OPENAI_SECRET, resolve_openai_key
+
+    if args.cred_cmd == "set":
+        key = _read_secret("OpenAI API key: ").strip()
+        if not key or any(c.isspace() for c in key):
+            raise UserError("An OpenAI API key is one word with no spaces; check what was pasted.")
+        store.set_secret(OPENAI_SECRET, key, args.profile)
+        print(f"Saved the OpenAI key for profile {args.profile} in the OS keyring.")
+        return 0
+    if args.cred_cmd == "clear":
+        removed = store.clear_secret(OPENAI_SECRET, args.profile)
+        print(f"Removed the OpenAI key of profile {args.profile} from the OS keyring."
+              if removed else f"The OS keyring held no OpenAI key for profile {args.profile}.")
+        return 0
+    if os.environ.get("OPENAI_API_KEY", "").strip():
+        print("The OpenAI key comes from: the OPENAI_API_KEY variable")
+    elif resolve_openai_key(profile=args.profile):
+        print(f"The OpenAI key comes from: OS keyring (profile {args.profile})")
+    else:
+        print("No OpenAI key is set (only needed with SHORTS_DESKTOP_TTS=openai).")
     return 0
 
 
@@ -679,11 +775,25 @@ def build_parser() -> Parser:
     q.add_argument("--privacy", choices=["private", "unlisted", "public"], default="private")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_job)
-    for name, help_text in (("show", "show one job"), ("cancel", "cancel a job")):
+    for name, help_text in (
+        ("show", "show one job"),
+        ("cancel", "cancel a job"),
+        ("process", "make the Short now: fetch, narrate, caption, render, store in processed/"),
+    ):
         q = jsub.add_parser(name, help=help_text)
         q.add_argument("id")
         q.add_argument("--json", action="store_true")
         q.set_defaults(func=cmd_job)
+    q = jsub.add_parser("preview", help="save the processed Short (short.mp4), verified")
+    q.add_argument("id")
+    q.add_argument("-o", "--output", metavar="PATH", help="file or folder (default: here)")
+    q.add_argument("-f", "--force", action="store_true", help="overwrite an existing file")
+    q.set_defaults(func=cmd_job)
+    q = jsub.add_parser("url", help="print a short-lived link to the processed Short")
+    q.add_argument("id")
+    q.add_argument("--expires", type=_positive_seconds, metavar="SECONDS",
+                   help="link lifetime (default S3_PRESIGNED_URL_EXPIRY)")
+    q.set_defaults(func=cmd_job)
     q = jsub.add_parser("published", help="record that the Short was published on YouTube")
     q.add_argument("id")
     q.add_argument("--video-url", help="the Short's YouTube address")
@@ -723,7 +833,7 @@ def build_parser() -> Parser:
                        help="print the least-privilege IAM policy for the bucket and prefixes")
     q.set_defaults(func=cmd_bucket_policy)
 
-    cred = sub.add_parser("credentials", help="keep AWS access keys in the OS keyring")
+    cred = sub.add_parser("credentials", help="keep AWS (or OpenAI) keys in the OS keyring")
     csub = cred.add_subparsers(dest="cred_cmd", metavar="ACTION", required=True,
                                parser_class=Parser)
     for name, help_text in (
@@ -733,6 +843,8 @@ def build_parser() -> Parser:
     ):
         q = csub.add_parser(name, help=help_text)
         q.add_argument("--profile", help="profile to act on (default: the active one)")
+        q.add_argument("--openai", action="store_true",
+                       help="the OpenAI API key (for SHORTS_DESKTOP_TTS=openai) instead of AWS")
         q.set_defaults(func=cmd_credentials)
 
     conf = sub.add_parser("config", help="show or change settings of the active profile")

@@ -33,7 +33,13 @@ STORAGE_CLASSES = (
     "ONEZONE_IA",
     "GLACIER_IR",
 )
-SECRET_VARIABLES = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+TTS_CHOICES = ("espeak", "openai", "none")
+REFRAME_CHOICES = ("blur", "fit", "crop")
+#: YouTube counts a video of up to three minutes as a Short.
+MAX_SHORT_SECONDS = 180
+SECRET_VARIABLES = frozenset(
+    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "OPENAI_API_KEY"}
+)
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,25 @@ def _region(name: str, raw: str) -> str:
     return value
 
 
+def _language(name: str, raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
+        raise ConfigError(f"{name} must be a language code such as 'en' or 'pt-BR' (got {raw!r}).")
+    return value
+
+
+def _category(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[0-9]{1,3}", value):
+        raise ConfigError(
+            f"{name} must be a YouTube category number such as 22 (People & Blogs) "
+            f"(got {raw!r})."
+        )
+    return value
+
+
 def _optional_text(name: str, raw: str) -> str | None:
     return raw.strip() or None
 
@@ -250,6 +275,49 @@ class Settings:
             "env": "SHORTS_DESKTOP_BANDWIDTH_LIMIT",
             "parse": _int_in(0, 10 * 1024 * MIB, " bytes per second (0 = unlimited)"),
         },
+    )
+    tts: str = field(
+        default="espeak", metadata={"env": "SHORTS_DESKTOP_TTS", "parse": _choice(TTS_CHOICES)}
+    )
+    openai_base_url: str | None = field(
+        default=None, metadata={"env": "OPENAI_BASE_URL", "parse": _endpoint}
+    )
+    max_seconds: int = field(
+        default=MAX_SHORT_SECONDS,
+        metadata={
+            "env": "SHORTS_DESKTOP_MAX_SECONDS",
+            "parse": _int_in(5, MAX_SHORT_SECONDS, " seconds (YouTube's Shorts limit)"),
+        },
+    )
+    reframe: str = field(
+        default="blur",
+        metadata={"env": "SHORTS_DESKTOP_REFRAME", "parse": _choice(REFRAME_CHOICES)},
+    )
+    captions: bool = field(
+        default=True, metadata={"env": "SHORTS_DESKTOP_CAPTIONS", "parse": _switch}
+    )
+    auto_process: bool = field(
+        default=True, metadata={"env": "SHORTS_DESKTOP_AUTO_PROCESS", "parse": _switch}
+    )
+    keep_processed: bool = field(
+        default=True, metadata={"env": "SHORTS_DESKTOP_KEEP_PROCESSED", "parse": _switch}
+    )
+    youtube_category: str = field(
+        default="22",
+        metadata={"env": "SHORTS_DESKTOP_YOUTUBE_CATEGORY", "parse": _category},
+    )
+    youtube_language: str | None = field(
+        default=None, metadata={"env": "SHORTS_DESKTOP_YOUTUBE_LANGUAGE", "parse": _language}
+    )
+    made_for_kids: bool = field(
+        default=False, metadata={"env": "SHORTS_DESKTOP_MADE_FOR_KIDS", "parse": _switch}
+    )
+    # Test seams: a local stand-in for YouTube's API and Google's token endpoint.
+    youtube_api_root: str | None = field(
+        default=None, metadata={"env": "SHORTS_DESKTOP_YOUTUBE_API_ROOT", "parse": _endpoint}
+    )
+    google_token_uri: str | None = field(
+        default=None, metadata={"env": "SHORTS_DESKTOP_GOOGLE_TOKEN_URI", "parse": _endpoint}
     )
     profile: str = field(default="default", compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)

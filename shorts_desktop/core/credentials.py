@@ -17,6 +17,7 @@ from shorts_desktop.core.errors import StorageError, UserError
 
 KEYRING_SERVICE = "shorts-desktop"
 DEFAULT_PROFILE = "default"
+OPENAI_SECRET = "openai-key"
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,38 @@ class KeyringStore:
             raise _keyring_error(exc) from None
 
     def clear(self, profile: str = DEFAULT_PROFILE) -> bool:
+        return self._delete(profile)
+
+    # Other secrets (the OpenAI key, the YouTube token) sit beside the access keys, one entry
+    # each per profile: "<profile>/<name>" (a profile name never contains a slash).
+
+    def get_secret(self, name: str, profile: str = DEFAULT_PROFILE) -> str | None:
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            return keyring.get_password(self.service, f"{profile}/{name}") or None
+        except (KeyringError, RuntimeError) as exc:
+            raise _keyring_error(exc) from None
+
+    def set_secret(self, name: str, value: str, profile: str = DEFAULT_PROFILE) -> None:
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            keyring.set_password(self.service, f"{profile}/{name}", value)
+        except (KeyringError, RuntimeError) as exc:
+            raise _keyring_error(exc) from None
+
+    def clear_secret(self, name: str, profile: str = DEFAULT_PROFILE) -> bool:
+        return self._delete(f"{profile}/{name}")
+
+    def _delete(self, username: str) -> bool:
         import keyring
         from keyring.errors import KeyringError, PasswordDeleteError
 
         try:
-            keyring.delete_password(self.service, profile)
+            keyring.delete_password(self.service, username)
         except PasswordDeleteError:
             return False
         except (KeyringError, RuntimeError) as exc:
@@ -140,3 +168,18 @@ def resolve_credentials(
     if stored is not None:
         return ResolvedCredentials(stored, f"OS keyring (profile {profile})")
     return ResolvedCredentials(None, "AWS credential chain (profiles, SSO)", problem)
+
+
+def resolve_openai_key(
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    store: KeyringStore | None = None,
+    profile: str = DEFAULT_PROFILE,
+) -> str | None:
+    """OPENAI_API_KEY from the environment or `.env`, else the key kept in the OS keyring."""
+    env = os.environ if environ is None else environ
+    for layer in (env, read_dotenv(cwd)):
+        key = layer.get("OPENAI_API_KEY", "").strip()
+        if key:
+            return key
+    return (store or KeyringStore()).get_secret(OPENAI_SECRET, profile)

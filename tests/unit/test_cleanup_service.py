@@ -101,7 +101,19 @@ def test_file_of_an_unfinished_job_is_kept(env: Env, media: Media) -> None:
     assert env.raw_get(upload.key) is not None
 
 
-@pytest.mark.parametrize("finished", ["published", "cancelled", "failed"])
+def test_file_of_a_failed_job_is_kept_for_a_retry(env: Env, media: Media) -> None:
+    upload = env.uploads.upload_file(media.mp4(), "video")
+    job_id = make_job(env, upload.id)
+    env.jobs.set_status(job_id, "failed", error="render crashed")
+    result = env.cleanup.run(0)
+    assert result.deleted == []
+    assert result.plan.skipped == [
+        {"id": upload.id, "reason": "needed by job 'Weekend vlog' (failed)"}
+    ]
+    assert env.raw_get(upload.key) is not None
+
+
+@pytest.mark.parametrize("finished", ["published", "cancelled"])
 def test_file_of_a_finished_job_is_deleted(env: Env, media: Media, finished: str) -> None:
     upload = env.uploads.upload_file(media.mp4(), "video")
     job_id = make_job(env, upload.id)

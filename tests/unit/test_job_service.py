@@ -210,7 +210,8 @@ def test_created_can_be_published(local_env: Env, inputs: tuple[str, str]) -> No
     ("path", "refused"),
     [
         (["published", "queued"], "A published job cannot become queued."),
-        (["cancelled", "queued"], "A cancelled job cannot become queued."),
+        (["cancelled", "processed"], "A cancelled job cannot become processed."),
+        (["published", "processing"], "A published job cannot become processing."),
         (["processed"], "A created job cannot become processed."),
         (["queued", "processing", "created"], "A processing job cannot become created."),
     ],

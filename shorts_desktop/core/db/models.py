@@ -26,11 +26,13 @@ JOB_STATUSES = (
     "queued",
     "processing",
     "processed",
+    "publishing",
     "published",
     "failed",
     "cancelled",
 )
-FINISHED_JOB_STATUSES = ("published", "failed", "cancelled")
+#: A job in one of these no longer needs its inputs (a failed job may be retried).
+INPUTS_RELEASED_STATUSES = ("published", "cancelled")
 
 
 def utcnow() -> datetime:
@@ -77,6 +79,10 @@ class Upload(BaseModel):
     bytes_done = peewee.BigIntegerField(default=0)
     attempts = peewee.IntegerField(default=0)
     file_path = peewee.TextField(null=True)  # legacy: where the file lived before S3
+    duration = peewee.FloatField(null=True)  # schema 4: videos, probed at upload
+    width = peewee.IntegerField(null=True)
+    height = peewee.IntegerField(null=True)
+    thumbnail = peewee.BlobField(null=True)  # a small JPEG
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
     completed_at = peewee.DateTimeField(null=True)
@@ -99,6 +105,9 @@ class Upload(BaseModel):
             "status": self.status,
             "error": self.error,
             "file_path": self.file_path,
+            "duration": self.duration,
+            "width": self.width,
+            "height": self.height,
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
             "completed_at": _iso(self.completed_at),
@@ -126,6 +135,14 @@ class Job(BaseModel):
     error = peewee.TextField(null=True)
     video_path = peewee.TextField(null=True)  # legacy
     transcript_path = peewee.TextField(null=True)  # legacy
+    stage = peewee.CharField(max_length=16, null=True)  # schema 4
+    runner = peewee.CharField(max_length=128, null=True)  # "pid@host" while processing
+    started_at = peewee.DateTimeField(null=True)
+    processed_at = peewee.DateTimeField(null=True)
+    render_info = JSONField(null=True)  # the manifest's summary: duration, voice, provider
+    thumbnail = peewee.BlobField(null=True)  # a small JPEG of the Short
+    youtube_video_id = peewee.CharField(max_length=32, null=True)
+    youtube_session_uri = peewee.TextField(null=True)  # an unfinished resumable upload
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
     published_at = peewee.DateTimeField(null=True)
@@ -146,9 +163,14 @@ class Job(BaseModel):
             "status": self.status,
             "result_keys": list(self.result_keys or []),
             "published_video_url": self.published_video_url,
+            "youtube_video_id": self.youtube_video_id,
             "error": self.error,
+            "stage": self.stage,
+            "render_info": self.render_info,
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
+            "started_at": _iso(self.started_at),
+            "processed_at": _iso(self.processed_at),
             "published_at": _iso(self.published_at),
         }
 

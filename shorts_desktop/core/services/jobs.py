@@ -8,6 +8,7 @@ SHORTS_DESKTOP_AFTER_PUBLISH setting decides (the guide's cleanup after upload).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -23,13 +24,16 @@ MAX_DESCRIPTION = 5000
 MAX_TAGS_TOTAL = 500
 
 TRANSITIONS = {
-    "created": {"queued", "published", "failed", "cancelled"},
+    "created": {"queued", "processing", "published", "failed", "cancelled"},
     "queued": {"processing", "published", "failed", "cancelled", "created"},
-    "processing": {"processed", "published", "failed", "cancelled"},
-    "processed": {"published", "failed", "cancelled"},
+    # back to queued: a run that died (kill -9, power cut) is taken up again
+    "processing": {"processed", "queued", "published", "failed", "cancelled"},
+    "processed": {"publishing", "published", "failed", "cancelled"},
+    # back to processed: an interrupted or refused upload keeps the Short for another try
+    "publishing": {"published", "processed", "failed", "cancelled"},
     "published": set(),
-    "failed": {"queued"},
-    "cancelled": set(),
+    "failed": {"queued", "processing"},
+    "cancelled": {"queued", "processing"},
 }
 
 
@@ -167,6 +171,50 @@ class JobService:
 
     def cancel(self, job_id: str) -> Job:
         return self.set_status(job_id, "cancelled")
+
+    # -- processing: the job runner reports here, so this stays the one writer of job rows --
+
+    def queue(self, job_id: str) -> Job:
+        """Mark a job to be made (by the window's job runner, or `job process`)."""
+        job = find_job(job_id)
+        if job.status not in ("created", "failed", "cancelled", "queued"):
+            raise UserError(f"A {job.status} job cannot be processed again.")
+        return self._update(job.id, status="queued", error=None, stage=None)
+
+    def begin_processing(self, job_id: str, runner: str) -> Job:
+        """The job is being made now, by `runner`; results of any earlier run are void."""
+        job = find_job(job_id)
+        if job.status not in ("created", "queued", "failed", "cancelled", "processing"):
+            raise UserError(f"A {job.status} job cannot be processed again.")
+        return self._update(
+            job.id, status="processing", stage="fetching", runner=runner, error=None,
+            started_at=utcnow(), processed_at=None, result_keys=[], render_info=None,
+            thumbnail=None,
+        )
+
+    def set_stage(self, job_id: str, stage: str) -> None:
+        Job.update(stage=stage, updated_at=utcnow()).where(
+            (Job.id == job_id) & (Job.status == "processing")
+        ).execute()
+
+    def finish_processing(self, job_id: str, result_keys: Sequence[str],
+                          render_info: dict[str, object], thumbnail: bytes | None) -> Job:
+        """Recorded only once every result is verified in storage."""
+        now = utcnow()
+        return self._update(
+            job_id, status="processed", stage=None, runner=None, error=None,
+            result_keys=[*result_keys], render_info=render_info, thumbnail=thumbnail,
+            processed_at=now,
+        )
+
+    def fail_processing(self, job_id: str, reason: str, *, cancelled: bool = False) -> Job:
+        return self._update(job_id, status="cancelled" if cancelled else "failed",
+                            stage=None, runner=None, error=None if cancelled else reason,
+                            result_keys=[])
+
+    def _update(self, job_id: str, **values: object) -> Job:
+        Job.update(updated_at=utcnow(), **values).where(Job.id == job_id).execute()
+        return find_job(job_id)
 
     def mark_published(self, job_id: str, video_url: str | None = None) -> PublishResult:
         if video_url:

@@ -10,7 +10,11 @@ from dataclasses import dataclass, field
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Upload, utcnow
 from shorts_desktop.core.storage.base import Storage
-from shorts_desktop.core.storage.keys import read_metadata, upload_id_from_key
+from shorts_desktop.core.storage.keys import (
+    media_from_metadata,
+    read_metadata,
+    upload_id_from_key,
+)
 
 
 @dataclass
@@ -52,6 +56,7 @@ class ReconcileService:
                     report.foreign.append(obj.key)
                     continue
                 kind = meta.get("kind", "video")
+                media = media_from_metadata(meta)
                 Upload.create(
                     id=upload_id,
                     kind=kind if kind in ("video", "transcript") else "video",
@@ -67,6 +72,9 @@ class ReconcileService:
                     created_at=info.last_modified.replace(tzinfo=None),
                     updated_at=utcnow(),
                     completed_at=info.last_modified.replace(tzinfo=None),
+                    duration=media[0] if media else None,
+                    width=media[1] if media else None,
+                    height=media[2] if media else None,
                 )
                 report.added.append(upload_id)
         query = Upload.select(Upload.id, Upload.key).where(

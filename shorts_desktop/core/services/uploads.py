@@ -8,6 +8,7 @@ leaves no object, no open multipart upload and no completed row.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -19,7 +20,7 @@ import peewee
 
 from shorts_desktop.core.config import MAX_PRESIGN_SECONDS, Settings
 from shorts_desktop.core.db.models import (
-    FINISHED_JOB_STATUSES,
+    INPUTS_RELEASED_STATUSES,
     Job,
     Upload,
     get_by_id_or_prefix,
@@ -39,6 +40,8 @@ from shorts_desktop.core.storage.base import ProgressCallback, Storage
 from shorts_desktop.core.storage.keys import object_metadata, safe_name, upload_key
 
 UPLOAD_KINDS = ("video", "transcript")
+THUMBNAIL_WIDTH = 160
+log = logging.getLogger(__name__)
 
 
 def find_upload(upload_id: str, kind: str | None = None) -> Upload:
@@ -51,12 +54,18 @@ def find_upload(upload_id: str, kind: str | None = None) -> Upload:
     return upload
 
 
+def media_of(upload: Upload) -> tuple[float, int, int] | None:
+    if upload.duration is None or upload.width is None or upload.height is None:
+        return None
+    return float(upload.duration), int(upload.width), int(upload.height)
+
+
 def unfinished_job_using(upload: Upload) -> Job | None:
     job: Job | None = (
         Job.select()
         .where(
             ((Job.video_upload == upload.id) | (Job.transcript_upload == upload.id))
-            & (Job.status.not_in(FINISHED_JOB_STATUSES))
+            & (Job.status.not_in(INPUTS_RELEASED_STATUSES))
         )
         .first()
     )
@@ -101,6 +110,7 @@ class UploadService:
         name = original_name or path.name
         sums = self._digests(path)
         upload_id = str(uuid.uuid4())
+        media = self._media(path) if kind == "video" else None
         Upload.create(
             id=upload_id,
             kind=kind,
@@ -114,8 +124,34 @@ class UploadService:
             is_temp=is_temp,
             status="uploading",
             source_path=str(path.resolve()),
+            **(media or {}),
         )
         return find_upload(upload_id), sums
+
+    def _media(self, path: Path) -> dict[str, object] | None:
+        """Duration, size and a thumbnail of a video, probed once here; a video ffmpeg cannot
+        read is still stored (the job that uses it says why it cannot be made)."""
+        from shorts_desktop.core.render.probe import probe, thumbnail
+
+        try:
+            info = probe(path)
+        except ShortsError as exc:
+            log.info("no media info for %s: %s", path.name, exc)
+            return None
+        media: dict[str, object] = {"duration": round(info.duration, 3), "width": info.width,
+                                    "height": info.height}
+        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(suffix=".jpg", dir=self.scratch_dir)
+        os.close(fd)
+        thumb = Path(name)
+        try:
+            thumbnail(path, thumb, at=min(1.0, info.duration / 3), width=THUMBNAIL_WIDTH)
+            media["thumbnail"] = thumb.read_bytes()
+        except (ShortsError, OSError) as exc:
+            log.info("no thumbnail for %s: %s", path.name, exc)
+        finally:
+            thumb.unlink(missing_ok=True)
+        return media
 
     def continue_upload(
         self, upload_id: str, progress: ProgressCallback | None = None,
@@ -163,7 +199,7 @@ class UploadService:
         """Send a recorded upload's bytes and mark it completed once verified."""
         assert upload.key is not None
         metadata = object_metadata(upload.id, upload.kind, upload.original_name, sums.sha256,
-                                   bool(upload.is_temp))
+                                   bool(upload.is_temp), media_of(upload))
         try:
             self.storage.put_file(
                 path,
@@ -408,7 +444,8 @@ class UploadService:
                 "removed it); upload it again."
             )
         metadata = object_metadata(
-            upload.id, upload.kind, upload.original_name, upload.checksum or "", False
+            upload.id, upload.kind, upload.original_name, upload.checksum or "", False,
+            media_of(upload),
         )
         self.storage.copy(old_key, new_key, content_type=upload.content_type, metadata=metadata)
         copied = self.storage.head(new_key)

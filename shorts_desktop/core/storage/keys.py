@@ -53,15 +53,29 @@ def upload_id_from_key(prefix: str, key: str) -> str | None:
 
 
 def object_metadata(
-    upload_id: str, kind: str, original_name: str, checksum: str, is_temp: bool
+    upload_id: str, kind: str, original_name: str, checksum: str, is_temp: bool,
+    media: tuple[float, int, int] | None = None,
 ) -> dict[str, str]:
-    return {
+    """`media`: a video's (duration, width, height), so that `sync` restores them too."""
+    meta = {
         "upload-id": upload_id,
         "kind": kind,
         "original-name": quote(original_name, safe=""),
         "sha256": checksum,
         "is-temp": "true" if is_temp else "false",
     }
+    if media is not None:
+        meta["duration"] = f"{media[0]:.3f}"
+        meta["width"], meta["height"] = str(media[1]), str(media[2])
+    return meta
+
+
+def media_from_metadata(meta: dict[str, str]) -> tuple[float, int, int] | None:
+    """A video's (duration, width, height) from its object's metadata, when it has them."""
+    try:
+        return float(meta["duration"]), int(meta["width"]), int(meta["height"])
+    except (KeyError, ValueError):
+        return None
 
 
 def read_metadata(meta: dict[str, str]) -> dict[str, str]:

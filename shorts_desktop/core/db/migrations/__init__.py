@@ -4,7 +4,12 @@ Each module has `VERSION` (the schema it produces) and `apply(conn)`, which spea
 table and column names only, never through today's models.
 """
 
-from shorts_desktop.core.db.migrations import m001_legacy, m002_s3_support, m003_transfers
+from shorts_desktop.core.db.migrations import (
+    m001_legacy,
+    m002_s3_support,
+    m003_transfers,
+    m004_making_shorts,
+)
 
-MIGRATIONS = (m001_legacy, m002_s3_support, m003_transfers)
+MIGRATIONS = (m001_legacy, m002_s3_support, m003_transfers, m004_making_shorts)
 LATEST_VERSION = MIGRATIONS[-1].VERSION
