@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shorts_desktop.core.config import AppPaths, Settings, load_settings
-from shorts_desktop.core.credentials import ResolvedCredentials, resolve_credentials
+from shorts_desktop.core.credentials import KeyringStore, ResolvedCredentials, resolve_credentials
 from shorts_desktop.core.db.connection import close_database, open_database
 from shorts_desktop.core.db.schema import MigrationResult
 from shorts_desktop.core.errors import ShortsError, UserError
 from shorts_desktop.core.services.cleanup import CleanupService
 from shorts_desktop.core.services.jobs import JobService
 from shorts_desktop.core.services.processing import JobRunner, ProcessingService
+from shorts_desktop.core.services.publishing import PublishingService
 from shorts_desktop.core.services.reconcile import ReconcileService
 from shorts_desktop.core.services.stats import StatsService
 from shorts_desktop.core.services.upload_queue import UploadQueue
@@ -48,6 +49,7 @@ class Services:
     upload_queue: UploadQueue
     processing: ProcessingService
     job_runner: JobRunner
+    publishing: PublishingService
     migration: MigrationResult
     db: Any
     environ: dict[str, str]
@@ -192,6 +194,7 @@ def build_services(
         upload_queue=UploadQueue(uploads, settings.files_in_flight, nice),
         processing=processing,
         job_runner=JobRunner(processing, jobs),
+        publishing=PublishingService(settings, jobs, processing, KeyringStore()),
         migration=migration,
         db=db,
         environ=env,

@@ -419,6 +419,8 @@ def cmd_job(args: argparse.Namespace) -> int:
             print(f"warning: this link works for {seconds / 86400:.1f} days.", file=sys.stderr)
         print(url)
         return 0
+    if args.job_cmd == "publish":
+        return _publish(args, svc)
     if args.job_cmd == "cancel":
         data = svc.jobs.cancel(args.id).to_dict()
         if args.json:
@@ -438,13 +440,102 @@ def cmd_job(args: argparse.Namespace) -> int:
         emit_json(data)
     else:
         print(f"Job {data['id']} is published.")
-        for uid in result.deleted:
-            print(f"  deleted temporary input {uid}")
-        for uid in result.promoted:
-            print(f"  moved input {uid} to permanent storage")
-        for item in result.kept:
-            print(f"  kept input {item['id']}: {item['reason']}")
+        _print_cleanup(result)
     return 0
+
+
+def _publish(args: argparse.Namespace, svc: Any) -> int:
+    job = svc.jobs.get(args.id)
+    size = int((job.render_info or {}).get("size") or 0)
+    bar = ProgressBar(size, f"YouTube: {job.title}", sys.stderr)
+    done = [0]
+
+    def progress(sent: int, total: int) -> None:
+        bar.total = max(total, 1)
+        bar(sent - done[0])
+        done[0] = sent
+
+    try:
+        outcome = svc.publishing.publish(job.id, progress=progress, notice=_notice,
+                                         publish_at=args.publish_at)
+    finally:
+        bar.finish()
+    result = outcome.result
+    data = {
+        **result.job.to_dict(),
+        "youtube_url": outcome.url,
+        "forced_private": outcome.forced_private,
+        "notes": outcome.notes,
+        "inputs_deleted": result.deleted,
+        "inputs_promoted": result.promoted,
+        "inputs_kept": result.kept,
+        "results_removed": outcome.results_removed,
+    }
+    if args.json:
+        emit_json(data)
+        return 0
+    print(f"Published {data['title']!r} on YouTube: {outcome.url}")
+    for note in outcome.notes:
+        print(f"note: {note}")
+    _print_cleanup(result)
+    if outcome.results_removed:
+        print(f"  removed {outcome.results_removed} processed file(s)")
+    return 0
+
+
+def _print_cleanup(result: Any) -> None:
+    for uid in result.deleted:
+        print(f"  deleted temporary input {uid}")
+    for uid in result.promoted:
+        print(f"  moved input {uid} to permanent storage")
+    for item in result.kept:
+        print(f"  kept input {item['id']}: {item['reason']}")
+
+
+def cmd_youtube(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    publishing = svc.publishing
+    if args.youtube_cmd == "login":
+        def show(url: str) -> None:
+            print("Sign in to Google in your browser (if it did not open, visit this address):",
+                  file=sys.stderr)
+            print(url, file=sys.stderr)
+
+        client = Path(args.client_secrets) if args.client_secrets else None
+        channel = publishing.connect(client, open_browser=not args.no_browser, on_url=show)
+        print(f"Connected the YouTube channel {channel.title!r} ({channel.channel_id}).")
+        return 0
+    if args.youtube_cmd == "logout":
+        if not publishing.connected():
+            print("No YouTube account is connected.")
+            return 0
+        note = publishing.disconnect()
+        print("Disconnected the YouTube account; its sign-in was removed from the OS keyring.")
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        return 0
+    channel = publishing.status()
+    if args.json:
+        emit_json({"connected": channel is not None,
+                   "channel_id": channel.channel_id if channel else None,
+                   "channel_title": channel.title if channel else None})
+    elif channel is None:
+        print("No YouTube account is connected (`shorts-desktop youtube login`).")
+    else:
+        print(f"Connected to the YouTube channel {channel.title!r} ({channel.channel_id}).")
+    return 0
+
+
+def _when(text: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date and time such as 2026-12-24T18:00+01:00"
+        ) from None
+    return value if value.tzinfo else value.astimezone(UTC)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -794,15 +885,36 @@ def build_parser() -> Parser:
     q.add_argument("--expires", type=_positive_seconds, metavar="SECONDS",
                    help="link lifetime (default S3_PRESIGNED_URL_EXPIRY)")
     q.set_defaults(func=cmd_job)
+    q = jsub.add_parser("publish", help="upload the processed Short to your YouTube channel")
+    q.add_argument("id")
+    q.add_argument("--publish-at", type=_when, metavar="WHEN",
+                   help="schedule a private video to go public then (ISO 8601 date and time)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_job)
     q = jsub.add_parser("published", help="record that the Short was published on YouTube")
     q.add_argument("id")
     q.add_argument("--video-url", help="the Short's YouTube address")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_job)
 
+    yt = sub.add_parser("youtube", help="connect the YouTube channel that Shorts go to")
+    ysub = yt.add_subparsers(dest="youtube_cmd", metavar="ACTION", required=True,
+                             parser_class=Parser)
+    q = ysub.add_parser("login", help="sign in with Google in the browser (token to the keyring)")
+    q.add_argument("--client-secrets", metavar="FILE",
+                   help="the OAuth client JSON of your Google Cloud project (remembered)")
+    q.add_argument("--no-browser", action="store_true",
+                   help="only print the sign-in address")
+    q.set_defaults(func=cmd_youtube)
+    q = ysub.add_parser("status", help="name the connected channel")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_youtube)
+    q = ysub.add_parser("logout", help="revoke the sign-in and remove it from the keyring")
+    q.set_defaults(func=cmd_youtube)
+
     q = sub.add_parser("jobs", help="list jobs")
     q.add_argument("--status", choices=["created", "queued", "processing", "processed",
-                                        "published", "failed", "cancelled"])
+                                        "publishing", "published", "failed", "cancelled"])
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_jobs)
 

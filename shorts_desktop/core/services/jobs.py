@@ -212,11 +212,39 @@ class JobService:
                             stage=None, runner=None, error=None if cancelled else reason,
                             result_keys=[])
 
+    def results_removed(self, job_id: str) -> Job:
+        """processed/ was emptied after publishing (SHORTS_DESKTOP_KEEP_PROCESSED=false)."""
+        return self._update(job_id, result_keys=[])
+
     def _update(self, job_id: str, **values: object) -> Job:
         Job.update(updated_at=utcnow(), **values).where(Job.id == job_id).execute()
         return find_job(job_id)
 
-    def mark_published(self, job_id: str, video_url: str | None = None) -> PublishResult:
+    # -- publishing: the YouTube upload reports here -------------------------------------------
+
+    def begin_publishing(self, job_id: str) -> Job:
+        job = find_job(job_id)
+        if job.status == "publishing":
+            return job  # an interrupted upload goes on from its saved session
+        if job.status != "processed":
+            raise UserError(
+                f"Job {job.id} is {job.status}; only a processed job (with its Short made) "
+                "can be published."
+            )
+        return self._update(job.id, status="publishing", error=None)
+
+    def save_youtube_session(self, job_id: str, session_uri: str | None) -> None:
+        """Saved before the first byte goes, so a killed upload resumes instead of restarting."""
+        Job.update(youtube_session_uri=session_uri, updated_at=utcnow()).where(
+            Job.id == job_id
+        ).execute()
+
+    def publish_failed(self, job_id: str, reason: str) -> Job:
+        """Back to processed with the reason; the saved session stays for the next try."""
+        return self._update(job_id, status="processed", error=reason)
+
+    def mark_published(self, job_id: str, video_url: str | None = None,
+                       video_id: str | None = None) -> PublishResult:
         if video_url:
             host = (urlparse(video_url).hostname or "").lower()
             if urlparse(video_url).scheme not in ("http", "https") or not (
@@ -224,8 +252,9 @@ class JobService:
             ):
                 raise UserError(f"{video_url!r} is not a YouTube link.")
         job = self.set_status(job_id, "published")
-        if video_url:
-            Job.update(published_video_url=video_url).where(Job.id == job.id).execute()
+        if video_url or video_id:
+            Job.update(published_video_url=video_url, youtube_video_id=video_id,
+                       youtube_session_uri=None, error=None).where(Job.id == job.id).execute()
             job = find_job(job.id)
         result = PublishResult(job)
         for upload_id in (job.video_upload_id, job.transcript_upload_id):  # type: ignore[attr-defined]
