@@ -159,7 +159,9 @@ def _audio_graph(spec: ComposeSpec, narration_input: int) -> list[str]:
         return [f"anullsrc=r={SAMPLE_RATE}:cl=stereo[a]"]
     if spec.narration is None:
         return [f"[0:a:0]{stereo},apad,{limit}[a]"]
-    voice = f"[{narration_input}:a:0]{stereo},apad"
+    # The narration is a mono WAV of ours: both channels at full level (ffmpeg's own mono to
+    # stereo upmix puts each at -3 dB, under the original's stereo bed).
+    voice = f"[{narration_input}:a:0]aresample={SAMPLE_RATE},pan=stereo|c0=c0|c1=c0,apad"
     if not original:
         return [f"{voice},{limit}[a]"]
     duck = (f"sidechaincompress=threshold={_fmt(spec.duck_threshold)}"
