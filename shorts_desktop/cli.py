@@ -20,11 +20,11 @@ from typing import Any, TextIO
 
 from shorts_desktop import __version__
 from shorts_desktop.core.errors import ShortsError, UserError
+from shorts_desktop.core.render.narration import VOICE_NAMES as VOICES
 from shorts_desktop.core.units import human_duration, human_size
 
 log = logging.getLogger("shorts_desktop.cli")
 
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer")
 
 
 class UsageError(UserError):

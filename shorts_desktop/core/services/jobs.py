@@ -15,9 +15,10 @@ from urllib.parse import urlparse
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Job, Upload, get_by_id_or_prefix, utcnow
 from shorts_desktop.core.errors import NotFoundError, ShortsError, UserError
+from shorts_desktop.core.render.narration import VOICE_NAMES
 from shorts_desktop.core.services.uploads import UploadService, find_upload, unfinished_job_using
 
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer")
+VOICES = VOICE_NAMES
 PRIVACY = ("private", "unlisted", "public")
 MAX_TITLE = 100
 MAX_DESCRIPTION = 5000
