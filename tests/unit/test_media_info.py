@@ -1,0 +1,52 @@
+"""A video's duration, size and thumbnail: probed once at upload, kept in the row and in
+the object's metadata, and restored by `sync` from the bucket alone."""
+
+from __future__ import annotations
+
+from shorts_desktop.core.db.models import Upload
+from shorts_desktop.core.services.reconcile import ReconcileService
+from tests import media_gen
+from tests.unit.conftest import Env, Media
+
+
+def test_a_real_video_is_probed_once_at_upload(env: Env, media: Media) -> None:
+    media.folder.mkdir(parents=True, exist_ok=True)
+    clip = media_gen.portrait_clip(media.folder / "phone.mp4", duration=1.5)
+    upload = env.uploads.upload_file(clip, "video")
+    assert (upload.width, upload.height) == (360, 640)
+    assert abs(upload.duration - 1.5) < 0.1
+    assert upload.thumbnail[:2] == b"\xff\xd8"  # a small JPEG for the library
+    meta = env.storage.head(upload.key).metadata
+    assert (meta["width"], meta["height"]) == ("360", "640")
+    assert abs(float(meta["duration"]) - 1.5) < 0.1
+    data = upload.to_dict()
+    assert (data["width"], data["height"]) == (360, 640)
+
+
+def test_a_file_ffmpeg_cannot_read_is_still_stored_without_media_info(
+    env: Env, media: Media
+) -> None:
+    upload = env.uploads.upload_file(media.mp4("odd.mp4"), "video")  # sniffed, not decodable
+    assert upload.status == "completed"
+    assert (upload.duration, upload.width, upload.height, upload.thumbnail) == (
+        None, None, None, None)
+    assert "duration" not in env.storage.head(upload.key).metadata
+
+
+def test_transcripts_have_no_media_info(env: Env, media: Media) -> None:
+    upload = env.uploads.upload_file(media.transcript(), "transcript")
+    assert upload.duration is None and "width" not in env.storage.head(upload.key).metadata
+
+
+def test_sync_restores_duration_and_size(s3_env: Env, media: Media) -> None:
+    media.folder.mkdir(parents=True, exist_ok=True)
+    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+    upload = s3_env.uploads.upload_file(clip, "video")
+    promoted, _ = s3_env.uploads.promote(upload.id)  # a permanent copy keeps them too
+    Upload.delete().where(Upload.id == upload.id).execute()  # a lost database
+    report = ReconcileService(s3_env.settings, s3_env.storage).run()
+    assert report.added == [upload.id]
+    again = Upload.get_by_id(upload.id)
+    assert (again.width, again.height) == (640, 360)
+    assert abs(again.duration - 1.0) < 0.1
+    assert again.key == promoted.key
