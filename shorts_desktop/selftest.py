@@ -8,8 +8,14 @@ takes credentials from the AWS chain (environment, ~/.aws, SSO), so the self-tes
 and passes, provided the backend *modules* themselves loaded. A keyring that would store
 secrets in a plaintext file (keyrings.alt) fails the check.
 
+It also makes a Short the way a job does: ffmpeg makes a 1-second test clip, eSpeak NG
+narrates one word and `make_short` renders the 1080x1920 video with burned-in captions.
+In a frozen bundle ffmpeg, libespeak-ng and its data must come from inside the bundle.
+
 The test never touches the user's data or the network: unless SHORTS_DESKTOP_HOME is set it
-runs over a throwaway data folder, and S3 is only exercised offline (client, presigned link).
+runs over a throwaway data folder, S3 is only exercised offline (client, presigned link),
+YouTube only as far as building requests from the shipped discovery document, and the
+Short is made in a temporary folder that is removed afterwards.
 """
 
 from __future__ import annotations
@@ -312,6 +318,207 @@ def check_botocore() -> str:
             f"presigned link, models {', '.join(BOTOCORE_SERVICES)}")
 
 
+# -- making a Short ------------------------------------------------------------------------------
+
+
+def _bundle_dir() -> Path | None:
+    """The bundle's _internal folder when running frozen (PyInstaller), else None."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    return Path(bundle).resolve() if bundle else None
+
+
+def _outside_bundle(path: str | Path) -> bool:
+    """True when frozen and `path` is not a file of this bundle (e.g. one on the system)."""
+    bundle = _bundle_dir()
+    return bundle is not None and not Path(path).resolve().is_relative_to(bundle)
+
+
+#: What the Short needs from ffmpeg's build: H.264, captions (libass) with fonts.
+FFMPEG_FEATURES = ("libx264", "libass", "libfreetype")
+
+
+def check_ffmpeg() -> str:
+    import subprocess
+
+    from shorts_desktop.core.render.ffmpeg import ffmpeg_exe
+
+    exe = ffmpeg_exe()
+    override = os.environ.get("IMAGEIO_FFMPEG_EXE", "")
+    if _outside_bundle(exe) and not override:
+        raise CheckFailed(f"the bundle's own ffmpeg is missing; {exe} from this system would "
+                          "be used instead")
+    done = subprocess.run([exe, "-hide_banner", "-version"], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=30, check=False)
+    text = done.stdout.decode("utf-8", "replace")
+    first, _, rest = text.partition("\n")
+    if done.returncode != 0 or not first.startswith("ffmpeg version "):
+        raise CheckFailed(f"{exe} -version exited {done.returncode}: {first or done.stderr!r}")
+    missing = [f for f in FFMPEG_FEATURES if f"--enable-{f}" not in rest]
+    if missing:
+        raise CheckFailed(f"{exe} is built without {', '.join(missing)}")
+    detail = f"{first.split()[2]} at {exe}"
+    if override:
+        raise CheckWarning(f"{detail} (IMAGEIO_FFMPEG_EXE overrides the bundled ffmpeg)")
+    return detail
+
+
+def check_espeak(work: Path) -> str:
+    import espeakng_loader
+
+    from shorts_desktop.core.render.narration.espeak import EspeakProvider
+    from shorts_desktop.core.render.transcript import parse_transcript
+    from shorts_desktop.core.render.types import CancelToken
+
+    library = espeakng_loader.get_library_path()
+    data = espeakng_loader.get_data_path()
+    for path in (library, data):
+        if _outside_bundle(path):
+            raise CheckFailed(f"{path} is outside the bundle")
+    text = "Shorts Desktop speaks."
+    narration = EspeakProvider().narrate(parse_transcript(text), "alloy", work,
+                                         cancel=CancelToken(), max_seconds=10)
+    words = [w.text for w in narration.words]
+    if words != text.split():
+        raise CheckFailed(f"word timings for {words}, expected {text.split()}")
+    starts = [w.start for w in narration.words]
+    if starts != sorted(starts) or any(w.end <= w.start for w in narration.words):
+        raise CheckFailed(f"word timings out of order: {narration.words}")
+    assert narration.audio is not None
+    head = narration.audio.read_bytes()[:12]
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE" or narration.duration < 0.3:
+        raise CheckFailed(f"{narration.audio.name} is not a WAV of speech "
+                          f"({narration.duration:.2f} s)")
+    return (f"{len(words)} words in {narration.duration:.2f} s of speech, timed; "
+            f"{library}, data {data}")
+
+
+def _fonts_dir() -> Path:
+    from shorts_desktop.resources import candidate_dirs, find_resources_dir
+
+    folder = find_resources_dir()
+    if folder is None:
+        raise CheckFailed("resources folder not found in " +
+                          ", ".join(str(p) for p in candidate_dirs()))
+    return folder / "fonts"
+
+
+def check_caption_font() -> str:
+    from shorts_desktop.core.render.short import FONT_FILE
+
+    font = _fonts_dir() / FONT_FILE
+    if not font.is_file():
+        raise CheckFailed(f"{font} is missing: captions would not be drawn")
+    with font.open("rb") as f:
+        magic = f.read(4)
+    if magic not in (b"\x00\x01\x00\x00", b"true", b"OTTO"):
+        raise CheckFailed(f"{font} is not a TrueType/OpenType font")
+    return f"{font} ({font.stat().st_size // 1024} KB)"
+
+
+def _app_licence() -> Path:
+    """The app's LICENSE: in the bundle's _internal folder, or at the top of a checkout."""
+    bundle = _bundle_dir()
+    if bundle is not None:
+        return bundle / "LICENSE"
+    return Path(__file__).resolve().parent.parent / "LICENSE"  # a source checkout
+
+
+def check_licences() -> str:
+    licence = _app_licence()
+    font_licence = _fonts_dir() / "LICENSE-DejaVu.txt"
+    if not font_licence.is_file():
+        raise CheckFailed(f"{font_licence} is missing (the font's licence must ship with it)")
+    if not licence.is_file():
+        if _bundle_dir() is not None:
+            raise CheckFailed(f"{licence} is missing from the bundle")
+        raise CheckWarning(f"no LICENSE beside this installation; {font_licence.name} present")
+    head = licence.read_text("utf-8", "replace")[:400]
+    if "GNU GENERAL PUBLIC LICENSE" not in head or "Version 3" not in head:
+        raise CheckFailed(f"{licence} is not the GPL version 3")
+    return f"GPL-3.0 at {licence}; {font_licence.name}"
+
+
+def check_youtube() -> str:
+    import httplib2.certs
+    from google.oauth2.credentials import Credentials
+    from google_auth_oauthlib.flow import InstalledAppFlow
+    from googleapiclient.http import MediaInMemoryUpload
+
+    from shorts_desktop.core.publish._client import _shipped_document, build_service
+    from shorts_desktop.core.publish.auth import SCOPES
+
+    document = _shipped_document()  # raises when the bundle lacks it
+    root = "http://127.0.0.1:9/"  # a client aimed here; nothing is sent
+    credentials = Credentials(token="selftest")  # type: ignore[no-untyped-call]
+    service = build_service(credentials, api_root=root)
+    try:
+        media = MediaInMemoryUpload(b"\0", mimetype="video/mp4", resumable=True)
+        request = service.videos().insert(part="snippet,status", body={}, media_body=media)
+        if not request.uri.startswith(f"{root}upload/youtube/v3/videos"):
+            raise CheckFailed(f"videos.insert would go to {request.uri}")
+    finally:
+        service.close()
+    config = {"installed": {
+        "client_id": "selftest.apps.googleusercontent.com", "client_secret": "selftest",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }}
+    flow = InstalledAppFlow.from_client_config(config, scopes=list(SCOPES))
+    flow.redirect_uri = "http://127.0.0.1:9/"
+    url, _state = flow.authorization_url(access_type="offline")
+    if "client_id=selftest" not in url:
+        raise CheckFailed(f"the sign-in address is wrong: {url}")
+    # The CA bundle the installation carries (certifi's, else httplib2's own), and the one
+    # in use (HTTPLIB2_CA_CERTS may name another).
+    carried = Path(httplib2.certs.certifi_where() if httplib2.certs.certifi_available
+                   else httplib2.certs.BUILTIN_CA_CERTS)
+    used = Path(httplib2.certs.where())
+    for certs in (carried, used):
+        if not certs.is_file():
+            raise CheckFailed(f"the CA certificates {certs} are missing")
+    if _outside_bundle(carried):
+        raise CheckFailed(f"the CA certificates {carried} are outside the bundle")
+    detail = (f"youtube {document.get('version')} (revision {document.get('revision')}) built "
+              f"offline, upload request and sign-in address made; CA certificates {carried}")
+    return detail + (f" (in use: {used}, from HTTPLIB2_CA_CERTS)" if used != carried else "")
+
+
+#: The source clip the self-test makes the Short from: small, quick to encode.
+SELFTEST_CLIP = "testsrc=size=320x180:rate=15:duration=1"
+
+
+def check_render(work: Path) -> str:
+    from shorts_desktop.core.config import build_settings
+    from shorts_desktop.core.render.ffmpeg import capture, last_stderr_lines, meaningful_line
+    from shorts_desktop.core.render.narration.espeak import EspeakProvider
+    from shorts_desktop.core.render.probe import probe
+    from shorts_desktop.core.render.short import OUTPUT_HEIGHT, OUTPUT_WIDTH, make_short
+    from shorts_desktop.core.render.types import CancelToken
+
+    started = time.monotonic()
+    code, text = capture(["-f", "lavfi", "-i", SELFTEST_CLIP, "-c:v", "libx264",
+                          "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-y", "clip.mp4"],
+                         cwd=work)
+    if code != 0:
+        raise CheckFailed(f"ffmpeg could not make the test clip: "
+                          f"{meaningful_line(last_stderr_lines(text, 20))}")
+    settings = build_settings([("selftest", {"SHORTS_DESKTOP_MAX_SECONDS": "5"})])
+    result = make_short(
+        work_dir=work, video="clip.mp4", video_name="clip.mp4", transcript=b"Selftest.",
+        transcript_name="selftest.txt", voice="alloy", provider=EspeakProvider(),
+        settings=settings, fonts_dir=_fonts_dir(), on_stage=lambda _stage, _done: None,
+        cancel=CancelToken(),
+    )
+    info = probe(result.outputs["short.mp4"])
+    if (info.width, info.height) != (OUTPUT_WIDTH, OUTPUT_HEIGHT) or not info.has_audio:
+        raise CheckFailed(f"short.mp4 is {info.width}x{info.height}, "
+                          f"{'with' if info.has_audio else 'without'} audio")
+    if not result.manifest["render"]["captions_burned_in"]:
+        raise CheckFailed("the captions were not burned in")
+    return (f"{info.width}x{info.height} {info.duration:.1f} s {info.video_codec}+"
+            f"{info.audio_codec}, narrated and captioned, in {time.monotonic() - started:.1f} s")
+
+
 def open_main_window(test: SelfTest, services: Any) -> str:
     from PySide6.QtCore import QCoreApplication
 
@@ -375,6 +582,17 @@ def run(argv: Sequence[str] | None = None, *, out: Any = None) -> int:
         test.check("database", lambda: check_database(test.services), needs=[test.services])
         test.check("keyring", check_keyring)
         test.check("botocore", check_botocore)
+        with tempfile.TemporaryDirectory(prefix="shorts-desktop-selftest-render-") as work:
+            speech, render = Path(work) / "speech", Path(work) / "render"
+            speech.mkdir()
+            render.mkdir()
+            ffmpeg = test.check("ffmpeg", check_ffmpeg)
+            espeak = test.check("espeak", lambda: check_espeak(speech))
+            font = test.check("caption-font", check_caption_font)
+            test.check("licences", check_licences)
+            test.check("youtube", check_youtube)
+            test.check("render", lambda: check_render(render),
+                       needs=[ffmpeg or None, espeak or None, font or None])
         test.check("main-window", lambda: open_main_window(test, test.services),
                    needs=[*gui, test.services])
         if qt:

@@ -1,4 +1,5 @@
-"""The frozen PyInstaller bundle: --version, --selftest, and CLI uploads against the S3 server.
+"""The frozen PyInstaller bundle: --version, --selftest, CLI uploads against the S3 server,
+and a job made into a Short end to end with the bundle's own ffmpeg and eSpeak NG.
 
 Skipped unless SHORTS_DESKTOP_BUNDLE names the bundle's executable
 (`.ci/bundle` sets it to dist/ShortsDesktop/ShortsDesktop).
@@ -68,10 +69,19 @@ def test_selftest_passes_and_every_panel_is_in_the_bundle(run_bundle: RunBundle)
     lines = result.stdout.splitlines()
     checks = {line.split()[1]: line for line in lines if line.split()[:1] in (["ok"], ["warn"])}
     for name in ("version", "qt-platform", "resources", "image-formats", "qt-charts",
-                 "services", "database", "keyring", "botocore", "main-window"):
+                 "services", "database", "keyring", "botocore", "ffmpeg", "espeak",
+                 "caption-font", "licences", "youtube", "render", "main-window"):
         assert name in checks, f"no {name} check in:\n{result.stdout}"
     assert "frozen bundle" in checks["version"]
     assert "_internal" in checks["resources"] or "resources" in checks["resources"]
+    # What makes the Short comes from the bundle, not from the venv or the system.
+    internal = f"{Path(BUNDLE).resolve().parent}/_internal/"
+    assert checks["ffmpeg"].startswith("ok") and f" at {internal}imageio_ffmpeg/" in checks[
+        "ffmpeg"], checks["ffmpeg"]
+    assert f"{internal}espeakng_loader/libespeak-ng" in checks["espeak"], checks["espeak"]
+    assert f"{internal}resources/fonts/" in checks["caption-font"]
+    assert f"{internal}LICENSE" in checks["licences"]
+    assert "1080x1920" in checks["render"], checks["render"]
     # A panel module left out by the spec would silently become a placeholder.
     here = Path(__file__).resolve().parents[2] / "shorts_desktop" / "gui" / "panels"
     present = [name for name, _t, target, _i in PANELS
@@ -133,3 +143,55 @@ def test_bundle_keeps_keys_in_the_secret_service(
         assert "bundle-secret-value" not in shown.stdout + shown.stderr
     finally:
         run_bundle("credentials", "clear", "--profile", profile, env=env)
+
+
+def _make_clip(path: Path) -> Path:
+    """2 s of test picture (320x180) with a tone, made with the venv's ffmpeg."""
+    import imageio_ffmpeg
+
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+         "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+         "-shortest", "-y", str(path)],
+        check=True, timeout=60, capture_output=True,
+    )
+    return path
+
+
+def _without_the_venv(env: dict[str, str]) -> dict[str, str]:
+    """The bundle may use nothing of the venv or an ffmpeg on PATH: only the system's bins."""
+    dropped = ("IMAGEIO_FFMPEG_EXE", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LD_LIBRARY_PATH")
+    return {**{k: v for k, v in env.items() if k not in dropped}, "PATH": "/usr/bin:/bin"}
+
+
+def test_a_job_becomes_a_short_from_the_bundle(
+    run_bundle: RunBundle, cli_env: dict[str, str], s3_bucket: tuple[str, Any], tmp_path: Path
+) -> None:
+    from shorts_desktop.core.render.probe import probe
+
+    bucket, s3 = s3_bucket
+    env = _without_the_venv(cli_env)
+    clip = _make_clip(tmp_path / "clip.mp4")
+    video = ok_json(run_bundle("upload", "video", str(clip), "--json", env=env))
+    text = ok_json(run_bundle("upload", "transcript-text", "--text",
+                              "Made by the bundle.", "--json", env=env))
+    job = ok_json(run_bundle("job", "create", "--title", "Bundle Short", "--voice", "alloy",
+                             "--video", video["id"], "--transcript", text["id"], "--json",
+                             env=env))
+    processed = ok_json(run_bundle("job", "process", job["id"], "--json", env=env))
+    assert processed["status"] == "processed", processed
+    shown = ok_json(run_bundle("job", "show", job["id"], "--json", env=env))
+    assert shown["status"] == "processed"
+    names = sorted(key.rsplit("/", 1)[-1] for key in shown["result_keys"])
+    assert names == ["captions.ass", "captions.srt", "manifest.json", "narration.wav",
+                     "short.mp4", "thumbnail.jpg"], shown["result_keys"]
+    assert shown["render_info"]["provider"] == "espeak"
+    # The stored Short is a real 9:16 video with sound.
+    short_key = next(k for k in shown["result_keys"] if k.endswith("/short.mp4"))
+    short = tmp_path / "short.mp4"
+    short.write_bytes(s3.get_object(Bucket=bucket, Key=short_key)["Body"].read())
+    info = probe(short)
+    assert (info.width, info.height, info.has_audio) == (1080, 1920, True)
+    assert info.duration == pytest.approx(shown["render_info"]["duration"], abs=0.1)

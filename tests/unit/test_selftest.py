@@ -23,18 +23,49 @@ def run_selftest() -> tuple[int, list[str]]:
     return code, out.getvalue().splitlines()
 
 
-def test_selftest_passes_here_with_one_line_per_check(qapp) -> None:
+CHECKS = ["version", "qt-platform", "resources", "image-formats", "qt-charts", "services",
+          "database", "keyring", "botocore", "ffmpeg", "espeak", "caption-font", "licences",
+          "youtube", "render", "main-window", "qt-messages"]
+
+
+@pytest.fixture
+def quick_render(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests about the self-test's plumbing need not render a Short (a few seconds)."""
+    monkeypatch.setattr(selftest, "check_render", lambda _work: "not rendered in this test")
+
+
+def test_selftest_passes_here_with_one_line_per_check(qapp, monkeypatch, tmp_path: Path) -> None:
+    import tempfile
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where the Short is made
+    folders: list[Path] = []
+    real_render = selftest.check_render
+
+    def render(work: Path) -> str:
+        folders.append(work)
+        return real_render(work)
+
+    monkeypatch.setattr(selftest, "check_render", render)
     code, lines = run_selftest()
     assert code == 0, "\n".join(lines)
     names = [line[5:].split()[0] for line in lines[:-1]]
-    assert names == ["version", "qt-platform", "resources", "image-formats", "qt-charts",
-                     "services", "database", "keyring", "botocore", "main-window",
-                     "qt-messages"]
+    assert names == CHECKS
     assert all(line[:5] in ("ok   ", "warn ") for line in lines[:-1])
-    assert lines[-1].startswith("selftest passed (11 checks)")
+    assert lines[-1].startswith(f"selftest passed ({len(CHECKS)} checks)")
+    by_name = dict(zip(names, lines[:-1], strict=True))
+    assert "1080x1920" in by_name["render"] and "narrated and captioned" in by_name["render"]
+    assert "3 words" in by_name["espeak"]
+    assert "built offline" in by_name["youtube"]
+    # The Short was made in a temporary folder, and nothing of it is left.
+    assert folders and folders[0].is_relative_to(temp)
+    assert list(temp.iterdir()) == []
 
 
-def test_a_failing_check_fails_the_selftest(qapp, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_check_fails_the_selftest(
+    qapp, monkeypatch: pytest.MonkeyPatch, quick_render: None
+) -> None:
     def broken() -> str:
         raise OSError("botocore/data/s3 is missing")
 
@@ -46,7 +77,7 @@ def test_a_failing_check_fails_the_selftest(qapp, monkeypatch: pytest.MonkeyPatc
 
 
 def test_checks_that_need_services_are_skipped_when_they_do_not_build(
-    qapp, monkeypatch: pytest.MonkeyPatch
+    qapp, monkeypatch: pytest.MonkeyPatch, quick_render: None
 ) -> None:
     def no_services(_test: object, _home: object) -> str:
         raise RuntimeError("settings are broken")
@@ -58,7 +89,21 @@ def test_checks_that_need_services_are_skipped_when_they_do_not_build(
     assert failed == ["services", "database", "main-window"]
 
 
-def test_selftest_never_uses_the_real_data_dir(qapp, monkeypatch, tmp_path: Path) -> None:
+def test_the_render_is_skipped_when_ffmpeg_fails(qapp, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_ffmpeg() -> str:
+        raise selftest.CheckFailed("the bundle's own ffmpeg is missing")
+
+    monkeypatch.setattr(selftest, "check_ffmpeg", no_ffmpeg)
+    code, lines = run_selftest()
+    assert code == 1
+    failed = [line.split()[1] for line in lines if line.startswith("FAIL")]
+    assert failed == ["ffmpeg", "render"]
+    assert any("render" in line and "skipped" in line for line in lines)
+
+
+def test_selftest_never_uses_the_real_data_dir(
+    qapp, monkeypatch, tmp_path: Path, quick_render: None
+) -> None:
     monkeypatch.delenv("SHORTS_DESKTOP_HOME")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "real-data"))
     monkeypatch.setenv("HOME", str(tmp_path / "real-home"))
@@ -112,6 +157,93 @@ def test_a_keyring_backend_module_that_does_not_load_fails(monkeypatch) -> None:
                         lambda: ("keyring.backends.NoSuchBackend", []))
     with pytest.raises(selftest.CheckFailed, match="NoSuchBackend does not load"):
         selftest.check_keyring()
+
+
+# -- making a Short: ffmpeg, eSpeak NG, the font, the licences, YouTube ---------------------------
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Pretend to run from a PyInstaller bundle whose _internal folder is empty."""
+    bundle = tmp_path / "_internal"
+    bundle.mkdir()
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    return bundle
+
+
+def test_ffmpeg_is_named_with_its_version() -> None:
+    from shorts_desktop.core.render.ffmpeg import ffmpeg_exe
+
+    detail = selftest.check_ffmpeg()
+    assert detail.endswith(f" at {ffmpeg_exe()}")
+
+
+def test_a_frozen_app_must_use_its_own_ffmpeg(frozen: Path) -> None:
+    with pytest.raises(selftest.CheckFailed, match="the bundle's own ffmpeg is missing"):
+        selftest.check_ffmpeg()
+
+
+def test_ffmpeg_named_by_imageio_ffmpeg_exe_is_a_warning(monkeypatch, frozen: Path) -> None:
+    from shorts_desktop.core.render.ffmpeg import ffmpeg_exe
+
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", ffmpeg_exe())
+    with pytest.raises(selftest.CheckWarning, match="IMAGEIO_FFMPEG_EXE overrides"):
+        selftest.check_ffmpeg()
+
+
+def test_an_ffmpeg_without_a_needed_library_fails(monkeypatch) -> None:
+    monkeypatch.setattr(selftest, "FFMPEG_FEATURES", ("libx264", "libnosuchthing"))
+    with pytest.raises(selftest.CheckFailed, match="built without libnosuchthing"):
+        selftest.check_ffmpeg()
+
+
+def test_espeak_speaks_with_word_timings(tmp_path: Path) -> None:
+    detail = selftest.check_espeak(tmp_path)
+    assert detail.startswith("3 words in ")
+    assert (tmp_path / "narration.wav").read_bytes()[:4] == b"RIFF"
+
+
+def test_a_frozen_app_must_use_its_own_espeak(frozen: Path, tmp_path: Path) -> None:
+    with pytest.raises(selftest.CheckFailed, match=r"libespeak-ng.* is outside the bundle"):
+        selftest.check_espeak(tmp_path)
+
+
+def test_a_missing_caption_font_fails(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(selftest, "_fonts_dir", lambda: tmp_path)
+    with pytest.raises(selftest.CheckFailed, match="captions would not be drawn"):
+        selftest.check_caption_font()
+    (tmp_path / "DejaVuSans-Bold.ttf").write_bytes(b"<html>not a font</html>")
+    with pytest.raises(selftest.CheckFailed, match="not a TrueType"):
+        selftest.check_caption_font()
+
+
+def test_a_bundle_without_the_licence_fails(frozen: Path) -> None:
+    with pytest.raises(selftest.CheckFailed, match="LICENSE is missing from the bundle"):
+        selftest.check_licences()
+    (frozen / "LICENSE").write_bytes((ROOT / "LICENSE").read_bytes())
+    assert selftest.check_licences().startswith(f"GPL-3.0 at {frozen / 'LICENSE'}")
+
+
+def test_the_font_licence_must_ship_with_the_font(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(selftest, "_fonts_dir", lambda: tmp_path)
+    with pytest.raises(selftest.CheckFailed, match=r"LICENSE-DejaVu\.txt is missing"):
+        selftest.check_licences()
+
+
+def test_youtube_client_is_built_offline(monkeypatch) -> None:
+    import socket
+
+    def no_network(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the YouTube check opened a connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    assert "built offline" in selftest.check_youtube()
+
+
+def test_a_frozen_app_must_carry_its_ca_certificates(frozen: Path) -> None:
+    with pytest.raises(selftest.CheckFailed, match=r"CA certificates .* outside the bundle"):
+        selftest.check_youtube()
 
 
 # -- resources ------------------------------------------------------------------------------------
