@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shorts_desktop.core.errors import UserError
+from shorts_desktop.core.render.transcript import MAX_TRANSCRIPT_BYTES
+from shorts_desktop.core.render.transcript import decode as decode_transcript
+
+__all__ = ["decode_transcript"]  # the one decoder, shared with the render
 
 TRANSCRIPT_EXTENSIONS = {".txt": "text/plain", ".srt": "application/x-subrip", ".vtt": "text/vtt"}
-MAX_TRANSCRIPT_BYTES = 10 * 1024 * 1024
 _MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"uuid"}
 
 
@@ -73,30 +76,6 @@ def sniff_video(path: Path) -> str:
     raise UserError(
         f"{path.name} is not a video this app knows (MP4/MOV, WebM/MKV or AVI expected)."
     )
-
-
-def decode_transcript(data: bytes, name: str) -> str:
-    """Text of a transcript, or a UserError when it is binary or undecodable."""
-    if not data.strip():
-        raise UserError(f"{name} is empty.")
-    if len(data) > MAX_TRANSCRIPT_BYTES:
-        raise UserError(f"{name} is larger than 10 MiB, too large for a transcript.")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
-        if b"\x00" in data:
-            raise UserError(f"{name} is not text (it contains binary data).")
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        raise UserError(f"{name} is not UTF-8 or UTF-16 text; save it as UTF-8.") from None
-    controls = sum(1 for c in text if ord(c) < 32 and c not in "\r\n\t\f")
-    if controls:
-        raise UserError(f"{name} is not text (it contains control characters).")
-    if not text.strip():
-        raise UserError(f"{name} has no text in it.")
-    return text
 
 
 def check_transcript_file(path: Path) -> str:

@@ -344,3 +344,11 @@ class Timeline:
             out.setframerate(self._rate)
             out.writeframes(pcm_to_le(self._samples))
         return self.end
+
+    def narration(self, work_dir: Path, provider: str, voice: str,
+                  detail: dict[str, str]) -> Narration:
+        """The finished track as `narration.wav` in the work folder, with its word timings."""
+        path = work_dir / "narration.wav"
+        duration = self.write(path)
+        return Narration(audio=path, duration=duration, words=self.words, provider=provider,
+                         voice=voice, synthetic=True, detail=detail)

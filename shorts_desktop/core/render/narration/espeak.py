@@ -356,14 +356,7 @@ class EspeakProvider:
                 spoken = engine.synth(piece.text, spec)
                 timeline.add(spoken.samples, engine.rate, spoken.words)
         cancel.check()
-        path = work_dir / "narration.wav"
-        duration = timeline.write(path)
-        return Narration(
-            audio=path,
-            duration=duration,
-            words=timeline.words,
-            provider=self.name,
-            voice=voice,
-            synthetic=True,
-            detail={"espeak_voice": spec.name, "pitch": str(spec.pitch), "rate": str(spec.rate)},
+        return timeline.narration(
+            work_dir, self.name, voice,
+            {"espeak_voice": spec.name, "pitch": str(spec.pitch), "rate": str(spec.rate)},
         )

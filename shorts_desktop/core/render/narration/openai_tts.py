@@ -140,17 +140,7 @@ class OpenAIProvider:
                 if estimate > max_seconds * _ESTIMATE_SLACK:
                     raise too_long(estimate, max_seconds)
         cancel.check()
-        path = work_dir / "narration.wav"
-        duration = timeline.write(path)
-        return Narration(
-            audio=path,
-            duration=duration,
-            words=timeline.words,
-            provider=self.name,
-            voice=voice,
-            synthetic=True,
-            detail={"model": self.model},
-        )
+        return timeline.narration(work_dir, self.name, voice, {"model": self.model})
 
     # --- HTTP ---------------------------------------------------------------------------------
 
