@@ -149,7 +149,8 @@ class JobProgressLine:
 
     def __call__(self, progress: Any) -> None:
         now = time.monotonic()
-        if not self.enabled or (now - self.last_draw < 0.1 and progress.stage == self.last_stage):
+        if not self.enabled or (now - self.last_draw < 0.1 and progress.stage == self.last_stage
+                                and progress.fraction < 1.0):
             return
         self.last_draw, self.last_stage = now, progress.stage
         bar = "#" * int(progress.fraction * 30)

@@ -92,6 +92,13 @@ def migrate(path: Path) -> MigrationResult:
         backup = _backup(conn, path, version) if version > 0 else None
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("BEGIN IMMEDIATE")
+        # Another process may have migrated while this one waited for the write lock.
+        version = detect_version(conn)
+        if version == LATEST_VERSION:
+            conn.execute("COMMIT")
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+            return MigrationResult(path, version, version, None)
         try:
             for module in MIGRATIONS:
                 if version < module.VERSION:

@@ -90,11 +90,12 @@ def _fps(line: str) -> float:
     return found.get("fps") or found.get("tbr") or 0.0
 
 
-def _reason(text: str) -> str:
-    """Why a file did not open or decode, from ffmpeg's own words (its dump left out)."""
+def _reason(text: str, path: Path) -> str:
+    """Why a file did not open or decode, from ffmpeg's own words (its dump left out), with
+    the file called by its name rather than its full path."""
     lines = [ln for ln in last_stderr_lines(text, 200)
              if not ln[:1].isspace() and not ln.startswith(("Input #", "Stream mapping"))]
-    reason = meaningful_line(lines).rstrip(".")
+    reason = meaningful_line(lines).rstrip(".").replace(_arg(path), path.name)
     if len(reason) > 120:
         reason = reason[:117] + "..."
     return reason or "ffmpeg could not read it"
@@ -129,11 +130,11 @@ def probe(path: Path) -> VideoInfo:
                           "-f", "null", "-"])
     head = _parse_header(text)
     if not head.opened:
-        raise UserError(f"{name} does not decode as a video ({_reason(text)}).")
+        raise UserError(f"{name} does not decode as a video ({_reason(text, path)}).")
     if not head.video:
         raise UserError(f"{name} has no video stream.")
     if code != 0 or _decoded_frames(text) < 1:
-        raise UserError(f"{name} does not decode as a video ({_reason(text)}).")
+        raise UserError(f"{name} does not decode as a video ({_reason(text, path)}).")
     size = _SIZE.search(head.video)
     if size is None:
         raise UserError(f"{name} does not decode as a video (its picture size is unknown).")
@@ -180,4 +181,4 @@ def thumbnail(path: Path, out: Path, *, at: float, width: int = 320,
         ])
         if code == 0 and out.is_file() and out.stat().st_size > 0:
             return out
-    raise ShortsError(f"No thumbnail could be made from {path.name} ({_reason(text)}).")
+    raise ShortsError(f"No thumbnail could be made from {path.name} ({_reason(text, path)}).")

@@ -33,7 +33,7 @@ TRANSITIONS = {
     # back to processed: an interrupted or refused upload keeps the Short for another try
     "publishing": {"published", "processed", "failed", "cancelled"},
     "published": set(),
-    "failed": {"queued", "processing"},
+    "failed": {"queued", "processing", "cancelled"},
     "cancelled": {"queued", "processing"},
 }
 
