@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from shorts_desktop.core.db.migrations import LATEST_VERSION
 from tests.e2e.media import make_mp4
 
 
@@ -150,7 +151,7 @@ def test_migrate_command_upgrades_a_legacy_database(run_cli, tmp_path) -> None:
     legacy.write_bytes((Path(__file__).parents[1] / "fixtures" / "legacy_v1.db").read_bytes())
     result = run_cli("migrate", "--db", str(legacy))
     assert result.returncode == 0, result.stderr
-    assert "from schema 1 to 3" in result.stdout and "Backup" in result.stdout
+    assert f"from schema 1 to {LATEST_VERSION}" in result.stdout and "Backup" in result.stdout
     with sqlite3.connect(legacy) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         assert conn.execute("SELECT COUNT(*) FROM upload WHERE file_path IS NOT NULL").fetchone()[
