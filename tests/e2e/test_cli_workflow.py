@@ -153,7 +153,7 @@ def test_migrate_command_upgrades_a_legacy_database(run_cli, tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert f"from schema 1 to {LATEST_VERSION}" in result.stdout and "Backup" in result.stdout
     with sqlite3.connect(legacy) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
         assert conn.execute("SELECT COUNT(*) FROM upload WHERE file_path IS NOT NULL").fetchone()[
             0
         ] == 3
