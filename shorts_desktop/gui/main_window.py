@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from shorts_desktop import __version__
+from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.gui.format import human_rate, tilde
 from shorts_desktop.gui.panels.base import Panel, heading, standard_icon
 from shorts_desktop.gui.tasks import TaskRunner
@@ -158,10 +159,45 @@ class MainWindow(QMainWindow):
 
         def settled(_result: object = None) -> None:
             gc.freeze()
+            self._restore_jobs()
             self.is_ready = True
             self.ready.emit()
 
         self.runner.submit(self.services.warm_up, settled, lambda _message: settled())
+
+    def _restore_jobs(self, again: list[str] | None = None) -> None:
+        """Jobs queued by the command line, left by a crash, or stopped by new settings
+        (`again`) are taken up by the window's job runner (off the GUI)."""
+        services = self.services
+        resubmit = list(again or [])
+
+        def restore() -> list[str]:
+            # A job left `processing` by a run that died goes back to `queued` first:
+            # JobService.queue() (which the runner's submit calls) refuses `processing`.
+            for job in services.jobs.list("processing"):
+                if not services.job_runner.is_busy(job.id) \
+                        and not services.processing.is_running_elsewhere(job):
+                    services.jobs.set_status(job.id, "queued")
+            taken = services.job_runner.restore()
+            for job_id in resubmit:
+                try:
+                    if services.job_runner.submit(job_id):
+                        taken.append(job_id)
+                except ShortsError as exc:
+                    log.info("job %s not taken up again: %s", job_id, exc)
+            return taken
+
+        def restored(taken: list[str]) -> None:
+            if taken:
+                what = "Short" if len(taken) == 1 else "Shorts"
+                self.statusBar().showMessage(
+                    f"Making {len(taken)} unfinished {what} now: see the Jobs panel.", 8000)
+                self.panels["jobs"].refresh_soon()
+
+        def failed(message: str) -> None:  # said in the status bar: no dialog at start-up
+            self.statusBar().showMessage(f"Unfinished jobs were not taken up: {message}", 15000)
+
+        self.runner.submit(restore, restored, failed)
 
     def _restore_queue(self) -> None:
         """Uploads a previous run left unfinished come back into the queue (off the GUI)."""
@@ -240,7 +276,13 @@ class MainWindow(QMainWindow):
         finished = getattr(uploads, "queue_finished", None)
         if finished is not None:
             finished.connect(self.notify)
+        notice = getattr(self.panels["jobs"], "notice", None)
+        if notice is not None:
+            notice.connect(self.notify)
         settings = self.panels["settings"]
+        making = getattr(self.panels["jobs"], "making", None)
+        if making is not None and hasattr(settings, "shorts_in_progress"):
+            settings.shorts_in_progress = making
         saved = getattr(settings, "services_changed", None)
         if saved is not None:
             saved.connect(self.set_services)
@@ -268,15 +310,37 @@ class MainWindow(QMainWindow):
         return widget
 
     def set_services(self, services: Services) -> None:
+        """Use rebuilt services (after the settings changed). Shorts the old job runner was
+        making are stopped (in a worker, as stopping waits for ffmpeg to end) and start
+        again, from the beginning, on the new runner with the new settings."""
         old = self.services
+        making = [job_id for job_id in self._live_job_ids() if old.job_runner.is_busy(job_id)]
         self.services = services
         for panel in self.panels.values():
             panel.set_services(services)
         self._update_location()
-        if old is not services:
+        if old is services:
+            return
+        if not making:
             old.close()
             self._warm_up()
             self._restore_queue()
+            return
+
+        def stopped(_result: object = None) -> None:
+            old.close()
+            self._warm_up()
+            self._restore_queue()
+            self._restore_jobs(making)
+            self.statusBar().showMessage(
+                f"{len(making)} {'Short starts' if len(making) == 1 else 'Shorts start'} "
+                "again with the new settings.", 8000)
+
+        self.runner.submit(old.job_runner.shutdown, stopped, lambda _message: stopped())
+
+    def _live_job_ids(self) -> list[str]:
+        ids = getattr(self.panels.get("jobs"), "live_job_ids", None)
+        return list(ids()) if ids is not None else []
 
     def _update_location(self) -> None:
         storage = self.services.storage
@@ -379,8 +443,23 @@ class MainWindow(QMainWindow):
         self.runner.shutdown()
         if self.tray is not None:
             self.tray.hide()
+        self._stop_jobs_for_later()
         self.services.close()
         super().closeEvent(event)
+
+    def _stop_jobs_for_later(self) -> None:
+        """Quitting stops the Shorts being made; they are queued again, so the next start
+        takes them up (the runner alone would leave them cancelled)."""
+        runner = self.services.job_runner
+        making = [job_id for job_id in self._live_job_ids() if runner.is_busy(job_id)]
+        if not making:
+            return
+        runner.shutdown()
+        for job_id in making:
+            try:
+                self.services.jobs.queue(job_id)
+            except ShortsError as exc:
+                log.info("job %s not queued for the next start: %s", job_id, exc)
 
 
 def dark_palette() -> QPalette:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def ready(panel_kit: Any, media_files: Callable[..., Path]) -> tuple[JobsPanel, Any]:
-    """A Jobs panel over services that already hold a video and a transcript."""
-    services = panel_kit.services()
+    """A Jobs panel over services that already hold a video and a transcript. New jobs stay
+    `created` here (test_jobs_processing.py makes Shorts)."""
+    services = panel_kit.services({**os.environ, "SHORTS_DESKTOP_AUTO_PROCESS": "false"})
     panel_kit.upload(services, media_files("clip.mp4"), "video")
     panel_kit.upload(services, media_files("words.txt"), "transcript")
     panel = panel_kit.panel(JobsPanel, services)
@@ -138,6 +140,8 @@ def test_mark_published_and_cancel(
         qtbot.waitUntil(panel.create_button.isEnabled, timeout=3000)
         qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 2, timeout=3000)
+    assert panel.selected_job()["title"] == "Second"  # the new job is selected
+    panel.jobs_view.clearSelection()
     assert not panel.publish_button.isEnabled()  # nothing selected
 
     monkeypatch.setattr(QInputDialog, "getText",

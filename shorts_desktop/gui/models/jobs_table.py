@@ -1,42 +1,192 @@
-"""The Jobs panel's list: plain job dicts (from `Job.to_dict()`) as a table model."""
+"""The Jobs panel's list: plain job dicts (`Job.to_dict()` plus its thumbnail) as a table model.
+
+Live progress from the job runner is kept beside the rows, by job id, and shown in the
+Status column (the view draws it as a bar, see `JobStatusDelegate`). A full reload that
+was read from the database before a newer event arrived keeps the newer row.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
 
-from shorts_desktop.gui.format import human_time
+from shorts_desktop.core.services.processing import JobProgress
+from shorts_desktop.gui.format import clock, human_size, human_time
+from shorts_desktop.gui.palette import ok_color, problem_color
+from shorts_desktop.gui.thumbnails import ThumbnailCache
 
-COLUMNS = ("Title", "Status", "Voice", "Created")
+COLUMNS = ("Short", "Status", "Voice", "Created", "Processed")
+TITLE, STATUS, VOICE, CREATED, PROCESSED = range(len(COLUMNS))
+
+#: The job dict behind a row.
+JOB_ROLE = Qt.ItemDataRole.UserRole + 1
+#: (fraction of the whole job 0..1, text) while the runner reports on it, else None.
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2
 
 STATUS_WORDS = {
     "created": "Created",
     "queued": "Queued",
     "processing": "Processing",
     "processed": "Processed",
+    "publishing": "Publishing",
     "published": "Published",
     "failed": "Failed",
     "cancelled": "Cancelled",
 }
+STAGE_WORDS = {
+    "fetching": "Fetching the inputs",
+    "narrating": "Narrating",
+    "captioning": "Captioning",
+    "rendering": "Rendering",
+    "storing": "Storing the results",
+}
+#: Statuses in which the runner may still report on a job.
+LIVE_STATUSES = ("queued", "processing")
 
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class JobsTableModel(QAbstractTableModel):
-    """Rows are job dicts; the first column's UserRole is the job id."""
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text and text.strip() else ""
 
-    def __init__(self) -> None:
+
+def progress_text(progress: JobProgress) -> str:
+    """Rendering… 42 % · about 0:35 left"""
+    stage = STAGE_WORDS.get(progress.stage, progress.stage.capitalize())
+    text = f"{stage}… {int(progress.fraction * 100)} %"
+    if progress.eta_seconds is not None and progress.eta_seconds >= 1:
+        text += f" · about {clock(progress.eta_seconds)} left"
+    return text
+
+
+def status_text(job: dict[str, Any]) -> str:
+    status = str(job.get("status") or "")
+    if status == "processing":
+        stage = job.get("stage")
+        return f"{STAGE_WORDS.get(stage, 'Processing')}…" if stage else "Processing…"
+    if status == "processed":
+        length = clock((job.get("render_info") or {}).get("duration"))
+        return f"Ready · {length}" if length else "Ready"
+    if status == "publishing":
+        return "Publishing…"
+    if status == "failed":
+        reason = first_line(str(job.get("error") or ""))
+        return f"Failed: {reason}" if reason else "Failed"
+    return STATUS_WORDS.get(status, status.capitalize())
+
+
+class JobsTableModel(QAbstractTableModel):
+    """Rows are job dicts; the first column's UserRole is the job id and its decoration
+    the thumbnail (the Short's once made, else the source video's)."""
+
+    def __init__(self, thumbnail_box: QSize | None = None) -> None:
         super().__init__()
         self._rows: list[dict[str, Any]] = []
+        self._progress: dict[str, JobProgress] = {}
+        self._stamps: dict[str, float] = {}  # job id -> when a single-row update arrived
+        self.thumbnails = ThumbnailCache(thumbnail_box or QSize(84, 48))
 
-    def set_jobs(self, jobs: list[dict[str, Any]]) -> None:
+    # -- changing ---------------------------------------------------------------------------
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    def set_jobs(self, jobs: list[dict[str, Any]], read_at: float | None = None) -> None:
+        """All rows, as read from the database at `read_at` (a `now()`); rows updated one by
+        one since then are kept as they are, not replaced by the older reading."""
+        newer: dict[str, dict[str, Any]] = {}
+        if read_at is not None:
+            newer = {str(r["id"]): r for r in self._rows
+                     if self._stamps.get(str(r["id"]), -1.0) > read_at}
+        rows = [newer.pop(str(j["id"]), j) for j in jobs]
+        rows = list(newer.values()) + rows  # made since the reading: they are the newest
         self.beginResetModel()
-        self._rows = list(jobs)
+        self._rows = rows
+        ids = {str(r["id"]) for r in rows}
+        self._progress = {k: v for k, v in self._progress.items() if k in ids}
+        self._drop_stale_progress()
         self.endResetModel()
+
+    def update_job(self, job: dict[str, Any]) -> None:
+        """Replace one row by id (a new job goes to the top)."""
+        job_id = str(job["id"])
+        self._stamps[job_id] = self.now()
+        row = self.row_of(job_id)
+        if row is None:
+            self.beginInsertRows(QModelIndex(), 0, 0)
+            self._rows.insert(0, job)
+            self.endInsertRows()
+            return
+        old = self._rows[row]
+        if job.get("thumbnail") is None and old.get("thumbnail") is not None \
+                and "thumbnail" not in job:
+            job = {**job, "thumbnail": old["thumbnail"]}
+        self._rows[row] = job
+        if job.get("status") not in LIVE_STATUSES:
+            self._progress.pop(job_id, None)
+        self._changed(row)
+
+    def set_status(self, job_id: str, status: str) -> None:
+        """What the runner said before the database is read again (e.g. queued)."""
+        row = self.row_of(job_id)
+        if row is None:
+            return
+        self._stamps[job_id] = self.now()
+        job = self._rows[row]
+        self._rows[row] = {**job, "status": status, "error": None if status == "queued"
+                           else job.get("error"), "stage": None}
+        if status not in LIVE_STATUSES:
+            self._progress.pop(job_id, None)
+        self._changed(row)
+
+    def set_progress(self, progress: JobProgress) -> None:
+        row = self.row_of(progress.job_id)
+        if row is None:
+            return
+        job = self._rows[row]
+        self._progress[progress.job_id] = progress
+        if job.get("status") != "processing" or job.get("stage") != progress.stage:
+            self._stamps[progress.job_id] = self.now()
+            self._rows[row] = {**job, "status": "processing", "stage": progress.stage,
+                               "error": None}
+        self._changed(row, STATUS, STATUS)
+
+    def clear_progress(self, job_id: str) -> None:
+        if self._progress.pop(job_id, None) is not None:
+            row = self.row_of(job_id)
+            if row is not None:
+                self._changed(row, STATUS, STATUS)
+
+    def _drop_stale_progress(self) -> None:
+        live = {str(r["id"]) for r in self._rows if r.get("status") in LIVE_STATUSES}
+        self._progress = {k: v for k, v in self._progress.items() if k in live}
+
+    def _changed(self, row: int, first: int = 0, last: int = len(COLUMNS) - 1) -> None:
+        self.dataChanged.emit(self.index(row, first), self.index(row, last))
+
+    # -- reading ----------------------------------------------------------------------------
 
     def job(self, row: int) -> dict[str, Any]:
         return self._rows[row]
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return list(self._rows)
+
+    def job_by_id(self, job_id: str) -> dict[str, Any] | None:
+        row = self.row_of(job_id)
+        return None if row is None else self._rows[row]
+
+    def row_of(self, job_id: str) -> int | None:
+        for row, job in enumerate(self._rows):
+            if job["id"] == job_id:
+                return row
+        return None
+
+    def progress(self, job_id: str) -> JobProgress | None:
+        return self._progress.get(job_id)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -55,22 +205,77 @@ class JobsTableModel(QAbstractTableModel):
             return None
         job = self._rows[index.row()]
         column = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            if column == 0:
-                return job["title"]
-            if column == 1:
-                return STATUS_WORDS.get(job["status"], job["status"])
-            if column == 2:
-                return str(job["voice"]).capitalize()
-            return human_time(job.get("created_at"))
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(job, column)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            progress = self._progress.get(job["id"])
+            if column == STATUS and progress is not None and job.get("status") == "processing":
+                return progress_text(progress)
+            return self._display(job, column)
+        if role == Qt.ItemDataRole.DecorationRole and column == TITLE:
+            pixmap = self.thumbnails.get(self._thumb_key(job), job.get("thumbnail"))
+            return pixmap if pixmap is not None else self.thumbnails.placeholder("video")
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATUS:
+            status = job.get("status")
+            if status == "failed":
+                return problem_color()
+            if status == "processed":
+                return ok_color()
+            return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column == 0:
-                tip = f"{job['title']}\nid {job['id']}"
-                if job.get("published_video_url"):
-                    tip += f"\n{job['published_video_url']}"
-                return tip
-            if column == 1 and job.get("error"):
-                return str(job["error"])
+            return self._tooltip(job, column)
+        if role == PROGRESS_ROLE and column == STATUS:
+            progress = self._progress.get(job["id"])
+            if progress is None or job.get("status") != "processing":
+                return None
+            return (progress.fraction, progress_text(progress))
+        if role == JOB_ROLE:
+            return job
         if role == Qt.ItemDataRole.UserRole:
             return job["id"]
         return None
+
+    @staticmethod
+    def _thumb_key(job: dict[str, Any]) -> tuple[str, int]:
+        data = job.get("thumbnail")
+        return (str(job["id"]), hash(data) if data else 0)
+
+    @staticmethod
+    def _display(job: dict[str, Any], column: int) -> str:
+        if column == TITLE:
+            return str(job["title"])
+        if column == STATUS:
+            return status_text(job)
+        if column == VOICE:
+            return str(job.get("voice") or "").capitalize()
+        if column == CREATED:
+            return human_time(job.get("created_at"))
+        return human_time(job.get("processed_at")) if job.get("processed_at") else ""
+
+    def _tooltip(self, job: dict[str, Any], column: int) -> str | None:
+        if column == TITLE:
+            tip = f"{job['title']}\nid {job['id']}"
+            if job.get("tags"):
+                tip += "\n#" + " #".join(str(t) for t in job["tags"])
+            if job.get("published_video_url"):
+                tip += f"\n{job['published_video_url']}"
+            return tip
+        if column == STATUS:
+            status = job.get("status")
+            if status == "failed":
+                return str(job.get("error") or "Failed") + "\n\nRetry makes it again."
+            progress = self._progress.get(job["id"])
+            if status == "processing" and progress is not None:
+                return progress_text(progress)
+            if status == "processed":
+                info = job.get("render_info") or {}
+                parts = [f"Made {human_time(job.get('processed_at'))}"]
+                if info.get("duration"):
+                    parts.append(clock(info["duration"]))
+                if info.get("size"):
+                    parts.append(human_size(float(info["size"])))
+                if info.get("provider"):
+                    parts.append(f"narration: {info['provider']}")
+                return " · ".join(parts) + "\nDouble-click to watch it."
+            return status_text(job)
+        return self._display(job, column) or None

@@ -17,10 +17,13 @@ from PySide6.QtCore import (
     QModelRoleData,
     QModelRoleDataSpan,
     QPersistentModelIndex,
+    QSize,
     Qt,
 )
+from PySide6.QtGui import QPixmap
 
-from shorts_desktop.gui.format import human_size, human_time
+from shorts_desktop.gui.format import clock, human_size, human_time, resolution
+from shorts_desktop.gui.thumbnails import ThumbnailCache
 
 Index = QModelIndex | QPersistentModelIndex
 Row = dict[str, Any]
@@ -29,11 +32,17 @@ Row = dict[str, Any]
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
-COLUMNS = ("Name", "Kind", "Size", "Kept as", "Status", "Uploaded", "Stored at")
-NAME, KIND, SIZE, KEPT, STATUS, UPLOADED, KEY = range(len(COLUMNS))
+COLUMNS = ("Name", "Kind", "Length", "Picture", "Size", "Kept as", "Status", "Uploaded",
+           "Stored at")
+NAME, KIND, LENGTH, PICTURE, SIZE, KEPT, STATUS, UPLOADED, KEY = range(len(COLUMNS))
+#: Columns whose numbers line up on the right.
+_NUMERIC = frozenset({LENGTH, PICTURE, SIZE})
+#: The thumbnail beside a name: 16:9, as high as a row allows.
+THUMBNAIL_BOX = QSize(40, 22)
 
 STATUS_LABELS = {
     "queued": "Queued",
@@ -49,6 +58,8 @@ STATUS_LABELS = {
 _SORT_KEYS: dict[int, Callable[[Row], Any]] = {
     NAME: lambda r: (r.get("original_name") or "").casefold(),
     KIND: lambda r: r.get("kind") or "",
+    LENGTH: lambda r: r.get("duration") or -1.0,
+    PICTURE: lambda r: (r.get("width") or 0) * (r.get("height") or 0),
     SIZE: lambda r: r.get("size") or 0,
     KEPT: lambda r: bool(r.get("is_temp")),
     STATUS: lambda r: r.get("status") or "",
@@ -85,8 +96,9 @@ def _haystack(row: Row) -> str:
 class UploadsModel(QAbstractTableModel):
     """All uploads; `visible` rows are the ones that pass the filter, in sort order."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: Any = None, thumbnail_box: QSize = THUMBNAIL_BOX) -> None:
         super().__init__(parent)
+        self.thumbnails = ThumbnailCache(thumbnail_box)
         self._all: list[Row] = []
         self._haystacks: list[str] = []
         self._visible: list[int] = []
@@ -116,8 +128,8 @@ class UploadsModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole and section == SIZE:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole and section in _NUMERIC:
+            return _RIGHT
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -131,8 +143,10 @@ class UploadsModel(QAbstractTableModel):
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == SIZE:
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC:
             return _RIGHT
+        if role == Qt.ItemDataRole.DecorationRole and column == NAME:
+            return self.thumbnail(row)
         return None
 
     def multiData(self, index: Index, span: QModelRoleDataSpan | QModelRoleData) -> None:
@@ -145,12 +159,26 @@ class UploadsModel(QAbstractTableModel):
         # A span indexes like a sequence (its stubs do not say so).
         cells = ([span] if isinstance(span, QModelRoleData)
                  else cast("Sequence[QModelRoleData]", span))
+        # The view reuses one span for every cell: a role this cell has no value for is
+        # cleared, or it would keep the previous cell's (its picture, its alignment).
         for role_data in cells:
             role = role_data.role()
             if role == _DISPLAY:
                 role_data.setData(self._display(row, column))
-            elif role == _ALIGNMENT and column == SIZE:
+            elif role == _ALIGNMENT and column in _NUMERIC:
                 role_data.setData(_RIGHT)
+            elif role == _DECORATION and column == NAME:
+                role_data.setData(self.thumbnail(row))
+            else:
+                role_data.clearData()
+
+    def thumbnail(self, row: Row) -> QPixmap:
+        """The video's picture (decoded once, kept by upload id), else a placeholder."""
+        pixmap = self.thumbnails.get(row.get("id"), row.get("thumbnail"))
+        if pixmap is not None:
+            return pixmap
+        return self.thumbnails.placeholder("transcript" if row.get("kind") == "transcript"
+                                           else "video")
 
     @staticmethod
     def _display(row: Row, column: int) -> str:
@@ -158,6 +186,10 @@ class UploadsModel(QAbstractTableModel):
             return str(row.get("original_name") or "")
         if column == KIND:
             return "Video" if row.get("kind") == "video" else "Transcript"
+        if column == LENGTH:
+            return clock(row.get("duration"))
+        if column == PICTURE:
+            return resolution(row.get("width"), row.get("height"))
         if column == SIZE:
             return human_size(row.get("size") or 0)
         if column == KEPT:
@@ -174,6 +206,11 @@ class UploadsModel(QAbstractTableModel):
     def _tooltip(self, row: Row, column: int) -> str:
         if column == NAME:
             return f"{row.get('original_name')}\nUpload id: {row.get('id')}"
+        if column == PICTURE and row.get("width") and row.get("height"):
+            shape = "portrait" if row["height"] > row["width"] else "landscape"
+            if row["height"] == row["width"]:
+                shape = "square"
+            return f"{self._display(row, column)} pixels, {shape}"
         if column == STATUS and row.get("error"):
             return f"{self._display(row, column)}: {row['error']}"
         if column == KEPT:
@@ -234,6 +271,8 @@ class UploadsModel(QAbstractTableModel):
         kept: list[Row] = []
         for row in self._all:
             new = changed.get(str(row.get("id")), row)
+            if "thumbnail" not in new and row.get("thumbnail"):
+                new = {**new, "thumbnail": row["thumbnail"]}  # the picture does not change
             if new.get("status") != "deleted":
                 kept.append(new)
         self._all = kept

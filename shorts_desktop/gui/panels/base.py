@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from PySide6.QtCore import QAbstractItemModel, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QAbstractItemModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -21,6 +20,20 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from shorts_desktop.gui.palette import (
+    is_dark,
+    ok_color,
+    ok_style,
+    problem_color,
+    problem_style,
+    standard_icon,
+)
+
+# The palette helpers are re-exported: the panels import them from here.
+__all__ = ["MessageBanner", "Panel", "heading", "is_dark", "list_table", "make_action",
+           "name_clear_button", "ok_color", "ok_style", "problem_color", "problem_style",
+           "standard_icon"]
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -154,54 +167,6 @@ def name_clear_button(edit: QLineEdit) -> None:
         if not button.accessibleName():
             button.setAccessibleName(f"Clear {what}")
             button.setToolTip(f"Clear {what}")
-
-
-def is_dark() -> bool:
-    """Whether the application's palette is dark (text lighter than the window)."""
-    palette = QApplication.palette()
-    return (palette.color(QPalette.ColorRole.WindowText).lightness()
-            > palette.color(QPalette.ColorRole.Window).lightness())
-
-
-# Text colours that keep a contrast of at least 4.5:1 on the light and the dark palette.
-_PROBLEM = {False: "#c62828", True: "#ff8a80"}
-_OK = {False: "#1b5e20", True: "#81c784"}
-
-
-def problem_style(bold: bool = False) -> str:
-    """The style sheet of a label that says what is wrong, for the current palette."""
-    return f"color: {_PROBLEM[is_dark()]};" + (" font-weight: bold;" if bold else "")
-
-
-def ok_style() -> str:
-    """The style sheet of a label that says something worked, for the current palette."""
-    return f"color: {_OK[is_dark()]};"
-
-
-# Standard pixmaps that styles draw as black glyphs, which vanish on a dark palette.
-_GLYPHS = (QStyle.StandardPixmap.SP_ArrowUp, QStyle.StandardPixmap.SP_MediaPlay)
-
-
-def standard_icon(style: QStyle, pixmap: QStyle.StandardPixmap) -> QIcon:
-    """A standard icon; the black glyphs are drawn in the palette's text colour."""
-    icon = style.standardIcon(pixmap)
-    if pixmap not in _GLYPHS or not is_dark():
-        return icon
-    colour = QApplication.palette().color(QPalette.ColorRole.WindowText)
-    tinted = QIcon()
-    for size in icon.availableSizes() or [QSize(64, 64)]:
-        source = icon.pixmap(size)
-        image = QPixmap(source.size())
-        image.setDevicePixelRatio(source.devicePixelRatio())
-        image.fill(QColor(0, 0, 0, 0))
-        painter = QPainter(image)
-        painter.drawPixmap(0, 0, source)
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-        painter.fillRect(image.rect(), colour)
-        painter.end()
-        tinted.addPixmap(image)
-    return tinted
-
 
 
 def list_table(owner: QWidget, model: QAbstractItemModel, columns: tuple[str, ...],

@@ -4,6 +4,12 @@ Create is enabled only when the core's `JobDraft.problems()` is empty; the form 
 checked on a short debounce in a worker (the check reads the database), and the
 first problem is shown under the button in plain words. Files dropped on the video
 or transcript picker join the upload queue and are selected once uploaded.
+
+The list shows each job's thumbnail, its stage and, while the job runner makes it, a
+progress bar with an estimate of the time left (the runner's events reach the GUI
+thread through `JobEventBridge`, at most ten repaints a second). Process, Cancel,
+Retry, Preview, Download and Copy link act on the selection; every one of them runs
+its work (database, storage, disk) in a worker.
 """
 
 from __future__ import annotations
@@ -11,26 +17,54 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    QStandardPaths,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QIcon,
+    QPainter,
+    QPalette,
+)
 from PySide6.QtWidgets import (
-    QAbstractItemView,
+    QApplication,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QTableView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
 
+from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.jobs import (
     MAX_DESCRIPTION,
     MAX_TAGS_TOTAL,
@@ -42,16 +76,90 @@ from shorts_desktop.core.services.jobs import (
     clean_tags,
     tags_length,
 )
-from shorts_desktop.gui.format import human_size, human_time
-from shorts_desktop.gui.models.jobs_table import JobsTableModel
-from shorts_desktop.gui.panels.base import Panel, heading, problem_style
+from shorts_desktop.core.services.processing import JobProgress
+from shorts_desktop.core.services.uploads import find_upload
+from shorts_desktop.core.storage.keys import safe_name
+from shorts_desktop.gui.format import human_size, human_time, lifetime
+from shorts_desktop.gui.job_events import JobEventBridge
+from shorts_desktop.gui.models.jobs_table import (
+    COLUMNS,
+    CREATED,
+    JOB_ROLE,
+    LIVE_STATUSES,
+    PROCESSED,
+    PROGRESS_ROLE,
+    STATUS,
+    TITLE,
+    VOICE,
+    JobsTableModel,
+)
+from shorts_desktop.gui.panels.base import Panel, heading, list_table, make_action, problem_style
+from shorts_desktop.gui.thumbnails import ThumbnailCache
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
+    from shorts_desktop.core.db.models import Job, Upload
     from shorts_desktop.core.services.upload_queue import QueueEvent
     from shorts_desktop.gui.tasks import TaskRunner
 
 VALIDATE_DELAY_MS = 200
+#: While a job the window's runner does not make (the command line's) is running, the list
+#: is read again this often, so it shows when that job ends.
+POLL_MS = 5000
+#: A job in one of these may be made (again).
+PROCESSABLE = ("created", "failed", "cancelled")
+#: A job in one of these has a Short to watch, download or share.
+HAS_SHORT = ("processed", "publishing", "published")
+STOP_WARNING = "Stop making this Short? What was rendered so far is thrown away."
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def upload_row(upload: Upload) -> dict[str, Any]:
+    """An upload as the pickers show it, with its thumbnail (read in the worker)."""
+    row = upload.to_dict()
+    if upload.thumbnail:
+        row["thumbnail"] = bytes(upload.thumbnail)
+    return row
+
+
+def job_row(job: Job, video_thumbnails: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """A job as the list shows it: `to_dict()` plus the thumbnail, which is the Short's once
+    it is made and the source video's until then. Runs in a worker."""
+    row = job.to_dict()
+    thumbnail: bytes | None = bytes(job.thumbnail) if job.thumbnail else None
+    if thumbnail is None and row.get("video_upload_id"):
+        if video_thumbnails is not None:
+            thumbnail = video_thumbnails.get(str(row["video_upload_id"]))
+        else:
+            try:
+                video = find_upload(str(row["video_upload_id"]))
+            except ShortsError:
+                video = None
+            if video is not None and video.thumbnail:
+                thumbnail = bytes(video.thumbnail)
+    row["thumbnail"] = thumbnail
+    return row
+
+
+def job_detail(job: dict[str, Any]) -> str:
+    """The quieter second line of a job's row: who may see it and its tags."""
+    parts = [str(job.get("privacy") or "private").capitalize()]
+    tags = [str(t) for t in job.get("tags") or []]
+    if tags:
+        parts.append(" ".join(f"#{t.replace(' ', '')}" for t in tags))
+    return " · ".join(parts)
+
+
+def open_url(url: QUrl) -> bool:
+    """Open a file or link with the desktop's application for it (a seam for tests)."""
+    return bool(QDesktopServices.openUrl(url))
+
+
+def _titles(jobs: list[dict[str, Any]]) -> str:
+    if len(jobs) == 1:
+        return f"“{jobs[0]['title']}”"
+    return f"{len(jobs)} jobs"
 
 
 class UploadPicker(QComboBox):
@@ -67,6 +175,10 @@ class UploadPicker(QComboBox):
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(24)
         self.setPlaceholderText(f"Choose a {kind}, or drop a file here")
+        self.thumbnails: ThumbnailCache | None = None
+        if kind == "video":
+            self.setIconSize(QSize(32, 18))
+            self.thumbnails = ThumbnailCache(QSize(32, 18), limit=200)
 
     def set_uploads(self, uploads: list[dict[str, Any]], select: str | None = None) -> None:
         keep = select or self.upload_id()
@@ -76,7 +188,12 @@ class UploadPicker(QComboBox):
             where = "temporary" if upload["is_temp"] else "permanent"
             text = (f"{upload['original_name']} · {human_size(upload['size'])} · {where} · "
                     f"{human_time(upload.get('created_at'))}")
-            self.addItem(text, upload["id"])
+            if self.thumbnails is not None:
+                pixmap = self.thumbnails.get(upload["id"], upload.get("thumbnail"))
+                self.addItem(QIcon(pixmap if pixmap is not None
+                                   else self.thumbnails.placeholder("video")), text, upload["id"])
+            else:
+                self.addItem(text, upload["id"])
             self.setItemData(self.count() - 1, f"{upload['original_name']}\nid {upload['id']}",
                              Qt.ItemDataRole.ToolTipRole)
         index = self.findData(keep) if keep else -1
@@ -103,6 +220,83 @@ class UploadPicker(QComboBox):
             super().dropEvent(event)
 
 
+class JobStatusDelegate(QStyledItemDelegate):
+    """Draws the Status cell of a running job as a progress bar with its text; other cells
+    as usual."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        value = index.data(PROGRESS_ROLE)
+        if value is None:
+            super().paint(painter, option, index)
+            return
+        fraction, text = value
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        item.text = ""
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+        rect = option.rect
+        metrics = option.fontMetrics
+        height = min(rect.height() - 8, metrics.height() + 10)
+        bar = QStyleOptionProgressBar()
+        bar.rect = QRect(rect.left() + 4, rect.top() + (rect.height() - height) // 2,
+                         rect.width() - 10, height)
+        bar.minimum = 0
+        bar.maximum = 1000
+        bar.progress = round(max(0.0, min(1.0, fraction)) * 1000)
+        bar.text = metrics.elidedText(
+            text, Qt.TextElideMode.ElideRight, bar.rect.width() - 12)
+        bar.textVisible = True
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        bar.state = (option.state
+                     | QStyle.StateFlag.State_Horizontal) & ~QStyle.StateFlag.State_Selected
+        bar.palette = option.palette
+        bar.fontMetrics = metrics
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+
+
+class JobTitleDelegate(QStyledItemDelegate):
+    """The Short cell: the thumbnail, the title and, quieter below it, privacy and tags."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        title = item.text
+        item.text = ""
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+        job = index.data(JOB_ROLE) or {}
+        detail = job_detail(job)
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, item, widget)
+        text_rect = text_rect.adjusted(4, 0, -4, 0)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        group = (QPalette.ColorGroup.Normal if option.state & QStyle.StateFlag.State_Enabled
+                 else QPalette.ColorGroup.Disabled)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        colour = option.palette.color(group, role)
+        metrics = option.fontMetrics
+        painter.save()
+        painter.setFont(option.font)
+        line = metrics.height()
+        top = text_rect.top() + (text_rect.height() - (line * 2 if detail else line)) // 2
+        painter.setPen(colour)
+        painter.drawText(QRect(text_rect.left(), top, text_rect.width(), line),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                         metrics.elidedText(title, Qt.TextElideMode.ElideRight,
+                                            text_rect.width()))
+        if detail:
+            quiet = QColor(colour)
+            quiet.setAlphaF(0.68)
+            painter.setPen(quiet)
+            painter.drawText(QRect(text_rect.left(), top + line, text_rect.width(), line),
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                             metrics.elidedText(detail, Qt.TextElideMode.ElideRight,
+                                                text_rect.width()))
+        painter.restore()
+
+
 def _counter(text: str) -> QLabel:
     label = QLabel(text)
     label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -111,13 +305,15 @@ def _counter(text: str) -> QLabel:
 
 
 class JobsPanel(Panel):
-    """Make jobs from completed uploads; list them and move them along."""
+    """Make jobs from completed uploads; list them, make their Shorts and move them along."""
 
     title = "Jobs"
     object_name = "jobsPanel"
 
-    #: Emitted with a job dict after a job was created, cancelled or published.
+    #: Emitted with a job dict after a job was created, cancelled, made or published.
     jobs_changed = Signal(object)
+    #: Emitted with (title, sentence) when a Short is ready or could not be made.
+    notice = Signal(str, str)
 
     def __init__(self, services: Services, runner: TaskRunner,
                  parent: QWidget | None = None) -> None:
@@ -129,11 +325,22 @@ class JobsPanel(Panel):
         self._reload_again = False
         self._pending_drops: dict[int, str] = {}
         self._subscribed: set[int] = set()
+        self._reloading_rows: set[str] = set()
+        self._download_sizes: dict[str, int] = {}
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(VALIDATE_DELAY_MS)
         self._debounce.timeout.connect(self._validate)
+
+        self.events = JobEventBridge(self)
+        self.events.queued.connect(self._job_queued)
+        self.events.progress.connect(self._job_progress)
+        self.events.finished.connect(self._job_finished)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._poll_elsewhere)
+        self._poll.start()
 
         layout = self.page_layout()
         layout.addWidget(heading(self.title))
@@ -265,51 +472,111 @@ class JobsPanel(Panel):
 
     def _build_list(self) -> QGroupBox:
         box = QGroupBox("Jobs")
-        self.jobs_model = JobsTableModel()
-        self.jobs_view = QTableView()
-        self.jobs_view.setObjectName("jobsTable")
-        self.jobs_view.setAccessibleName("Jobs")
-        self.jobs_view.setModel(self.jobs_model)
-        self.jobs_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.jobs_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.jobs_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.jobs_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.jobs_view.setWordWrap(False)
-        self.jobs_view.setTabKeyNavigation(False)  # Tab leaves the table
-        self.jobs_view.verticalHeader().setVisible(False)
-        self.jobs_view.setAlternatingRowColors(True)
-        header = self.jobs_view.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.jobs_view.selectionModel().selectionChanged.connect(self._selection_changed)
+        box.setObjectName("jobsBox")
+        metrics = self.fontMetrics()
+        row_height = max(56, metrics.height() * 2 + 16)
+        thumb = QSize(round((row_height - 8) * 16 / 9), row_height - 8)
+        self.jobs_model = JobsTableModel(thumb)
+        samples = {STATUS: "Rendering… 100 % · about 10:00 left", VOICE: "Shimmer",
+                   CREATED: "2026-12-31 23:59", PROCESSED: "2026-12-31 23:59"}
+        view = list_table(self, self.jobs_model, COLUMNS, TITLE, samples)
+        view.setObjectName("jobsTable")
+        view.setAccessibleName("Jobs")
+        view.setIconSize(thumb)
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        view.verticalHeader().setDefaultSectionSize(row_height)
+        view.setItemDelegateForColumn(STATUS, JobStatusDelegate(view))
+        view.setItemDelegateForColumn(TITLE, JobTitleDelegate(view))
+        view.customContextMenuRequested.connect(self._context_menu)
+        view.doubleClicked.connect(self._double_clicked)
+        self.jobs_view = view
 
-        self.publish_button = QPushButton("Mark &published…")
-        self.publish_button.setObjectName("markPublished")
-        self.publish_button.setAccessibleName("Mark the selected job published")
-        self.publish_button.setToolTip(
-            "Record that the Short is on YouTube; its temporary inputs are then cleaned up "
-            "as the settings say"
-        )
-        self.publish_button.clicked.connect(self.mark_published)
-        self.cancel_button = QPushButton("C&ancel job")
-        self.cancel_button.setObjectName("cancelJob")
-        self.cancel_button.setAccessibleName("Cancel the selected job")
-        self.cancel_button.setToolTip("Stop the selected job; its inputs can then be cleaned up")
-        self.cancel_button.clicked.connect(self.cancel_job)
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        self.process_action = make_action(
+            self, "Proc&ess", "Make the Short of the selected jobs now: fetch, narrate, "
+            "caption, render and store it (Ctrl+Enter)", self.process_jobs, "Ctrl+Return",
+            context=context)
+        self.retry_action = make_action(
+            self, "Retr&y", "Make the Short of the selected failed jobs again",
+            self.retry_jobs, None)
+        self.cancel_action = make_action(
+            self, "C&ancel job", "Stop the selected jobs; a Short being made is thrown away, "
+            "and their inputs can then be cleaned up", self.cancel_job, None)
+        self.preview_action = make_action(
+            self, "Pre&view", "Watch the Short in your video player (double-click a row)",
+            self.preview, None)
+        self.download_action = make_action(
+            self, "Do&wnload…", "Save the Short as an MP4 file on this computer",
+            self.download, None)
+        self.link_action = make_action(
+            self, "Copy &link", "Put a link to the Short on the clipboard, to share or to "
+            "open on a phone", self.copy_link, None)
+        self.publish_action = make_action(
+            self, "Mark &published…", "Record that the Short is on YouTube; its temporary "
+            "inputs are then cleaned up as the settings say", self.mark_published, None)
+        for action in self.list_actions():
+            view.addAction(action)
+        self._tips = {a: a.toolTip() for a in self.list_actions()}
+
+        self.process_button = self._button(self.process_action, "processJob",
+                                           "Process the selected jobs")
+        self.retry_button = self._button(self.retry_action, "retryJob",
+                                         "Retry the selected failed jobs")
+        self.cancel_button = self._button(self.cancel_action, "cancelJob",
+                                          "Cancel the selected job")
+        self.preview_button = self._button(self.preview_action, "previewJob",
+                                           "Preview the Short of the selected job")
+        self.download_button = self._button(self.download_action, "downloadJob",
+                                            "Download the Short of the selected job")
+        self.link_button = self._button(self.link_action, "copyJobLink",
+                                        "Copy a link to the Short of the selected job")
+        self.publish_button = self._button(self.publish_action, "markPublished",
+                                           "Mark the selected job published")
         self.list_note = QLabel()
         self.list_note.setObjectName("jobsNote")
+        self.list_note.setAccessibleName("Jobs message")
         self.list_note.setWordWrap(True)
+        self.list_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         buttons = QHBoxLayout()
+        for button in (self.process_button, self.retry_button, self.cancel_button):
+            buttons.addWidget(button)
+        buttons.addSpacing(12)
+        for button in (self.preview_button, self.download_button, self.link_button):
+            buttons.addWidget(button)
+        buttons.addSpacing(12)
         buttons.addWidget(self.publish_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.list_note, 1)
+        buttons.addStretch(1)
         layout = QVBoxLayout(box)
         layout.addWidget(self.jobs_view, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.list_note)
+        self.jobs_view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.jobs_model.modelReset.connect(self._selection_changed)
+        self.jobs_model.dataChanged.connect(self._rows_changed)
         self._selection_changed()
         return box
+
+    def _button(self, action: QAction, name: str, accessible: str) -> QPushButton:
+        """A push button that mirrors an action (its text keeps the mnemonic)."""
+        button = QPushButton(action.text())
+        button.setObjectName(name)
+        button.setAccessibleName(accessible)
+        button.setToolTip(action.toolTip())
+        button.setEnabled(action.isEnabled())
+        button.clicked.connect(action.trigger)
+
+        def mirror() -> None:
+            button.setEnabled(action.isEnabled())
+            button.setToolTip(action.toolTip())
+
+        action.changed.connect(mirror)
+        return button
+
+    def list_actions(self) -> list[QAction]:
+        return [self.process_action, self.retry_action, self.cancel_action,
+                self.preview_action, self.download_action, self.link_action,
+                self.publish_action]
 
     @staticmethod
     def _label(text: str, buddy: QWidget) -> QLabel:
@@ -333,6 +600,7 @@ class JobsPanel(Panel):
         if id(queue) not in self._subscribed:
             self._subscribed.add(id(queue))
             queue.subscribe(self._on_queue_event)
+        self.events.attach(self.services.job_runner)
 
     def set_services(self, services: Services) -> None:
         self._pending_drops.clear()
@@ -346,29 +614,30 @@ class JobsPanel(Panel):
             return
         self._loading = True
         services = self.services
+        read_at = self.jobs_model.now()
 
         def load() -> dict[str, Any]:
-            completed = [u.to_dict() for u in services.uploads.list()
-                         if u.status == "completed"]
+            uploads = services.uploads.list()
+            completed = [upload_row(u) for u in uploads if u.status == "completed"]
+            thumbnails = {str(u.id): bytes(u.thumbnail) for u in uploads
+                          if u.kind == "video" and u.thumbnail}
             return {
                 "video": [u for u in completed if u["kind"] == "video"],
                 "transcript": [u for u in completed if u["kind"] == "transcript"],
-                "jobs": [job.to_dict() for job in services.jobs.list()],
+                "jobs": [job_row(job, thumbnails) for job in services.jobs.list()],
             }
 
-        self.runner.submit(load, self._loaded, self._load_failed, "Jobs could not be loaded")
+        self.runner.submit(lambda: {**load(), "read_at": read_at}, self._loaded,
+                           self._load_failed, "Jobs could not be loaded")
 
     def _loaded(self, data: dict[str, Any], select: dict[str, str] | None = None) -> None:
         self._loading = False
         chosen = select or {}
         self.video_picker.set_uploads(data["video"], chosen.get("video"))
         self.transcript_picker.set_uploads(data["transcript"], chosen.get("transcript"))
-        selected = self.selected_job()
-        self.jobs_model.set_jobs(data["jobs"])
-        if selected is not None:
-            for row in range(self.jobs_model.rowCount()):
-                if self.jobs_model.job(row)["id"] == selected["id"]:
-                    self.jobs_view.selectRow(row)
+        selected = {j["id"] for j in self.selected_jobs()}
+        self.jobs_model.set_jobs(data["jobs"], data.get("read_at"))
+        self._select_ids(selected)
         self._selection_changed()
         self._schedule_validation()
         if self._reload_again:
@@ -378,6 +647,98 @@ class JobsPanel(Panel):
     def _load_failed(self, message: str) -> None:
         self._loading = False
         self.list_note.setText(message)
+
+    def _select_ids(self, ids: set[str]) -> None:
+        if not ids:
+            return
+        model = self.jobs_model
+        selection = QItemSelection()
+        last = model.columnCount() - 1
+        for row in range(model.rowCount()):
+            if model.job(row)["id"] in ids:
+                selection.select(model.index(row, 0), model.index(row, last))
+        self.jobs_view.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    def reload_job(self, job_id: str, then: Any = None) -> None:
+        """Read one job again (in a worker) and show it; `then(job dict)` afterwards."""
+        jobs = self.services.jobs
+
+        def loaded(row: dict[str, Any]) -> None:
+            self._reloading_rows.discard(job_id)
+            self.jobs_model.update_job(row)
+            self._selection_changed()
+            if then is not None:
+                then(row)
+
+        def failed(message: str) -> None:
+            self._reloading_rows.discard(job_id)
+            self.list_note.setText(message)
+
+        self._reloading_rows.add(job_id)
+        self.runner.submit(lambda: job_row(jobs.get(job_id)), loaded, failed)
+
+    def live_job_ids(self) -> list[str]:
+        """Jobs that are queued or being made, as the list shows them."""
+        return [str(j["id"]) for j in self.jobs_model.jobs()
+                if j.get("status") in LIVE_STATUSES]
+
+    def making(self) -> list[str]:
+        """Titles of the jobs the window's runner has queued or is making now."""
+        runner = self.services.job_runner
+        return [str(j["title"]) for j in self.jobs_model.jobs()
+                if j.get("status") in LIVE_STATUSES and runner.is_busy(str(j["id"]))]
+
+    # -- the runner's events (on the GUI thread) --------------------------------------------
+
+    def _job_queued(self, job_id: str) -> None:
+        model = self.jobs_model
+        job = model.job_by_id(job_id)
+        if job is None:
+            if job_id not in self._reloading_rows:
+                self.reload_job(job_id)
+            return
+        if job.get("status") == "processing" and model.progress(job_id) is not None:
+            return  # already further along than this news
+        model.set_status(job_id, "queued")
+
+    def _job_progress(self, progress: JobProgress) -> None:
+        if self.jobs_model.job_by_id(progress.job_id) is None:
+            if progress.job_id not in self._reloading_rows:
+                self.reload_job(progress.job_id)
+            return
+        self.jobs_model.set_progress(progress)
+
+    def _job_finished(self, job_id: str, kind: str, message: str) -> None:
+        # The bar stays until the row is read again (with its reason, its thumbnail), so
+        # the row never shows a status without what goes with it.
+
+        def reloaded(job: dict[str, Any]) -> None:
+            self.jobs_model.clear_progress(job_id)
+            title = str(job["title"])
+            status = job.get("status")
+            if kind == "processed" and status == "processed":
+                self.list_note.setText(f"The Short “{title}” is ready: double-click it to "
+                                       "watch it.")
+                self.notice.emit("Short ready", f"Short ready: {title}")
+            elif kind == "failed":
+                reason = message or str(job.get("error") or "it failed")
+                self.list_note.setText(f"“{title}” could not be made: {reason}")
+                self.notice.emit("Short not made", f"“{title}” could not be made: {reason}")
+            elif kind == "cancelled":
+                self.list_note.setText(f"“{title}” is cancelled.")
+            self.jobs_changed.emit(job)
+
+        self.reload_job(job_id, reloaded)
+
+    def _poll_elsewhere(self) -> None:
+        """While a job that another process makes is shown as running, look again now and
+        then (the window's own runner reports on its jobs)."""
+        if not self.isVisible() or self._loading:
+            return
+        runner = self.services.job_runner
+        if any(not runner.is_busy(job_id) for job_id in self.live_job_ids()):
+            self.refresh()
 
     # -- the form ---------------------------------------------------------------------------
 
@@ -444,9 +805,19 @@ class JobsPanel(Panel):
             return
         draft = self.draft()
         services = self.services
+        auto = services.settings.auto_process
+
+        def work() -> dict[str, Any]:
+            job = services.jobs.create(draft)
+            if auto:
+                try:
+                    services.job_runner.submit(job.id)
+                except ShortsError as exc:  # created all the same; say why it waits
+                    return {**job_row(services.jobs.get(job.id)), "queue_problem": str(exc)}
+            return job_row(services.jobs.get(job.id))
+
         self._set_busy(True)
-        self.runner.submit(lambda: services.jobs.create(draft).to_dict(),
-                           self._created, self._create_failed)
+        self.runner.submit(work, self._created, self._create_failed)
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
@@ -457,7 +828,16 @@ class JobsPanel(Panel):
         self.title_edit.clear()
         self.description_edit.clear()
         self.tags_edit.clear()
-        self.list_note.setText(f"Job “{job['title']}” created.")
+        problem = job.pop("queue_problem", None)
+        self.jobs_model.update_job(job)
+        if problem:
+            self.list_note.setText(f"Job “{job['title']}” created, but not queued: {problem}")
+        elif job.get("status") in LIVE_STATUSES:
+            self.list_note.setText(f"Job “{job['title']}” created; its Short is being made.")
+        else:
+            self.list_note.setText(f"Job “{job['title']}” created. Process it to make its "
+                                   "Short.")
+        self._select_ids({str(job["id"])})
         self.jobs_changed.emit(job)
         self.refresh()
 
@@ -511,7 +891,7 @@ class JobsPanel(Panel):
         services = self.services
 
         def load() -> dict[str, Any]:
-            completed = [u.to_dict() for u in services.uploads.list(kind=kind)
+            completed = [upload_row(u) for u in services.uploads.list(kind=kind)
                          if u.status == "completed"]
             return {"uploads": completed}
 
@@ -523,17 +903,263 @@ class JobsPanel(Panel):
 
     # -- the job list -----------------------------------------------------------------------
 
+    def selected_jobs(self) -> list[dict[str, Any]]:
+        rows = sorted(i.row() for i in self.jobs_view.selectionModel().selectedRows())
+        return [self.jobs_model.job(r) for r in rows]
+
     def selected_job(self) -> dict[str, Any] | None:
-        rows = self.jobs_view.selectionModel().selectedRows()
-        if not rows:
-            return None
-        return self.jobs_model.job(rows[0].row())
+        jobs = self.selected_jobs()
+        return jobs[0] if jobs else None
+
+    def _rows_changed(self, top: QModelIndex, bottom: QModelIndex, *_roles: object) -> None:
+        selected = self.jobs_view.selectionModel().selectedRows()
+        if any(top.row() <= i.row() <= bottom.row() for i in selected):
+            self._selection_changed()
+
+    @staticmethod
+    def _processable(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [j for j in jobs if j.get("status") in PROCESSABLE]
+
+    @staticmethod
+    def _retryable(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [j for j in jobs if j.get("status") == "failed"]
+
+    @staticmethod
+    def _cancellable(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [j for j in jobs if "cancelled" in TRANSITIONS.get(str(j.get("status")), set())]
+
+    @staticmethod
+    def _with_short(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [j for j in jobs if j.get("status") in HAS_SHORT and j.get("result_keys")]
 
     def _selection_changed(self, *_args: QItemSelection) -> None:
-        job = self.selected_job()
-        allowed = TRANSITIONS.get(job["status"], set()) if job else set()
-        self.publish_button.setEnabled("published" in allowed)
-        self.cancel_button.setEnabled("cancelled" in allowed)
+        jobs = self.selected_jobs()
+        first = jobs[:1]
+        local = self.services.storage.backend != "s3"
+        checks = {
+            self.process_action: self._processable(jobs),
+            self.retry_action: self._retryable(jobs),
+            self.cancel_action: self._cancellable(jobs),
+            self.preview_action: self._with_short(first),
+            self.download_action: self._with_short(first),
+            self.link_action: [] if local else self._with_short(jobs),
+            # Not while the Short is being made: it is not finished, let alone on YouTube.
+            self.publish_action: [j for j in first if j.get("status") not in LIVE_STATUSES
+                                  and "published" in TRANSITIONS.get(str(j["status"]), set())],
+        }
+        for action, usable in checks.items():
+            action.setEnabled(bool(usable))
+            tip = self._tips[action]
+            if action is self.link_action and local:
+                tip = ("Links need an S3 bucket; the local library has no web address. Set "
+                       "up a bucket in Settings, or use Download.")
+            elif not jobs:
+                tip += " — select a job first"
+            action.setToolTip(tip)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.jobs_view.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.jobs_view.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            self.jobs_view.selectRow(index.row())
+        menu = QMenu(self)
+        menu.setObjectName("jobsMenu")
+        for action in self.list_actions():
+            if action is self.preview_action:
+                menu.addSeparator()
+            if action is self.publish_action:
+                menu.addSeparator()
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction("Refresh", self.refresh)
+        menu.popup(self.jobs_view.viewport().mapToGlobal(pos))
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        job = self.jobs_model.job(index.row())
+        if self._with_short([job]):
+            self.preview()
+
+    def _say(self, text: str, problem: bool = False) -> None:
+        self.list_note.setText(text)
+        self.list_note.setStyleSheet(problem_style() if problem else "")
+
+    # -- making Shorts ----------------------------------------------------------------------
+
+    def process_jobs(self) -> None:
+        self._submit(self._processable(self.selected_jobs()))
+
+    def retry_jobs(self) -> None:
+        self._submit(self._retryable(self.selected_jobs()))
+
+    def _submit(self, jobs: list[dict[str, Any]]) -> None:
+        """Hand jobs to the window's runner (it writes `queued`, so in a worker)."""
+        if not jobs:
+            return
+        job_runner = self.services.job_runner
+        ids = [str(j["id"]) for j in jobs]
+        for job_id in ids:
+            self.jobs_model.set_status(job_id, "queued")
+
+        def work() -> list[str]:
+            errors = []
+            for job_id in ids:
+                try:
+                    job_runner.submit(job_id)
+                except ShortsError as exc:
+                    errors.append(str(exc))
+            return errors
+
+        def done(errors: list[str]) -> None:
+            if errors:
+                self._say(errors[0], True)
+                for job_id in ids:
+                    self.reload_job(job_id)
+            else:
+                self._say(f"{_titles(jobs)} queued; the Short is made in the background."
+                          if len(jobs) == 1 else f"{_titles(jobs)} queued; their Shorts are "
+                          "made one after the other.")
+            self._selection_changed()
+
+        self.runner.submit(work, done, lambda message: self._submit_failed(ids, message))
+
+    def _submit_failed(self, ids: list[str], message: str) -> None:
+        self._say(message, True)
+        for job_id in ids:
+            self.reload_job(job_id)
+
+    def cancel_job(self) -> None:
+        jobs = self._cancellable(self.selected_jobs())
+        if not jobs:
+            return
+        running = [j for j in jobs if j.get("status") in LIVE_STATUSES]
+        if running:
+            question = STOP_WARNING if len(jobs) == 1 else (
+                f"Stop making {len(running)} Short(s) and cancel {_titles(jobs)}? What was "
+                "rendered so far is thrown away.")
+        else:
+            question = (f"Cancel the job {_titles(jobs)}? Its inputs can then be cleaned up; "
+                        "you can still process it again later.")
+        answer = QMessageBox.question(self, "Cancel job", question)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        services = self.services
+
+        def work() -> list[str]:
+            errors = []
+            for job in jobs:
+                try:
+                    if job.get("status") in LIVE_STATUSES:
+                        services.job_runner.cancel(str(job["id"]))
+                    else:
+                        services.jobs.cancel(str(job["id"]))
+                except ShortsError as exc:
+                    errors.append(str(exc))
+            return errors
+
+        def done(errors: list[str]) -> None:
+            if errors:
+                self._say(errors[0], True)
+            elif running:
+                self._say(f"Stopping {_titles(jobs)}…")
+            else:
+                self._say(f"{_titles(jobs)} {'is' if len(jobs) == 1 else 'are'} cancelled.")
+            for job in jobs:
+                if job.get("status") not in LIVE_STATUSES:
+                    self.reload_job(str(job["id"]), self.jobs_changed.emit)
+
+        self.runner.submit(work, done, lambda message: self._say(message, True))
+
+    # -- the Short --------------------------------------------------------------------------
+
+    def open_local_file(self, path: Path) -> None:
+        """Open a file with the desktop's player (tests replace this)."""
+        if not open_url(QUrl.fromLocalFile(str(path))):
+            self._say(f"No application opened {path.name}; it is in {path.parent}.", True)
+
+    def preview(self) -> None:
+        jobs = self._with_short(self.selected_jobs()[:1])
+        if not jobs:
+            return
+        job = jobs[0]
+        processing = self.services.processing
+        job_id = str(job["id"])
+        size = int((job.get("render_info") or {}).get("size") or 0)
+        self._say(f"Getting “{job['title']}” ready to watch…")
+
+        def work() -> Path:
+            return processing.preview(job_id, self._byte_counter(job_id, size, "Fetching"))
+
+        def done(path: Path) -> None:
+            self._say(f"Playing “{job['title']}”.")
+            self.open_local_file(path)
+
+        self.runner.submit(work, done, lambda message: self._say(message, True))
+
+    def _byte_counter(self, key: str, total: int, verb: str) -> Any:
+        """A progress callback for a worker that says how far a transfer is (coalesced)."""
+        done = [0]
+
+        def on_bytes(delta: int) -> None:
+            done[0] += delta
+            if total > 0:
+                self.runner.report(f"job-bytes:{key}", self._say,
+                                   f"{verb} the Short… {min(100, done[0] * 100 // total)} %")
+
+        return on_bytes
+
+    def download(self) -> None:
+        jobs = self._with_short(self.selected_jobs()[:1])
+        if not jobs:
+            return
+        job = jobs[0]
+        folder = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.MoviesLocation) or str(Path.home())
+        suggested = str(Path(folder) / f"{safe_name(str(job['title']))}.mp4")
+        chosen, _filter = QFileDialog.getSaveFileName(
+            self, "Save the Short", suggested, "MP4 video (*.mp4)")
+        if not chosen:
+            return
+        target = Path(chosen)
+        if target.suffix.lower() != ".mp4":
+            target = target.with_name(target.name + ".mp4")
+        processing = self.services.processing
+        job_id = str(job["id"])
+        size = int((job.get("render_info") or {}).get("size") or 0)
+        self._say(f"Saving “{job['title']}”…")
+
+        def work() -> Path:
+            # The dialog asked before replacing a file.
+            return processing.save_short(job_id, target, overwrite=True,
+                                         progress=self._byte_counter(job_id, size, "Saving"))
+
+        def done(path: Path) -> None:
+            self._say(f"Saved “{job['title']}” as {path}.")
+
+        self.runner.submit(work, done, lambda message: self._say(message, True))
+
+    def copy_link(self) -> None:
+        jobs = self._with_short(self.selected_jobs())
+        if not jobs or self.services.storage.backend != "s3":
+            return
+        processing = self.services.processing
+        ids = [str(j["id"]) for j in jobs]
+
+        def work() -> tuple[list[str], int]:
+            links = [processing.short_link(job_id) for job_id in ids]
+            return [url for url, _seconds in links], links[0][1]
+
+        def done(result: tuple[list[str], int]) -> None:
+            urls, seconds = result
+            QGuiApplication.clipboard().setText("\n".join(urls))
+            what = f"a link to {_titles(jobs)}" if len(urls) == 1 else \
+                f"{len(urls)} links, one per line"
+            self._say(f"Copied {what}; {'it works' if len(urls) == 1 else 'they work'} for "
+                      f"{lifetime(seconds)}.")
+
+        self.runner.submit(work, done, lambda message: self._say(message, True))
+
+    # -- publishing -------------------------------------------------------------------------
 
     def mark_published(self) -> None:
         job = self.selected_job()
@@ -561,28 +1187,8 @@ class JobsPanel(Panel):
                 parts.append(f"{result['promoted']} input(s) made permanent.")
             if result["kept"]:
                 parts.append(f"{result['kept']} input(s) kept: another job needs them.")
-            self.list_note.setText(" ".join(parts))
+            self._say(" ".join(parts))
             self.jobs_changed.emit(result["job"])
             self.refresh()
 
-        self.runner.submit(publish, done, self.list_note.setText)
-
-    def cancel_job(self) -> None:
-        job = self.selected_job()
-        if job is None:
-            return
-        answer = QMessageBox.question(
-            self, "Cancel job",
-            f"Cancel the job “{job['title']}”? A cancelled job cannot be restarted.",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        services = self.services
-
-        def done(changed: dict[str, Any]) -> None:
-            self.list_note.setText(f"“{job['title']}” is cancelled.")
-            self.jobs_changed.emit(changed)
-            self.refresh()
-
-        self.runner.submit(lambda: services.jobs.cancel(job["id"]).to_dict(), done,
-                           self.list_note.setText)
+        self.runner.submit(publish, done, lambda message: self._say(message, True))

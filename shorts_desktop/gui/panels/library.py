@@ -38,7 +38,9 @@ from shorts_desktop.gui.models.uploads_model import (
     KEPT,
     KEY,
     KIND,
+    LENGTH,
     NAME,
+    PICTURE,
     SIZE,
     STATUS,
     STATUS_LABELS,
@@ -65,6 +67,15 @@ log = logging.getLogger(__name__)
 DAY = 24 * 3600
 MAX_NAMES_LISTED = 10
 BUSY_STATUSES = ("queued", "uploading", "paused")
+
+
+def library_row(upload: Any) -> Row:
+    """An upload as the library shows it: `to_dict()` and its thumbnail's JPEG bytes, read
+    with the row in the worker (decoded on the GUI thread once, when first shown)."""
+    row: Row = upload.to_dict()
+    if upload.thumbnail:
+        row["thumbnail"] = bytes(upload.thumbnail)
+    return row
 
 
 def _plural(count: int, word: str) -> str:
@@ -323,9 +334,18 @@ class LibraryPanel(Panel):
         return [self.copy_action, self.download_action, self.promote_action, self.delete_action]
 
     def _build_table(self) -> QTableView:
-        samples = {KIND: "Transcript", SIZE: "999.9 MB", KEPT: "Permanent",
-                   STATUS: "Completed", UPLOADED: "2026-12-31 23:59", KEY: "M" * 22}
-        table = list_table(self, self.model, COLUMNS, NAME, samples)
+        samples = {KIND: "Transcript", LENGTH: "88:88", PICTURE: "3840×2160",
+                   SIZE: "999.9 MB", KEPT: "Permanent", STATUS: "Completed",
+                   UPLOADED: "2026-12-31 23:59", KEY: "M" * 12}
+        box = self.model.thumbnails.box
+        padding = max(10, box.height() + 6 - self.fontMetrics().height())
+        table = list_table(self, self.model, COLUMNS, NAME, samples, row_padding=padding)
+        table.setIconSize(box)
+        metrics = self.fontMetrics()
+        for column in (LENGTH, PICTURE):  # short numbers: a narrow margin is enough
+            table.horizontalHeader().resizeSection(column, 20 + max(
+                metrics.horizontalAdvance(samples[column]),
+                metrics.horizontalAdvance(COLUMNS[column])))
         table.setObjectName("libraryTable")
         table.setAccessibleName("Uploads in the library")
         table.setSortingEnabled(True)
@@ -349,7 +369,7 @@ class LibraryPanel(Panel):
         self.refresh_button.setEnabled(False)
         if not self.model.total_count():
             self._model_changed()
-        self.runner.submit(lambda: [u.to_dict() for u in uploads.list()], self._loaded,
+        self.runner.submit(lambda: [library_row(u) for u in uploads.list()], self._loaded,
                            self._load_failed, title="Could not load the library")
 
     @property

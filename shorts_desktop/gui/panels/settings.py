@@ -46,17 +46,24 @@ from shorts_desktop.core.config import (
     ADDRESSING_STYLES,
     ENCRYPTION_CHOICES,
     MAX_PRESIGN_SECONDS,
+    MAX_SHORT_SECONDS,
     MIB,
     STORAGE_CLASSES,
     Settings,
     check_profile_name,
     delete_profile,
     list_profiles,
+    read_dotenv,
     read_settings_file,
     save_settings_file,
     use_profile,
 )
-from shorts_desktop.core.credentials import AccessKey, KeyringStore, KeyringUnavailable
+from shorts_desktop.core.credentials import (
+    OPENAI_SECRET,
+    AccessKey,
+    KeyringStore,
+    KeyringUnavailable,
+)
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.policy import bucket_policy
 from shorts_desktop.core.storage.base import CheckResult
@@ -116,6 +123,19 @@ STORAGE_CLASS_DETAILS = {
 S3_ONLY = ("S3_BUCKET_NAME", "AWS_REGION", "S3_ENDPOINT_URL", "S3_ADDRESSING_STYLE",
            "S3_SERVER_SIDE_ENCRYPTION", "S3_STORAGE_CLASS")
 PROFILE_VARIABLE = "SHORTS_DESKTOP_PROFILE"
+TTS_WORDS = (
+    ("espeak", "Offline voice (eSpeak NG)"),
+    ("openai", "OpenAI voice"),
+    ("none", "Keep the original audio"),
+)
+REFRAME_WORDS = (
+    ("blur", "Blurred background"),
+    ("fit", "Fit with black bars"),
+    ("crop", "Crop to fill"),
+)
+#: Settings that take effect without rebuilding the services (nothing is restarted).
+LIVE_VARIABLES = frozenset({"SHORTS_DESKTOP_BANDWIDTH_LIMIT", "SHORTS_DESKTOP_AUTO_PROCESS"})
+_TRUE = ("1", "true", "yes", "on")
 
 
 def _dot(color: str) -> QIcon:
@@ -340,6 +360,10 @@ class SettingsPanel(Panel):
         self.check_results: list[CheckResult] = []
         self.profiles: list[str] = []
         self.policy_dialog: BucketPolicyDialog | None = None
+        #: Titles of the Shorts the window is making (wired by the main window): saving
+        #: settings starts them again, so the user is asked first.
+        self.shorts_in_progress: Callable[[], list[str]] = list
+        self.openai_key_state = ""
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -350,6 +374,7 @@ class SettingsPanel(Panel):
         left = QVBoxLayout()
         left.addWidget(self._build_storage_box())
         left.addWidget(self._build_credentials_box())
+        left.addWidget(self._build_shorts_box())
         left.addStretch(1)
         right = QVBoxLayout()
         right.addWidget(self._build_transfer_box())
@@ -647,6 +672,183 @@ class SettingsPanel(Panel):
         grid.addWidget(self.profile_field.source, 5, 2)
         return box
 
+    def _switch(self, grid: QGridLayout, variable: str, text: str, tooltip: str) -> QCheckBox:
+        """A true/false setting as a check box spanning the label and field columns."""
+        check = QCheckBox(text)
+
+        def show(value: str) -> None:
+            check.setChecked(value.strip().lower() in _TRUE)
+
+        def read() -> str:
+            field = self.fields[variable]
+            if (field.original.strip().lower() in _TRUE) == check.isChecked():
+                return field.original  # unchanged (the stored spelling may be "True", "1")
+            return "true" if check.isChecked() else "false"
+
+        field = Field(variable, "", check, read, show, tooltip)
+        check.setAccessibleName(text.replace("&", ""))
+        row = grid.rowCount()
+        grid.addWidget(check, row, 0, 1, 2)
+        grid.addWidget(field.source, row, 2)
+        self.fields[variable] = field
+        return check
+
+    def _build_shorts_box(self) -> QGroupBox:
+        box = QGroupBox("Making Shorts")
+        box.setObjectName("shortsBox")
+        grid = self._grid(box)
+        self.auto_process_box = self._switch(
+            grid, "SHORTS_DESKTOP_AUTO_PROCESS", "Process new jobs &automatically",
+            "Start making a job's Short as soon as the job is created; otherwise use Process "
+            "in the Jobs panel")
+        self.tts_combo = self._choice(
+            grid, "SHORTS_DESKTOP_TTS", "Narration &voice:",
+            "Who reads the transcript: the offline eSpeak NG voice, an OpenAI voice (needs an "
+            "API key, sends the text to OpenAI), or nobody (the video's own sound stays)",
+            TTS_WORDS)
+        self.captions_box = self._switch(
+            grid, "SHORTS_DESKTOP_CAPTIONS", "Burn in &captions",
+            "Draw the words on the picture as they are spoken (captions.srt is made either way)")
+        self.reframe_combo = self._choice(
+            grid, "SHORTS_DESKTOP_REFRAME", "Wide videos:",
+            "How a landscape video fills the 9:16 picture: over a blurred copy of itself, "
+            "with black bars, or cropped at the sides", REFRAME_WORDS)
+        self.max_seconds_spin = self._int(
+            grid, "SHORTS_DESKTOP_MAX_SECONDS", "Longest S&hort:",
+            f"A Short is cut at this length; YouTube takes up to {MAX_SHORT_SECONDS} seconds",
+            5, MAX_SHORT_SECONDS, " s")
+
+        self.openai_key_edit = _line("sk-…")
+        self.openai_key_edit.setObjectName("openaiKey")
+        self.openai_key_edit.setAccessibleName("OpenAI API key")
+        self.openai_key_edit.setToolTip("The key for the OpenAI voice; it is saved in the OS "
+                                        "keyring, never in the settings file, and not shown "
+                                        "again")
+        self.openai_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        name_clear_button(self.openai_key_edit)
+        key_label = QLabel("OpenAI API key:")
+        key_label.setBuddy(self.openai_key_edit)
+        self.openai_save_button = QPushButton("Save key")
+        self.openai_save_button.setObjectName("saveOpenaiKey")
+        self.openai_save_button.setAccessibleName("Save the OpenAI API key to the keyring")
+        self.openai_save_button.setToolTip("Store the key in the OS keyring for this profile")
+        self.openai_save_button.setEnabled(False)
+        self.openai_save_button.clicked.connect(self.save_openai_key)
+        self.openai_clear_button = QPushButton("Clear")
+        self.openai_clear_button.setObjectName("clearOpenaiKey")
+        self.openai_clear_button.setAccessibleName("Remove the OpenAI API key from the keyring")
+        self.openai_clear_button.setToolTip("Remove the stored key from the OS keyring")
+        self.openai_clear_button.setEnabled(False)
+        self.openai_clear_button.clicked.connect(self.clear_openai_key)
+        self.openai_key_edit.textChanged.connect(
+            lambda text: self.openai_save_button.setEnabled(bool(text.strip())))
+        self.openai_key_edit.returnPressed.connect(self.save_openai_key)
+        self.openai_key_message = QLabel()
+        self.openai_key_message.setObjectName("openaiKeyMessage")
+        self.openai_key_message.setAccessibleName("Where the OpenAI API key is kept")
+        self.openai_key_message.setWordWrap(True)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.openai_key_edit, 1)
+        key_row.addWidget(self.openai_save_button)
+        key_row.addWidget(self.openai_clear_button)
+        row = grid.rowCount()
+        grid.addWidget(key_label, row, 0)
+        grid.addLayout(key_row, row, 1, 1, 2)
+        grid.addWidget(self.openai_key_message, row + 1, 1, 1, 2)
+        self.openai_url_edit = self._text(
+            grid, "OPENAI_BASE_URL", "OpenAI address:",
+            "Advanced: the address of an OpenAI-compatible speech service; empty for OpenAI "
+            "itself", "empty for api.openai.com")
+        return box
+
+    # -- the OpenAI key ---------------------------------------------------------------------
+
+    def _load_openai_key_state(self) -> None:
+        """Where the OpenAI key comes from, read in a worker (the keyring may be slow)."""
+        environ = self.services.environ
+        cwd = self.services.cwd
+        profile = self.services.settings.profile
+
+        def work() -> str:
+            if environ.get("OPENAI_API_KEY", "").strip():
+                return "environment"
+            if read_dotenv(cwd).get("OPENAI_API_KEY", "").strip():
+                return ".env"
+            try:
+                found = KeyringStore().get_secret(OPENAI_SECRET, profile)
+            except KeyringUnavailable:
+                return "no-keyring"
+            return "keyring" if found else "none"
+
+        self.runner.submit(work, self._show_openai_key_state,
+                           lambda message: self._show_openai_key_state("problem", message))
+
+    def _show_openai_key_state(self, state: str, problem: str = "") -> None:
+        self.openai_key_state = state
+        profile = self.services.settings.profile
+        wanted = self.services.settings.tts == "openai"
+        style = ""
+        if state == "environment":
+            text = "OPENAI_API_KEY is set in the environment and is used; the keyring is not."
+        elif state == ".env":
+            text = "OPENAI_API_KEY is set in the .env file and is used; the keyring is not."
+        elif state == "keyring":
+            text = f"A key is stored in the OS keyring for profile “{profile}” (not shown)."
+            style = ok_style()
+        elif state == "no-keyring":
+            text = ("The OS keyring cannot be used here, so no key can be stored; set "
+                    "OPENAI_API_KEY in the environment or a .env file instead.")
+            style = problem_style() if wanted else ""
+        elif state == "problem":
+            text = problem
+            style = problem_style()
+        else:
+            text = "No key is stored." + (" The OpenAI voice needs one." if wanted else "")
+            style = problem_style() if wanted else ""
+        self.openai_key_message.setText(text)
+        self.openai_key_message.setStyleSheet(style)
+        self.openai_clear_button.setEnabled(state == "keyring")
+
+    def save_openai_key(self) -> None:
+        key = self.openai_key_edit.text().strip()
+        if not key:
+            return
+        if any(c.isspace() for c in key):
+            self._show_openai_key_state("problem", "An API key never contains spaces; check "
+                                                   "what was pasted.")
+            return
+        profile = self.services.settings.profile
+
+        def work() -> str:
+            try:
+                KeyringStore().set_secret(OPENAI_SECRET, key, profile)
+            except KeyringUnavailable:
+                return "no-keyring"
+            return "keyring"
+
+        def done(state: str) -> None:
+            if state == "keyring":
+                self.openai_key_edit.clear()
+            self._show_openai_key_state(state)
+
+        self.openai_key_message.setText("Saving…")
+        self.openai_key_message.setStyleSheet("")
+        self.runner.submit(work, done,
+                           lambda message: self._show_openai_key_state("problem", message))
+
+    def clear_openai_key(self) -> None:
+        profile = self.services.settings.profile
+
+        def work() -> str:
+            try:
+                KeyringStore().clear_secret(OPENAI_SECRET, profile)
+            except KeyringUnavailable:
+                return "no-keyring"
+            return "none"
+
+        self.runner.submit(work, self._show_openai_key_state,
+                           lambda message: self._show_openai_key_state("problem", message))
+
     def _build_connection_box(self) -> QGroupBox:
         box = QGroupBox("Connection")
         self.test_button = QPushButton("&Test connection")
@@ -717,6 +919,7 @@ class SettingsPanel(Panel):
                 "for one bucket")
         self._show_profiles([settings.profile])
         self._load_profiles()
+        self._load_openai_key_state()
 
     def _show_profile(self, visible: bool) -> None:
         for widget in (self.profile_field.label, self.profile_field.widget,
@@ -765,11 +968,13 @@ class SettingsPanel(Panel):
         paths = self.services.paths
         profile = self.services.settings.profile
         services = self.services
-        live = set(variables) == {"SHORTS_DESKTOP_BANDWIDTH_LIMIT"}
+        live = set(variables) <= LIVE_VARIABLES
+        if not live and not self._shorts_may_restart("Saving the settings"):
+            return
 
         def work() -> Services:
             save_settings_file(paths, variables, profile)
-            if live:  # running uploads keep going, at the new speed
+            if live:  # running uploads and Shorts keep going (uploads at the new speed)
                 services.apply_bandwidth_limit(services.rebuild_settings())
                 return services
             return services.rebuild()
@@ -852,11 +1057,27 @@ class SettingsPanel(Panel):
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def _shorts_may_restart(self, what: str) -> bool:
+        """Ask first when Shorts are being made: new services make them again from the start."""
+        making = self.shorts_in_progress()
+        if not making:
+            return True
+        names = "“" + "”, “".join(making[:3]) + "”" + (" and more" if len(making) > 3 else "")
+        one = len(making) == 1
+        answer = QMessageBox.question(
+            self, "Shorts are being made",
+            f"{names} {'is' if one else 'are'} being made. {what} stops "
+            f"{'it' if one else 'them'}; {'it starts' if one else 'they start'} again from "
+            "the beginning with the new settings.\n\nContinue?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def _profile_chosen(self, index: int) -> None:
         name = self.profile_combo.itemText(index)
         if not name or name == self.services.settings.profile:
             return
-        if self._busy or not self._uploads_may_stop(f"Switching to profile “{name}”"):
+        if self._busy or not self._uploads_may_stop(f"Switching to profile “{name}”") \
+                or not self._shorts_may_restart(f"Switching to profile “{name}”"):
             self._select_current_profile()
             return
         self.switch_profile(name)
@@ -900,7 +1121,8 @@ class SettingsPanel(Panel):
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.problem_text():
             return
         name = dialog.name
-        if not self._uploads_may_stop(f"Switching to the new profile “{name}”"):
+        if not self._uploads_may_stop(f"Switching to the new profile “{name}”") \
+                or not self._shorts_may_restart(f"Switching to the new profile “{name}”"):
             return
         self.switch_profile(name, current if dialog.copy_box.isChecked() else None)
 
