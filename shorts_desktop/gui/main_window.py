@@ -172,12 +172,6 @@ class MainWindow(QMainWindow):
         resubmit = list(again or [])
 
         def restore() -> list[str]:
-            # A job left `processing` by a run that died goes back to `queued` first:
-            # JobService.queue() (which the runner's submit calls) refuses `processing`.
-            for job in services.jobs.list("processing"):
-                if not services.job_runner.is_busy(job.id) \
-                        and not services.processing.is_running_elsewhere(job):
-                    services.jobs.set_status(job.id, "queued")
             taken = services.job_runner.restore()
             for job_id in resubmit:
                 try:
@@ -443,23 +437,9 @@ class MainWindow(QMainWindow):
         self.runner.shutdown()
         if self.tray is not None:
             self.tray.hide()
-        self._stop_jobs_for_later()
-        self.services.close()
+        self.services.close()  # a Short being made stays queued for the next start
         super().closeEvent(event)
 
-    def _stop_jobs_for_later(self) -> None:
-        """Quitting stops the Shorts being made; they are queued again, so the next start
-        takes them up (the runner alone would leave them cancelled)."""
-        runner = self.services.job_runner
-        making = [job_id for job_id in self._live_job_ids() if runner.is_busy(job_id)]
-        if not making:
-            return
-        runner.shutdown()
-        for job_id in making:
-            try:
-                self.services.jobs.queue(job_id)
-            except ShortsError as exc:
-                log.info("job %s not queued for the next start: %s", job_id, exc)
 
 
 def dark_palette() -> QPalette:

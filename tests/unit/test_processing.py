@@ -219,3 +219,40 @@ def test_runner_processes_queued_jobs_in_the_background(s3_env: Env, media: Medi
     assert any(e.kind == "progress" and e.progress and e.progress.stage == "rendering"
                for e in events)
     assert s3_env.jobs.get(job.id).status == "processed"
+
+
+def test_a_runner_stopped_mid_render_leaves_the_job_queued_for_the_next(
+    s3_env: Env, media: Media
+) -> None:
+    job = make_job(s3_env, media)
+    waiting = make_job(s3_env, media)
+    processing = processing_for(s3_env)
+    runner = JobRunner(processing, s3_env.jobs)
+    rendering = threading.Event()
+    runner.subscribe(lambda e: e.progress and e.progress.stage == "rendering"
+                     and rendering.set())
+    runner.submit(job.id)
+    runner.submit(waiting.id)
+    assert runner.active() == [job.id, waiting.id]
+    assert rendering.wait(120)
+    runner.shutdown()
+    assert [s3_env.jobs.get(j.id).status for j in (job, waiting)] == ["queued", "queued"]
+    assert s3_env.keys("processed/") == []
+    with pytest.raises(UserError, match="closing"):
+        runner.submit(job.id)
+
+    again = JobRunner(processing, s3_env.jobs)
+    finished = threading.Event()
+    done: list[str] = []
+
+    def on_event(event: RunnerEvent) -> None:
+        if event.kind == "processed":
+            done.append(event.job_id)
+            if len(done) == 2:
+                finished.set()
+
+    again.subscribe(on_event)
+    assert again.restore() == sorted([job.id, waiting.id], key=lambda i: i != job.id)
+    assert finished.wait(180)
+    again.shutdown()
+    assert s3_env.jobs.get(waiting.id).status == "processed"

@@ -178,9 +178,10 @@ class JobService:
     def queue(self, job_id: str) -> Job:
         """Mark a job to be made (by the window's job runner, or `job process`)."""
         job = find_job(job_id)
-        if job.status not in ("created", "failed", "cancelled", "queued"):
+        # processing: a run that died, or one the window stopped when it closed
+        if job.status not in ("created", "failed", "cancelled", "queued", "processing"):
             raise UserError(f"A {job.status} job cannot be processed again.")
-        return self._update(job.id, status="queued", error=None, stage=None)
+        return self._update(job.id, status="queued", error=None, stage=None, runner=None)
 
     def begin_processing(self, job_id: str, runner: str) -> Job:
         """The job is being made now, by `runner`; results of any earlier run are void."""

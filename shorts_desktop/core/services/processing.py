@@ -473,9 +473,21 @@ class JobRunner:
         self._subscribers: list[Callable[[RunnerEvent], None]] = []
         self._thread: threading.Thread | None = None
         self._current: str | None = None
+        self._stopping = False
 
     def subscribe(self, callback: Callable[[RunnerEvent], None]) -> None:
         self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Callable[[RunnerEvent], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(callback)
+
+    def active(self) -> list[str]:
+        """The jobs this runner holds: the one being made first, then those waiting."""
+        with self._lock:
+            ids = list(self._pending)
+        current = self._current
+        return sorted(ids, key=lambda job_id: job_id != current)
 
     def _emit(self, event: RunnerEvent) -> None:
         for callback in list(self._subscribers):
@@ -487,6 +499,8 @@ class JobRunner:
     def submit(self, job_id: str) -> bool:
         """Queue a job (marked `queued` in the database); False when it is queued already."""
         with self._lock:
+            if self._stopping:
+                raise UserError("The app is closing; the job will be made at the next start.")
             if job_id in self._pending:
                 return False
             job = find_job(job_id)
@@ -530,8 +544,10 @@ class JobRunner:
             return job_id in self._pending
 
     def shutdown(self, timeout: float = 10) -> None:
-        """Cancel the running job (it becomes cancelled, as on a crash it would be retaken)."""
+        """Stop: the job being made is interrupted and, like those still waiting, stays
+        `queued`, so the next runner (the next start, new settings) makes it again."""
         with self._lock:
+            self._stopping = True
             for pending in self._pending.values():
                 pending.cancel.cancel()
             thread = self._thread
@@ -551,6 +567,9 @@ class JobRunner:
                 return
             with self._lock:
                 pending = self._pending.get(job_id)
+                if self._stopping:  # left queued for the next runner
+                    self._pending.pop(job_id, None)
+                    continue
             if pending is None:  # cancelled while it waited
                 continue
             self._current = job_id
@@ -568,6 +587,11 @@ class JobRunner:
         try:
             self.processing.process(job_id, on_progress, pending.cancel)
         except RenderCancelled as exc:
+            if self._stopping:  # not the creator's cancel: the app is closing
+                with contextlib.suppress(ShortsError):
+                    self.jobs.queue(job_id)
+                self._emit(RunnerEvent(job_id, "queued", message="Stopped; made again later."))
+                return
             self._emit(RunnerEvent(job_id, "cancelled", message=str(exc)))
         except ShortsError as exc:
             self._emit(RunnerEvent(job_id, "failed", message=str(exc)))
