@@ -4,9 +4,10 @@
                                          [--dark] [--panel NAME ...]
 
 Builds a throwaway home folder (HOME points at it, so the window shows the paths a user
-would see, such as ~/.local/share/shorts-desktop) with a local library (videos and
-transcripts, temporary and permanent, uploaded over the last weeks), two jobs in
-different states and unfinished uploads that the window restores into its queue; then runs
+would see, such as ~/.local/share/shorts-desktop) with a local library (real short clips
+made with the bundled ffmpeg, and transcripts, temporary and permanent, uploaded over the
+last weeks), jobs in different states (one really made into a Short, one failed, one
+waiting) and unfinished uploads that the window restores into its queue; then runs
 `python -m shorts_desktop gui --panel NAME --screenshot FILE` for each panel, each in
 its own process (offscreen unless QT_QPA_PLATFORM says otherwise). PNGs are written
 with the strongest compression so that they stay small in the repository.
@@ -33,7 +34,7 @@ VIDEOS = [
     ("Street food tour - Bangkok night market part 2.mov", 61, False),
     ("Cold brew at home - 3 ingredients.mp4", 12, True),
     ("Mountain biking in the Alps - take 3 final FINAL export 1080x1920.mp4", 87, True),
-    ("Behind the scenes - studio lighting on a budget.webm", 19, False),
+    ("Behind the scenes - studio lighting on a budget.mkv", 19, False),
 ]
 TRANSCRIPTS = [
     ("Sunrise over the Dolomites.srt", True),
@@ -45,9 +46,36 @@ SRT = ("1\n00:00:00,000 --> 00:00:03,500\nFour in the morning, minus six degrees
        "2\n00:00:03,500 --> 00:00:07,000\nAnd then the light hits the peaks.\n")
 
 
+#: A lavfi picture per sample video, so every thumbnail differs; (width, height, seconds).
+PICTURES = [
+    ("mandelbrot=s={w}x{h}:rate=30", 1280, 720, 6),
+    ("testsrc2=s={w}x{h}:r=30", 1920, 1080, 8),
+    ("life=s={w}x{h}:mold=10:r=30:ratio=0.3:death_color=#1e3a5f:life_color=#ffcc66", 1280, 720,
+     8),
+    ("smptehdbars=s={w}x{h}:r=30", 1920, 1080, 6),
+    ("cellauto=s={w}x{h}:rule=110:r=30", 1080, 1920, 10),
+    ("gradients=s={w}x{h}:speed=0.02:r=30", 1080, 1920, 9),
+]
+
+
 def mp4(size: int) -> bytes:
     """A valid MP4 signature followed by padding: enough for the app's checks."""
     return struct.pack(">I", 24) + b"ftypisom" + bytes(12) + os.urandom(max(0, size - 24))
+
+
+def clip(path: Path, index: int) -> Path:
+    """A real H.264/AAC clip (so the library shows its length, size and thumbnail)."""
+    import imageio_ffmpeg
+
+    picture, width, height, seconds = PICTURES[index % len(PICTURES)]
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y",
+         "-f", "lavfi", "-i", picture.format(w=width, h=height),
+         "-f", "lavfi", "-i", f"sine=f={220 + 110 * index}:d={seconds}",
+         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-movflags", "+faststart", str(path)],
+        check=True)
+    return path
 
 
 def app_environ(home: Path) -> dict[str, str]:
@@ -72,9 +100,8 @@ def populate(home: Path, media: Path) -> None:
     try:
         now = utcnow()
         made: dict[str, str] = {}
-        for index, (name, kib, temp) in enumerate(VIDEOS):
-            path = media / name
-            path.write_bytes(mp4(kib * 100 * 1024))
+        for index, (name, _kib, temp) in enumerate(VIDEOS):
+            path = clip(media / name, index)
             upload = services.uploads.upload_file(path, "video", is_temp=temp)
             made[name] = upload.id
             when = now - timedelta(days=rng.randint(0, 26), hours=index * 3)
@@ -101,8 +128,17 @@ def populate(home: Path, media: Path) -> None:
             voice="nova", tags=["timelapse", "dolomites", "sunrise", "italy"],
             video_upload_id=made[VIDEOS[0][0]], transcript_upload_id=made[TRANSCRIPTS[0][0]],
         ))
-        services.jobs.set_status(first.id, "queued")
-        services.jobs.set_status(first.id, "processing")
+        services.processing.process(first.id)  # a real Short, with its thumbnail
+        Job.update(created_at=now - timedelta(hours=5)).where(Job.id == first.id).execute()
+        failed = services.jobs.create(JobDraft(
+            title="Street food tour - Bangkok night market part 2",
+            voice="echo", tags=["street food", "bangkok"],
+            video_upload_id=made[VIDEOS[2][0]], transcript_upload_id=made[TRANSCRIPTS[2][0]],
+        ))
+        services.jobs.fail_processing(
+            failed.id, "OpenAI refused the API key; set a valid one with `shorts-desktop "
+            "credentials set --openai` or OPENAI_API_KEY.")
+        Job.update(created_at=now - timedelta(days=1)).where(Job.id == failed.id).execute()
         second = services.jobs.create(JobDraft(
             title="How I edit a Short in 5 minutes",
             description="My whole DaVinci Resolve workflow, start to export.",
@@ -129,6 +165,7 @@ def populate(home: Path, media: Path) -> None:
 def shoot(home: Path, media: Path, panel: str, target: Path, *, scale: str | None,
           dark: bool) -> None:
     env = app_environ(home)
+    env["SHORTS_DESKTOP_AUTO_PROCESS"] = "false"  # the window shows the jobs as they are
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     if scale:
         env["QT_SCALE_FACTOR"] = scale
