@@ -251,6 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: int, body: Any = None, headers: dict[str, str] | None = None
     ) -> None:
         data = json.dumps(body).encode() if isinstance(body, dict | list) else (body or b"")
+        # Recorded before the answer goes out: once the client has it, the record is there.
+        self.stub.requests.append((self.command, self._split()[0], status))
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -259,7 +261,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        self.stub.requests.append((self.command, self._split()[0], status))
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset, as a network cut would."""
