@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GUI_SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
+#: How long new settings wait for an upload to YouTube to stop between two chunks.
+UPLOAD_STOP_WAIT = 120.0
 
 # name, sidebar label, module:class, standard icon
 PANELS: tuple[tuple[str, str, str, QStyle.StandardPixmap], ...] = (
@@ -280,6 +282,29 @@ class MainWindow(QMainWindow):
         saved = getattr(settings, "services_changed", None)
         if saved is not None:
             saved.connect(self.set_services)
+        jobs = self.panels["jobs"]
+        wanted = getattr(jobs, "connect_youtube_requested", None)
+        if wanted is not None and hasattr(settings, "connect_youtube"):
+            wanted.connect(self._connect_youtube)
+        connected = getattr(settings, "youtube_connected", None)
+        if connected is not None and hasattr(jobs, "resume_publish_after_connect"):
+            connected.connect(self._youtube_connected)
+        uploading = getattr(jobs, "uploads_in_progress", None)
+        if uploading is not None and hasattr(settings, "youtube_uploads"):
+            settings.youtube_uploads = uploading
+
+    def _connect_youtube(self) -> None:
+        """The Jobs panel asked for a YouTube account: Settings signs in."""
+        self.show_panel("settings")
+        settings: Any = self.panels["settings"]
+        settings.connect_youtube()
+
+    def _youtube_connected(self, _channel: str) -> None:
+        """Connected after a Publish asked for it: back to that Publish."""
+        jobs: Any = self.panels["jobs"]
+        if jobs.wants_publish_after_connect():
+            jobs.resume_publish_after_connect()
+            self.show_panel("jobs")
 
     # -- behaviour --------------------------------------------------------------------------
 
@@ -309,28 +334,41 @@ class MainWindow(QMainWindow):
         again, from the beginning, on the new runner with the new settings."""
         old = self.services
         making = [job_id for job_id in self._live_job_ids() if old.job_runner.is_busy(job_id)]
+        # Uploads to YouTube use the old services: they stop between two chunks (and resume
+        # on Resume upload) before those are closed.
+        stop_uploads = getattr(self.panels.get("jobs"), "stop_all_uploads", None)
+        uploads = list(stop_uploads()) if stop_uploads is not None and old is not services \
+            else []
         self.services = services
         for panel in self.panels.values():
             panel.set_services(services)
         self._update_location()
         if old is services:
             return
-        if not making:
+        if not making and not uploads:
             old.close()
             self._warm_up()
             self._restore_queue()
             return
 
+        def stop() -> None:
+            for ended in uploads:
+                ended.wait(UPLOAD_STOP_WAIT)
+            if making:
+                old.job_runner.shutdown()
+
         def stopped(_result: object = None) -> None:
             old.close()
             self._warm_up()
             self._restore_queue()
+            if not making:
+                return
             self._restore_jobs(making)
             self.statusBar().showMessage(
                 f"{len(making)} {'Short starts' if len(making) == 1 else 'Shorts start'} "
                 "again with the new settings.", 8000)
 
-        self.runner.submit(old.job_runner.shutdown, stopped, lambda _message: stopped())
+        self.runner.submit(stop, stopped, lambda _message: stopped())
 
     def _live_job_ids(self) -> list[str]:
         ids = getattr(self.panels.get("jobs"), "live_job_ids", None)
@@ -434,6 +472,12 @@ class MainWindow(QMainWindow):
         self.drop_overlay.show()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Work that would keep the runner waiting stops first: uploads to YouTube (between
+        # two chunks; they resume next time) and a Google sign-in waiting for the browser.
+        for panel in self.panels.values():
+            stop = getattr(panel, "shutdown", None)
+            if stop is not None:
+                stop()
         self.runner.shutdown()
         if self.tray is not None:
             self.tray.hide()

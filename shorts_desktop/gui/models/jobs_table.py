@@ -1,8 +1,9 @@
 """The Jobs panel's list: plain job dicts (`Job.to_dict()` plus its thumbnail) as a table model.
 
-Live progress from the job runner is kept beside the rows, by job id, and shown in the
-Status column (the view draws it as a bar, see `JobStatusDelegate`). A full reload that
-was read from the database before a newer event arrived keeps the newer row.
+Live progress from the job runner, and of uploads to YouTube, is kept beside the rows, by
+job id, and shown in the Status column (the view draws it as a bar, see
+`JobStatusDelegate`). A full reload that was read from the database before a newer event
+arrived keeps the newer row.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ TITLE, STATUS, VOICE, CREATED, PROCESSED = range(len(COLUMNS))
 JOB_ROLE = Qt.ItemDataRole.UserRole + 1
 #: (fraction of the whole job 0..1, text) while the runner reports on it, else None.
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2
+#: The YouTube link of a published job (the Status cell shows it as a link), else None.
+LINK_ROLE = Qt.ItemDataRole.UserRole + 3
 
 STATUS_WORDS = {
     "created": "Created",
@@ -61,16 +64,33 @@ def progress_text(progress: JobProgress) -> str:
     return text
 
 
+def upload_text(sent: int, total: int) -> str:
+    """Uploading to YouTube… 42 %"""
+    if total <= 0:
+        return "Getting the Short ready to upload…"
+    return f"Uploading to YouTube… {min(100, sent * 100 // total)} %"
+
+
+def short_link(url: str) -> str:
+    """A YouTube link as a row shows it: without the scheme."""
+    return url.split("://", 1)[-1]
+
+
 def status_text(job: dict[str, Any]) -> str:
     status = str(job.get("status") or "")
     if status == "processing":
         stage = job.get("stage")
         return f"{STAGE_WORDS.get(stage, 'Processing')}…" if stage else "Processing…"
     if status == "processed":
+        reason = first_line(str(job.get("error") or ""))
+        if reason:  # an upload to YouTube that failed or was stopped
+            return f"Not published: {reason}"
         length = clock((job.get("render_info") or {}).get("duration"))
         return f"Ready · {length}" if length else "Ready"
     if status == "publishing":
-        return "Publishing…"
+        return "Upload interrupted"
+    if status == "published" and job.get("published_video_url"):
+        return f"Published · {short_link(str(job['published_video_url']))}"
     if status == "failed":
         reason = first_line(str(job.get("error") or ""))
         return f"Failed: {reason}" if reason else "Failed"
@@ -85,6 +105,7 @@ class JobsTableModel(QAbstractTableModel):
         super().__init__()
         self._rows: list[dict[str, Any]] = []
         self._progress: dict[str, JobProgress] = {}
+        self._uploads: dict[str, tuple[int, int]] = {}  # job id -> (sent, total) to YouTube
         self._stamps: dict[str, float] = {}  # job id -> when a single-row update arrived
         self.thumbnails = ThumbnailCache(thumbnail_box or QSize(84, 48))
 
@@ -107,6 +128,7 @@ class JobsTableModel(QAbstractTableModel):
         self._rows = rows
         ids = {str(r["id"]) for r in rows}
         self._progress = {k: v for k, v in self._progress.items() if k in ids}
+        self._uploads = {k: v for k, v in self._uploads.items() if k in ids}
         self._drop_stale_progress()
         self.endResetModel()
 
@@ -153,6 +175,24 @@ class JobsTableModel(QAbstractTableModel):
             self._rows[row] = {**job, "status": "processing", "stage": progress.stage,
                                "error": None}
         self._changed(row, STATUS, STATUS)
+
+    def set_upload_progress(self, job_id: str, sent: int, total: int) -> None:
+        """The window is uploading this job to YouTube: `sent` of `total` bytes confirmed
+        (total 0: the Short is being got ready). Kept until `clear_upload_progress`."""
+        row = self.row_of(job_id)
+        if row is None:
+            return
+        self._uploads[job_id] = (sent, total)
+        self._changed(row, STATUS, STATUS)
+
+    def clear_upload_progress(self, job_id: str) -> None:
+        if self._uploads.pop(job_id, None) is not None:
+            row = self.row_of(job_id)
+            if row is not None:
+                self._changed(row, STATUS, STATUS)
+
+    def upload_progress(self, job_id: str) -> tuple[int, int] | None:
+        return self._uploads.get(job_id)
 
     def clear_progress(self, job_id: str) -> None:
         if self._progress.pop(job_id, None) is not None:
@@ -208,9 +248,12 @@ class JobsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(job, column)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            progress = self._progress.get(job["id"])
-            if column == STATUS and progress is not None and job.get("status") == "processing":
-                return progress_text(progress)
+            bar = self._bar(job) if column == STATUS else None
+            if bar is not None:
+                return bar[1]
+            if column == STATUS and job.get("status") == "published" \
+                    and job.get("published_video_url"):
+                return f"Published: {job['published_video_url']}"
             return self._display(job, column)
         if role == Qt.ItemDataRole.DecorationRole and column == TITLE:
             pixmap = self.thumbnails.get(self._thumb_key(job), job.get("thumbnail"))
@@ -220,20 +263,35 @@ class JobsTableModel(QAbstractTableModel):
             if status == "failed":
                 return problem_color()
             if status == "processed":
+                if job.get("error"):  # not published; a stopped upload is no problem
+                    return None if job.get("resumable") else problem_color()
+                return ok_color()
+            if status == "published":
                 return ok_color()
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(job, column)
         if role == PROGRESS_ROLE and column == STATUS:
-            progress = self._progress.get(job["id"])
-            if progress is None or job.get("status") != "processing":
-                return None
-            return (progress.fraction, progress_text(progress))
+            return self._bar(job)
+        if role == LINK_ROLE and column == STATUS:
+            url = job.get("published_video_url")
+            return str(url) if url and job.get("status") == "published" else None
         if role == JOB_ROLE:
             return job
         if role == Qt.ItemDataRole.UserRole:
             return job["id"]
         return None
+
+    def _bar(self, job: dict[str, Any]) -> tuple[float, str] | None:
+        """(fraction, text) of the Status cell's bar, or None when it shows no bar."""
+        upload = self._uploads.get(str(job["id"]))
+        if upload is not None:
+            sent, total = upload
+            return (sent / total if total > 0 else 0.0, upload_text(sent, total))
+        progress = self._progress.get(job["id"])
+        if progress is None or job.get("status") != "processing":
+            return None
+        return (progress.fraction, progress_text(progress))
 
     @staticmethod
     def _thumb_key(job: dict[str, Any]) -> tuple[str, int]:
@@ -264,9 +322,24 @@ class JobsTableModel(QAbstractTableModel):
             status = job.get("status")
             if status == "failed":
                 return str(job.get("error") or "Failed") + "\n\nRetry makes it again."
-            progress = self._progress.get(job["id"])
-            if status == "processing" and progress is not None:
-                return progress_text(progress)
+            bar = self._bar(job)
+            if bar is not None:
+                upload = self._uploads.get(str(job["id"]))
+                if upload is not None and upload[1] > 0:
+                    return (f"{bar[1]}\n{human_size(float(upload[0]))} of "
+                            f"{human_size(float(upload[1]))} confirmed by YouTube")
+                return bar[1]
+            if status == "processed" and job.get("error"):
+                again = ("Resume upload continues where it stopped." if job.get("resumable")
+                         else "Publish… tries again.")
+                return f"{job['error']}\n\n{again}"
+            if status == "publishing":
+                return ("The upload to YouTube stopped before it finished (or another Shorts "
+                        "Desktop is uploading it).\nResume upload continues where it stopped.")
+            if status == "published":
+                url = job.get("published_video_url")
+                when = f"Published {human_time(job.get('published_at'))}"
+                return f"{when}\n{url}\nClick the link to watch it on YouTube." if url else when
             if status == "processed":
                 info = job.get("render_info") or {}
                 parts = [f"Made {human_time(job.get('processed_at'))}"]

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QStyle,
     QTableView,
     QToolButton,
@@ -100,7 +101,8 @@ def make_action(
 
 
 class MessageBanner(QFrame):
-    """A message above a table (information, a warning or an error) that can be dismissed."""
+    """A message above a table (information, a warning or an error) that can be dismissed,
+    optionally with one button that does what the message suggests."""
 
     #: Emitted when the user dismisses the message.
     dismissed = Signal()
@@ -124,15 +126,30 @@ class MessageBanner(QFrame):
         self.dismiss_button.setAccessibleName(dismiss_name)
         self.dismiss_button.setToolTip("Hide this message")
         self.dismiss_button.clicked.connect(self._dismiss)
+        self.action_button = QPushButton()
+        self.action_button.setObjectName(f"{object_name}Action")
+        self.action_button.clicked.connect(self._act)
+        self.action_button.hide()
+        self._action: Callable[[], None] | None = None
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 6, 6, 6)
         row.addWidget(self.label, 1)
+        row.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
         self.kind = "info"
         self.hide()
 
-    def show_message(self, text: str, kind: str = "info") -> None:
+    def show_message(self, text: str, kind: str = "info", action: str | None = None,
+                     on_action: Callable[[], None] | None = None, action_tip: str = "") -> None:
+        """Show `text`; with `action`, a button of that text that calls `on_action` (and
+        hides the message)."""
         self.kind = kind
+        self._action = on_action if action else None
+        if action:
+            self.action_button.setText(action)
+            self.action_button.setAccessibleName(action.replace("&", "").rstrip("…"))
+            self.action_button.setToolTip(action_tip or action.replace("&", ""))
+        self.action_button.setVisible(bool(action))
         border, background = self.COLORS[kind]
         self.setStyleSheet(
             f"#{self.objectName()} {{ border: 1px solid rgba({border}, 0.8); "
@@ -148,6 +165,12 @@ class MessageBanner(QFrame):
     def _dismiss(self) -> None:
         self.hide()
         self.dismissed.emit()
+
+    def _act(self) -> None:
+        action = self._action
+        self.hide()
+        if action is not None:
+            action()
 
 
 def heading(text: str) -> QLabel:

@@ -10,14 +10,24 @@ progress bar with an estimate of the time left (the runner's events reach the GU
 thread through `JobEventBridge`, at most ten repaints a second). Process, Cancel,
 Retry, Preview, Download and Copy link act on the selection; every one of them runs
 its work (database, storage, disk) in a worker.
+
+Publish… sends a processed Short to the connected YouTube channel after a small
+confirmation (title, privacy, channel, an optional schedule); the upload runs in a worker
+with its bar in the row, can be stopped between two chunks and resumed later from what
+YouTube already holds. A published row shows its YouTube link, which opens on a click.
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
+    QDateTime,
+    QEvent,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
@@ -37,14 +47,21 @@ from PySide6.QtGui import (
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
+    QFont,
     QGuiApplication,
     QIcon,
+    QMouseEvent,
     QPainter,
     QPalette,
+    QPixmap,
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -65,6 +82,7 @@ from PySide6.QtWidgets import (
 )
 
 from shorts_desktop.core.errors import ShortsError
+from shorts_desktop.core.publish.errors import RECONNECT, ReconnectNeeded, UploadCancelled
 from shorts_desktop.core.services.jobs import (
     MAX_DESCRIPTION,
     MAX_TAGS_TOTAL,
@@ -85,6 +103,7 @@ from shorts_desktop.gui.models.jobs_table import (
     COLUMNS,
     CREATED,
     JOB_ROLE,
+    LINK_ROLE,
     LIVE_STATUSES,
     PROCESSED,
     PROGRESS_ROLE,
@@ -92,8 +111,16 @@ from shorts_desktop.gui.models.jobs_table import (
     TITLE,
     VOICE,
     JobsTableModel,
+    short_link,
 )
-from shorts_desktop.gui.panels.base import Panel, heading, list_table, make_action, problem_style
+from shorts_desktop.gui.panels.base import (
+    MessageBanner,
+    Panel,
+    heading,
+    list_table,
+    make_action,
+    problem_style,
+)
 from shorts_desktop.gui.thumbnails import ThumbnailCache
 
 if TYPE_CHECKING:
@@ -111,6 +138,23 @@ PROCESSABLE = ("created", "failed", "cancelled")
 #: A job in one of these has a Short to watch, download or share.
 HAS_SHORT = ("processed", "publishing", "published")
 STOP_WARNING = "Stop making this Short? What was rendered so far is thrown away."
+STOP_UPLOAD_WARNING = (
+    "Stop uploading this Short to YouTube? The part being sent finishes first; what YouTube "
+    "has received is kept, and Resume upload continues from there."
+)
+NO_ACCOUNT = (
+    "No YouTube account is connected yet. Connect your channel in Settings (you sign in with "
+    "Google in your browser), then publish."
+)
+PUBLISH_PICTURE_HEIGHT = 112
+#: How long a new schedule is ahead by default, and at least (the core checks it too).
+SCHEDULE_AHEAD_SECONDS = 24 * 3600
+SCHEDULE_MIN_SECONDS = 5 * 60
+AFTER_PUBLISH_WORDS = {
+    "delete": "its temporary inputs are deleted",
+    "promote": "its temporary inputs are made permanent",
+    "keep": "its inputs are left as they are",
+}
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -139,6 +183,9 @@ def job_row(job: Job, video_thumbnails: dict[str, bytes] | None = None) -> dict[
             if video is not None and video.thumbnail:
                 thumbnail = bytes(video.thumbnail)
     row["thumbnail"] = thumbnail
+    # Whether an upload to YouTube was started and can continue (the session itself is a
+    # capability and stays in the database).
+    row["resumable"] = bool(getattr(job, "youtube_session_uri", None))
     return row
 
 
@@ -221,13 +268,21 @@ class UploadPicker(QComboBox):
 
 
 class JobStatusDelegate(QStyledItemDelegate):
-    """Draws the Status cell of a running job as a progress bar with its text; other cells
-    as usual."""
+    """Draws the Status cell of a running job (or one being uploaded) as a progress bar with
+    its text, and that of a published job as "Published" over its YouTube link, which a
+    click opens; other cells as usual."""
+
+    #: Emitted with the YouTube link of a published row when its link is clicked.
+    link_activated = Signal(str)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         value = index.data(PROGRESS_ROLE)
         if value is None:
-            super().paint(painter, option, index)
+            url = index.data(LINK_ROLE)
+            if url:
+                self._paint_published(painter, option, index, str(url))
+            else:
+                super().paint(painter, option, index)
             return
         fraction, text = value
         item = QStyleOptionViewItem(option)
@@ -254,6 +309,76 @@ class JobStatusDelegate(QStyledItemDelegate):
         bar.palette = option.palette
         bar.fontMetrics = metrics
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+
+    # -- a published row: "Published" over the link -------------------------------------------
+
+    @staticmethod
+    def _lines(option: QStyleOptionViewItem) -> tuple[QRect, QRect]:
+        """Where the status line and the link line go in the cell."""
+        rect = option.rect.adjusted(6, 0, -6, 0)
+        line = option.fontMetrics.height()
+        top = rect.top() + (rect.height() - 2 * line) // 2
+        return (QRect(rect.left(), top, rect.width(), line),
+                QRect(rect.left(), top + line, rect.width(), line))
+
+    def link_rect(self, option: QStyleOptionViewItem, url: str) -> QRect:
+        """The area of the cell the link's text covers (what a click opens)."""
+        _status, line = self._lines(option)
+        text = option.fontMetrics.elidedText(short_link(url), Qt.TextElideMode.ElideRight,
+                                             line.width())
+        return QRect(line.left(), line.top(),
+                     min(line.width(), option.fontMetrics.horizontalAdvance(text)), line.height())
+
+    def _paint_published(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index,
+                         url: str) -> None:
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        item.text = ""
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        status_line, link_line = self._lines(option)
+        metrics = option.fontMetrics
+        painter.save()
+        painter.setFont(option.font)
+        foreground = index.data(Qt.ItemDataRole.ForegroundRole)
+        if selected:
+            painter.setPen(palette.color(QPalette.ColorRole.HighlightedText))
+        elif isinstance(foreground, QColor):
+            painter.setPen(foreground)
+        else:
+            painter.setPen(palette.color(QPalette.ColorRole.Text))
+        align = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        painter.drawText(status_line, align, "Published")
+        font = QFont(option.font)
+        font.setUnderline(True)
+        painter.setFont(font)
+        painter.setPen(palette.color(QPalette.ColorRole.HighlightedText if selected
+                                     else QPalette.ColorRole.Link))
+        painter.drawText(link_line, align, metrics.elidedText(
+            short_link(url), Qt.TextElideMode.ElideRight, link_line.width()))
+        painter.restore()
+
+    def editorEvent(self, event: QEvent, model: Any, option: QStyleOptionViewItem,
+                    index: _Index) -> bool:
+        url = index.data(LINK_ROLE)
+        if not url or not isinstance(event, QMouseEvent):
+            return super().editorEvent(event, model, option, index)
+        over = self.link_rect(option, str(url)).contains(event.position().toPoint())
+        view = option.widget
+        viewport = getattr(view, "viewport", None)
+        if viewport is not None:
+            if over:
+                viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+            else:
+                viewport().unsetCursor()
+        if (over and event.type() == QEvent.Type.MouseButtonRelease
+                and event.button() == Qt.MouseButton.LeftButton):
+            self.link_activated.emit(str(url))
+            return True
+        return super().editorEvent(event, model, option, index)
 
 
 class JobTitleDelegate(QStyledItemDelegate):
@@ -297,6 +422,135 @@ class JobTitleDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+@dataclass
+class _Upload:
+    """A YouTube upload this window runs: how to stop it, and whether its worker ended."""
+
+    title: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)
+
+
+class PublishDialog(QDialog):
+    """Asks before a Short goes to YouTube: its title, who may see it, the channel it goes
+    to, and (for a private video) an optional time at which YouTube makes it public."""
+
+    def __init__(self, job: dict[str, Any], channel: str, after: str, *, resume: bool,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("publishDialog")
+        self.setWindowTitle("Resume the upload to YouTube" if resume else "Publish on YouTube")
+        self.job = job
+        self.resume = resume
+        privacy = str(job.get("privacy") or "private")
+
+        def value(text: str, name: str, accessible: str) -> QLabel:
+            label = QLabel(text)
+            label.setObjectName(name)
+            label.setAccessibleName(accessible)
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            return label
+
+        self.title_label = value(str(job["title"]), "publishTitle", "Title on YouTube")
+        font = self.title_label.font()
+        font.setBold(True)
+        self.title_label.setFont(font)
+        self.privacy_label = value(privacy.capitalize(), "publishPrivacy", "Who can see it")
+        self.channel_label = value(channel or "(a channel without a name)", "publishChannel",
+                                   "YouTube channel")
+
+        self.schedule_box = QCheckBox("Sc&hedule: make it public at", self)
+        self.schedule_box.setObjectName("publishSchedule")
+        self.schedule_box.setAccessibleName("Schedule the video")
+        self.schedule_edit = QDateTimeEdit(self)
+        self.schedule_edit.setObjectName("publishAt")
+        self.schedule_edit.setAccessibleName("Time at which YouTube makes the video public")
+        self.schedule_edit.setCalendarPopup(True)
+        self.schedule_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        now = QDateTime.currentDateTime()
+        ahead = now.addSecs(SCHEDULE_AHEAD_SECONDS)
+        ahead.setTime(ahead.time().addSecs(-ahead.time().second()))
+        self.schedule_edit.setMinimumDateTime(now.addSecs(SCHEDULE_MIN_SECONDS))
+        self.schedule_edit.setDateTime(ahead)
+        self.schedule_edit.setToolTip("Your computer's local time")
+        self.schedule_edit.setEnabled(False)
+        self.schedule_box.toggled.connect(self.schedule_edit.setEnabled)
+        self.schedule_box.toggled.connect(self._update_button)
+        if privacy == "private":
+            self.schedule_box.setToolTip(
+                "Upload it private now; YouTube makes it public at this time")
+        else:
+            self.schedule_box.setEnabled(False)
+            self.schedule_box.setToolTip(
+                f"Only a private video can be scheduled; this job is {privacy}, so it is "
+                f"{privacy} as soon as it is uploaded")
+        schedule_row = QHBoxLayout()
+        schedule_row.addWidget(self.schedule_box)
+        schedule_row.addWidget(self.schedule_edit, 1)
+
+        form = QFormLayout()
+        form.addRow("Title:", self.title_label)
+        form.addRow("Privacy:", self.privacy_label)
+        form.addRow("Channel:", self.channel_label)
+        if not resume:
+            form.addRow("", schedule_row)
+        else:
+            self.schedule_box.hide()
+            self.schedule_edit.hide()
+        self.note = QLabel(
+            ("The upload continues from what YouTube already has. " if resume else "")
+            + f"Once it is on YouTube, {after}."
+        )
+        self.note.setObjectName("publishNote")
+        self.note.setWordWrap(True)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.publish_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.publish_button.setObjectName("publishConfirm")
+        self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setAccessibleName("Do not publish")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self._update_button()
+        top = QHBoxLayout()
+        self.picture = QLabel()
+        self.picture.setObjectName("publishPicture")
+        pixmap = QPixmap()
+        if job.get("thumbnail") and pixmap.loadFromData(bytes(job["thumbnail"])):
+            self.picture.setPixmap(pixmap.scaledToHeight(
+                PUBLISH_PICTURE_HEIGHT, Qt.TransformationMode.SmoothTransformation))
+            self.picture.setAccessibleName("Picture of the Short")
+            top.addWidget(self.picture, 0, Qt.AlignmentFlag.AlignTop)
+            top.addSpacing(12)
+        top.addLayout(form, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.note)
+        layout.addWidget(self.buttons)
+        self.setTabOrder(self.schedule_box, self.schedule_edit)
+        self.setTabOrder(self.schedule_edit, self.publish_button)
+        self.resize(460, self.sizeHint().height())
+
+    def _update_button(self, *_args: object) -> None:
+        if self.resume:
+            text, name = "&Resume upload", "Resume the upload to YouTube"
+        elif self.schedule_box.isChecked():
+            text, name = "&Schedule", "Upload and schedule the video"
+        else:
+            text, name = "&Publish", "Publish on YouTube"
+        self.publish_button.setText(text)
+        self.publish_button.setAccessibleName(name)
+
+    def publish_at(self) -> datetime | None:
+        """The chosen publish time (aware, UTC), or None to publish at once."""
+        if self.resume or not self.schedule_box.isChecked():
+            return None
+        return datetime.fromtimestamp(self.schedule_edit.dateTime().toSecsSinceEpoch(), UTC)
+
+
 def _counter(text: str) -> QLabel:
     label = QLabel(text)
     label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -312,8 +566,11 @@ class JobsPanel(Panel):
 
     #: Emitted with a job dict after a job was created, cancelled, made or published.
     jobs_changed = Signal(object)
-    #: Emitted with (title, sentence) when a Short is ready or could not be made.
+    #: Emitted with (title, sentence) when a Short is ready or could not be made, or when
+    #: it is on YouTube or could not be published.
     notice = Signal(str, str)
+    #: Emitted when the user asks to connect a YouTube account (the window opens Settings).
+    connect_youtube_requested = Signal()
 
     def __init__(self, services: Services, runner: TaskRunner,
                  parent: QWidget | None = None) -> None:
@@ -327,6 +584,10 @@ class JobsPanel(Panel):
         self._subscribed: set[int] = set()
         self._reloading_rows: set[str] = set()
         self._download_sizes: dict[str, int] = {}
+        self._uploads: dict[str, _Upload] = {}  # job id -> the upload this window runs
+        self._checking: set[str] = set()  # jobs whose account check runs before Publish
+        self._publish_after_connect: str | None = None
+        self.publish_dialog: PublishDialog | None = None
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -489,7 +750,14 @@ class JobsPanel(Panel):
         view.setItemDelegateForColumn(TITLE, JobTitleDelegate(view))
         view.customContextMenuRequested.connect(self._context_menu)
         view.doubleClicked.connect(self._double_clicked)
+        view.setMouseTracking(True)  # the pointer becomes a hand over a YouTube link
+        view.entered.connect(self._hovered)
+        self.status_delegate = view.itemDelegateForColumn(STATUS)
+        assert isinstance(self.status_delegate, JobStatusDelegate)
+        self.status_delegate.link_activated.connect(self.open_link)
         self.jobs_view = view
+        self.banner = MessageBanner("jobsBanner", "Jobs message", "Dismiss the jobs message")
+        self._banner_offers_connect = False
 
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self.process_action = make_action(
@@ -511,9 +779,16 @@ class JobsPanel(Panel):
         self.link_action = make_action(
             self, "Copy &link", "Put a link to the Short on the clipboard, to share or to "
             "open on a phone", self.copy_link, None)
+        self.youtube_action = make_action(
+            self, "&Publish…", "Upload the Short to your YouTube channel; then its temporary "
+            "inputs are cleaned up as the settings say", self.publish, None)
         self.publish_action = make_action(
-            self, "Mark &published…", "Record that the Short is on YouTube; its temporary "
-            "inputs are then cleaned up as the settings say", self.mark_published, None)
+            self, "Mar&k published…", "Record that the Short is on YouTube (uploaded some "
+            "other way); its temporary inputs are then cleaned up as the settings say",
+            self.mark_published, None)
+        self.watch_action = make_action(
+            self, "Watch on &YouTube", "Open the published Short on YouTube in your browser",
+            self.watch_on_youtube, None)
         for action in self.list_actions():
             view.addAction(action)
         self._tips = {a: a.toolTip() for a in self.list_actions()}
@@ -530,6 +805,11 @@ class JobsPanel(Panel):
                                             "Download the Short of the selected job")
         self.link_button = self._button(self.link_action, "copyJobLink",
                                         "Copy a link to the Short of the selected job")
+        self.youtube_button = self._button(self.youtube_action, "publishJob",
+                                           "Publish the selected job on YouTube")
+        self.youtube_button.setMinimumWidth(max(
+            self.youtube_button.fontMetrics().horizontalAdvance(text) for text in
+            ("Publish…", "Resume upload…", "Stop upload")) + 28)
         self.publish_button = self._button(self.publish_action, "markPublished",
                                            "Mark the selected job published")
         self.list_note = QLabel()
@@ -545,9 +825,11 @@ class JobsPanel(Panel):
         for button in (self.preview_button, self.download_button, self.link_button):
             buttons.addWidget(button)
         buttons.addSpacing(12)
+        buttons.addWidget(self.youtube_button)
         buttons.addWidget(self.publish_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(box)
+        layout.addWidget(self.banner)
         layout.addWidget(self.jobs_view, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.list_note)
@@ -569,6 +851,7 @@ class JobsPanel(Panel):
         def mirror() -> None:
             button.setEnabled(action.isEnabled())
             button.setToolTip(action.toolTip())
+            button.setText(action.text())
 
         action.changed.connect(mirror)
         return button
@@ -576,7 +859,7 @@ class JobsPanel(Panel):
     def list_actions(self) -> list[QAction]:
         return [self.process_action, self.retry_action, self.cancel_action,
                 self.preview_action, self.download_action, self.link_action,
-                self.publish_action]
+                self.youtube_action, self.publish_action, self.watch_action]
 
     @staticmethod
     def _label(text: str, buddy: QWidget) -> QLabel:
@@ -932,30 +1215,86 @@ class JobsPanel(Panel):
     def _with_short(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [j for j in jobs if j.get("status") in HAS_SHORT and j.get("result_keys")]
 
+    @staticmethod
+    def _published_links(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [j for j in jobs if j.get("status") == "published" and j.get("published_video_url")]
+
+    def _publishable(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Jobs Publish… (or Resume upload…) can send: a Short made, not on YouTube yet."""
+        return [j for j in self._with_short(jobs) if j.get("status") in ("processed", "publishing")
+                and str(j["id"]) not in self._uploads and str(j["id"]) not in self._checking]
+
+    def uploading(self, job_id: str) -> bool:
+        """Whether this window is uploading the job to YouTube now."""
+        return job_id in self._uploads
+
+    @staticmethod
+    def _resumes(job: dict[str, Any]) -> bool:
+        return job.get("status") == "publishing" or bool(job.get("resumable"))
+
     def _selection_changed(self, *_args: QItemSelection) -> None:
         jobs = self.selected_jobs()
         first = jobs[:1]
         local = self.services.storage.backend != "s3"
+        links = self._published_links(jobs)
         checks = {
             self.process_action: self._processable(jobs),
             self.retry_action: self._retryable(jobs),
             self.cancel_action: self._cancellable(jobs),
             self.preview_action: self._with_short(first),
             self.download_action: self._with_short(first),
-            self.link_action: [] if local else self._with_short(jobs),
+            self.link_action: links + ([] if local else self._with_short(jobs)),
+            self.youtube_action: [j for j in first if self.uploading(str(j["id"]))]
+            or self._publishable(first),
             # Not while the Short is being made: it is not finished, let alone on YouTube.
             self.publish_action: [j for j in first if j.get("status") not in LIVE_STATUSES
+                                  and not self.uploading(str(j["id"]))
                                   and "published" in TRANSITIONS.get(str(j["status"]), set())],
+            self.watch_action: self._published_links(first),
         }
         for action, usable in checks.items():
             action.setEnabled(bool(usable))
             tip = self._tips[action]
-            if action is self.link_action and local:
+            if action is self.link_action and local and not links:
                 tip = ("Links need an S3 bucket; the local library has no web address. Set "
-                       "up a bucket in Settings, or use Download.")
+                       "up a bucket in Settings, or use Download. A published Short's "
+                       "YouTube link can be copied.")
+            elif action is self.youtube_action and first:
+                tip = self._youtube_tip(first[0])
+            elif action is self.cancel_action and any(self.uploading(str(j["id"]))
+                                                      for j in jobs):
+                tip = ("Stop the upload to YouTube after the part being sent; Resume upload "
+                       "continues from what YouTube has received")
             elif not jobs:
                 tip += " — select a job first"
             action.setToolTip(tip)
+        job = first[0] if first else None
+        if job is not None and self.uploading(str(job["id"])):
+            self.youtube_action.setText("&Stop upload")
+        elif job is not None and job.get("status") in ("processed", "publishing") \
+                and self._resumes(job):
+            self.youtube_action.setText("Res&ume upload…")
+        else:
+            self.youtube_action.setText("&Publish…")
+
+    def _youtube_tip(self, job: dict[str, Any]) -> str:
+        job_id = str(job["id"])
+        if self.uploading(job_id):
+            return ("Stop the upload after the part being sent; Resume upload continues from "
+                    "what YouTube has received")
+        if job_id in self._checking:
+            return "Checking the YouTube account…"
+        status = job.get("status")
+        if status == "published":
+            return "This Short is on YouTube already"
+        if status in ("processed", "publishing") and not job.get("result_keys"):
+            return "The Short's files were removed; process the job again to publish it"
+        if status not in ("processed", "publishing"):
+            return "Only a processed job can be published: process it first"
+        if self._resumes(job):
+            return ("Continue the interrupted upload to YouTube from what YouTube has "
+                    "received (no second video is made)")
+        return self._tips[self.youtube_action]
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.jobs_view.indexAt(pos)
@@ -966,9 +1305,9 @@ class JobsPanel(Panel):
         menu = QMenu(self)
         menu.setObjectName("jobsMenu")
         for action in self.list_actions():
-            if action is self.preview_action:
-                menu.addSeparator()
-            if action is self.publish_action:
+            if action is self.watch_action and not action.isEnabled():
+                continue
+            if action in (self.preview_action, self.youtube_action):
                 menu.addSeparator()
             menu.addAction(action)
         menu.addSeparator()
@@ -1029,6 +1368,10 @@ class JobsPanel(Panel):
             self.reload_job(job_id)
 
     def cancel_job(self) -> None:
+        uploading = [j for j in self.selected_jobs() if self.uploading(str(j["id"]))]
+        if uploading:  # Cancel on a Short going to YouTube stops the upload, nothing more
+            self.stop_upload([str(j["id"]) for j in uploading])
+            return
         jobs = self._cancellable(self.selected_jobs())
         if not jobs:
             return
@@ -1139,23 +1482,40 @@ class JobsPanel(Panel):
         self.runner.submit(work, done, lambda message: self._say(message, True))
 
     def copy_link(self) -> None:
-        jobs = self._with_short(self.selected_jobs())
-        if not jobs or self.services.storage.backend != "s3":
+        """Copy the YouTube link of published jobs, and a shared link to the others' Short."""
+        jobs = self.selected_jobs()
+        youtube = {str(j["id"]): str(j["published_video_url"])
+                   for j in self._published_links(jobs)}
+        s3 = self.services.storage.backend == "s3"
+        others = [j for j in self._with_short(jobs) if str(j["id"]) not in youtube] if s3 else []
+        if not youtube and not others:
+            return
+        order = [str(j["id"]) for j in jobs if str(j["id"]) in youtube
+                 or any(o["id"] == j["id"] for o in others)]
+        if not others:
+            urls = [youtube[job_id] for job_id in order]
+            QGuiApplication.clipboard().setText("\n".join(urls))
+            named = [j for j in jobs if str(j["id"]) in youtube]
+            self._say(f"Copied the YouTube link of {_titles(named)}." if len(urls) == 1 else
+                      f"Copied {len(urls)} YouTube links, one per line.")
             return
         processing = self.services.processing
-        ids = [str(j["id"]) for j in jobs]
+        ids = [str(j["id"]) for j in others]
 
-        def work() -> tuple[list[str], int]:
-            links = [processing.short_link(job_id) for job_id in ids]
-            return [url for url, _seconds in links], links[0][1]
+        def work() -> tuple[dict[str, str], int]:
+            links = {job_id: processing.short_link(job_id) for job_id in ids}
+            return {k: url for k, (url, _s) in links.items()}, links[ids[0]][1]
 
-        def done(result: tuple[list[str], int]) -> None:
-            urls, seconds = result
+        def done(result: tuple[dict[str, str], int]) -> None:
+            shared, seconds = result
+            urls = [youtube.get(job_id) or shared[job_id] for job_id in order]
             QGuiApplication.clipboard().setText("\n".join(urls))
-            what = f"a link to {_titles(jobs)}" if len(urls) == 1 else \
-                f"{len(urls)} links, one per line"
-            self._say(f"Copied {what}; {'it works' if len(urls) == 1 else 'they work'} for "
-                      f"{lifetime(seconds)}.")
+            if len(urls) == 1:
+                self._say(f"Copied a link to {_titles(others)}; it works for "
+                          f"{lifetime(seconds)}.")
+            else:
+                self._say(f"Copied {len(urls)} links, one per line; the links to Shorts not "
+                          f"on YouTube work for {lifetime(seconds)}.")
 
         self.runner.submit(work, done, lambda message: self._say(message, True))
 
@@ -1192,3 +1552,266 @@ class JobsPanel(Panel):
             self.refresh()
 
         self.runner.submit(publish, done, lambda message: self._say(message, True))
+
+    # -- to YouTube -------------------------------------------------------------------------
+
+    def open_link(self, url: str) -> None:
+        """Open a YouTube link in the browser (through the same seam as local files)."""
+        if not open_url(QUrl(url)):
+            self._say(f"No browser opened {url}; Copy link puts it on the clipboard.", True)
+
+    def watch_on_youtube(self) -> None:
+        jobs = self._published_links(self.selected_jobs()[:1])
+        if jobs:
+            self.open_link(str(jobs[0]["published_video_url"]))
+
+    def _hovered(self, index: QModelIndex) -> None:
+        if index.column() != STATUS or not index.data(LINK_ROLE):
+            self.jobs_view.viewport().unsetCursor()
+
+    def _offer_connect(self, text: str, kind: str, job_id: str | None) -> None:
+        """Say why nothing can go to YouTube yet, with a button that connects an account
+        (and then carries on with `job_id`'s Publish)."""
+
+        def connect() -> None:
+            self._publish_after_connect = job_id
+            self.connect_youtube_requested.emit()
+
+        self.banner.show_message(text, kind, "Connect YouTube account…", connect,
+                                 "Open Settings and sign in to YouTube with Google")
+        self._banner_offers_connect = True
+
+    def publish(self) -> None:
+        """Publish… (or Resume upload…) the selected job; Stop upload while it uploads."""
+        first = self.selected_jobs()[:1]
+        if first and self.uploading(str(first[0]["id"])):
+            self.stop_upload([str(first[0]["id"])])
+            return
+        jobs = self._publishable(first)
+        if not jobs:
+            return
+        self.confirm_publish(str(jobs[0]["id"]))
+
+    def confirm_publish(self, job_id: str) -> None:
+        """Check the account (in a worker, it asks YouTube for the channel), then ask."""
+        job = self.jobs_model.job_by_id(job_id)
+        if job is None or not self._publishable([job]):
+            return
+        publishing = self.services.publishing
+        self._checking.add(job_id)
+        self._selection_changed()
+        self._say("Checking the YouTube account…")
+
+        def work() -> dict[str, Any]:
+            try:
+                channel = publishing.status()
+            except ReconnectNeeded as exc:
+                return {"reconnect": str(exc)}
+            return {"channel": None if channel is None else channel.title}
+
+        def done(result: dict[str, Any]) -> None:
+            self._checking.discard(job_id)
+            self._selection_changed()
+            self._say("")
+            if "reconnect" in result:
+                self._offer_connect(result["reconnect"], "error", job_id)
+            elif result["channel"] is None:
+                self._offer_connect(NO_ACCOUNT, "warning", job_id)
+            else:
+                self._ask_publish(job_id, str(result["channel"]))
+
+        def failed(message: str) -> None:
+            self._checking.discard(job_id)
+            self._selection_changed()
+            self._say("")
+            self._banner_offers_connect = False
+            self.banner.show_message(f"The YouTube account could not be checked: {message}",
+                                     "error")
+
+        self.runner.submit(work, done, failed)
+
+    def _ask_publish(self, job_id: str, channel: str) -> None:
+        job = self.jobs_model.job_by_id(job_id)
+        if job is None or not self._publishable([job]):
+            return
+        settings = self.services.settings
+        after = AFTER_PUBLISH_WORDS.get(settings.after_publish, AFTER_PUBLISH_WORDS["keep"])
+        after += ("" if settings.keep_processed
+                  else ", and the processed files are removed from storage")
+        if self.publish_dialog is not None:
+            self.publish_dialog.deleteLater()
+        dialog = PublishDialog(job, channel, after, resume=self._resumes(job), parent=self)
+        self.publish_dialog = dialog
+
+        def accepted() -> None:
+            self.start_publish(job_id, dialog.publish_at())
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+
+    def wants_publish_after_connect(self) -> bool:
+        """Whether a Publish asked to connect an account first (and waits for it)."""
+        return self._publish_after_connect is not None
+
+    def showEvent(self, event: Any) -> None:
+        # Back on the list by the user's own choice: a Publish that waited for the account
+        # to be connected is no longer asked about by itself.
+        self._publish_after_connect = None
+        super().showEvent(event)
+
+    def resume_publish_after_connect(self) -> bool:
+        """After the account was connected from a Publish prompt: ask about that job again."""
+        job_id, self._publish_after_connect = self._publish_after_connect, None
+        if job_id is None or self.jobs_model.job_by_id(job_id) is None:
+            return False
+        self._select_ids({job_id})
+        self.confirm_publish(job_id)
+        return True
+
+    def start_publish(self, job_id: str, publish_at: datetime | None = None) -> None:
+        """Upload the job's Short in a worker, its bar in the row; see `stop_upload`."""
+        job = self.jobs_model.job_by_id(job_id)
+        if job is None or self.uploading(job_id):
+            return
+        title = str(job["title"])
+        upload = _Upload(title)
+        self._uploads[job_id] = upload
+        if self._banner_offers_connect:
+            self.banner.hide()
+        self.jobs_model.set_upload_progress(job_id, 0, 0)
+        self._selection_changed()
+        resumed = self._resumes(job)
+        self._say(f"{'Resuming the upload of' if resumed else 'Uploading'} “{title}” to "
+                  "YouTube…")
+        services = self.services
+        publishing = services.publishing
+        runner = self.runner
+
+        def progress(sent: int, total: int) -> None:  # on the worker: coalesced for the GUI
+            runner.report(f"youtube:{job_id}", self._upload_progress, job_id, sent, total)
+
+        def notice(text: str) -> None:
+            runner.call_soon(self._say, text)
+
+        def work() -> dict[str, Any]:
+            try:
+                try:
+                    outcome = publishing.publish(job_id, progress=progress, notice=notice,
+                                                 cancel=upload.cancel, publish_at=publish_at)
+                except ReconnectNeeded as exc:
+                    return {"reconnect": str(exc), "job": job_row(services.jobs.get(job_id))}
+                except UploadCancelled as exc:
+                    return {"stopped": str(exc), "job": job_row(services.jobs.get(job_id))}
+                result = outcome.result
+                return {
+                    "job": job_row(result.job),
+                    "url": outcome.url,
+                    "forced_private": outcome.forced_private,
+                    "notes": list(outcome.notes),
+                    "deleted": len(result.deleted),
+                    "promoted": len(result.promoted),
+                    "kept": len(result.kept),
+                    "results_removed": outcome.results_removed,
+                }
+            finally:
+                upload.ended.set()
+
+        self.runner.submit(work, lambda result: self._publish_done(job_id, title, publish_at,
+                                                                   result),
+                           lambda message: self._publish_failed(job_id, title, message))
+
+    def _upload_progress(self, job_id: str, sent: int, total: int) -> None:
+        if self.uploading(job_id):
+            self.jobs_model.set_upload_progress(job_id, sent, total)
+
+    def _upload_ended(self, job_id: str) -> None:
+        self._uploads.pop(job_id, None)
+        self.jobs_model.clear_upload_progress(job_id)
+        self._selection_changed()
+
+    def _publish_done(self, job_id: str, title: str, publish_at: datetime | None,
+                      result: dict[str, Any]) -> None:
+        self._upload_ended(job_id)
+        job = result["job"]
+        self.jobs_model.update_job(job)
+        self._selection_changed()
+        if "reconnect" in result:
+            self._say("")
+            reason = result["reconnect"]
+            self._offer_connect(f"“{title}” was not published: {reason}", "error", job_id)
+            self.notice.emit("Not published", f"“{title}” was not published: {reason}")
+            return
+        if "stopped" in result:
+            self._say(f"The upload of “{title}” is stopped; Resume upload continues from what "
+                      "YouTube has received.")
+            return
+        url = str(result["url"])
+        parts = [f"“{title}” is on YouTube: {url}."]
+        if publish_at is not None:
+            when = QDateTime.fromSecsSinceEpoch(int(publish_at.timestamp()))
+            parts.append(f"It stays private until {when.toString('yyyy-MM-dd HH:mm')}, then "
+                         "YouTube makes it public.")
+        cleaned = []
+        if result["deleted"]:
+            cleaned.append(f"{result['deleted']} temporary input(s) deleted")
+        if result["promoted"]:
+            cleaned.append(f"{result['promoted']} input(s) made permanent")
+        if result["kept"]:
+            cleaned.append(f"{result['kept']} input(s) kept: another job needs them")
+        if result["results_removed"]:
+            cleaned.append("the processed files removed")
+        if cleaned:
+            parts.append(" · ".join(cleaned).capitalize() + ".")
+        parts += [str(note) for note in result["notes"]]
+        kind = "warning" if result["forced_private"] or result["kept"] else "info"
+        self._banner_offers_connect = False
+        self.banner.show_message(" ".join(parts), kind, "Watch on YouTube",
+                                 lambda: self.open_link(url), "Open the video in your browser")
+        self._say("")
+        self.notice.emit("Published on YouTube", f"Published on YouTube: {title}")
+        self.jobs_changed.emit(job)
+        self.refresh()  # the pickers: the inputs may be gone or permanent now
+
+    def _publish_failed(self, job_id: str, title: str, message: str) -> None:
+        self._upload_ended(job_id)
+        self._say("")
+        text = f"“{title}” was not published: {message}"
+        if message == RECONNECT:
+            self._offer_connect(text, "error", job_id)
+        else:
+            self._banner_offers_connect = False
+            self.banner.show_message(text, "error")
+        self.notice.emit("Not published", text)
+        self.reload_job(job_id, self.jobs_changed.emit)
+
+    def stop_upload(self, job_ids: list[str], ask: bool = True) -> None:
+        """Stop uploads this window runs, after the chunk being sent (the session stays, so
+        Resume upload continues from what YouTube has received)."""
+        running = [job_id for job_id in job_ids if self.uploading(job_id)]
+        if not running:
+            return
+        if ask:
+            answer = QMessageBox.question(self, "Stop upload", STOP_UPLOAD_WARNING)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        for job_id in running:
+            upload = self._uploads.get(job_id)
+            if upload is not None:
+                upload.cancel.set()
+        titles = [self._uploads[j].title for j in running if j in self._uploads]
+        self._say(f"Stopping the upload of “{'”, “'.join(titles)}” after the part being sent…")
+
+    def uploads_in_progress(self) -> list[str]:
+        """Titles of the Shorts this window is uploading to YouTube now."""
+        return [u.title for u in self._uploads.values() if not u.cancel.is_set()]
+
+    def stop_all_uploads(self) -> list[threading.Event]:
+        """Stop every upload (new settings, the window closes); each event is set once its
+        worker has stopped using the services."""
+        for upload in self._uploads.values():
+            upload.cancel.set()
+        return [u.ended for u in self._uploads.values()]
+
+    def shutdown(self) -> None:
+        """The window closes: uploads stop between two chunks and resume next time."""
+        self.stop_all_uploads()
