@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.stubs.youtube_stub"]  # the `stub` and `offline` fixtures
+
 # Prefixes of variables that could carry the developer's real S3/AWS/app config into a test.
 _LEAKY_PREFIXES = ("AWS_", "S3_", "SHORTS_DESKTOP_")
 

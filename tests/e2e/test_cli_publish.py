@@ -10,39 +10,25 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from google.oauth2.credentials import Credentials
 
 from shorts_desktop.core.credentials import KeyringStore
 from shorts_desktop.core.publish import auth
 from tests import media_gen
 from tests.e2e.conftest import RunCli
-from tests.stubs.youtube_stub import YouTubeStub
+from tests.stubs.youtube_stub import YouTubeStub, stub_credentials
 
 PROFILE = "default"
-
-
-@pytest.fixture
-def stub() -> Iterator[YouTubeStub]:
-    with YouTubeStub() as server:
-        yield server
 
 
 @pytest.fixture
 def signed_in(stub: YouTubeStub) -> Iterator[KeyringStore]:
     """A sign-in the stub accepts, in the OS keyring, as `youtube login` leaves it."""
     store = KeyringStore()
-    creds = Credentials(
-        token=stub.access_token, refresh_token=stub.refresh_token, token_uri=stub.token_uri,
-        client_id="cid.apps.googleusercontent.com", client_secret="client-secret-value",
-        scopes=list(auth.SCOPES),
-        expiry=datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1),
-    )
-    auth.save_credentials(store, creds, PROFILE)
+    auth.save_credentials(store, stub_credentials(stub), PROFILE)
     yield store
     store.clear_secret(auth.TOKEN_SECRET, PROFILE)
 

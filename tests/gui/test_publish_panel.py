@@ -11,12 +11,11 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from google.oauth2.credentials import Credentials
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
@@ -45,41 +44,18 @@ from shorts_desktop.gui.panels.settings import WAITING_FOR_GOOGLE, SettingsPanel
 from tests.gui.conftest import GuiBucket, MakeWindow
 from tests.gui.test_accessibility import check_panel, tab_stops, unnamed_controls, walk_with_tab
 from tests.gui.test_jobs_processing import inputs, open_jobs, row_of, select, status_of
+from tests.stubs.youtube_stub import DESKTOP_CLIENT, YouTubeStub, stub_credentials
 from tests.stubs.youtube_stub import SCOPES as GRANTED
-from tests.stubs.youtube_stub import YouTubeStub, refuse_internet
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("offline")]
 
 PROFILE = "default"
 WAIT = 15_000
 UPLOAD_WAIT = 90_000
 SHOTS = Path("/tmp/shorts-publish")
-CLIENT = {
-    "installed": {
-        "client_id": "cid.apps.googleusercontent.com",
-        "project_id": "shorts",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-        "client_secret": "client-secret-value",
-        "redirect_uris": ["http://localhost"],
-    }
-}
 
 
 # -- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    refuse_internet(monkeypatch)
-    # The stub's token endpoint is plain HTTP; oauthlib refuses that without this.
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-
-@pytest.fixture
-def stub() -> Iterator[YouTubeStub]:
-    with YouTubeStub() as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -103,14 +79,8 @@ def keyring_store() -> Iterator[KeyringStore]:
 @pytest.fixture
 def signed_in(stub: YouTubeStub, keyring_store: KeyringStore) -> KeyringStore:
     """A sign-in the stub accepts, in the keyring, as Connect leaves it."""
-    creds = Credentials(
-        token=stub.access_token, refresh_token=stub.refresh_token, token_uri=stub.token_uri,
-        client_id="cid.apps.googleusercontent.com", client_secret="client-secret-value",
-        scopes=list(auth.SCOPES),
-        expiry=datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1),
-    )
-    auth.save_credentials(keyring_store, creds, PROFILE)
-    keyring_store.set_secret(CLIENT_SECRET, json.dumps(CLIENT), PROFILE)
+    auth.save_credentials(keyring_store, stub_credentials(stub), PROFILE)
+    keyring_store.set_secret(CLIENT_SECRET, json.dumps(DESKTOP_CLIENT), PROFILE)
     return keyring_store
 
 
@@ -125,7 +95,7 @@ def env(gui_s3_bucket: GuiBucket, stub: YouTubeStub) -> dict[str, str]:
 @pytest.fixture
 def client_file(tmp_path: Path) -> Path:
     path = tmp_path / "client_secret_cid.apps.googleusercontent.com.json"
-    path.write_text(json.dumps(CLIENT), encoding="utf-8")
+    path.write_text(json.dumps(DESKTOP_CLIENT), encoding="utf-8")
     return path
 
 
@@ -495,7 +465,7 @@ def test_connect_cancel_and_disconnect_in_settings(
     assert not settings.youtube_connect_button.isEnabled()
     qtbot.waitUntil(lambda: settings.sign_in_url_edit.text() != "", timeout=WAIT)
     url = settings.sign_in_url_edit.text()
-    assert url.startswith(CLIENT["installed"]["auth_uri"]) and browser.opened == [url]
+    assert url.startswith(DESKTOP_CLIENT["installed"]["auth_uri"]) and browser.opened == [url]
     click(qtbot, settings.sign_in_copy_button)  # for when no browser opened
     assert QGuiApplication.clipboard().text() == url
     answer_sign_in(url).join(10)

@@ -15,6 +15,7 @@ import socket
 import struct
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +29,19 @@ SCOPES = (
 UPLOAD_PATH = "/upload/youtube/v3/videos"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+#: A "Desktop app" OAuth client as Google Cloud Console downloads it.
+DESKTOP_CLIENT = {
+    "installed": {
+        "client_id": "cid.apps.googleusercontent.com",
+        "project_id": "shorts",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "client_secret": "client-secret-value",
+        "redirect_uris": ["http://localhost"],
+    }
+}
 
 
 def refuse_internet(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -458,3 +472,37 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {})
         else:
             self._send(stub.revoke_status, {"error": "backend_error"})
+
+
+def stub_credentials(stub: YouTubeStub, *, expired: bool = False) -> Any:
+    """A sign-in the stub accepts (its access token expired an hour ago when `expired`)."""
+    from datetime import UTC, datetime, timedelta
+
+    from google.oauth2.credentials import Credentials
+
+    from shorts_desktop.core.publish.auth import SCOPES
+
+    expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=-1 if expired else 1)
+    return Credentials(
+        token=stub.access_token, refresh_token=stub.refresh_token, token_uri=stub.token_uri,
+        client_id=DESKTOP_CLIENT["installed"]["client_id"],
+        client_secret=DESKTOP_CLIENT["installed"]["client_secret"],
+        scopes=list(SCOPES), expiry=expiry,
+    )
+
+
+# -- fixtures (registered for every test by the root conftest) -----------------------------------
+
+
+@pytest.fixture
+def stub() -> Iterator[YouTubeStub]:
+    """The local YouTube and Google OAuth on 127.0.0.1."""
+    with YouTubeStub() as server:
+        yield server
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No name but loopback resolves; the stub's plain-HTTP token endpoint is allowed."""
+    refuse_internet(monkeypatch)
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")

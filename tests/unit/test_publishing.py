@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from google.oauth2.credentials import Credentials
 
 from shorts_desktop.core.db.models import Job
 from shorts_desktop.core.errors import UserError
@@ -20,34 +17,19 @@ from shorts_desktop.core.services.publishing import (
     NOT_CONNECTED,
     PublishingService,
 )
-from tests.stubs.youtube_stub import MemoryStore, YouTubeStub, refuse_internet
+from tests.stubs.youtube_stub import MemoryStore, YouTubeStub, stub_credentials
 from tests.unit.conftest import Env, Media
 from tests.unit.test_processing import make_job, processing_for
 
+pytestmark = pytest.mark.usefixtures("offline")
+
 FAST = Backoff(attempts=3, base_delay=0.001, max_delay=0.01, jitter=False)
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    refuse_internet(monkeypatch)
-
-
-@pytest.fixture
-def stub() -> Iterator[YouTubeStub]:
-    with YouTubeStub() as server:
-        yield server
 
 
 def signed_in(stub: YouTubeStub) -> MemoryStore:
     """A store holding a sign-in the stub accepts, as `youtube login` leaves it."""
     store = MemoryStore()
-    creds = Credentials(
-        token=stub.access_token, refresh_token=stub.refresh_token, token_uri=stub.token_uri,
-        client_id="cid.apps.googleusercontent.com", client_secret="client-secret-value",
-        scopes=list(auth.SCOPES),
-        expiry=datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1),
-    )
-    auth.save_credentials(store, creds)
+    auth.save_credentials(store, stub_credentials(stub))
     return store
 
 

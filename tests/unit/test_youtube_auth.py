@@ -7,7 +7,7 @@ import socket
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,34 +29,13 @@ from shorts_desktop.core.publish.auth import (
     logout,
 )
 from shorts_desktop.core.publish.errors import NO_CHANNEL, RECONNECT, ReconnectNeeded
+from tests.stubs.youtube_stub import DESKTOP_CLIENT, MemoryStore, YouTubeStub
 from tests.stubs.youtube_stub import SCOPES as GRANTED
-from tests.stubs.youtube_stub import MemoryStore, YouTubeStub, refuse_internet
+
+pytestmark = pytest.mark.usefixtures("offline")
 
 SECRETS = ("refresh-1", "access-1", "access-2", "client-secret-value")
 
-INSTALLED = {
-    "installed": {
-        "client_id": "cid.apps.googleusercontent.com",
-        "project_id": "shorts",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-        "client_secret": "client-secret-value",
-        "redirect_uris": ["http://localhost"],
-    }
-}
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    refuse_internet(monkeypatch)
-    # The stub's token endpoint is plain HTTP; oauthlib refuses that without this.
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-
-@pytest.fixture
-def stub() -> Iterator[YouTubeStub]:
-    with YouTubeStub() as server:
-        yield server
 
 
 @pytest.fixture
@@ -79,8 +58,8 @@ def write_json(tmp_path: Path, data: object) -> Path:
 
 
 def test_a_desktop_client_file_loads(tmp_path: Path) -> None:
-    config = load_client_secrets(write_json(tmp_path, INSTALLED))
-    assert config == INSTALLED
+    config = load_client_secrets(write_json(tmp_path, DESKTOP_CLIENT))
+    assert config == DESKTOP_CLIENT
 
 
 def test_google_addresses_are_filled_in_when_missing(tmp_path: Path) -> None:
@@ -167,7 +146,7 @@ class Browser:
 
 def sign_in(stub: YouTubeStub, store: MemoryStore, browser: Browser, config: dict | None = None):
     try:
-        return login(config or INSTALLED, store, "default", open_browser=False,
+        return login(config or DESKTOP_CLIENT, store, "default", open_browser=False,
                      token_uri=stub.token_uri, on_url=browser, timeout_seconds=10)
     finally:
         browser.join()

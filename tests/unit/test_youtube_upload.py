@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from shorts_desktop.core.errors import ShortsError, UserError
-from shorts_desktop.core.publish.auth import SCOPES
 from shorts_desktop.core.publish.errors import (
     QUOTA,
     RECONNECT,
@@ -33,23 +31,14 @@ from shorts_desktop.core.publish.youtube import (
     VideoMetadata,
     upload_video,
 )
-from tests.stubs.youtube_stub import YouTubeStub, refuse_internet
+from tests.stubs.youtube_stub import YouTubeStub, stub_credentials
+
+pytestmark = pytest.mark.usefixtures("offline")
 
 KIB = 1024
 CHUNK = 256 * KIB
 REPO = Path(__file__).resolve().parents[2]
 FAST = Backoff(attempts=4, base_delay=0.001, max_delay=0.01, jitter=False)
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    refuse_internet(monkeypatch)
-
-
-@pytest.fixture
-def stub() -> Iterator[YouTubeStub]:
-    with YouTubeStub() as server:
-        yield server
 
 
 @pytest.fixture
@@ -60,17 +49,6 @@ def video(tmp_path: Path) -> Path:
     return path
 
 
-def creds_for(stub: YouTubeStub, *, expired: bool = False) -> Credentials:
-    expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=-1 if expired else 1)
-    return Credentials(
-        token=stub.access_token,
-        refresh_token=stub.refresh_token,
-        token_uri=stub.token_uri,
-        client_id="cid.apps.googleusercontent.com",
-        client_secret="client-secret-value",
-        scopes=list(SCOPES),
-        expiry=expiry,
-    )
 
 
 class Calls:
@@ -99,7 +77,7 @@ def upload(stub: YouTubeStub, path: Path, meta: VideoMetadata | None = None, **e
     calls = Calls(stub)
     kwargs = calls.kwargs() | extra
     result = upload_video(
-        creds_for(stub), path, meta or VideoMetadata("A short", "About it", ["a"]), **kwargs
+        stub_credentials(stub), path, meta or VideoMetadata("A short", "About it", ["a"]), **kwargs
     )
     return result, calls
 
@@ -283,7 +261,7 @@ def test_an_expired_session_starts_a_new_one_and_says_so(stub: YouTubeStub, vide
     stop_after_a_chunk = {"on_progress": lambda sent, _: sent and cancel.set(), "cancel": cancel}
     kwargs = first.kwargs() | stop_after_a_chunk
     with pytest.raises(UploadCancelled):
-        upload_video(creds_for(stub), video, VideoMetadata("t"), **kwargs)
+        upload_video(stub_credentials(stub), video, VideoMetadata("t"), **kwargs)
     stub.expire_sessions()
 
     result, calls = upload(stub, video, session_uri=first.sessions[0][0])
@@ -307,7 +285,7 @@ def test_an_expired_access_token_mid_upload_is_refreshed_and_the_chunk_resent(
     stub: YouTubeStub, video: Path
 ) -> None:
     stub.unauthorized_put = 2
-    creds = creds_for(stub)
+    creds = stub_credentials(stub)
     calls = Calls(stub)
     upload_video(creds, video, VideoMetadata("t"), **calls.kwargs())
     stub.assert_each_byte_once(stub.session(), video.read_bytes())
@@ -341,7 +319,7 @@ def test_another_refusal_quotes_youtube(stub: YouTubeStub, video: Path) -> None:
 
 def test_a_revoked_sign_in_asks_to_reconnect(stub: YouTubeStub, video: Path) -> None:
     stub.refresh_error = "invalid_grant"
-    creds = creds_for(stub, expired=True)
+    creds = stub_credentials(stub, expired=True)
     with pytest.raises(ReconnectNeeded) as caught:
         upload_video(creds, video, VideoMetadata("t"), api_root=stub.api_root)
     assert str(caught.value) == RECONNECT
@@ -356,7 +334,7 @@ def test_a_rejected_token_with_no_way_to_refresh_asks_to_reconnect(
     stub.expire_tokens()
     stub.refresh_error = "invalid_grant"
     with pytest.raises(ReconnectNeeded, match="connect the account again"):
-        upload_video(creds_for(stub), video, VideoMetadata("t"), api_root=stub.api_root)
+        upload_video(stub_credentials(stub), video, VideoMetadata("t"), api_root=stub.api_root)
 
 
 def test_offline_is_a_sentence_and_nothing_reaches_google(video: Path) -> None:
@@ -373,7 +351,7 @@ def test_offline_is_a_sentence_and_nothing_reaches_google(video: Path) -> None:
 
 def test_a_missing_file_is_the_users_to_fix(stub: YouTubeStub, tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"does not exist\.$"):
-        upload_video(creds_for(stub), tmp_path / "nope.mp4", VideoMetadata("t"),
+        upload_video(stub_credentials(stub), tmp_path / "nope.mp4", VideoMetadata("t"),
                      api_root=stub.api_root)
     assert stub.requests == []
 
@@ -397,7 +375,7 @@ def test_cancel_stops_between_chunks_and_a_new_run_continues(
         "cancel": cancel,
     }
     with pytest.raises(UploadCancelled):
-        upload_video(creds_for(stub), video, VideoMetadata("t"), **kwargs)
+        upload_video(stub_credentials(stub), video, VideoMetadata("t"), **kwargs)
     assert stub.data_puts == 1 and stub.videos == {}
     result, _ = upload(stub, video, session_uri=calls.sessions[0][0])
     stub.assert_each_byte_once(stub.session(), video.read_bytes())
