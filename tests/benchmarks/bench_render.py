@@ -100,6 +100,17 @@ def ffmpeg() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def git_state() -> str:
+    """The commit measured, and whether the render code differed from it."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                              check=False)
+        return done.stdout.strip()
+
+    dirty = git("status", "--short", "--", "shorts_desktop")
+    return git("rev-parse", "--short", "HEAD") + (f" + changes: {dirty!r}" if dirty else "")
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -445,9 +456,10 @@ def run_moviepy(tmp: Path, work: Path, variant: str, n: int,
 # -- diagnosis: the render command alone, varied --------------------------------------------------
 
 
-def diagnose(tmp: Path, source: Path, srt: str, seconds: float) -> list[dict[str, Any]]:
+def diagnose(tmp: Path, source: Path, srt: str, rounds: int) -> list[dict[str, Any]]:
     """ffmpeg's share and what each part of its graph costs: the app's own ComposeSpec and
-    build_command, varied one thing at a time. A diagnosis, not a proof of the target."""
+    build_command, varied one thing at a time, interleaved over `rounds`. A diagnosis of
+    the render command alone (inputs prepared), not a proof of the target."""
     import dataclasses
 
     from shorts_desktop.core.render import captions, compose
@@ -470,44 +482,105 @@ def diagnose(tmp: Path, source: Path, srt: str, seconds: float) -> list[dict[str
                                duration=short_length(narration, info.duration, 180),
                                narration="narration.wav", captions="captions.ass",
                                fonts_dir="fonts")
-    variants: list[tuple[str, list[str]]] = [
-        ("app (blur, veryfast, crf 21)", compose.build_command(base)),
-        ("no captions", compose.build_command(dataclasses.replace(base, captions=None))),
-        ("reframe fit (no blur)", compose.build_command(dataclasses.replace(base,
-                                                                              reframe="fit"))),
-        ("preset faster", compose.build_command(dataclasses.replace(base, preset="faster"))),
-        ("preset superfast", compose.build_command(dataclasses.replace(base,
-                                                                         preset="superfast"))),
-        ("crf 23", compose.build_command(dataclasses.replace(base, crf=23))),
-    ]
     app = compose.build_command(base)
-    graph = app[app.index("-filter_complex") + 1]
-    # Decoding alone, decoding + the filters (no encode), and the encode of a plain scale.
-    variants += [
-        ("decode only", ["-i", "source.mp4", "-t", f"{base.duration:g}", "-map", "0:v",
-                         "-f", "null", "-"]),
-        ("decode + filters, no encode", [*app[: app.index("-filter_complex")],
-                                         "-filter_complex", graph, "-map", "[v]",
-                                         "-map", "[a]", "-t", f"{base.duration:g}",
-                                         "-f", "null", "-"]),
-        ("x264 threads 3", [*app[:-1][: app.index("-c:v")], "-threads", "3",
-                            *app[app.index("-c:v") : -1], app[-1]]),
-        ("filter_threads 2 + x264", [*app[: app.index("-filter_complex")],
-                                     "-filter_threads", "2", *app[app.index("-filter_complex"):]]),
+    t = f"{base.duration:g}"
+
+    def spec(**changes: Any) -> list[str]:
+        return compose.build_command(dataclasses.replace(base, **changes))
+
+    def graph(old: str, new: str) -> list[str]:
+        """The app's command with one piece of its filter graph replaced."""
+        i = app.index("-filter_complex") + 1
+        if old not in app[i]:
+            raise SystemExit(f"the render graph no longer has {old!r}: update --diagnose")
+        return [*app[:i], app[i].replace(old, new), *app[i + 1 :]]
+
+    def before_output(*extra: str) -> list[str]:
+        return [*app[:-1], *extra, app[-1]]
+
+    def before_input(*extra: str) -> list[str]:
+        i = app.index("-i")
+        return [*app[:i], *extra, *app[i:]]
+
+    def no_encode(args: list[str]) -> list[str]:
+        i = args.index("-t")
+        return [*args[:i], "-t", t, "-f", "null", "-"]
+
+    fg = f"scale={1080}:{608}[fg]"
+    variants: list[tuple[str, list[str]]] = [
+        ("app: blur, veryfast, crf 21", app),
+        ("decode only", ["-i", "source.mp4", "-t", t, "-map", "0:v", "-f", "null", "-"]),
+        ("decode + filters + audio, no encode", no_encode(app)),
+        ("  same, reframe fit", no_encode(spec(reframe="fit"))),
+        ("  same, no captions", no_encode(spec(captions=None))),
+        ("reframe fit (no blur)", spec(reframe="fit")),
+        ("reframe crop", spec(reframe="crop")),
+        ("no captions", spec(captions=None)),
+        ("fg scale flags=bilinear", graph(fg, fg.replace("[fg]", ":flags=bilinear[fg]"))),
+        ("bg upscale fast_bilinear", graph("scale=1080:1920:flags=bilinear[bg]",
+                                           "scale=1080:1920:flags=fast_bilinear[bg]")),
+        ("crf 23", spec(crf=23)),
+        ("preset faster", spec(preset="faster")),
+        ("preset superfast", spec(preset="superfast")),
+        ("veryfast + me=dia", before_output("-x264-params", "me=dia")),
+        ("veryfast + subme=1", before_output("-x264-params", "subme=1")),
+        ("veryfast + rc-lookahead=0:mbtree=0", before_output("-x264-params",
+                                                             "rc-lookahead=0:mbtree=0")),
+        ("veryfast + weightp=0", before_output("-x264-params", "weightp=0")),
+        ("veryfast + no psy", before_output("-x264-params", "psy=0")),
+        ("x264 threads 2", before_output("-threads:v", "2")),
+        ("x264 threads 4", before_output("-threads:v", "4")),
+        ("decoder threads 2", before_input("-threads", "2")),
+        ("decoder threads 1", before_input("-threads", "1")),
+        ("x264 rc-lookahead 5", before_output("-rc-lookahead", "5")),
+        ("filter_complex_threads 1", before_input("-filter_complex_threads", "1")),
     ]
+    # The picture the encoder was given, for SSIM against what it wrote (untimed).
+    reference = ";".join(compose._video_graph(base))
+    changes_picture = ("reframe", "no captions")
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
+    for n in range(rounds):
+        for name, args in variants if n % 2 == 0 else variants[::-1]:
+            cmd = [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *args]
+            r = measure(cmd, os.environ.copy(), work)
+            r.pop("stdout")
+            r["load"] = loadavg()
+            if (work / "out.mp4").exists():
+                r["output"] = probe_output(work / "out.mp4")
+                if n == 0 and not name.startswith(changes_picture):
+                    r["ssim"] = ssim(work, reference, t)
+                (work / "out.mp4").unlink()
+            runs[name].append(r)
+            print(f"  round {n + 1} {name:<36} wall {r['wall']:6.1f} s  CPU {r['cpu']:6.1f} s  "
+                  f"RSS {r['maxrss_single']:4.0f} MiB  load {r['load']}", flush=True)
     results = []
-    for name, args in variants:
-        cmd = [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *args]
-        r = measure(cmd, os.environ.copy(), work)
-        r.pop("stdout")
-        r["name"] = name
-        r["seconds"] = base.duration
-        results.append(r)
-        print(f"  {name:<32} wall {r['wall']:6.1f} s  x{base.duration / r['wall']:.2f} "
-              f"realtime  CPU {r['cpu']:6.1f} s  ({r['cpu'] / base.duration:.2f} CPU-s/s)  "
-              f"RSS {r['maxrss_single']:.0f} MiB", flush=True)
-        (work / "out.mp4").unlink(missing_ok=True)
+    for name, rs in runs.items():
+        cpu = statistics.median(r["cpu"] for r in rs)
+        wall = statistics.median(r["wall"] for r in rs)
+        results.append({
+            "name": name, "seconds": base.duration, "wall": wall, "cpu": cpu,
+            "realtime": base.duration / wall, "cpu_per_video_s": cpu / base.duration,
+            "maxrss_single": max(r["maxrss_single"] for r in rs),
+            "mbit_s": statistics.median(r["output"]["mbit_s"] for r in rs)
+            if "output" in rs[0] else None,
+            "ssim": rs[0].get("ssim"),
+            "cpus": [round(r["cpu"], 1) for r in rs], "loads": [r["load"] for r in rs],
+        })
     return results
+
+
+def ssim(work: Path, reference: str, seconds: str) -> dict[str, float]:
+    """SSIM and PSNR of out.mp4 against the picture the app's graph makes from the source."""
+    done = subprocess.run(
+        [ffmpeg(), "-hide_banner", "-nostdin", "-i", "source.mp4", "-i", "out.mp4",
+         "-filter_complex", f"{reference};[1:v:0]setsar=1[o];[o]split[o1][o2];"
+         f"[v]split[v1][v2];[o1][v1]ssim;[o2][v2]psnr", "-t", seconds, "-f", "null", "-"],
+        cwd=work, capture_output=True, text=True, check=False)
+    s = re.search(r"SSIM .*All:([\d.]+) \(([\d.]+|inf)\)", done.stderr)
+    p = re.search(r"PSNR .*average:([\d.]+|inf)", done.stderr)
+    if done.returncode != 0 or s is None or p is None:
+        raise RuntimeError(f"ssim failed: {done.stderr[-800:]}")
+    return {"ssim": float(s[1]), "ssim_db": float(s[2]), "psnr": float(p[1])}
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -578,7 +651,7 @@ def main() -> None:
                                  Path("/proc/cpuinfo").read_text().splitlines()
                                  if ln.startswith("model name")), "?")},
         "load_before": loadavg(), "source": str(source), "source_bytes": source.stat().st_size,
-        "words": nwords,
+        "words": nwords, "git": git_state(),
     }
     from shorts_desktop.core.render.ffmpeg import ffmpeg_version
 
@@ -586,8 +659,20 @@ def main() -> None:
     try:
         if args.diagnose:
             emit(f"# diagnose: ffmpeg variants of the app's render command, {args.seconds:g} s "
-                 f"clip, load before {report['load_before']}")
-            report["diagnose"] = diagnose(tmp, source, srt, args.seconds)
+                 f"clip, {args.rounds} round(s), medians; commit {report['git']}; "
+                 f"load before {report['load_before']}")
+            report["diagnose"] = diagnose(tmp, source, srt, args.rounds)
+            emit()
+            emit("| variant | wall s | x realtime | CPU s | CPU-s per video s | RSS MiB "
+                 "| Mbit/s | SSIM (dB) | PSNR dB |")
+            emit("|---|---|---|---|---|---|---|---|---|")
+            for d in report["diagnose"]:
+                q = d["ssim"] or {}
+                emit(f"| {d['name'].strip()} | {d['wall']:.1f} | {d['realtime']:.2f} "
+                     f"| {d['cpu']:.1f} | {d['cpu_per_video_s']:.2f} | {d['maxrss_single']:.0f} "
+                     f"| {d['mbit_s'] or 0:.2f} | "
+                     + (f"{q['ssim']:.4f} ({q['ssim_db']:.1f}) | {q['psnr']:.2f} |" if q
+                        else "- | - |"))
             report["load_after"] = loadavg()
             emit(f"# load after {report['load_after']}")
             return
@@ -605,7 +690,8 @@ def main() -> None:
         emit(f"# {args.seconds:g} s 1920x1080 {FPS} fps clip ({source.stat().st_size / 1e6:.0f} MB,"
              f" {source.stat().st_size * 8 / 1e6 / args.seconds:.1f} Mbit/s), {nwords}-word "
              f"transcript, {args.rounds} round(s) of {', '.join(peers)}; "
-             f"ffmpeg {report['ffmpeg']}; load before {report['load_before']}")
+             f"ffmpeg {report['ffmpeg']}; commit {report['git']}; "
+             f"load before {report['load_before']}")
         runs: dict[str, list[dict[str, Any]]] = {p: [] for p in peers}
         for n in range(args.rounds):
             # ours before every MoviePy render (it is the short one): more samples of ours
