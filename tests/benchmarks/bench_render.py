@@ -4,11 +4,11 @@ Not collected by pytest. Run on demand, e.g.
 
     .venv/bin/python tests/benchmarks/bench_render.py --json /tmp/render.json  # 60 s, 3 rounds
     .venv/bin/python tests/benchmarks/bench_render.py --seconds 10 --rounds 1   # a quick look
-    .venv/bin/python tests/benchmarks/bench_render.py --diagnose    # where ffmpeg's time goes
+    .venv/bin/python tests/benchmarks/bench_render.py --seconds 20 --diagnose  # ffmpeg's time
 
 Input (made once, untimed, cached in --cache): a SECONDS long 1920x1080 30 fps clip,
 `testsrc2` with temporal noise (plain testsrc2 compresses unrealistically well), x264
-veryfast CRF 23 (~10 Mbit/s, like a phone or camera file), with a stereo sine + noise
+veryfast CRF 23 (12 Mbit/s at 1080p, like a phone or camera file), with a stereo sine + noise
 soundtrack; and a 150-word English transcript as an SRT whose cues spread the speech over
 the clip, so the Short (narration + 1 s tail) is as long as the clip (SECONDS - 0.5 s;
 not more, or the app would loop the source).
@@ -43,7 +43,14 @@ children it waited for (os.wait4 in the launcher: ffmpeg included); peak RSS two
 (1) the tree sum, sampled from /proc every 50 ms (the app + its ffmpeg at the same
 moment; shared pages are counted once per process, so it is an upper bound), split into
 the Python process and its ffmpeg children; (2) ru_maxrss from wait4, the largest single
-process of the tree (Linux keeps the max, not the sum).
+process of the tree (Linux keeps the max, not the sum). Also `others_cpu`: the CPU seconds
+the rest of the machine used meanwhile (/proc/stat), since other sessions share the cores.
+
+--diagnose times the app's own render command (compose.build_command) with ffmpeg alone,
+varied one thing at a time (preset, x264 options, threads, reframe, captions, a background
+made at a lower rate), interleaved, with SSIM/PSNR against the app's unencoded picture:
+a diagnosis of where the time goes, not a proof of a target. Results and method:
+docs/render-benchmark.md and tests/benchmarks/RENDER_RESULTS.md.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +117,14 @@ def git_state() -> str:
 
     dirty = git("status", "--short", "--", "shorts_desktop")
     return git("rev-parse", "--short", "HEAD") + (f" + changes: {dirty!r}" if dirty else "")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine so far, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    busy = sum(fields[:3]) + sum(fields[5:8])  # user nice system irq softirq steal
+    return busy / hz, fields[7] / hz
 
 
 def loadavg() -> str:
@@ -349,6 +365,7 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
     The launcher (python -S) forks and execs the command, so its ru_maxrss starts from the
     launcher's small image, not from this process's."""
     read_fd, write_fd = os.pipe()
+    busy0, steal0 = machine_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-S", "-c", LAUNCHER, str(write_fd), *cmd], env=env, cwd=cwd,
@@ -359,6 +376,7 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
     sampler.start()
     out, err = proc.communicate()
     wall = time.perf_counter() - start
+    busy1, steal1 = machine_cpu()
     sampler.stop.set()
     sampler.join()
     with os.fdopen(read_fd, "rb") as f:
@@ -373,6 +391,9 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
         "sys": float(stime), "maxrss_single": int(maxrss_kib) / 1024,
         "rss_tree": sampler.peak["tree"] / mib, "rss_app": sampler.peak["app"] / mib,
         "rss_ffmpeg": sampler.peak["ffmpeg"] / mib, "samples": sampler.samples,
+        # What the rest of the machine used meanwhile (other sessions), and the hypervisor.
+        "others_cpu": max(0.0, busy1 - busy0 - float(utime) - float(stime)),
+        "steal": steal1 - steal0,
         "stdout": out.decode(errors="replace"),
     }
 
@@ -456,10 +477,13 @@ def run_moviepy(tmp: Path, work: Path, variant: str, n: int,
 # -- diagnosis: the render command alone, varied --------------------------------------------------
 
 
-def diagnose(tmp: Path, source: Path, srt: str, rounds: int) -> list[dict[str, Any]]:
+def diagnose(tmp: Path, source: Path, srt: str, rounds: int, save: Callable[[Any], None],
+             only: list[str] | None = None) -> list[dict[str, Any]]:
     """ffmpeg's share and what each part of its graph costs: the app's own ComposeSpec and
     build_command, varied one thing at a time, interleaved over `rounds`. A diagnosis of
-    the render command alone (inputs prepared), not a proof of the target."""
+    the render command alone (inputs prepared), not a proof of the target. Other sessions
+    on a shared machine inflate CPU seconds too (cache, SMT, the host): compare the
+    minimum over rounds, and look at others_cpu."""
     import dataclasses
 
     from shorts_desktop.core.render import captions, compose
@@ -506,6 +530,16 @@ def diagnose(tmp: Path, source: Path, srt: str, rounds: int) -> list[dict[str, A
         i = args.index("-t")
         return [*args[:i], "-t", t, "-f", "null", "-"]
 
+    def bg_fps(args: list[str], rate: int) -> list[str]:
+        """The blurred background made `rate` times a second and held (x264 skips it)."""
+        i = args.index("-filter_complex") + 1
+        old_in, old_out = "[bgin]scale=", ":flags=bilinear[bg]"
+        if old_in not in args[i] or old_out not in args[i]:
+            raise SystemExit("the render graph's background changed: update --diagnose")
+        g = args[i].replace(old_in, f"[bgin]fps={rate},scale=").replace(
+            old_out, f":flags=bilinear,fps={FPS}[bg]")
+        return [*args[:i], g, *args[i + 1 :]]
+
     fg = f"scale={1080}:{608}[fg]"
     variants: list[tuple[str, list[str]]] = [
         ("app: blur, veryfast, crf 21", app),
@@ -514,11 +548,8 @@ def diagnose(tmp: Path, source: Path, srt: str, rounds: int) -> list[dict[str, A
         ("  same, reframe fit", no_encode(spec(reframe="fit"))),
         ("  same, no captions", no_encode(spec(captions=None))),
         ("reframe fit (no blur)", spec(reframe="fit")),
-        ("reframe crop", spec(reframe="crop")),
         ("no captions", spec(captions=None)),
         ("fg scale flags=bilinear", graph(fg, fg.replace("[fg]", ":flags=bilinear[fg]"))),
-        ("bg upscale fast_bilinear", graph("scale=1080:1920:flags=bilinear[bg]",
-                                           "scale=1080:1920:flags=fast_bilinear[bg]")),
         ("crf 23", spec(crf=23)),
         ("preset faster", spec(preset="faster")),
         ("preset superfast", spec(preset="superfast")),
@@ -526,18 +557,42 @@ def diagnose(tmp: Path, source: Path, srt: str, rounds: int) -> list[dict[str, A
         ("veryfast + subme=1", before_output("-x264-params", "subme=1")),
         ("veryfast + rc-lookahead=0:mbtree=0", before_output("-x264-params",
                                                              "rc-lookahead=0:mbtree=0")),
-        ("veryfast + weightp=0", before_output("-x264-params", "weightp=0")),
-        ("veryfast + no psy", before_output("-x264-params", "psy=0")),
         ("x264 threads 2", before_output("-threads:v", "2")),
-        ("x264 threads 4", before_output("-threads:v", "4")),
         ("decoder threads 2", before_input("-threads", "2")),
         ("decoder threads 1", before_input("-threads", "1")),
         ("x264 rc-lookahead 5", before_output("-rc-lookahead", "5")),
         ("filter_complex_threads 1", before_input("-filter_complex_threads", "1")),
+        ("decoder skip_loop_filter", before_input("-skip_loop_filter", "all")),
+        ("superfast + rc-lookahead=10:mbtree=1", [*spec(preset="superfast")[:-1],
+                                                  "-x264-params", "rc-lookahead=10:mbtree=1",
+                                                  app[-1]]),
+        ("combo: veryfast + subme=1:me=dia", before_output("-x264-params", "subme=1:me=dia")),
+        ("combo: subme=1:me=dia + skip_loop_filter",
+         [*before_input("-skip_loop_filter", "all")[:-1], "-x264-params", "subme=1:me=dia",
+          app[-1]]),
+        ("combo: fit + subme=1:me=dia", [*spec(reframe="fit")[:-1], "-x264-params",
+                                         "subme=1:me=dia", app[-1]]),
+        ("bg 15 fps (held frames)", bg_fps(app, 15)),
+        ("bg 10 fps (held frames)", bg_fps(app, 10)),
+        ("combo: bg 10 fps + subme=1:me=dia",
+         bg_fps([*app[:-1], "-x264-params", "subme=1:me=dia", app[-1]], 10)),
+        ("combo: bg 15 fps + subme=1:me=dia",
+         bg_fps([*app[:-1], "-x264-params", "subme=1:me=dia", app[-1]], 15)),
+        ("suggested: bg 10 fps + subme=1:me=dia + rc-lookahead 5 + decoder threads 1",
+         bg_fps([*before_input("-threads", "1")[:-1], "-rc-lookahead", "5",
+                 "-x264-params", "subme=1:me=dia", app[-1]], 10)),
+        ("suggested, background at 30 fps: subme=1:me=dia + rc-lookahead 5 + decoder "
+         "threads 1", [*before_input("-threads", "1")[:-1], "-rc-lookahead", "5",
+                       "-x264-params", "subme=1:me=dia", app[-1]]),
+        ("memory: rc-lookahead 5 + decoder threads 1",
+         [*before_input("-threads", "1")[:-1], "-rc-lookahead", "5", app[-1]]),
     ]
+    if only:  # --variants: the baseline and the variants whose names contain one of these
+        variants = [v for i, v in enumerate(variants) if i == 0 or any(o in v[0] for o in only)]
     # The picture the encoder was given, for SSIM against what it wrote (untimed).
     reference = ";".join(compose._video_graph(base))
-    changes_picture = ("reframe", "no captions")
+    def changes_picture(name: str) -> bool:  # SSIM against the app's picture is meaningless
+        return any(k in name for k in ("reframe", "fit", "captions"))
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
     for n in range(rounds):
         for name, args in variants if n % 2 == 0 else variants[::-1]:
@@ -547,18 +602,23 @@ def diagnose(tmp: Path, source: Path, srt: str, rounds: int) -> list[dict[str, A
             r["load"] = loadavg()
             if (work / "out.mp4").exists():
                 r["output"] = probe_output(work / "out.mp4")
-                if n == 0 and not name.startswith(changes_picture):
+                if n == 0 and not changes_picture(name):
                     r["ssim"] = ssim(work, reference, t)
                 (work / "out.mp4").unlink()
             runs[name].append(r)
+            save(runs)
             print(f"  round {n + 1} {name:<36} wall {r['wall']:6.1f} s  CPU {r['cpu']:6.1f} s  "
-                  f"RSS {r['maxrss_single']:4.0f} MiB  load {r['load']}", flush=True)
+                  f"RSS {r['maxrss_single']:4.0f} MiB  others {r['others_cpu']:5.1f} CPU-s  "
+                  f"load {r['load']}", flush=True)
     results = []
     for name, rs in runs.items():
         cpu = statistics.median(r["cpu"] for r in rs)
         wall = statistics.median(r["wall"] for r in rs)
         results.append({
             "name": name, "seconds": base.duration, "wall": wall, "cpu": cpu,
+            "cpu_min": min(r["cpu"] for r in rs), "wall_min": min(r["wall"] for r in rs),
+            "others_cpu": statistics.median(r["others_cpu"] for r in rs),
+            "steal": statistics.median(r["steal"] for r in rs),
             "realtime": base.duration / wall, "cpu_per_video_s": cpu / base.duration,
             "maxrss_single": max(r["maxrss_single"] for r in rs),
             "mbit_s": statistics.median(r["output"]["mbit_s"] for r in rs)
@@ -615,6 +675,8 @@ def main() -> None:
                     help="where the generated source clip is kept between runs")
     ap.add_argument("--diagnose", action="store_true",
                     help="instead: time ffmpeg variants of the app's render command")
+    ap.add_argument("--variants", help="with --diagnose: only the variants whose names contain "
+                                       "one of these (comma-separated), and the app's command")
     ap.add_argument("--json", type=Path, help="write all figures here")
     ap.add_argument("--out", type=Path, help="also write the printed lines (markdown) here")
     ap.add_argument("--child", nargs=3, metavar=("VARIANT", "WORK", "OUT"), help=argparse.SUPPRESS)
@@ -656,20 +718,27 @@ def main() -> None:
     from shorts_desktop.core.render.ffmpeg import ffmpeg_version
 
     report["ffmpeg"] = ffmpeg_version()
+
+    def save(data: dict[str, Any]) -> None:  # after every run: a killed run keeps its figures
+        if args.json:
+            args.json.write_text(json.dumps(data, indent=2, default=str) + "\n")
     try:
         if args.diagnose:
             emit(f"# diagnose: ffmpeg variants of the app's render command, {args.seconds:g} s "
                  f"clip, {args.rounds} round(s), medians; commit {report['git']}; "
                  f"load before {report['load_before']}")
-            report["diagnose"] = diagnose(tmp, source, srt, args.rounds)
+            report["diagnose"] = diagnose(tmp, source, srt, args.rounds,
+                                          lambda runs: save({**report, "partial": runs}),
+                                          args.variants.split(",") if args.variants else None)
             emit()
-            emit("| variant | wall s | x realtime | CPU s | CPU-s per video s | RSS MiB "
-                 "| Mbit/s | SSIM (dB) | PSNR dB |")
+            emit("| variant | wall s | x realtime | CPU s (min) | CPU-s per video s (min) "
+                 "| RSS MiB | Mbit/s | SSIM (dB) | PSNR dB |")
             emit("|---|---|---|---|---|---|---|---|---|")
             for d in report["diagnose"]:
                 q = d["ssim"] or {}
                 emit(f"| {d['name'].strip()} | {d['wall']:.1f} | {d['realtime']:.2f} "
-                     f"| {d['cpu']:.1f} | {d['cpu_per_video_s']:.2f} | {d['maxrss_single']:.0f} "
+                     f"| {d['cpu']:.1f} ({d['cpu_min']:.1f}) | {d['cpu_per_video_s']:.2f} "
+                     f"({d['cpu_min'] / d['seconds']:.2f}) | {d['maxrss_single']:.0f} "
                      f"| {d['mbit_s'] or 0:.2f} | "
                      + (f"{q['ssim']:.4f} ({q['ssim_db']:.1f}) | {q['psnr']:.2f} |" if q
                         else "- | - |"))
@@ -679,9 +748,11 @@ def main() -> None:
         peers = ["ours"]
         if not args.skip_moviepy:
             try:
-                import moviepy
+                import importlib.metadata
 
-                report["moviepy"] = moviepy.__version__
+                import moviepy  # noqa: F401
+
+                report["moviepy"] = importlib.metadata.version("moviepy")
                 peers += [f"moviepy-{v}" for v in args.moviepy.split(",") if v]
                 prepare_moviepy_inputs(tmp / "moviepy", source, srt)
             except ModuleNotFoundError:
@@ -706,10 +777,12 @@ def main() -> None:
                                     args.moviepy_seconds)
                 r["load"] = loadavg()
                 runs[peer].append(r)
+                save({**report, "partial": runs})
                 stages = " ".join(f"{k} {v:.1f}" for k, v in r.get("stages", {}).items())
                 emit(f"# round {n + 1} {peer}: {r['seconds']:.1f} s video in {r['wall']:.1f} s "
                      f"(x{r['seconds'] / r['wall']:.2f}), CPU {r['cpu']:.1f} s, RSS tree "
-                     f"{r['rss_tree']:.0f} MiB, load {r['load']}"
+                     f"{r['rss_tree']:.0f} MiB, others {r['others_cpu']:.0f} CPU-s, "
+                     f"load {r['load']}"
                      + (f"; stages: {stages}" if stages else ""))
         report["load_after"] = loadavg()
         summary = [summarize(p, rs) for p, rs in runs.items() if rs]
