@@ -72,6 +72,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# Run as a script: its folder is on sys.path. One launcher measures every benchmark's child.
+from bench_upload import LAUNCHER
+
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[2]
 FONT = REPO / "resources" / "fonts" / "DejaVuSans-Bold.ttf"
@@ -296,17 +299,6 @@ def moviepy_child(variant: str, work: Path, out: Path, seconds: float | None) ->
 # -- measuring ------------------------------------------------------------------------------------
 
 
-LAUNCHER = r"""
-import os, sys
-report = int(sys.argv[1])
-pid = os.fork()
-if pid == 0:
-    os.close(report)
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, ru = os.wait4(pid, 0)
-os.write(report, f"{ru.ru_utime} {ru.ru_stime} {ru.ru_maxrss}".encode())
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
