@@ -349,15 +349,17 @@ class ProcessingService:
                                "marked processed.")
         return key
 
+    def _delete_results(self, job_id: str) -> tuple[int, list[str]]:
+        """Delete everything under `processed/{job_id}/`: (how many there were, which failed)."""
+        prefix = f"{self.settings.processed_prefix}{job_id}/"
+        keys = [o.key for o in self.storage.list_objects(prefix)]
+        return len(keys), self.storage.delete_many(keys) if keys else []
+
     def _remove_leftovers(self, job_id: str) -> None:
         """Results of an earlier, unfinished run never linger beside this run's."""
-        prefix = processed_key(self.settings.processed_prefix, job_id, "x")[:-1]
-        keys = [o.key for o in self.storage.list_objects(prefix)]
-        if keys:
-            failed = self.storage.delete_many(keys)
-            if failed:
-                raise StorageError(f"Results of an earlier run of job {job_id} could not be "
-                                   "removed; try again.")
+        if self._delete_results(job_id)[1]:
+            raise StorageError(f"Results of an earlier run of job {job_id} could not be "
+                               "removed; try again.")
 
     def _undo(self, job_id: str, stored: list[str]) -> None:
         try:
@@ -428,11 +430,9 @@ class ProcessingService:
 
     def remove_results(self, job_id: str) -> int:
         """Delete a job's processed/ objects (after publishing, when they are not kept)."""
-        prefix = processed_key(self.settings.processed_prefix, job_id, "x")[:-1]
-        keys = [o.key for o in self.storage.list_objects(prefix)]
-        failed = self.storage.delete_many(keys) if keys else []
+        found, failed = self._delete_results(job_id)
         shutil.rmtree(self.preview_path(job_id).parent, ignore_errors=True)
-        return len(keys) - len(failed)
+        return found - len(failed)
 
 
 def _os_error(exc: OSError) -> ShortsError:
