@@ -39,6 +39,10 @@ class TransferPaused(ShortsError):
     """The user paused a transfer: what it sent is kept, and sending it again continues."""
 
 
+class TransferInterrupted(ShortsError):
+    """The app closed while a transfer ran: its parts are kept for the next start."""
+
+
 class UploadInterrupted(ShortsError):
     """Ctrl-C during an upload: its parts are kept and `resume` continues it."""
 

@@ -308,10 +308,9 @@ def test_pause_resume_and_bandwidth_change(s3: Any, bigfile: Path) -> None:
     assert s3.get_object(Bucket=BUCKET, Key="k")["Body"].read() == bigfile.read_bytes()
 
 
-def test_the_same_request_again_attaches_to_the_transfer_and_resumes_it(
-    s3: Any, bigfile: Path
-) -> None:
-    """A caller that stopped waiting at a pause submits again: the same transfer goes on
+def test_the_same_request_again_attaches_to_the_transfer(s3: Any, bigfile: Path) -> None:
+    """A caller that stopped waiting at a pause submits again: it gets the same transfer,
+    still paused (a pause just before a caller submits holds), and `resume` continues it
     from its sent parts; a different request under a busy id is refused."""
     request = UploadRequest("again", bigfile, BUCKET, "again")
     with TransferEngine(s3, cfg(bandwidth_limit=8 * MIB)) as engine:
@@ -325,6 +324,8 @@ def test_the_same_request_again_attaches_to_the_transfer_and_resumes_it(
         engine.set_bandwidth_limit(0)
         attached = engine.upload(request)
         assert attached.id == handle.id and attached.bytes_done >= sent
+        assert attached.wait(0.5) == "paused"
+        engine.resume("again")
         assert attached.wait(30) == "completed", attached.error
         assert handle.state == "completed"  # one transfer, not two
         assert engine.upload(request).wait(30) == "completed"  # a finished one starts anew

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -187,3 +188,67 @@ def test_a_restored_upload_that_another_process_finished_is_completed(
     assert done.error is None and done.upload is not None
     assert done.upload["status"] == "completed"
     assert len(env.keys()) == 1
+
+
+@pytest.mark.parametrize("sent_before", [False, True], ids=["new", "resumed"])
+def test_a_pause_just_before_the_worker_sends_still_holds_the_upload(
+    s3_env: Env, media: Media, make_queue: Callable[[Env], UploadQueue], sent_before: bool
+) -> None:
+    """Paused in the instant before its worker hands the file to the engine (a new file, or
+    one resumed after a pause): the engine must not send it while the queue shows it paused."""
+    queue = make_queue(s3_env)
+    engine = s3_env.storage.transfers
+    engine.set_bandwidth_limit(1 * MIB)
+    path = media.mp4("held.mp4", size=6 * MIB)
+    about_to_send, paused = threading.Event(), threading.Event()
+    real_send = queue.uploads.send
+
+    def send_after_a_pause(*args: Any, **kwargs: Any) -> Upload:
+        about_to_send.set()
+        assert paused.wait(10)
+        return real_send(*args, **kwargs)
+
+    if sent_before:
+        item = start_slow_upload(queue, path, 1 * MIB)
+        queue.pause(item.item_id)
+        wait_until(queue, lambda: not queue._controls[item.item_id].attached)
+        queue.uploads.send = send_after_a_pause  # type: ignore[method-assign]
+        queue.resume(item.item_id)
+    else:
+        queue.uploads.send = send_after_a_pause  # type: ignore[method-assign]
+        item = queue.add_file(path, "video")
+    assert about_to_send.wait(10)
+    queue.pause(item.item_id)
+    paused.set()
+    wait_until(queue, lambda: not queue._controls[item.item_id].attached)
+    upload_id = by_name(queue, path.name).upload_id or ""
+    assert engine.get(upload_id).state == "paused"
+    sent = engine.get(upload_id).bytes_done
+    time.sleep(1.0)
+    assert engine.get(upload_id).bytes_done == sent  # nothing moves while it shows paused
+    assert by_name(queue, path.name).state == "paused"
+    assert Upload.get_by_id(upload_id).status == "paused"
+    queue.uploads.send = real_send  # type: ignore[method-assign]
+    engine.set_bandwidth_limit(0)
+    queue.resume(item.item_id)
+    wait_until(queue, lambda: by_name(queue, path.name).state == "completed")
+    assert s3_env.raw_get(Upload.get_by_id(upload_id).key) == path.read_bytes()
+
+
+def test_closing_the_storage_mid_send_lets_every_worker_go(
+    s3_env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
+) -> None:
+    """The window closes while a file is sending: the worker thread ends (the process can
+    exit) and the upload stays resumable for the next start."""
+    queue = make_queue(s3_env)
+    path = media.mp4("closing.mp4", size=8 * MIB)
+    item = start_slow_upload(queue, path, 1 * MIB)
+    queue.shutdown()
+    s3_env.storage.close()
+    deadline = time.monotonic() + 10
+    while any(t.name.startswith("shorts-desktop-upload") for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "an upload worker is still waiting on the engine"
+        time.sleep(0.05)
+    row = Upload.get_by_id(by_name(queue, path.name).upload_id)
+    assert row.status == "uploading"  # not paused: the next start sends it on by itself
+    assert by_name(queue, path.name).state != "failed", item

@@ -21,7 +21,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shorts_desktop.core.errors import ShortsError, TransferCancelled, TransferPaused
+from shorts_desktop.core.errors import (
+    ShortsError,
+    TransferCancelled,
+    TransferInterrupted,
+    TransferPaused,
+)
 from shorts_desktop.core.services.uploads import UploadService, find_upload
 from shorts_desktop.core.transfers.priority import lower_priority
 
@@ -220,12 +225,12 @@ class UploadQueue:
             control = self._controls[item_id]
             control.running.set()
             idle = not control.attached
-        started = self._engine_has(item) or item.bytes_done > 0
-        self._update(item_id, state="uploading" if started else "queued")
+        in_engine = self._engine_has(item)
+        self._update(item_id, state="uploading" if in_engine or item.bytes_done else "queued")
+        if in_engine:
+            self._engine.resume(item.upload_id)  # it goes on from the parts it sent
         if idle:
-            self._dispatch(item_id)  # sending again continues where the engine paused
-        elif self._engine_has(item):
-            self._engine.resume(item.upload_id)  # its worker is still waiting on it
+            self._dispatch(item_id)  # a worker attaches to it (or starts it) and waits
 
     def cancel(self, item_id: int) -> None:
         with self._lock:
@@ -337,7 +342,8 @@ class UploadQueue:
                     try:
                         progress = self._progress(item_id, item.size, local,
                                                   resumed or item.bytes_done > 0)
-                        row = self.uploads.send(upload, path, sums, progress)
+                        row = self.uploads.send(upload, path, sums, progress,
+                                                held=lambda: not control.running.is_set())
                         break
                     except TransferPaused:
                         resumed = True  # let go below, or resumed while it stopped
@@ -345,6 +351,8 @@ class UploadQueue:
         except TransferCancelled:
             self._cancel_row(item_id)
             self._finish(item_id, "cancelled")
+        except TransferInterrupted:  # closing: the row stays uploading for the next start
+            pass
         except ShortsError as exc:
             self._finish(item_id, "failed", error=str(exc))
         except Exception as exc:  # a bug: keep the queue alive, say so on the row

@@ -31,6 +31,7 @@ from shorts_desktop.core.errors import (
     ShortsError,
     StorageError,
     TransferCancelled,
+    TransferInterrupted,
     TransferPaused,
     UploadInterrupted,
     UserError,
@@ -195,8 +196,10 @@ class UploadService:
 
     def send(self, upload: Upload, path: Path, sums: files.Digests,
              progress: ProgressCallback | None = None,
-             notice: Callable[[str], None] | None = None) -> Upload:
-        """Send a recorded upload's bytes and mark it completed once verified."""
+             notice: Callable[[str], None] | None = None,
+             held: Callable[[], bool] | None = None) -> Upload:
+        """Send a recorded upload's bytes and mark it completed once verified; `held` as
+        in `Storage.put_file`."""
         assert upload.key is not None
         metadata = object_metadata(upload.id, upload.kind, upload.original_name, sums.sha256,
                                    bool(upload.is_temp), media_of(upload))
@@ -211,6 +214,7 @@ class UploadService:
                 transfer_id=upload.id,
                 sha256=sums.sha256,
                 notice=notice,
+                held=held,
             )
         except KeyboardInterrupt:
             if self.storage.transfers is None:
@@ -226,6 +230,8 @@ class UploadService:
             Upload.update(status="paused", updated_at=utcnow()).where(
                 Upload.id == upload.id
             ).execute()
+            raise
+        except TransferInterrupted:  # the row stays uploading: the next start sends it on
             raise
         except BaseException as exc:
             self._fail(upload, exc)

@@ -72,9 +72,12 @@ class Storage(Protocol):
         transfer_id: str | None = None,
         sha256: str | None = None,
         notice: Callable[[str], None] | None = None,
+        held: Callable[[], bool] | None = None,
     ) -> str:
         """Store a file. A failure leaves nothing behind; an interrupted S3 upload keeps
-        its parts under `transfer_id` (the upload's id) so that it can be resumed."""
+        its parts under `transfer_id` (the upload's id) so that it can be resumed.
+        `held()`, asked once the transfer is submitted, pauses it when true: a pause that
+        came while the caller was handing it over still holds."""
         ...
 
     @property

@@ -270,11 +270,12 @@ class LocalStorage:
         transfer_id: str | None = None,
         sha256: str | None = None,
         notice: Callable[[str], None] | None = None,
+        held: Callable[[], bool] | None = None,
     ) -> str:
         """Copy a file in; returns its MD5 hex as the ETag. A failure leaves nothing behind.
 
-        A local copy is quick and is not resumed: `transfer_id`, `sha256` and `notice`
-        (which reports restarts) are unused.
+        A local copy is quick and is not resumed: `transfer_id`, `sha256`, `notice`
+        (which reports restarts) and `held` are unused (`progress` pauses a copy).
         """
         self._path(key)  # refuse a bad key before touching the source
         try:

@@ -30,6 +30,7 @@ from shorts_desktop.core.errors import (
     ShortsError,
     StorageError,
     TransferCancelled,
+    TransferInterrupted,
     TransferPaused,
 )
 from shorts_desktop.core.storage.base import (
@@ -302,6 +303,7 @@ class S3Storage:
         transfer_id: str | None = None,
         sha256: str | None = None,
         notice: Callable[[str], None] | None = None,
+        held: Callable[[], bool] | None = None,
     ) -> str:
         """Upload through the engine and wait; resumes saved parts for `transfer_id`."""
         request = UploadRequest(
@@ -315,11 +317,12 @@ class S3Storage:
             md5=md5_hex,
             extra_args=self.write_args(key),
         )
-        self._wait(self.transfers.upload, request, progress, notice)
+        self._wait(self.transfers.upload, request, progress, notice, held)
         return ""
 
     def _wait(self, submit: Any, request: Any, progress: ProgressCallback | None,
-              notice: Callable[[str], None] | None = None) -> None:
+              notice: Callable[[str], None] | None = None,
+              held: Callable[[], bool] | None = None) -> None:
         """Submit to the engine and block until the end, reporting progress as deltas.
 
         Ctrl-C stops the engine so that an upload keeps its parts for `resume`.
@@ -340,6 +343,8 @@ class S3Storage:
         unsubscribe = engine.subscribe(on_event)
         try:
             handle = submit(request)
+            if held is not None and held():  # paused while it was being handed over
+                engine.pause(ident)
             state = handle.wait_for(*FINAL_STATES, "paused")
         except KeyboardInterrupt:
             self.close()
@@ -348,8 +353,11 @@ class S3Storage:
             unsubscribe()
         if state == "cancelled":
             raise TransferCancelled("The transfer was cancelled.")
-        if state == "paused":  # submitting the same request again continues it
+        if state == "paused":  # resuming it, then submitting again, continues it
             raise TransferPaused("The transfer is paused; what it sent so far is kept.")
+        if state not in FINAL_STATES:  # the engine closed under it
+            raise TransferInterrupted("The transfer stopped because the app is closing; it "
+                                      "continues at the next start.")
         if state != "completed":
             raise StorageError(handle.error or f"The transfer {state}.")
         if progress is not None and handle.total > done[0]:

@@ -215,8 +215,9 @@ class TransferEngine:
 
     def upload(self, request: UploadRequest) -> TransferHandle:
         """Queue an upload; a saved multipart state for the same id is resumed, and the
-        same request for a transfer this engine still has is that transfer (a paused one
-        is resumed), so a caller that stopped waiting can attach again."""
+        same request for a transfer this engine still has is that transfer, so a caller
+        that stopped waiting can attach again. A paused one stays paused until `resume`:
+        a pause that comes just before a caller submits again still holds."""
         return self._submit(request.transfer_id, "upload", request)
 
     def download(self, request: DownloadRequest) -> TransferHandle:
@@ -229,10 +230,6 @@ class TransferEngine:
             if old is not None and old.state not in FINAL_STATES:
                 if old.direction != direction or old.request != request:
                     raise ValueError(f"transfer {transfer_id} is already {old.state}")
-                with old.lock:
-                    old.user_paused = False
-                    if not self._paused_all:
-                        self._resume(old)
                 return TransferHandle(old)
             t = Transfer(transfer_id, direction, request, self._closing)
             try:

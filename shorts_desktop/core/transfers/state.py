@@ -84,7 +84,14 @@ class Transfer:
             self.changed.notify_all()
 
     def wait_for(self, states: Iterable[str], timeout: float | None = None) -> str:
+        """Block until one of `states`; once the engine closes, also when the transfer will
+        not move again in this process (it is then queued, or cancelling), so no waiter is
+        left blocking the process's exit."""
         wanted = frozenset(states)
+
+        def settled() -> bool:
+            return self.state in wanted or (self._closing.is_set() and self.state != "running")
+
         with self.changed:
-            self.changed.wait_for(lambda: self.state in wanted, timeout=timeout)
+            self.changed.wait_for(settled, timeout=timeout)
             return self.state
