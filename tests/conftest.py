@@ -28,3 +28,40 @@ def shorts_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.chdir(tmp_path)
     return home
+
+
+# -- a run that cannot end --------------------------------------------------------------------
+
+#: How long threads left running by the tests may take to finish after the last test.
+_EXIT_GRACE_SECONDS = 30.0
+_session_status = {"code": 0}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _session_status["code"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A worker thread that never ends would hang the interpreter's exit (it joins them),
+    and with it CI, silently: name the threads, print where they wait, and end the run."""
+    import faulthandler
+    import sys
+    import threading
+    import time
+
+    deadline = time.monotonic() + _EXIT_GRACE_SECONDS
+    while True:
+        stuck = [t for t in threading.enumerate()
+                 if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+        if not stuck or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if stuck:
+        names = ", ".join(sorted(t.name for t in stuck))
+        sys.stderr.write(f"\nThese threads were still running {_EXIT_GRACE_SECONDS:.0f} s after "
+                         f"the last test and would hang the exit: {names}\n")
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(_session_status["code"] or 1)
