@@ -3,6 +3,7 @@ captions, progress and cancelling."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shutil
 import sys
@@ -137,6 +138,19 @@ def test_captions_are_drawn_last_at_output_size(work: Path) -> None:
     assert args[-1] == "x.mp4"
     assert "-movflags" in args and args[args.index("-movflags") + 1] == "+faststart"
     assert args[args.index("-g") + 1] == "50"  # 2 s of 25 fps
+
+
+def test_one_decoder_thread_for_hd_sources_and_ffmpegs_own_for_4k(work: Path) -> None:
+    """Memory: one decoder thread holds fewer frames, and keeps up up to ~1080p; a 4K
+    source needs more or the decoder would set the pace."""
+    hd = spec(work, "land.mp4", "x.mp4", 3.0)
+    uhd = dataclasses.replace(hd, info=dataclasses.replace(hd.info, width=3840, height=2160))
+    hd_args, uhd_args = build_command(hd), build_command(uhd)
+    assert hd_args[:2] == ["-threads", "1"]
+    assert "-threads" not in uhd_args[: uhd_args.index("-i")]
+    for args in (hd_args, uhd_args):  # the encoder's speed and memory settings stay
+        assert args[args.index("-preset") + 1] == "veryfast"
+        assert args[args.index("-rc-lookahead") + 1] == "5"
 
 
 def test_bad_specs_are_refused(work: Path) -> None:
