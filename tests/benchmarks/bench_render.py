@@ -576,6 +576,13 @@ def diagnose(tmp: Path, source: Path, srt: str, rounds: int, save: Callable[[Any
         ("suggested, background at 30 fps: subme=1:me=dia + rc-lookahead 5 + decoder "
          "threads 1", [*before_input("-threads", "1")[:-1], "-rc-lookahead", "5",
                        "-x264-params", "subme=1:me=dia", app[-1]]),
+        # Measured after subme=1:me=dia became the app's: the app's -x264-params, extended.
+        ("app + x264 partitions=i8x8,i4x4 (superfast's)",
+         before_output("-x264-params", "subme=1:me=dia:partitions=i8x8,i4x4")),
+        ("app + x264 weightp=0", before_output("-x264-params", "subme=1:me=dia:weightp=0")),
+        ("app + x264 bframes=1", before_output("-x264-params", "subme=1:me=dia:bframes=1")),
+        ("app + x264 aq-mode=0", before_output("-x264-params", "subme=1:me=dia:aq-mode=0")),
+        ("app + bg 15 fps", bg_fps(app, 15)),
         ("memory: rc-lookahead 5 + decoder threads 1",
          [*before_input("-threads", "1")[:-1], "-rc-lookahead", "5", app[-1]]),
     ]
