@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -112,13 +113,20 @@ def test_automatic_cleanup_runs_on_its_timer(
     qtbot: Any, cleanup_setup: tuple[CleanupPanel, Any, dict[str, Any]]
 ) -> None:
     panel, services, uploads = cleanup_setup
-    panel.hours_spin.setValue(0)
+    panel.hours_spin.setValue(0)  # typed for a manual run: not what the automatic one uses
     panel.auto_switch.setChecked(True)
     assert panel.auto_timer.isActive()
     assert panel.auto_timer.interval() == AUTO_INTERVAL_MS
+    hours = services.settings.cleanup_temp_hours
+    assert f"older than {hours:g} hours (S3_CLEANUP_TEMP_HOURS)" in panel.auto_label.text()
     assert "every hour while the app is open, next at" in panel.auto_label.text()
+    with qtbot.waitSignal(panel.cleaned, timeout=5000) as fresh:
+        panel.auto_timer.timeout.emit()  # an hour passes: the upload is younger than that
+    assert fresh.args[0].deleted == []
+    assert services.storage.head(uploads["old"].key) is not None
+    services.settings = dataclasses.replace(services.settings, cleanup_temp_hours=0.0)
     with qtbot.waitSignal(panel.cleaned, timeout=5000):
-        panel.auto_timer.timeout.emit()  # an hour passes
+        panel.auto_timer.timeout.emit()  # with S3_CLEANUP_TEMP_HOURS at 0 it goes
     assert services.storage.head(uploads["old"].key) is None
     assert "Automatic cleanup at" in panel.auto_label.text()
 
@@ -146,8 +154,8 @@ def test_local_library_says_lifecycle_needs_a_bucket(panel_kit: Any) -> None:
     assert not panel.abort_button.isEnabled()
 
 
-def test_apply_recommended_rules_keeps_the_buckets_own(
-    qtbot: Any, panel_kit: Any, gui_s3_bucket: Any
+def test_apply_recommended_rules_asks_and_keeps_the_buckets_own(
+    qtbot: Any, panel_kit: Any, gui_s3_bucket: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = gui_s3_bucket.client
     client.put_bucket_lifecycle_configuration(
@@ -160,6 +168,19 @@ def test_apply_recommended_rules_keeps_the_buckets_own(
     assert shown == ["Delete files under logs/ 7 days after upload."]
     assert panel.apply_button.isEnabled()
 
+    asked: list[str] = []
+
+    def answer(_parent: Any, _title: str, text: str, *a: Any) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return (QMessageBox.StandardButton.No if len(asked) == 1
+                else QMessageBox.StandardButton.Yes)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)  # asked, and said no
+    assert [r["ID"] for r in client.get_bucket_lifecycle_configuration(
+        Bucket=gui_s3_bucket.name)["Rules"]] == ["keep-logs-a-week"]
+    assert "Delete files under temp/ 1 day after upload" in asked[0]
+    assert "abort unfinished multipart uploads 7 days after they start" in asked[0].lower()
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "applied" in panel.lifecycle_note.text(), timeout=5000)
     stored = client.get_bucket_lifecycle_configuration(Bucket=gui_s3_bucket.name)["Rules"]
@@ -175,8 +196,8 @@ def test_apply_recommended_rules_keeps_the_buckets_own(
     assert "1 rule(s) of the bucket's own kept" in panel.lifecycle_note.text()
 
 
-def test_unfinished_multipart_uploads_are_listed_and_aborted(
-    qtbot: Any, panel_kit: Any, gui_s3_bucket: Any
+def test_unfinished_multipart_uploads_are_listed_and_aborted_after_asking(
+    qtbot: Any, panel_kit: Any, gui_s3_bucket: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = gui_s3_bucket.client
     client.create_multipart_upload(Bucket=gui_s3_bucket.name,
@@ -189,6 +210,17 @@ def test_unfinished_multipart_uploads_are_listed_and_aborted(
     assert not panel.abort_button.isEnabled()
     panel.multipart_table.selectRow(0)
     assert panel.abort_button.isEnabled()
+    asked: list[str] = []
+
+    def answer(_parent: Any, _title: str, text: str, *a: Any) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return (QMessageBox.StandardButton.No if len(asked) == 1
+                else QMessageBox.StandardButton.Yes)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    qtbot.mouseClick(panel.abort_button, Qt.MouseButton.LeftButton)  # asked, and said no
+    assert len(client.list_multipart_uploads(Bucket=gui_s3_bucket.name)["Uploads"]) == 1
+    assert "Abort 1 unfinished upload(s)" in asked[0] and "big.mp4" in asked[0]
     qtbot.mouseClick(panel.abort_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.multipart_table.rowCount() == 0, timeout=5000)
     assert client.list_multipart_uploads(Bucket=gui_s3_bucket.name).get("Uploads", []) == []

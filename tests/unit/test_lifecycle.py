@@ -41,12 +41,21 @@ def test_recommended_rules_follow_the_prefixes() -> None:
     temp = by_id[f"{RULE_PREFIX}expire-temp"]
     assert temp["Filter"] == {"Prefix": "scratch/"} and temp["Expiration"] == {"Days": 1}
     abort = by_id[f"{RULE_PREFIX}abort-incomplete-multipart"]
-    assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
     moved = {r["Filter"]["Prefix"] for r in rules if "Transitions" in r}
     assert moved == {"v/", "transcripts/", "processed/"}
     for rule in rules:
         if "Transitions" in rule:
             assert rule["Transitions"] == [{"Days": 30, "StorageClass": "STANDARD_IA"}]
+
+
+@pytest.mark.parametrize(("hours", "days"), [("24", 1), ("1", 1), ("25", 2), ("72", 3),
+                                            ("0", 1)])
+def test_the_temp_rule_never_deletes_sooner_than_the_cleanup_age(hours: str, days: int) -> None:
+    """S3 counts whole days: S3_CLEANUP_TEMP_HOURS is rounded up, and at least one day."""
+    rules = recommended_rules(local_settings(S3_CLEANUP_TEMP_HOURS=hours))
+    temp = next(r for r in rules if r["ID"] == f"{RULE_PREFIX}expire-temp")
+    assert temp["Expiration"] == {"Days": days}
 
 
 def test_merge_keeps_foreign_rules_and_replaces_ours() -> None:

@@ -1,13 +1,15 @@
 """The bucket lifecycle rules this app recommends, merged with the rules a bucket already has.
 
-Recommended (as in the storage guide): expire the temp prefix after 1 day, abort
-incomplete multipart uploads after 1 day, and move the permanent prefixes to
-STANDARD_IA after 30 days. Our rules are told apart by their ID prefix
-`shorts-desktop-`; merging replaces only those and keeps every other rule.
+Recommended (after the storage guide): expire the temp prefix after S3_CLEANUP_TEMP_HOURS
+rounded up to whole days (S3 counts days), abort incomplete multipart uploads after 7 days
+(a paused upload survives a night, a forgotten one stops being billed), and move the
+permanent prefixes to STANDARD_IA after 30 days. Our rules are told apart by their ID
+prefix `shorts-desktop-`; merging replaces only those and keeps every other rule.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,8 +17,7 @@ from shorts_desktop.core.config import Settings
 from shorts_desktop.core.storage.base import Storage
 
 RULE_PREFIX = "shorts-desktop-"
-TEMP_EXPIRY_DAYS = 1
-ABORT_MULTIPART_DAYS = 1
+ABORT_MULTIPART_DAYS = 7
 TRANSITION_DAYS = 30
 TRANSITION_CLASS = "STANDARD_IA"
 
@@ -32,6 +33,11 @@ _CLASS_WORDS = {
 }
 
 
+def temp_expiry_days(settings: Settings) -> int:
+    """S3_CLEANUP_TEMP_HOURS in whole days, rounded up: the bucket never deletes sooner."""
+    return max(1, math.ceil(settings.cleanup_temp_hours / 24))
+
+
 def recommended_rules(settings: Settings) -> list[Rule]:
     """The rules the app suggests for a bucket laid out with `settings`' prefixes."""
     rules: list[Rule] = [
@@ -39,7 +45,7 @@ def recommended_rules(settings: Settings) -> list[Rule]:
             "ID": f"{RULE_PREFIX}expire-temp",
             "Filter": {"Prefix": settings.temp_prefix},
             "Status": "Enabled",
-            "Expiration": {"Days": TEMP_EXPIRY_DAYS},
+            "Expiration": {"Days": temp_expiry_days(settings)},
         },
         {
             "ID": f"{RULE_PREFIX}abort-incomplete-multipart",

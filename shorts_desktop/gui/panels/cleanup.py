@@ -37,6 +37,7 @@ from shorts_desktop.core.services.lifecycle import (
     apply_recommended,
     describe_rule,
     is_ours,
+    recommended_rules,
 )
 from shorts_desktop.core.services.uploads import find_upload
 from shorts_desktop.core.storage.base import MultipartInfo
@@ -456,8 +457,10 @@ class CleanupPanel(Panel):
         if on:
             self.auto_timer.start()
             next_run = datetime.now() + timedelta(milliseconds=AUTO_INTERVAL_MS)
+            hours = self.services.settings.cleanup_temp_hours
             self.auto_label.setText(
-                "Automatic cleanup is on: every hour while the app is open, next at "
+                f"Automatic cleanup is on: temporary files older than {hours:g} hours "
+                f"(S3_CLEANUP_TEMP_HOURS), every hour while the app is open, next at "
                 f"{next_run:%H:%M}."
             )
         else:
@@ -474,7 +477,8 @@ class CleanupPanel(Panel):
             )
 
     def run_automatic(self) -> None:
-        self._run(self.hours_spin.value(), automatic=True)
+        """S3_CLEANUP_TEMP_HOURS, whatever is typed in the box for a manual run meanwhile."""
+        self._run(self.services.settings.cleanup_temp_hours, automatic=True)
 
     # -- multipart uploads and lifecycle rules ----------------------------------------------
 
@@ -482,6 +486,17 @@ class CleanupPanel(Panel):
         rows = sorted({i.row() for i in self.multipart_table.selectionModel().selectedRows()})
         chosen = [self.multipart[r] for r in rows if r < len(self.multipart)]
         if not chosen:
+            return
+        size = human_size(sum(mp.size for mp in chosen))
+        names = "\n".join(f"  {mp.key.rsplit('/', 1)[-1]}" for mp in chosen[:10])
+        more = f"\n  … and {len(chosen) - 10} more" if len(chosen) > 10 else ""
+        answer = QMessageBox.question(
+            self, "Abort unfinished uploads",
+            f"Abort {len(chosen)} unfinished upload(s) and throw away the {size} they sent?"
+            f"\n\n{names}{more}\n\nAn upload that is only paused cannot be resumed "
+            "afterwards; it has to start again.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
             return
         storage = self.services.storage
 
@@ -500,6 +515,15 @@ class CleanupPanel(Panel):
         if not self.uses_bucket:
             return
         services = self.services
+        rules = "\n".join(f"• {describe_rule(r)}" for r in recommended_rules(services.settings))
+        answer = QMessageBox.question(
+            self, "Apply recommended rules",
+            f"The bucket will then, by itself:\n\n{rules}\n\nThe bucket deletes temporary "
+            "files by age alone, even one a job has not used yet; the cleanup in this panel "
+            "keeps those. The bucket's own rules are kept.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
         self._set_busy(True)
         self.lifecycle_note.setText("Saving the rules…")
         self.lifecycle_note.setStyleSheet("")
