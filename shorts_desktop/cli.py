@@ -16,12 +16,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from shorts_desktop import __version__
 from shorts_desktop.core.errors import ShortsError, UserError
 from shorts_desktop.core.render.narration import VOICE_NAMES as VOICES
 from shorts_desktop.core.units import human_duration, human_size
+
+if TYPE_CHECKING:
+    from shorts_desktop.core.config import AppPaths
 
 log = logging.getLogger("shorts_desktop.cli")
 
@@ -987,14 +990,31 @@ def build_parser() -> Parser:
     return p
 
 
-def _log_path() -> Path | None:
-    try:
-        from shorts_desktop.core.config import AppPaths
-        from shorts_desktop.core.logsetup import configure_logging
+def _app_paths() -> AppPaths | None:
+    """Where the app keeps its files, or None when even that cannot be worked out."""
+    from shorts_desktop.core.config import AppPaths
 
-        return configure_logging(AppPaths.from_environ().log_dir)
-    except OSError:
+    try:
+        return AppPaths.from_environ()
+    except (OSError, ShortsError):
         return None
+
+
+def _log_path() -> Path | None:
+    from shorts_desktop.core.logsetup import configure_logging
+
+    paths = _app_paths()
+    return None if paths is None else configure_logging(paths.log_dir)
+
+
+def _unexpected(command: str, log_path: Path | None) -> str:
+    """The sentence for a bug: where its traceback is, or that it could not be kept."""
+    from shorts_desktop.core.logsetup import log_file_works
+
+    if log_path is not None and log_file_works():
+        return f"Unexpected error, see the log at {log_path}."
+    return (f"Unexpected error in {command}; the log file could not be written, so no details "
+            "were kept.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1020,11 +1040,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except Exception:
-        log.exception("unexpected error in %s", args.command)
-        where = f" at {log_path}" if log_path else ""
-        print(f"error: Unexpected error, see the log{where}.", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        from shorts_desktop.core.failures import explain
+
+        known = explain(exc, _app_paths())
+        if known is None:
+            log.exception("unexpected error in %s", args.command)
+            print(f"error: {_unexpected(args.command, log_path)}", file=sys.stderr)
+            return 1
+        log.info("%s failed: %s", args.command, known)
+        print(f"error: {known}", file=sys.stderr)
+        return known.exit_code
 
 
 if __name__ == "__main__":

@@ -25,10 +25,38 @@ class NotFoundError(UserError):
     """An upload or job id that the database does not know."""
 
 
+class SourceFileChanged(UserError):
+    """The user's file was removed, grew, shrank or was rewritten while it was uploaded."""
+
+
 class StorageError(ShortsError):
     """The storage or the network refused or failed: access denied, bucket missing, offline."""
 
     exit_code = 1
+
+
+class DiskFullError(StorageError):
+    """No space left (or the quota used up) on a disk the app must write to."""
+
+
+class ReadOnlyError(StorageError):
+    """A folder the app must write to is on a disk mounted read-only."""
+
+
+class NameTooLongError(UserError):
+    """A file name or a path longer than the file system allows."""
+
+
+class PermissionDeniedError(UserError):
+    """The user's account may not read a file of theirs, or enter a folder on its way."""
+
+
+class DatabaseDamagedError(StorageError):
+    """The database is an SQLite file, but some of its pages cannot be read."""
+
+
+class NotADatabaseError(UserError):
+    """The file where the database should be is not an SQLite database at all."""
 
 
 class TransferCancelled(ShortsError):

@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(icon)
         self.services = services
         self.runner = runner or TaskRunner(self)
+        self.runner.paths = services.paths
         self.runner.failed.connect(self.show_error)
         self.setAcceptDrops(True)
         self.drop_overlay = self._build_drop_overlay()

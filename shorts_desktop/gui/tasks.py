@@ -13,21 +13,26 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from shorts_desktop.core.errors import ShortsError
+from shorts_desktop.core.failures import explain
+
+if TYPE_CHECKING:
+    from shorts_desktop.core.config import AppPaths
 
 log = logging.getLogger(__name__)
 
 UNEXPECTED = "Unexpected error, see the log (Help ▸ Open log folder)."
 
 
-def describe_error(exc: BaseException) -> str:
-    """The one sentence a user sees for an exception; unexpected ones are logged in full."""
-    if isinstance(exc, ShortsError):
-        return str(exc)
+def describe_error(exc: BaseException, paths: AppPaths | None = None) -> str:
+    """The one sentence a user sees for an exception: a known condition of the world (a
+    full disk, a damaged database under `paths`) in its own words; a bug is logged in full."""
+    known = explain(exc, paths)
+    if known is not None:
+        return str(known)
     log.error("unexpected error in a background task", exc_info=exc)
     return UNEXPECTED
 
@@ -52,6 +57,8 @@ class TaskRunner(QObject):
         self._lock = threading.Lock()
         self._running = 0
         self._closed = False
+        #: The app's folders, so that a failure there is worded for them (set by the window).
+        self.paths: AppPaths | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.drain)
@@ -80,7 +87,7 @@ class TaskRunner(QObject):
             try:
                 result = work()
             except BaseException as exc:
-                message = describe_error(exc)
+                message = describe_error(exc, self.paths)
                 self._post(self._finish_error, (on_error, title, message))
             else:
                 self._post(self._finish_ok, (on_done, result))

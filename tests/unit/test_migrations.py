@@ -21,7 +21,7 @@ from shorts_desktop.core.db.connection import close_database, open_database
 from shorts_desktop.core.db.migrations import LATEST_VERSION, MIGRATIONS, m002_s3_support
 from shorts_desktop.core.db.models import ALL_MODELS, Job, Upload
 from shorts_desktop.core.db.schema import migrate
-from shorts_desktop.core.errors import UserError
+from shorts_desktop.core.errors import DatabaseDamagedError, UserError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LEGACY_DB = FIXTURES / "legacy_v1.db"
@@ -434,14 +434,24 @@ def test_foreign_sqlite_file_without_version_is_refused(tmp_path: Path, script: 
     [
         random.Random(1234).randbytes(8192),
         b"just some notes, not a database\n" * 10,
-        LEGACY_DB.read_bytes()[:1024],  # a truncated copy
     ],
-    ids=["random-bytes", "text", "truncated-sqlite"],
+    ids=["random-bytes", "text"],
 )
 def test_non_sqlite_file_is_refused(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "broken.db"
     path.write_bytes(content)
-    _assert_refused(path, r"not a shorts-desktop database")
+    _assert_refused(path, r"is not an SQLite file, so it is not a shorts-desktop database")
+
+
+def test_truncated_sqlite_file_is_called_damaged_not_foreign(tmp_path: Path) -> None:
+    """It is an SQLite file whose pages are gone: damaged, and left as it was."""
+    path = tmp_path / "broken.db"
+    path.write_bytes(LEGACY_DB.read_bytes()[:1024])
+    before = path.read_bytes()
+    with pytest.raises(DatabaseDamagedError, match=rf"^The database {path} is damaged"):
+        migrate(path)
+    assert path.read_bytes() == before
+    assert _backups(path.parent) == []
 
 
 # --- (h) every older version ---------------------------------------------------------------------

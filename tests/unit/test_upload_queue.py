@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import peewee
 import pytest
 
 from shorts_desktop.core.db.models import Upload
@@ -252,3 +254,24 @@ def test_closing_the_storage_mid_send_lets_every_worker_go(
     row = Upload.get_by_id(by_name(queue, path.name).upload_id)
     assert row.status == "uploading"  # not paused: the next start sends it on by itself
     assert by_name(queue, path.name).state != "failed", item
+
+
+def test_a_full_disk_reads_as_one_on_the_row(
+    local_env: Env, media: Media, make_queue: Callable[[Env], UploadQueue],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database cannot grow while a file is recorded: the row says why, not "Unexpected"."""
+    queue = make_queue(local_env)
+
+    def full(*_a: Any, **_k: Any) -> Any:
+        try:  # as peewee raises it: its own class, with SQLite's error as the context
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError:
+            raise peewee.OperationalError("database or disk is full")  # noqa: B904
+
+    monkeypatch.setattr(queue.uploads, "create", full)
+    path = media.mp4("full.mp4")
+    queue.add_file(path, "video")
+    wait_until(queue, lambda: states(queue)["full.mp4"] == "failed")
+    error = by_name(queue, "full.mp4").error or ""
+    assert "disk is full" in error and "Unexpected" not in error

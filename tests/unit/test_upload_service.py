@@ -14,7 +14,12 @@ import peewee
 import pytest
 
 from shorts_desktop.core.db.models import Upload
-from shorts_desktop.core.errors import NotFoundError, StorageError, UserError
+from shorts_desktop.core.errors import (
+    NotFoundError,
+    SourceFileChanged,
+    StorageError,
+    UserError,
+)
 from shorts_desktop.core.services.jobs import JobDraft
 from shorts_desktop.core.services.uploads import find_upload
 from shorts_desktop.core.storage.keys import safe_name
@@ -186,7 +191,8 @@ def test_s3_small_file_is_one_put(s3_env: Env, media: Media) -> None:
 def test_file_changed_during_upload_is_refused(
     env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The bytes sent differ from the bytes hashed: the store (or our ETag check) refuses."""
+    """The bytes sent differ from the bytes hashed: the store (or our ETag check) refuses,
+    and the refusal is the user's input (exit 2), saying what happened to the file."""
     real_put = env.storage.put_file
 
     def change_then_put(path: Path, key: str, **kwargs: Any) -> str:
@@ -196,12 +202,14 @@ def test_file_changed_during_upload_is_refused(
         return real_put(path, key, **kwargs)
 
     monkeypatch.setattr(env.storage, "put_file", change_then_put)
-    with pytest.raises(
-        StorageError, match=r"changed while it was being|different from the disk"
-    ):
-        env.uploads.upload_file(media.mp4(size=4000), "video")
+    clip = media.mp4(size=4000)
+    with pytest.raises(SourceFileChanged) as caught:
+        env.uploads.upload_file(clip, "video")
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == (f"{clip} was rewritten while it was being uploaded; upload "
+                                 "it again once it is complete.")
     (row,) = Upload.select()
-    assert row.status == "failed"
+    assert (row.status, row.error) == ("failed", str(caught.value))
     assert nothing_stored(env)
 
 
@@ -664,3 +672,57 @@ def test_find_upload_wrong_kind(db: peewee.SqliteDatabase) -> None:
     with pytest.raises(UserError, match="is a transcript, not a video") as info:
         find_upload(row.id, "video")
     assert not isinstance(info.value, NotFoundError)
+
+
+# -- the same content, and the jobs that use an upload -----------------------------------------
+
+
+def test_same_content_finds_completed_uploads_with_the_same_bytes(
+    local_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shorts_desktop.core.services import files
+
+    env = local_env
+    first = env.uploads.upload_file(media.mp4("first.mp4", size=5000), "video")
+    copy = media.write("copy.mp4", (media.folder / "first.mp4").read_bytes())
+    again = env.uploads.upload_file(copy, "video")
+    same = env.uploads.same_content_as(copy)
+    assert [u.id for u in same] == [first.id, again.id]  # oldest first
+    assert [u.id for u in env.uploads.find_same_content(sha256(copy))] == [first.id, again.id]
+    assert env.uploads.find_same_content(sha256(copy).upper(), size=5000)[0].id == first.id
+    assert env.uploads.find_same_content("") == []
+    # Only completed uploads count; a deleted or failed one is not "in the library".
+    env.uploads.delete(first.id)
+    Upload.update(status="failed").where(Upload.id == again.id).execute()
+    assert env.uploads.same_content_as(copy) == []
+    # A file whose size no completed upload has is not even read.
+    other = media.mp4("other.mp4", size=7000)
+    read: list[Path] = []
+    real = files.digests
+    monkeypatch.setattr(files, "digests", lambda path, *a: read.append(path) or real(path, *a))
+    assert env.uploads.same_content_as(other) == []
+    assert read == []
+
+
+def test_same_content_as_pasted_text(local_env: Env) -> None:
+    stored = local_env.uploads.upload_transcript_text("Hello there.", name="hello.txt")
+    assert [u.id for u in local_env.uploads.same_content_as_text("Hello there.")] == [stored.id]
+    assert local_env.uploads.same_content_as_text("Hello there!") == []
+
+
+def test_jobs_using_names_each_uploads_jobs_in_one_go(local_env: Env, media: Media) -> None:
+    env = local_env
+    video = env.uploads.upload_file(media.mp4("v.mp4"), "video")
+    text = env.uploads.upload_file(media.transcript("t.txt"), "transcript")
+    free = env.uploads.upload_file(media.transcript("free.txt"), "transcript")
+    live = env.jobs.create(JobDraft(title="Live one", voice="alloy", video_upload_id=video.id,
+                                    transcript_upload_id=text.id))
+    done = env.jobs.create(JobDraft(title="Done one", voice="alloy", video_upload_id=video.id,
+                                    transcript_upload_id=text.id))
+    env.jobs.cancel(done.id)
+    used = env.uploads.jobs_using([video.id, text.id, free.id])
+    assert free.id not in used
+    assert {j["title"]: j["needs_inputs"] for j in used[video.id]} == {
+        "Live one": True, "Done one": False}
+    assert {j["id"] for j in used[text.id]} == {done.id, live.id}
+    assert env.uploads.jobs_using([]) == {}

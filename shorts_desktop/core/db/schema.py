@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from shorts_desktop.core.db.migrations import LATEST_VERSION, MIGRATIONS
-from shorts_desktop.core.errors import StorageError, UserError
+from shorts_desktop.core.errors import ShortsError, StorageError, UserError
+from shorts_desktop.core.failures import database_error, new_backup_path, os_error
 
 
 @dataclass(frozen=True)
@@ -54,34 +54,40 @@ def detect_version(conn: sqlite3.Connection) -> int:
 
 
 def _backup(conn: sqlite3.Connection, path: Path, version: int) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.v{version}-{stamp}.bak")
-    counter = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.v{version}-{stamp}-{counter}.bak")
-        counter += 1
-    dest = sqlite3.connect(target)
+    target = new_backup_path(path, version)
     try:
-        conn.backup(dest)
-    finally:
-        dest.close()
+        dest = sqlite3.connect(target)
+        try:
+            conn.backup(dest)
+        finally:
+            dest.close()
+    except BaseException:
+        target.unlink(missing_ok=True)  # half a backup (a full disk) must not pass for one
+        raise
     return target
+
+
+def database_failure(exc: BaseException, path: Path) -> ShortsError:
+    """The sentence for a failure of the database at `path`: what really went wrong (a full
+    or read-only disk, a damaged page, not SQLite at all), never a guess."""
+    if isinstance(exc, OSError):
+        return os_error(exc, f"open the database {path}", path=path)
+    return database_error(exc, path) or StorageError(f"The database {path} cannot be used: {exc}.")
 
 
 def migrate(path: Path) -> MigrationResult:
     """Bring the database at `path` to the latest schema; a new file is created."""
+    try:
+        return _migrate(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise database_failure(exc, path) from None
+
+
+def _migrate(path: Path) -> MigrationResult:
     path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    except sqlite3.Error as exc:
-        raise StorageError(f"The database {path} cannot be opened: {exc}.") from None
-    try:
-        try:
-            version = detect_version(conn)
-        except sqlite3.DatabaseError:
-            raise UserError(
-                f"{path} is not a shorts-desktop database (not SQLite, or damaged)."
-            ) from None
+        version = detect_version(conn)
         if version > LATEST_VERSION:
             raise UserError(
                 f"The database {path} is from a newer shorts-desktop (schema {version}); "

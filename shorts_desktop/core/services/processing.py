@@ -9,7 +9,6 @@ whatever the dead one left under `processed/{job_id}/`.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -27,8 +26,10 @@ from urllib.parse import quote
 
 from shorts_desktop import __version__
 from shorts_desktop.core.config import Settings
+from shorts_desktop.core.db.connection import bound_database_path
 from shorts_desktop.core.db.models import Job, Upload
 from shorts_desktop.core.errors import ShortsError, StorageError, UserError
+from shorts_desktop.core.failures import explain, os_error
 from shorts_desktop.core.render.types import STAGES, CancelToken, RenderCancelled
 from shorts_desktop.core.services import files
 from shorts_desktop.core.services.jobs import JobService, find_job
@@ -37,6 +38,8 @@ from shorts_desktop.core.storage.base import Storage
 from shorts_desktop.core.storage.keys import processed_key, safe_name
 
 log = logging.getLogger(__name__)
+#: What a job was doing when the operating system refused: its files live in the work folder.
+_IN_WORK_FOLDER = "write the job's work folder"
 
 #: The results of a job, in the order they are stored; manifest.json comes last.
 RESULT_CONTENT_TYPES = {
@@ -214,7 +217,7 @@ class ProcessingService:
                 with contextlib.suppress(Exception):
                     self.jobs.fail_processing(job.id, reason, cancelled=cancelled)
                 if isinstance(exc, OSError):
-                    raise _os_error(exc) from None
+                    raise os_error(exc, _IN_WORK_FOLDER) from None
                 raise
             return self.jobs.finish_processing(job.id, result_keys, info, thumb)
         finally:
@@ -228,7 +231,10 @@ class ProcessingService:
         if isinstance(exc, KeyboardInterrupt):
             return "The job was cancelled."
         if isinstance(exc, OSError):
-            return str(_os_error(exc))
+            return str(os_error(exc, _IN_WORK_FOLDER))
+        known = explain(exc, database=bound_database_path())
+        if known is not None:
+            return str(known)
         return f"Unexpected error ({type(exc).__name__}), see the log."
 
     def _run(self, job: Job, clock: _Clock, cancel: CancelToken,
@@ -435,14 +441,6 @@ class ProcessingService:
         return found - len(failed)
 
 
-def _os_error(exc: OSError) -> ShortsError:
-    if exc.errno == errno.ENOSPC:
-        return StorageError("The disk is full; free some space and process the job again.")
-    if isinstance(exc, PermissionError):
-        return StorageError(f"The app may not write its work folder ({exc.filename}).")
-    return StorageError(f"The work folder could not be written: {exc.strerror or exc}.")
-
-
 # -- the background runner (the window) --------------------------------------------------------
 
 
@@ -595,9 +593,12 @@ class JobRunner:
             self._emit(RunnerEvent(job_id, "cancelled", message=str(exc)))
         except ShortsError as exc:
             self._emit(RunnerEvent(job_id, "failed", message=str(exc)))
-        except Exception:
-            log.exception("unexpected error while processing job %s", job_id)
-            self._emit(RunnerEvent(job_id, "failed", message="Unexpected error, see the log."))
+        except Exception as exc:
+            known = explain(exc, database=bound_database_path())
+            if known is None:
+                log.exception("unexpected error while processing job %s", job_id)
+            message = str(known) if known is not None else "Unexpected error, see the log."
+            self._emit(RunnerEvent(job_id, "failed", message=message))
         else:
             self._emit(RunnerEvent(job_id, "processed"))
 

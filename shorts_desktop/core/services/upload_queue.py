@@ -21,12 +21,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from shorts_desktop.core.db.connection import bound_database_path
 from shorts_desktop.core.errors import (
     ShortsError,
     TransferCancelled,
     TransferInterrupted,
     TransferPaused,
 )
+from shorts_desktop.core.failures import explain
 from shorts_desktop.core.services.uploads import UploadService, find_upload
 from shorts_desktop.core.transfers.priority import lower_priority
 
@@ -355,10 +357,12 @@ class UploadQueue:
             pass
         except ShortsError as exc:
             self._finish(item_id, "failed", error=str(exc))
-        except Exception as exc:  # a bug: keep the queue alive, say so on the row
-            log.exception("upload of %s failed", item.name)
-            self._finish(item_id, "failed",
-                         error=f"Unexpected error ({type(exc).__name__}), see the log.")
+        except Exception as exc:  # a full disk, a damaged database... or a bug
+            known = explain(exc, database=bound_database_path())
+            if known is None:
+                log.exception("upload of %s failed", item.name)
+            self._finish(item_id, "failed", error=str(known) if known is not None else
+                         f"Unexpected error ({type(exc).__name__}), see the log.")
         else:
             self._finish(item_id, "completed", bytes_done=item.size, upload=row.to_dict())
         return False

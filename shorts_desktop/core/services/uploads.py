@@ -8,6 +8,7 @@ leaves no object, no open multipart upload and no completed row.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 import peewee
 
 from shorts_desktop.core.config import MAX_PRESIGN_SECONDS, Settings
+from shorts_desktop.core.db.connection import bound_database_path
 from shorts_desktop.core.db.models import (
     INPUTS_RELEASED_STATUSES,
     Job,
@@ -29,6 +31,7 @@ from shorts_desktop.core.db.models import (
 from shorts_desktop.core.errors import (
     NotFoundError,
     ShortsError,
+    SourceFileChanged,
     StorageError,
     TransferCancelled,
     TransferInterrupted,
@@ -36,6 +39,7 @@ from shorts_desktop.core.errors import (
     UploadInterrupted,
     UserError,
 )
+from shorts_desktop.core.failures import explain, os_error
 from shorts_desktop.core.services import files
 from shorts_desktop.core.storage.base import ProgressCallback, Storage
 from shorts_desktop.core.storage.keys import object_metadata, safe_name, upload_key
@@ -43,6 +47,46 @@ from shorts_desktop.core.storage.keys import object_metadata, safe_name, upload_
 UPLOAD_KINDS = ("video", "transcript")
 THUMBNAIL_WIDTH = 160
 log = logging.getLogger(__name__)
+
+
+def _source_state(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+#: Up to this size a failed upload's file is hashed again when its size and time look
+#: unchanged (a rewrite within the clock's tick); a larger one is judged by those alone.
+REHASH_AFTER_FAILURE_MAX = 64 * 1024 * 1024
+
+
+def source_changed(path: Path, sums: files.Digests,
+                   before: os.stat_result | None) -> SourceFileChanged | None:
+    """Why an upload failed when its source file is not what it was when it was hashed
+    (`sums`) and sent (`before`): removed, grown, shrunk or rewritten. That is the user's
+    input, not a storage failure; None when the file is as it was."""
+    now = _source_state(path)
+    if now is None:
+        return SourceFileChanged(f"{path} was removed or moved while it was being uploaded; "
+                                 "upload it again once it is back.")
+    if now.st_size != sums.size:
+        verb = "grew" if now.st_size > sums.size else "shrank"
+        return SourceFileChanged(
+            f"{path} {verb} from {sums.size:,} to {now.st_size:,} bytes while it was being "
+            "uploaded; upload it again once it is complete."
+        )
+    rewritten = before is not None and (now.st_mtime_ns, now.st_ino) != (before.st_mtime_ns,
+                                                                          before.st_ino)
+    if not rewritten and now.st_size <= REHASH_AFTER_FAILURE_MAX:
+        try:
+            rewritten = files.digests(path).sha256 != sums.sha256
+        except OSError:
+            rewritten = False  # unreadable now: the failure keeps its own words
+    if rewritten:
+        return SourceFileChanged(f"{path} was rewritten while it was being uploaded; upload "
+                                 "it again once it is complete.")
+    return None
 
 
 def find_upload(upload_id: str, kind: str | None = None) -> Upload:
@@ -203,6 +247,7 @@ class UploadService:
         assert upload.key is not None
         metadata = object_metadata(upload.id, upload.kind, upload.original_name, sums.sha256,
                                    bool(upload.is_temp), media_of(upload))
+        before = _source_state(path)
         try:
             self.storage.put_file(
                 path,
@@ -234,7 +279,12 @@ class UploadService:
         except TransferInterrupted:  # the row stays uploading: the next start sends it on
             raise
         except BaseException as exc:
-            self._fail(upload, exc)
+            changed = None
+            if isinstance(exc, Exception) and not isinstance(exc, TransferCancelled):
+                changed = source_changed(path, sums, before)  # did the file change under us?
+            self._fail(upload, changed or exc)
+            if changed is not None:
+                raise changed from None
             raise
         try:
             now = utcnow()
@@ -301,8 +351,12 @@ class UploadService:
     def _fail(self, upload: Upload, exc: BaseException) -> None:
         """Record why an upload failed and make sure nothing of it stays in storage."""
         cancelled = isinstance(exc, KeyboardInterrupt | TransferCancelled)
-        reason = str(exc) if isinstance(exc, ShortsError) else "interrupted"
-        if not isinstance(exc, ShortsError | KeyboardInterrupt):
+        known = explain(exc, database=bound_database_path())
+        if known is not None:
+            reason = str(known)
+        elif isinstance(exc, KeyboardInterrupt):
+            reason = "interrupted"
+        else:
             reason = f"unexpected error ({type(exc).__name__})"
         try:
             for leftover in self.storage.list_multipart_uploads(upload.key or ""):
@@ -334,14 +388,21 @@ class UploadService:
         files.decode_transcript(data, "The transcript text")
         if not name.lower().endswith((".txt", ".srt", ".vtt")):
             name += ".txt"
-        self.scratch_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            suffix=Path(safe_name(name)).suffix, dir=self.scratch_dir
-        )
+        action = "keep the transcript text until it is uploaded"
+        try:
+            self.scratch_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(
+                suffix=Path(safe_name(name)).suffix, dir=self.scratch_dir
+            )
+        except OSError as exc:
+            raise os_error(exc, action, path=self.scratch_dir) from None
         path = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+            except OSError as exc:
+                raise os_error(exc, action, path=path) from None
             upload, sums = self.create(path, "transcript", is_temp=is_temp, original_name=name)
         except BaseException:
             path.unlink(missing_ok=True)
@@ -349,6 +410,57 @@ class UploadService:
         return upload, path, sums
 
     # -- reading ----------------------------------------------------------------------------
+
+    def find_same_content(self, sha256: str, size: int | None = None) -> list[Upload]:
+        """Completed uploads whose content has this SHA-256 (and size), oldest first."""
+        if not sha256:
+            return []
+        query = Upload.select().where((Upload.checksum == sha256.lower())
+                                      & (Upload.status == "completed"))
+        if size is not None:
+            query = query.where(Upload.size == size)
+        return list(query.order_by(Upload.completed_at, Upload.created_at))
+
+    def same_content_as(self, path: Path) -> list[Upload]:
+        """Completed uploads with the same bytes as the file at `path`, oldest first.
+
+        The file is hashed only when a completed upload has its size, so most new files
+        cost one query and no read. Reads the disk: call it from a worker thread.
+        """
+        size = Path(path).stat().st_size
+        if not Upload.select().where((Upload.size == size)
+                                     & (Upload.status == "completed")).exists():
+            return []
+        return self.find_same_content(self._digests(Path(path)).sha256, size)
+
+    def same_content_as_text(self, text: str) -> list[Upload]:
+        """Completed uploads whose bytes are this transcript text (UTF-8), oldest first."""
+        data = text.encode("utf-8")
+        return self.find_same_content(hashlib.sha256(data).hexdigest(), len(data))
+
+    def jobs_using(self, upload_ids: list[str]) -> dict[str, list[dict[str, object]]]:
+        """The jobs made or to be made from each of these uploads, newest first, as
+        {"id", "title", "status", "needs_inputs"} (one query per 400 uploads);
+        `needs_inputs` is true while the job's status keeps its inputs from deletion."""
+        used: dict[str, list[dict[str, object]]] = {}
+        ids = list(dict.fromkeys(upload_ids))
+        for start in range(0, len(ids), 400):
+            chunk = ids[start:start + 400]
+            wanted = set(chunk)
+            jobs = (Job.select(Job.id, Job.title, Job.status, Job.video_upload,
+                               Job.transcript_upload)
+                    .where(Job.video_upload.in_(chunk) | Job.transcript_upload.in_(chunk))
+                    .order_by(Job.created_at.desc()))
+            for job in jobs:
+                summary: dict[str, object] = {
+                    "id": job.id, "title": job.title, "status": job.status,
+                    "needs_inputs": job.status not in INPUTS_RELEASED_STATUSES,
+                }
+                inputs = (job.video_upload_id, job.transcript_upload_id)  # type: ignore[attr-defined]
+                for upload_id in dict.fromkeys(inputs):
+                    if upload_id in wanted:
+                        used.setdefault(upload_id, []).append(summary)
+        return used
 
     def list(
         self,

@@ -21,7 +21,6 @@ deleted.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import io
 import json
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from shorts_desktop.core.errors import ShortsError, StorageError, UserError
+from shorts_desktop.core.failures import os_error
 from shorts_desktop.core.storage.base import (
     CheckResult,
     MultipartInfo,
@@ -56,16 +56,6 @@ PRESIGN_REFUSAL = (
 def _refuse(key: str) -> UserError:
     """The error for a key that cannot name a file inside the library."""
     return UserError(f"{key!r} is not a valid name for a file in the local library.")
-
-
-def _os_error(exc: OSError, action: str) -> StorageError:
-    """One sentence for an operating-system failure while doing `action`."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StorageError(f"The disk is full: could not {action}.")
-    if exc.errno in (errno.EACCES, errno.EPERM) or isinstance(exc, PermissionError):
-        return StorageError(f"Permission denied: could not {action}.")
-    reason = exc.strerror or exc.__class__.__name__
-    return StorageError(f"Could not {action}: {reason}.")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -255,7 +245,7 @@ class LocalStorage:
                 _remove_quietly(sidecar)
             self._prune(folder)
             if isinstance(exc, OSError):
-                raise _os_error(exc, f"store {key} in the local library") from exc
+                raise os_error(exc, f"store {key} in the local library") from exc
             raise
 
     def put_file(
@@ -283,7 +273,7 @@ class LocalStorage:
         except (FileNotFoundError, IsADirectoryError) as exc:
             raise UserError(f"The file {path} does not exist any more.") from exc
         except OSError as exc:
-            raise _os_error(exc, f"read {path}") from exc
+            raise os_error(exc, f"read {path}") from exc
         with src:
             return self._store(
                 src,
@@ -307,7 +297,7 @@ class LocalStorage:
                 f"{src_key} is not in the local library, so it cannot be copied."
             ) from exc
         except OSError as exc:
-            raise _os_error(exc, f"read {src_key}") from exc
+            raise os_error(exc, f"read {src_key}") from exc
         with src:
             self._store(
                 src,
@@ -329,7 +319,7 @@ class LocalStorage:
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
-            raise _os_error(exc, f"read {key}") from exc
+            raise os_error(exc, f"read {key}") from exc
         if not stat.S_ISREG(st.st_mode):
             return None
         return self._info(key, path, st)
@@ -353,9 +343,9 @@ class LocalStorage:
                 raise StorageError(
                     f"{key} is not in the local library, so it cannot be downloaded."
                 ) from exc
-            raise _os_error(exc, f"save {dest}") from exc
+            raise os_error(exc, f"save {dest}") from exc
         except OSError as exc:
-            raise _os_error(exc, f"save {dest}") from exc
+            raise os_error(exc, f"save {dest}") from exc
         finally:
             _remove_quietly(tmp)
 
@@ -367,7 +357,7 @@ class LocalStorage:
 
         def fail(exc: OSError) -> None:
             if not isinstance(exc, FileNotFoundError | NotADirectoryError):
-                raise _os_error(exc, f"list {start}") from exc
+                raise os_error(exc, f"list {start}") from exc
 
         for dirpath, dirnames, filenames in os.walk(start, onerror=fail):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
@@ -388,7 +378,7 @@ class LocalStorage:
             except FileNotFoundError:
                 continue  # deleted while listing
             except OSError as exc:
-                raise _os_error(exc, f"read {key}") from exc
+                raise os_error(exc, f"read {key}") from exc
             if stat.S_ISREG(st.st_mode):
                 infos.append(self._info(key, found[key], st))
         return iter(infos)
@@ -410,7 +400,7 @@ class LocalStorage:
             except (FileNotFoundError, NotADirectoryError):
                 pass
             except OSError as exc:
-                raise _os_error(exc, f"delete {key}") from exc
+                raise os_error(exc, f"delete {key}") from exc
         self._prune(path.parent)
 
     def delete_many(self, keys: list[str]) -> list[str]:
@@ -453,7 +443,7 @@ class LocalStorage:
             self.root.mkdir(parents=True, exist_ok=True)
             free_gb = shutil.disk_usage(self.root).free / 1e9
         except OSError as exc:
-            reason = str(_os_error(exc, f"use the folder {self.root}"))
+            reason = str(os_error(exc, f"use the folder {self.root}"))
             skipped = "Skipped: the library folder is not usable."
             return [
                 CheckResult("folder", False, reason),
@@ -487,7 +477,7 @@ class LocalStorage:
         try:
             back = self._path(key).read_bytes()
         except OSError as exc:
-            rows.append(CheckResult("read", False, str(_os_error(exc, f"read {key}"))))
+            rows.append(CheckResult("read", False, str(os_error(exc, f"read {key}"))))
         else:
             if back == payload:
                 rows.append(CheckResult("read", True, "Read the probe file back intact."))
