@@ -107,6 +107,13 @@ def populate(home: Path, media: Path) -> None:
             when = now - timedelta(days=rng.randint(0, 26), hours=index * 3)
             Upload.update(created_at=when, completed_at=when, updated_at=when).where(
                 Upload.id == upload.id).execute()
+        # The same clip again under another name: the library marks the pair as duplicates.
+        copy = media / "Cold brew - phone export.mp4"
+        copy.write_bytes((media / VIDEOS[3][0]).read_bytes())
+        upload = services.uploads.upload_file(copy, "video", is_temp=True)
+        when = now - timedelta(days=2, hours=7)
+        Upload.update(created_at=when, completed_at=when, updated_at=when).where(
+            Upload.id == upload.id).execute()
         for index, (name, temp) in enumerate(TRANSCRIPTS):
             path = media / name
             if name.endswith(".vtt"):

@@ -147,7 +147,11 @@ def s3_main_window(make_main_window: MakeWindow, gui_s3_bucket: GuiBucket) -> Ma
 
 @pytest.fixture
 def media_files(tmp_path: Path) -> Callable[..., Path]:
-    """Write small files: `media_files("a.mp4")` a valid MP4 header, `.txt` some text."""
+    """Write small files: `media_files("a.mp4")` a valid MP4 header, `.txt` some text.
+
+    Files of different names differ in content, as real ones do: the app asks before it
+    uploads content that the library already holds.
+    """
     folder = tmp_path / "media"
     folder.mkdir(exist_ok=True)
 
@@ -156,7 +160,9 @@ def media_files(tmp_path: Path) -> Callable[..., Path]:
         if data is None:
             suffix = path.suffix.lower()
             if suffix in (".mp4", ".mov", ".m4v"):
-                data = struct.pack(">I", 24) + b"ftypisom" + bytes(12) + bytes(4000)
+                tag = name.encode()[:4000]
+                data = (struct.pack(">I", 24) + b"ftypisom" + bytes(12) + tag
+                        + bytes(4000 - len(tag)))
             elif suffix == ".png":
                 data = b"\x89PNG\r\n\x1a\n" + bytes(100)
             else:

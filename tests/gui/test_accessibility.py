@@ -103,7 +103,10 @@ def populated_window(make_main_window: Callable[..., MainWindow],
     uploads = window.panels["uploads"]
     assert isinstance(uploads, UploadsPanel)
     uploads.pause_all_button.setChecked(True)
-    uploads.add_paths([media_files(LONG_NAME)])
+    # Other bytes under the same name: the same content would first be asked about.
+    held = media_files(LONG_NAME)
+    held.write_bytes(held.read_bytes() + b"another take")
+    uploads.add_paths([held])
     qtbot.waitUntil(lambda: uploads.model.rowCount() == 1, timeout=WAIT)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 import uuid
@@ -170,7 +171,8 @@ def test_keyboard_shortcuts(stocked: MainWindow, qtbot: Any,
     panel.table.setFocus()
     select_names(panel, ["alpha notes.txt"])
     qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
-    assert len(asked) == 1 and "alpha notes.txt" in asked[0]
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT)  # after a look at the jobs
+    assert "alpha notes.txt" in asked[0]
     assert panel.model.total_count() == 3  # answered No
 
 
@@ -256,7 +258,10 @@ def test_delete_asks_for_confirmation_and_removes_the_object(
     monkeypatch.setattr(QMessageBox, "question", question)
     select_names(panel, ["gone.mp4"])
     panel.delete_action.trigger()
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT)
     assert "Delete 1 file from" in asked[0] and "gone.mp4" in asked[0]
+    assert "job" not in asked[0]  # no job uses it
+    qtbot.waitUntil(panel.delete_action.isEnabled)
     assert len(gui_s3_bucket.keys()) == 2  # answered No: nothing happened
     panel.delete_action.trigger()
     qtbot.waitUntil(lambda: names(panel) == ["stays.txt"], timeout=WAIT)
@@ -396,3 +401,295 @@ def test_a_repaint_asks_the_model_once_per_cell(qtbot: Any,
              if image.pixelColor(x, rect.center().y()).lightness() < 128]
     assert right and right[-1] > rect.center().x()  # drawn, and on the right
     assert model.index(3, 0).data() == "clip-3.mp4"
+
+
+# -- names, reasons, banners, jobs and duplicates -------------------------------------------
+
+LONG = "Mountain biking in the Alps - take 3 final FINAL export 1080x1920.mp4"
+TYPICAL = "Street food tour - Bangkok night market part 2.mov"
+
+
+def name_room(panel: LibraryPanel, row: int) -> int:
+    """The pixels the Name cell of `row` has for its text: the cell, less the thumbnail
+    and the margins the style puts around both."""
+    table = panel.table
+    rect = table.visualRect(panel.model.index(row, NAME))
+    margin = table.style().pixelMetric(table.style().PixelMetric.PM_FocusFrameHMargin) + 1
+    return rect.width() - table.iconSize().width() - 4 * margin
+
+
+def shown_name(panel: LibraryPanel, row: int) -> str:
+    """What the table paints of the name: the text elided as the view elides it."""
+    table = panel.table
+    text = panel.model.index(row, NAME).data()
+    return table.fontMetrics().elidedText(text, table.textElideMode(), name_room(panel, row))
+
+
+def row_of(panel: LibraryPanel, name: str) -> int:
+    return names(panel).index(name)
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1280, 800)])
+def test_names_keep_most_of_the_width(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any,
+    size: tuple[int, int],
+) -> None:
+    """Today's bug: at 1024 px every name collapsed to "…" behind eight other columns."""
+    from shorts_desktop.gui.models.uploads_model import KEY, LENGTH, PICTURE, UPLOADED
+    from shorts_desktop.gui.panels.library import NAME_SHARE
+
+    upload(main_window, media_files(LONG), "video")
+    upload(main_window, media_files(TYPICAL), "video", is_temp=False)
+    upload(main_window, media_files("notes.txt"), "transcript")
+    main_window.resize(*size)
+    panel = open_library(main_window, qtbot, 3)
+    table, header = panel.table, panel.table.horizontalHeader()
+    qtbot.waitUntil(lambda: table.viewport().width() > size[0] // 2)
+    qtbot.wait(50)
+    width = table.viewport().width()
+    share = header.sectionSize(NAME) / width
+    assert share >= NAME_SHARE, f"the Name column has {share:.0%} of {width} px"
+    assert header.sectionResizeMode(NAME) == QHeaderView.ResizeMode.Stretch
+    # Every other shown column is as wide as its content, no more: they add up with Name.
+    shown = panel.visible_columns()
+    assert sum(header.sectionSize(c) for c in shown) <= width + 1
+    assert {SIZE, KEPT, STATUS, UPLOADED} <= set(shown)  # never left out
+    # The typical name is shown whole, left-aligned; a long one keeps its extension.
+    typical = row_of(panel, TYPICAL)
+    assert shown_name(panel, typical) == TYPICAL
+    assert table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    long_text = shown_name(panel, row_of(panel, LONG))
+    assert long_text.endswith("1080x1920.mp4") and long_text.startswith("Mountain biking")
+    assert "…" in long_text or long_text == LONG
+    alignment = panel.model.index(typical, NAME).data(Qt.ItemDataRole.TextAlignmentRole)
+    assert not alignment or Qt.AlignmentFlag(alignment) & Qt.AlignmentFlag.AlignLeft
+    if size[0] >= 1280:
+        assert {LENGTH, PICTURE} <= set(shown)  # room for more at a larger window
+    # The header's menu shows a left-out column; the key then elides in the middle too,
+    # so that the file name at its end stays.
+    panel.show_column(KEY, True)
+    assert KEY in panel.visible_columns()
+    key_index = panel.model.index(row_of(panel, LONG), KEY)
+    key = key_index.data()
+    key_text = table.fontMetrics().elidedText(
+        key, table.textElideMode(), table.visualRect(key_index).width() - 8)
+    assert key_text.endswith(".mp4") and key_text.startswith(key.split("/")[0])
+    panel.fit_columns_to_window()
+    assert header.sectionSize(NAME) / width >= NAME_SHARE
+
+
+def stopped_upload(services: Any, path: Path, kind: str, status: str,
+                   error: str | None) -> str:
+    """A recorded upload that failed (or went missing) with this reason."""
+    from shorts_desktop.core.db.models import Upload
+
+    row, _sums = services.uploads.create(path, kind)
+    Upload.update(status=status, error=error).where(Upload.id == row.id).execute()
+    return str(row.id)
+
+
+REASON = "The connection was reset; retry to continue."
+
+
+def test_failure_reasons_are_read_in_the_row(
+    make_main_window: Any, media_files: Callable[..., Path], qtbot: Any,
+) -> None:
+    from shorts_desktop.app import build_services
+    from shorts_desktop.gui.models.queue_model import ETA, RATE, REASON_SPAN
+    from shorts_desktop.gui.models.queue_model import STATE as QUEUE_STATE
+    from shorts_desktop.gui.panels.uploads import UploadsPanel
+
+    services = build_services(dict(os.environ), interactive=True)
+    try:
+        stopped_upload(services, media_files("voiceover.txt"), "transcript", "failed",
+                       f"{REASON}\n(details for the log)")
+        gone = services.uploads.upload_file(media_files("gone.mp4"), "video")
+        stopped_upload(services, media_files("lost.mp4"), "video", "missing", None)
+        from shorts_desktop.core.db.models import Upload
+
+        Upload.update(status="missing").where(Upload.id == gone.id).execute()
+    finally:
+        services.close()
+    window = make_main_window()
+    window.resize(1024, 700)
+    # The queue: the restored failed row says why in its State cell, spanning the empty
+    # Rate and ETA cells; the whole message is in the tooltip.
+    queue = window.panels["uploads"]
+    assert isinstance(queue, UploadsPanel)
+    window.show_panel("uploads")
+    qtbot.waitUntil(lambda: queue.model.rowCount() == 1, timeout=WAIT)
+    index = queue.model.index(0, QUEUE_STATE)
+    assert index.data() == f"Failed: {REASON}"
+    assert "details for the log" in index.data(Qt.ItemDataRole.ToolTipRole)
+    assert queue.table.columnSpan(0, QUEUE_STATE) == REASON_SPAN == ETA - QUEUE_STATE + 1
+    assert RATE < ETA
+    span = queue.table.visualRect(index)
+    assert span.width() >= queue.table.fontMetrics().horizontalAdvance(index.data()) * 0.8
+    # Retried, the row is one cell again (its rate and ETA come back).
+    queue.queue.retry(queue.model.queue_item(0).item_id)
+    qtbot.waitUntil(lambda: queue.table.columnSpan(0, QUEUE_STATE) == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: queue.model.queue_item(0).state == "completed", timeout=WAIT)
+
+    # The library: failed and missing rows say why in the Status cell.
+    panel = open_library(window, qtbot, 3)
+    status = {r["original_name"]: panel.model.index(n, STATUS).data()
+              for n, r in enumerate(panel.model.rows(range(3)))}
+    assert status["gone.mp4"] == "Missing: no longer in storage"
+    assert status["lost.mp4"] == "Missing: no longer in storage"
+    assert status["voiceover.txt"] == "Completed"  # retried above
+    # The Status column widened for the reasons, within its share.
+    header = panel.table.horizontalHeader()
+    assert header.sectionSize(STATUS) > panel.table.fontMetrics().horizontalAdvance(
+        "Completed") + 30
+
+
+def test_a_failed_row_in_the_library_says_why(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any,
+) -> None:
+    stopped_upload(main_window.services, media_files("broken.mp4"), "video", "failed",
+                   "Access denied: the key may not write to the bucket.")
+    panel = open_library(main_window, qtbot, 1)
+    index = panel.model.index(0, STATUS)
+    assert index.data() == "Failed: Access denied: the key may not write to the bucket."
+    assert "Access denied" in index.data(Qt.ItemDataRole.ToolTipRole)
+    # The cell cuts the reason at its end, so that it reads from its start.
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from shorts_desktop.gui.panels.base import ElideRightDelegate
+
+    delegate = panel.table.itemDelegateForColumn(STATUS)
+    assert isinstance(delegate, ElideRightDelegate)
+    option = QStyleOptionViewItem()
+    delegate.initStyleOption(option, index)
+    assert option.text == index.data()
+    assert option.textElideMode == Qt.TextElideMode.ElideRight
+
+
+def test_banners_do_not_move_rows_and_go_away(
+    stocked: MainWindow, qtbot: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shorts_desktop.gui.panels.base import MessageBanner
+
+    monkeypatch.setattr(MessageBanner, "INFO_TIMEOUT_MS", 300)
+    panel = open_library(stocked, qtbot, 3)
+    table = panel.table
+
+    def first_row_top() -> int:
+        rect = table.visualRect(panel.model.index(0, NAME))
+        return table.viewport().mapTo(panel, rect.topLeft()).y()
+
+    before = first_row_top()
+    panel.banner.show_message("1 file made permanent.")
+    qtbot.waitUntil(panel.banner.isVisible)
+    qtbot.wait(20)
+    assert first_row_top() == before  # the banner sits below the table
+    assert panel.banner.geometry().top() >= table.geometry().bottom()
+    qtbot.waitUntil(lambda: not panel.banner.isVisible(), timeout=3000)  # went by itself
+    assert first_row_top() == before
+    # An error stays until it is dismissed.
+    panel.banner.show_message("A file could not be deleted: access denied.", "error")
+    qtbot.wait(600)
+    assert panel.banner.isVisible() and not panel.banner.expires
+    qtbot.mouseClick(panel.banner.dismiss_button, Qt.MouseButton.LeftButton)
+    assert not panel.banner.isVisible()
+    # A message with a button waits for it.
+    panel.banner.show_message("Sync found 2 files.", "info", "Sync", lambda: None)
+    assert not panel.banner.expires
+
+
+def test_delete_names_the_job_that_uses_the_file(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shorts_desktop.core.services.jobs import JobDraft
+
+    video = upload(main_window, media_files("beach.mp4"), "video")
+    text = upload(main_window, media_files("beach.txt"), "transcript")
+    old_video = upload(main_window, media_files("old.mp4"), "video")
+    old_text = upload(main_window, media_files("old.txt"), "transcript")
+    upload(main_window, media_files("free.txt"), "transcript")
+    jobs = main_window.services.jobs
+    jobs.create(JobDraft(title="Beach walk at dawn", voice="nova",
+                         video_upload_id=video["id"], transcript_upload_id=text["id"]))
+    done = jobs.create(JobDraft(title="Old town in 60 seconds", voice="nova",
+                                video_upload_id=old_video["id"],
+                                transcript_upload_id=old_text["id"]))
+    jobs.cancel(done.id)
+    panel = open_library(main_window, qtbot, 5)
+    asked: list[str] = []
+
+    def question(_parent: Any, _title: str, text: str, *args: Any) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    ids = {r["original_name"]: r["id"] for r in panel.model.rows(range(5))}
+
+    # A file an unfinished job needs: nothing is asked, the message names the job.
+    select_names(panel, ["beach.mp4"])
+    panel.delete_action.trigger()
+    qtbot.waitUntil(panel.banner.isVisible, timeout=WAIT)
+    assert asked == []
+    assert "“Beach walk at dawn”" in panel.banner.text()
+    assert "beach.mp4" in panel.banner.text() and ids["beach.mp4"] not in panel.banner.text()
+    assert panel.banner.kind == "warning"
+
+    # With other files: the question says which job uses what, by title, and what is kept.
+    qtbot.waitUntil(panel.delete_action.isEnabled)
+    select_names(panel, ["beach.mp4", "old.mp4", "free.txt"])
+    panel.delete_action.trigger()
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT)
+    text_asked = asked[0]
+    assert text_asked.startswith("Delete 2 files from")
+    assert "old.mp4: “Old town in 60 seconds” (cancelled)" in text_asked
+    assert "beach.mp4: the job “Beach walk at dawn”" in text_asked and "kept" in text_asked
+    assert not any(i in text_asked for i in ids.values())  # titles, not ids
+    assert panel.model.total_count() == 5  # answered No
+
+
+def test_the_job_lookup_is_one_query_in_a_worker(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from shorts_desktop.core.services.uploads import UploadService
+
+    for n in range(3):
+        upload(main_window, media_files(f"clip {n}.txt"), "transcript")
+    panel = open_library(main_window, qtbot, 3)
+    calls: list[tuple[list[str], bool]] = []
+    real = UploadService.jobs_using
+
+    def spy(self: Any, upload_ids: list[str]) -> Any:
+        calls.append((list(upload_ids), threading.current_thread() is threading.main_thread()))
+        return real(self, upload_ids)
+
+    monkeypatch.setattr(UploadService, "jobs_using", spy)
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.No)
+    panel.select_ids([r["id"] for r in panel.model.rows(range(3))])
+    panel.delete_action.trigger()
+    qtbot.waitUntil(lambda: bool(calls) and panel.delete_action.isEnabled(), timeout=WAIT)
+    assert len(calls) == 1 and len(calls[0][0]) == 3 and calls[0][1] is False
+
+
+def test_the_library_shows_duplicates(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any,
+) -> None:
+    data = b"1\n00:00:01,000 --> 00:00:02,000\nSame words\n"
+    upload(main_window, media_files("first.srt", data), "transcript")
+    upload(main_window, media_files("again.srt", data), "transcript")
+    upload(main_window, media_files("other.srt", data + b"And more\n"), "transcript")
+    panel = open_library(main_window, qtbot, 3)
+    assert panel.model.duplicate_count() == 2
+    panel.duplicates_filter.setChecked(True)
+    assert sorted(names(panel)) == ["again.srt", "first.srt"]
+    assert panel.count_label.text() == "2 of 3 uploads shown"
+    row = row_of(panel, "again.srt")
+    assert panel.model.index(row, STATUS).data() == "Duplicate"
+    tip = panel.model.index(row, NAME).data(Qt.ItemDataRole.ToolTipRole)
+    assert "same content" in tip and "first.srt" in tip
+    panel.duplicates_filter.setChecked(False)
+    assert panel.model.rowCount() == 3
+    assert panel.model.index(row_of(panel, "other.srt"), STATUS).data() == "Completed"

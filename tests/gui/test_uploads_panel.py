@@ -459,3 +459,94 @@ def test_the_status_bar_shortens_the_home_folder(main_window: MainWindow,
     text = main_window.location_label.text()
     expected = f"~{os.sep}{library.parent.name}{os.sep}{library.name}"
     assert text == f"Files go to the local library at {expected} (no bucket set up yet)"
+
+
+# -- the same content again --------------------------------------------------------------
+
+
+def test_the_same_content_again_is_asked_about_first(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file whose bytes are a completed upload's is held back and the creator is asked,
+    naming the upload it matches; the check (a hash) runs in a worker, never the GUI."""
+    import threading
+
+    from shorts_desktop.core.services.uploads import UploadService
+
+    panel = uploads_panel(main_window)
+    original = media_files("beach sunrise.mp4")
+    stored = main_window.services.uploads.upload_file(original, "video").to_dict()
+    copy = media_files("beach sunrise (copy).mp4", original.read_bytes())
+    threads: list[bool] = []
+    real = UploadService.same_content_as
+
+    def spy(self: Any, path: Path) -> Any:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(self, path)
+
+    monkeypatch.setattr(UploadService, "same_content_as", spy)
+    fresh = media_files("new clip.mp4")
+    panel.add_paths([copy, fresh])
+    qtbot.waitUntil(lambda: panel.duplicate_dialog is not None, timeout=WAIT)
+    dialog = panel.duplicate_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert threads and not any(threads)
+    assert dialog.text().startswith(
+        "“beach sunrise (copy).mp4” is already in your library as “beach sunrise.mp4” "
+        "(uploaded ")
+    assert dialog.text().endswith("upload it again?")
+    assert stored["id"] not in dialog.text()
+    # The other file went on meanwhile; the copy waits for the answer.
+    qtbot.waitUntil(lambda: states(panel) == {"new clip.mp4": "completed"}, timeout=WAIT)
+    qtbot.mouseClick(panel.duplicate_skip_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.duplicate_dialog is None)
+    qtbot.wait(100)
+    assert set(states(panel)) == {"new clip.mp4"}  # skipped: not queued
+
+    # Asked again, "Upload again" queues it.
+    panel.add_paths([copy])
+    qtbot.waitUntil(lambda: panel.duplicate_dialog is not None, timeout=WAIT)
+    qtbot.mouseClick(panel.duplicate_again_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: states(panel).get("beach sunrise (copy).mp4") == "completed",
+                    timeout=WAIT)
+    assert not panel.refused_box.isVisible()
+
+
+def test_pasted_text_already_in_the_library_is_asked_about(
+    main_window: MainWindow, qtbot: Any,
+) -> None:
+    panel = uploads_panel(main_window)
+    main_window.services.uploads.upload_transcript_text("Hello there.", name="hello.txt")
+    panel.add_text("Hello there.", "greeting")
+    qtbot.waitUntil(lambda: panel.duplicate_dialog is not None, timeout=WAIT)
+    dialog = panel.duplicate_dialog
+    assert dialog is not None
+    assert "“greeting.txt” is already in your library as “hello.txt”" in dialog.text()
+    qtbot.mouseClick(panel.duplicate_again_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: states(panel).get("greeting.txt") == "completed", timeout=WAIT)
+
+
+def test_several_duplicates_are_asked_about_in_one_question(
+    main_window: MainWindow, media_files: Callable[..., Path], qtbot: Any,
+) -> None:
+    panel = uploads_panel(main_window)
+    services = main_window.services
+    for name in ("one.txt", "two.txt"):
+        services.uploads.upload_file(media_files(name), "transcript")
+    # media_files writes "Hello from <name>." into a transcript: the same bytes again.
+    copies = [media_files(f"copy of {n}",
+                          f"Hello from {n}.\nA second line of transcript.\n".encode())
+              for n in ("one.txt", "two.txt")]
+    panel.add_paths(copies)
+    qtbot.waitUntil(lambda: panel.duplicate_dialog is not None, timeout=WAIT)
+    dialog = panel.duplicate_dialog
+    assert dialog is not None
+    text = dialog.text()
+    assert text.startswith("2 files are already in your library:")
+    assert "• “copy of one.txt” as “one.txt”" in text and "“two.txt”" in text
+    assert text.endswith("Upload them again?")
+    assert panel.duplicate_skip_button.text() == "&Skip them"
+    dialog.reject()
+    qtbot.waitUntil(lambda: panel.duplicate_dialog is None)
+    assert states(panel) == {}

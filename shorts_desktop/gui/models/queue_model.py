@@ -28,10 +28,13 @@ from PySide6.QtWidgets import QApplication
 
 from shorts_desktop.core.services.upload_queue import QueueItem
 from shorts_desktop.gui.format import human_duration, human_rate, human_size
-from shorts_desktop.gui.models.uploads_model import STATUS_LABELS
+from shorts_desktop.gui.models.uploads_model import STATUS_LABELS, reason_line
 
-COLUMNS = ("Name", "Kind", "Size", "Progress", "Rate", "ETA", "State")
-NAME, KIND, SIZE, PROGRESS, RATE, ETA, STATE = range(len(COLUMNS))
+COLUMNS = ("Name", "Kind", "Size", "Progress", "State", "Rate", "ETA")
+NAME, KIND, SIZE, PROGRESS, STATE, RATE, ETA = range(len(COLUMNS))
+#: A failed row's State cell spans these columns (its Rate and ETA are empty), so that
+#: the reason it gives has room.
+REASON_SPAN = ETA - STATE + 1
 
 TRANSFERRING = ("queued", "uploading")
 FINISHED = ("completed", "failed", "cancelled")
@@ -45,8 +48,13 @@ _PROGRESS_FLAGS = Qt.ItemFlag.ItemIsEnabled
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
-#: The columns a progress report changes.
-_PROGRESS_COLUMNS = (PROGRESS, RATE, ETA, STATE)
+#: The columns a progress report changes (adjacent: one dataChanged covers them).
+_PROGRESS_COLUMNS = (PROGRESS, STATE, RATE, ETA)
+
+
+def shows_reason(item: QueueItem) -> bool:
+    """True when the row says why it failed (its State cell then spans `REASON_SPAN`)."""
+    return item.state == "failed" and bool(reason_line(item.error))
 
 
 def progress_of(item: QueueItem) -> float:
@@ -119,7 +127,10 @@ class QueueModel(QStandardItemModel):
         if column == STATE:
             if item.state == "uploading" and item.bytes_done == 0 and not item.rate:
                 return "Waiting"  # being checksummed, or waiting for a free upload slot
-            return STATUS_LABELS.get(item.state, item.state.capitalize())
+            label = STATUS_LABELS.get(item.state, item.state.capitalize())
+            if shows_reason(item):
+                return f"{label}: {reason_line(item.error)}"
+            return label
         return ""
 
     def _tooltip(self, item: QueueItem, column: int) -> str:
@@ -128,7 +139,8 @@ class QueueModel(QStandardItemModel):
             source = str(item.path) if item.path is not None else "pasted text"
             return f"{item.name}\nFrom: {source}\nKept as: {where}"
         if column == STATE and item.error:
-            return item.error
+            label = STATUS_LABELS.get(item.state, item.state.capitalize())
+            return f"{label}: {item.error.strip()}"
         if column == STATE and self._display(item, column) == "Waiting":
             return "Checking the file, or waiting for a free upload slot"
         if column == PROGRESS:
@@ -249,7 +261,7 @@ class QueueModel(QStandardItemModel):
         with self._quietly():
             for row in set(changed):
                 self._fill(row, _PROGRESS_COLUMNS)
-        self._changed(changed, (PROGRESS, STATE))
+        self._changed(changed, (PROGRESS, ETA))
 
     def _changed(self, rows: list[int],
                  columns: tuple[int, int] = (0, len(COLUMNS) - 1)) -> None:

@@ -7,6 +7,7 @@ list of row numbers sorted with a key function takes a few tens of milliseconds.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -55,6 +56,33 @@ STATUS_LABELS = {
     "missing": "Missing",
 }
 
+#: What a missing upload's row says when nothing more is known.
+MISSING_REASON = "no longer in storage"
+#: Statuses whose row says why (the reason is in the upload's `error`).
+_EXPLAINED = ("failed", "missing")
+#: At most this many different status texts are measured for the Status column's width.
+_STATUS_SAMPLES = 200
+
+
+def reason_line(text: object) -> str:
+    """The first line of an error message: what a table cell shows of it."""
+    stripped = str(text or "").strip()
+    return stripped.splitlines()[0] if stripped else ""
+
+
+def status_text(row: Row, duplicate: bool = False) -> str:
+    """The Status cell: "Completed", "Failed: <why>", "Missing: <why>", or "Duplicate" for
+    a completed upload whose content is in the library more than once."""
+    status = str(row.get("status") or "")
+    label = STATUS_LABELS.get(status, status.capitalize())
+    if status in _EXPLAINED:
+        reason = reason_line(row.get("error")) or (MISSING_REASON if status == "missing" else "")
+        return f"{label}: {reason}" if reason else label
+    if duplicate and status == "completed":
+        return "Duplicate"
+    return label
+
+
 _SORT_KEYS: dict[int, Callable[[Row], Any]] = {
     NAME: lambda r: (r.get("original_name") or "").casefold(),
     KIND: lambda r: r.get("kind") or "",
@@ -76,6 +104,8 @@ class LibraryFilter:
     is_temp: bool | None = None
     status: str | None = None
     text: str = ""
+    #: Only uploads whose content (SHA-256) is in the library more than once.
+    duplicates: bool = False
 
     def accepts(self, row: Row, haystack: str, words: list[str]) -> bool:
         if self.kind is not None and row.get("kind") != self.kind:
@@ -105,6 +135,9 @@ class UploadsModel(QAbstractTableModel):
         self._filter = LibraryFilter()
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._sort_keys: dict[int, list[Any]] = {}  # column -> key of every row, built lazily
+        # upload id -> the other completed uploads with the same content, oldest first
+        self._same: dict[str, list[Row]] = {}
+        self._status_samples: list[str] = []
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -180,8 +213,7 @@ class UploadsModel(QAbstractTableModel):
         return self.thumbnails.placeholder("transcript" if row.get("kind") == "transcript"
                                            else "video")
 
-    @staticmethod
-    def _display(row: Row, column: int) -> str:
+    def _display(self, row: Row, column: int) -> str:
         if column == NAME:
             return str(row.get("original_name") or "")
         if column == KIND:
@@ -195,8 +227,7 @@ class UploadsModel(QAbstractTableModel):
         if column == KEPT:
             return "Temporary" if row.get("is_temp") else "Permanent"
         if column == STATUS:
-            status = str(row.get("status") or "")
-            return STATUS_LABELS.get(status, status.capitalize())
+            return status_text(row, bool(self._same) and str(row.get("id")) in self._same)
         if column == UPLOADED:
             return human_time(row.get("created_at"))
         if column == KEY:
@@ -205,14 +236,29 @@ class UploadsModel(QAbstractTableModel):
 
     def _tooltip(self, row: Row, column: int) -> str:
         if column == NAME:
-            return f"{row.get('original_name')}\nUpload id: {row.get('id')}"
+            lines = [str(row.get("original_name") or "")]
+            where = row.get("key") or row.get("file_path")
+            if where:
+                lines.append(f"Stored at: {where}")
+            lines.append(f"Upload id: {row.get('id')}")
+            lines.extend(self._same_lines(row))
+            return "\n".join(lines)
         if column == PICTURE and row.get("width") and row.get("height"):
             shape = "portrait" if row["height"] > row["width"] else "landscape"
             if row["height"] == row["width"]:
                 shape = "square"
             return f"{self._display(row, column)} pixels, {shape}"
-        if column == STATUS and row.get("error"):
-            return f"{self._display(row, column)}: {row['error']}"
+        if column == STATUS:
+            status = str(row.get("status") or "")
+            label = STATUS_LABELS.get(status, status.capitalize())
+            if status in _EXPLAINED:  # the whole reason, not only its first line
+                reason = str(row.get("error") or "").strip() or (
+                    MISSING_REASON if status == "missing" else "")
+                return f"{label}: {reason}" if reason else label
+            if row.get("error") and status != "completed":
+                return f"{label}: {row['error']}"
+            same = self._same_lines(row)
+            return "\n".join([label, *same]) if same else label
         if column == KEPT:
             if row.get("is_temp"):
                 return "Temporary: removed by cleanup after a while; make it permanent to keep it."
@@ -221,6 +267,31 @@ class UploadsModel(QAbstractTableModel):
             where = row.get("bucket") or "local library"
             return f"{self._display(row, column)}\nin {where}"
         return self._display(row, column)
+
+    def _same_lines(self, row: Row) -> list[str]:
+        others = self._same.get(str(row.get("id"))) if self._same else None
+        if not others:
+            return []
+        lines = ["The same content is in the library as:"]
+        lines.extend(f"• {o.get('original_name')} (uploaded "
+                     f"{human_time(o.get('completed_at') or o.get('created_at'))})"
+                     for o in others[:5])
+        if len(others) > 5:
+            lines.append(f"… and {len(others) - 5} more")
+        return lines
+
+    def same_content(self, upload_id: str) -> list[Row]:
+        """The other completed uploads with the same content as this one, oldest first."""
+        return list(self._same.get(upload_id, ()))
+
+    def duplicate_count(self) -> int:
+        """How many uploads share their content with another one."""
+        return len(self._same)
+
+    def status_samples(self) -> list[str]:
+        """The Status texts longer than a plain status (reasons, duplicates), for sizing
+        the column: a few hundred different ones at most."""
+        return list(self._status_samples)
 
     def row_dict(self, row: int) -> Row:
         return self._all[self._visible[row]]
@@ -251,6 +322,7 @@ class UploadsModel(QAbstractTableModel):
         self._all = list(rows)
         self._sort_keys = {}
         self._haystacks = [_haystack(r) for r in self._all]
+        self._survey()
         self._visible = self._filtered()
         self.endResetModel()
 
@@ -278,6 +350,7 @@ class UploadsModel(QAbstractTableModel):
         self._all = kept
         self._sort_keys = {}
         self._haystacks = [_haystack(r) for r in self._all]
+        self._survey()
         self._visible = self._filtered()
         self.endResetModel()
 
@@ -302,6 +375,31 @@ class UploadsModel(QAbstractTableModel):
 
     # -- internals --------------------------------------------------------------------------
 
+    def _survey(self) -> None:
+        """Find the uploads with the same content (completed, same SHA-256) and the
+        status texts that say more than a status."""
+        sums = [str(r.get("checksum") or "") if r.get("status") == "completed" else ""
+                for r in self._all]
+        counts = Counter(sums)
+        counts.pop("", None)
+        groups: dict[str, list[Row]] = {}
+        for row, checksum in zip(self._all, sums, strict=True):
+            if checksum and counts[checksum] > 1:
+                groups.setdefault(checksum, []).append(row)
+        same: dict[str, list[Row]] = {}
+        for group in groups.values():
+            group.sort(key=lambda r: r.get("completed_at") or r.get("created_at") or "")
+            for row in group:
+                same[str(row.get("id"))] = [o for o in group if o is not row]
+        self._same = same
+        samples: dict[str, None] = {}
+        for row in self._all:
+            if len(samples) >= _STATUS_SAMPLES:
+                break
+            if row.get("status") in _EXPLAINED or str(row.get("id")) in same:
+                samples[self._display(row, STATUS)] = None
+        self._status_samples = list(samples)
+
     def _filtered(self) -> list[int]:
         flt = self._filter
         words = flt.text.casefold().split()
@@ -309,7 +407,10 @@ class UploadsModel(QAbstractTableModel):
             visible = list(range(len(self._all)))
         else:
             rows, hay = self._all, self._haystacks
-            visible = [i for i in range(len(rows)) if flt.accepts(rows[i], hay[i], words)]
+            same = self._same
+            visible = [i for i in range(len(rows))
+                       if (not flt.duplicates or str(rows[i].get("id")) in same)
+                       and flt.accepts(rows[i], hay[i], words)]
         self._visible = visible
         self._sort_visible()
         return self._visible

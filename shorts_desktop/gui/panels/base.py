@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from PySide6.QtCore import QAbstractItemModel, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QEnterEvent, QHideEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -16,6 +23,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -32,9 +41,9 @@ from shorts_desktop.gui.palette import (
 )
 
 # The palette helpers are re-exported: the panels import them from here.
-__all__ = ["MessageBanner", "Panel", "heading", "is_dark", "list_table", "make_action",
-           "name_clear_button", "ok_color", "ok_style", "problem_color", "problem_style",
-           "standard_icon"]
+__all__ = ["ElideRightDelegate", "MessageBanner", "Panel", "heading", "is_dark", "list_table",
+           "make_action", "name_clear_button", "ok_color", "ok_style", "problem_color",
+           "problem_style", "standard_icon"]
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -101,11 +110,22 @@ def make_action(
 
 
 class MessageBanner(QFrame):
-    """A message above a table (information, a warning or an error) that can be dismissed,
-    optionally with one button that does what the message suggests."""
+    """A message beside a table (information, a warning or an error) that can be dismissed,
+    optionally with one button that does what the message suggests.
+
+    Put it below a table, not above: then its coming and going never moves the rows under
+    the pointer. Information without a button goes away by itself after
+    `INFO_TIMEOUT_MS` (later while the pointer rests on it); warnings, errors and messages
+    that offer a button stay until they are dismissed or replaced.
+    """
 
     #: Emitted when the user dismisses the message.
     dismissed = Signal()
+
+    #: How long a plain information message stays, in milliseconds.
+    INFO_TIMEOUT_MS = 8000
+    #: While the pointer is on the message, it stays at least this much longer.
+    HOVER_GRACE_MS = 2000
 
     # kind -> (border, background) as "r, g, b"
     COLORS: ClassVar[dict[str, tuple[str, str]]] = {"info": ("40, 120, 220", "40, 120, 220"),
@@ -137,6 +157,9 @@ class MessageBanner(QFrame):
         row.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
         self.kind = "info"
+        self._expiry = QTimer(self)
+        self._expiry.setSingleShot(True)
+        self._expiry.timeout.connect(self._expire)
         self.hide()
 
     def show_message(self, text: str, kind: str = "info", action: str | None = None,
@@ -158,9 +181,34 @@ class MessageBanner(QFrame):
         self.label.setText(text)
         self.label.setAccessibleDescription(text)
         self.show()
+        if kind == "info" and not action:
+            self._expiry.start(self.INFO_TIMEOUT_MS)
+        else:
+            self._expiry.stop()
+
+    @property
+    def expires(self) -> bool:
+        """True while the message is set to go away by itself."""
+        return self._expiry.isActive()
 
     def text(self) -> str:
         return self.label.text()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._expiry.stop()
+        super().hideEvent(event)
+
+    def enterEvent(self, event: QEnterEvent) -> None:
+        # Being read: do not take it away now.
+        if self._expiry.isActive():
+            self._expiry.start(max(self._expiry.remainingTime(), self.HOVER_GRACE_MS))
+        super().enterEvent(event)
+
+    def _expire(self) -> None:
+        if self.underMouse():
+            self._expiry.start(self.HOVER_GRACE_MS)
+            return
+        self.hide()
 
     def _dismiss(self) -> None:
         self.hide()
@@ -171,6 +219,16 @@ class MessageBanner(QFrame):
         self.hide()
         if action is not None:
             action()
+
+
+class ElideRightDelegate(QStyledItemDelegate):
+    """Cells of a column whose long text is cut at its end: a sentence, such as why an
+    upload failed, reads from its start (the table elides names in the middle)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem,
+                        index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
 
 
 def heading(text: str) -> QLabel:

@@ -8,15 +8,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QPoint, Qt, QTimer
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
@@ -50,6 +60,7 @@ from shorts_desktop.gui.models.uploads_model import (
     UploadsModel,
 )
 from shorts_desktop.gui.panels.base import (
+    ElideRightDelegate,
     MessageBanner,
     Panel,
     heading,
@@ -67,6 +78,21 @@ log = logging.getLogger(__name__)
 DAY = 24 * 3600
 MAX_NAMES_LISTED = 10
 BUSY_STATUSES = ("queued", "uploading", "paused")
+
+#: The Name column keeps at least this share of the table's width (and NAME_MIN pixels):
+#: columns in OPTIONAL_COLUMNS are left out, last first, until it does.
+NAME_SHARE = 0.45
+NAME_MIN = 180
+#: Shown while there is room, most wanted first; the header's menu shows or hides them.
+OPTIONAL_COLUMNS = (LENGTH, PICTURE, KIND, KEY)
+REQUIRED_COLUMNS = (SIZE, KEPT, STATUS, UPLOADED)
+#: A Status column with reasons in it (failures) starts this wide, wider than "Completed",
+#: and takes room that is left over up to STATUS_SHARE of the table's width.
+REASON_SAMPLE = "Failed: The connection"
+STATUS_SHARE = 0.24
+#: The Stored-at column's share of the table's width, within KEY_WIDTHS pixels.
+KEY_SHARE = 0.22
+KEY_WIDTHS = (150, 360)
 
 
 def library_row(upload: Any) -> Row:
@@ -214,9 +240,9 @@ class LibraryPanel(Panel):
         layout.addLayout(top)
         layout.addLayout(self._build_filters())
         layout.addLayout(self._build_actions())
+        # Below the table: a message coming or going never moves the rows under the pointer.
         self.banner = MessageBanner("libraryBanner", "Library message",
                                     "Dismiss the message")
-        layout.addWidget(self.banner)
         self.stack = QStackedWidget()
         self.stack.addWidget(self._build_table())
         self.empty_label = QLabel()
@@ -226,6 +252,7 @@ class LibraryPanel(Panel):
         self.empty_label.setEnabled(False)
         self.stack.addWidget(self.empty_label)
         layout.addWidget(self.stack, 1)
+        layout.addWidget(self.banner)
 
         refresh = QAction("Refresh", self)
         refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
@@ -239,6 +266,7 @@ class LibraryPanel(Panel):
         self.addAction(find)
 
         self.model.modelReset.connect(self._model_changed)
+        self.model.modelReset.connect(self._fit_columns)
         self.model.layoutChanged.connect(self._update_actions)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self._model_changed()
@@ -281,11 +309,18 @@ class LibraryPanel(Panel):
         self.status_filter = combo("libraryStatusFilter", "Filter by status",
                                    "Show only uploads with this status",
                                    [("Any status", ""), *statuses])
+        self.duplicates_filter = QCheckBox("&Duplicates")
+        self.duplicates_filter.setObjectName("libraryDuplicatesFilter")
+        self.duplicates_filter.setAccessibleName("Show only duplicates")
+        self.duplicates_filter.setToolTip(
+            "Show only files whose content (SHA-256) is in the library more than once")
+        self.duplicates_filter.toggled.connect(self.apply_filters)
         row = QHBoxLayout()
         row.addWidget(self.search, 1)
         row.addWidget(self.kind_filter)
         row.addWidget(self.kept_filter)
         row.addWidget(self.status_filter)
+        row.addWidget(self.duplicates_filter)
         return row
 
     def _make_action(self, text: str, tip: str, slot: Callable[[], None],
@@ -341,11 +376,29 @@ class LibraryPanel(Panel):
         padding = max(10, box.height() + 6 - self.fontMetrics().height())
         table = list_table(self, self.model, COLUMNS, NAME, samples, row_padding=padding)
         table.setIconSize(box)
+        # Names and keys elide in the middle (list_table): the extension and the file name
+        # at the end of a key stay. Every column but Name is as wide as its content; Name
+        # stretches over the rest, and what does not fit is left out (see _fit_columns).
         metrics = self.fontMetrics()
-        for column in (LENGTH, PICTURE):  # short numbers: a narrow margin is enough
-            table.horizontalHeader().resizeSection(column, 20 + max(
-                metrics.horizontalAdvance(samples[column]),
-                metrics.horizontalAdvance(COLUMNS[column])))
+        self._content_widths = {
+            column: max(metrics.horizontalAdvance(sample) + 18,
+                        metrics.horizontalAdvance(COLUMNS[column]) + 24)
+            for column, sample in samples.items() if column != KEY
+        }
+        self._user_widths: dict[int, int] = {}  # columns the user resized
+        self._column_choice: dict[int, bool] = {}  # optional columns shown or hidden by hand
+        self._fitting = False
+        header = table.horizontalHeader()
+        header.setMinimumSectionSize(24)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        header.sectionResized.connect(self._section_resized)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
+        header.setToolTip("Right-click to choose the columns")
+        table.viewport().installEventFilter(self)
+        # A reason reads from its start: "Failed: The connection was…" (the tooltip has it all).
+        table.setItemDelegateForColumn(STATUS, ElideRightDelegate(table))
+        self.header_menu: QMenu | None = None
         table.setObjectName("libraryTable")
         table.setAccessibleName("Uploads in the library")
         table.setSortingEnabled(True)
@@ -355,6 +408,109 @@ class LibraryPanel(Panel):
             table.addAction(action)
         self.table = table
         return table
+
+    # -- columns ----------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _status_widths(self, table_width: int) -> tuple[int, int]:
+        """The Status column's (least, most) width: as wide as "Completed"; when rows say
+        why they failed, wide enough for the start of a reason, and up to a share of the
+        table for the rest of it."""
+        base = self._content_widths[STATUS]
+        samples = self.model.status_samples()
+        if not samples:
+            return base, base
+        metrics = self.table.fontMetrics()
+        wanted = max(metrics.horizontalAdvance(t) for t in samples) + 18
+        least = max(base, min(wanted, metrics.horizontalAdvance(REASON_SAMPLE) + 18))
+        return least, max(least, min(wanted, int(table_width * STATUS_SHARE)))
+
+    def column_widths(self, table_width: int) -> dict[int, int]:
+        """The width each column but Name wants in a table this wide (Status: its least)."""
+        widths = dict(self._content_widths)
+        widths[STATUS] = self._status_widths(table_width)[0]
+        widths[KEY] = max(KEY_WIDTHS[0], min(KEY_WIDTHS[1], int(table_width * KEY_SHARE)))
+        widths.update(self._user_widths)
+        return widths
+
+    def _fit_columns(self) -> None:
+        """Size the columns to their content and leave out optional ones (last first) while
+        the Name column would get less than NAME_SHARE of the width; room left over then
+        goes to a Status column with reasons in it."""
+        if self._fitting:
+            return
+        table_width = self.table.viewport().width()
+        if table_width <= 0:
+            return
+        widths = self.column_widths(table_width)
+        room = table_width - max(NAME_SHARE * table_width, NAME_MIN)
+        used = sum(widths[c] for c in REQUIRED_COLUMNS)
+        shown: set[int] = set()
+        fits = True
+        for column in OPTIONAL_COLUMNS:
+            choice = self._column_choice.get(column)
+            if choice is None:
+                fits = fits and used + widths[column] <= room
+                show = fits
+            else:
+                show = choice
+            if show:
+                used += widths[column]
+                shown.add(column)
+        if STATUS not in self._user_widths:
+            most = self._status_widths(table_width)[1]
+            widths[STATUS] += max(0, min(most - widths[STATUS], int(room - used)))
+        header = self.table.horizontalHeader()
+        self._fitting = True
+        try:
+            for column in OPTIONAL_COLUMNS:
+                hidden = column not in shown
+                if self.table.isColumnHidden(column) != hidden:
+                    self.table.setColumnHidden(column, hidden)
+            for column, width in widths.items():
+                if not self.table.isColumnHidden(column) and header.sectionSize(column) != width:
+                    header.resizeSection(column, width)
+        finally:
+            self._fitting = False
+
+    def _section_resized(self, column: int, _old: int, new: int) -> None:
+        if self._fitting or column == NAME or new <= 0:
+            return
+        self._user_widths[column] = new  # dragged by the user: kept from now on
+
+    def visible_columns(self) -> list[int]:
+        return [c for c in range(len(COLUMNS)) if not self.table.isColumnHidden(c)]
+
+    def _header_menu(self, pos: QPoint) -> None:
+        if self.header_menu is not None:
+            self.header_menu.deleteLater()
+        menu = QMenu(self)
+        menu.setObjectName("libraryColumnsMenu")
+        for column in OPTIONAL_COLUMNS:
+            action = menu.addAction(COLUMNS[column])
+            action.setCheckable(True)
+            action.setChecked(not self.table.isColumnHidden(column))
+            action.toggled.connect(functools.partial(self.show_column, column))
+        menu.addSeparator()
+        fit = menu.addAction("Fit columns to the window")
+        fit.setToolTip("Forget column changes: show what fits, the name keeps the most room")
+        fit.triggered.connect(self.fit_columns_to_window)
+        self.header_menu = menu
+        menu.popup(self.table.horizontalHeader().mapToGlobal(pos))
+
+    def show_column(self, column: int, shown: bool) -> None:
+        """Show or hide an optional column whatever the width (the header's menu)."""
+        self._column_choice[column] = shown
+        self._fit_columns()
+
+    def fit_columns_to_window(self) -> None:
+        self._column_choice.clear()
+        self._user_widths.clear()
+        self._fit_columns()
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -406,6 +562,7 @@ class LibraryPanel(Panel):
             is_temp=None if not kept else kept == "temp",
             status=str(self.status_filter.currentData() or "") or None,
             text=self.search.text(),
+            duplicates=self.duplicates_filter.isChecked(),
         ))
         self._select_ids(selected)
 
@@ -428,7 +585,17 @@ class LibraryPanel(Panel):
             else:
                 text = ("No uploads match these filters.\nClear the search or choose "
                         "“All kinds”, “Temporary and permanent” and “Any status”.")
+                if self.duplicates_filter.isChecked():
+                    text = ("No duplicates: no two files in the library have the same "
+                            "content.\nUntick “Duplicates” to see every upload."
+                            if not self.model.duplicate_count() else
+                            text.replace("“Any status”", "“Any status”, and untick "
+                                         "“Duplicates”"))
             self.empty_label.setText(text)
+        duplicates = self.model.duplicate_count()
+        self.duplicates_filter.setToolTip(
+            "Show only files whose content (SHA-256) is in the library more than once"
+            + (f" ({_plural(duplicates, 'upload')} now)" if duplicates else " (none now)"))
         if total == shown:
             self.count_label.setText(_plural(total, "upload"))
         else:
@@ -607,15 +774,74 @@ class LibraryPanel(Panel):
                         "Could not make permanent")
 
     def delete(self) -> None:
+        """Find the jobs that use the selected files (in a worker, one query), then ask."""
         rows = self._deletable(self.selected_rows())
         if not rows:
             return
+        uploads = self.services.uploads
+        ids = [str(r["id"]) for r in rows]
+        self._busy += 1
+        self._update_actions()
+
+        def found(jobs: dict[str, list[dict[str, Any]]]) -> None:
+            self._busy -= 1
+            self._update_actions()
+            self._confirm_delete(rows, jobs)
+
+        def failed(message: str) -> None:
+            self._busy -= 1
+            self._update_actions()
+            self.banner.show_message(f"Nothing was deleted: {message}", "error")
+
+        self.runner.submit(lambda: uploads.jobs_using(ids), found, failed,
+                           title="Could not check which jobs use the files")
+
+    def _confirm_delete(self, rows: list[Row], jobs: dict[str, list[dict[str, Any]]]) -> None:
+        """Say which jobs use the files before anything is deleted; files that a job still
+        needs are kept (the service refuses them too)."""
+        def uses(row: Row) -> list[dict[str, Any]]:
+            return jobs.get(str(row["id"]), [])
+
+        def job_names(found: list[dict[str, Any]]) -> str:
+            return ", ".join(f"“{j.get('title')}” ({j.get('status')})" for j in found)
+
+        blocked = [r for r in rows if any(j.get("needs_inputs") for j in uses(r))]
+        blocked_ids = {str(r["id"]) for r in blocked}
+        deletable = [r for r in rows if str(r["id"]) not in blocked_ids]
+        kept_lines = [f"• {r.get('original_name')}: the job "
+                      f"{job_names([j for j in uses(r) if j.get('needs_inputs')])} still "
+                      "needs it" for r in blocked[:MAX_NAMES_LISTED]]
+        if len(blocked) > MAX_NAMES_LISTED:
+            kept_lines.append(f"… and {len(blocked) - MAX_NAMES_LISTED} more")
+        if not deletable:
+            one = len(blocked) == 1
+            self.banner.show_message(
+                f"Nothing was deleted: {'this file is' if one else 'these files are'} still "
+                f"needed by a job (finish or cancel it first).\n" + "\n".join(kept_lines),
+                "warning")
+            return
         where = self.services.storage.describe()
+        parts = [f"Delete {_plural(len(deletable), 'file')} from {where}? This cannot be "
+                 f"undone.\n\n{_names(deletable)}"]
+        used = [r for r in deletable if uses(r)]
+        if used:
+            lines = [f"• {r.get('original_name')}: {job_names(uses(r))}"
+                     for r in used[:MAX_NAMES_LISTED]]
+            if len(used) > MAX_NAMES_LISTED:
+                lines.append(f"… and {len(used) - MAX_NAMES_LISTED} more")
+            jobs_word = "A job was" if len(used) == 1 else "Jobs were"
+            parts.append(f"{jobs_word} made from "
+                         f"{'it' if len(deletable) == 1 else 'some of them'}; the job stays, "
+                         "without its input:\n" + "\n".join(lines))
+        if blocked:
+            why = ("is kept because a job still needs it (finish or cancel the job first)"
+                   if len(blocked) == 1 else "are kept because jobs still need them (finish "
+                   "or cancel those jobs first)")
+            parts.append(f"{_plural(len(blocked), 'file')} {why}:\n" + "\n".join(kept_lines))
         answer = QMessageBox.question(
             self,
             "Delete uploads",
-            f"Delete {_plural(len(rows), 'file')} from {where}? This cannot be undone.\n\n"
-            f"{_names(rows)}",
+            "\n\n".join(parts),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -632,7 +858,7 @@ class LibraryPanel(Panel):
             deleted: Row = uploads.delete(str(row["id"])).to_dict()
             return deleted
 
-        self._run_batch(rows, work, done, "Could not delete")
+        self._run_batch(deletable, work, done, "Could not delete")
 
     # -- panel ------------------------------------------------------------------------------
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
@@ -42,6 +44,7 @@ from shorts_desktop.core.services.upload_queue import (
     QueueItem,
     UploadQueue,
 )
+from shorts_desktop.gui.format import human_time
 from shorts_desktop.gui.models.queue_model import (
     COLUMNS,
     ETA,
@@ -50,9 +53,11 @@ from shorts_desktop.gui.models.queue_model import (
     NAME,
     PROGRESS,
     RATE,
+    REASON_SPAN,
     SIZE,
     STATE,
     QueueModel,
+    shows_reason,
 )
 from shorts_desktop.gui.panels.base import (
     MessageBanner,
@@ -137,18 +142,95 @@ def expand_folders(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]
     return expanded, notes
 
 
-def queue_paths(queue: UploadQueue, paths: list[Path],
-                is_temp: bool) -> list[tuple[str, str]]:
-    """Classify, validate and queue files (worker thread); returns (name, reason) refused."""
+@dataclass(frozen=True)
+class HeldFile:
+    """A file (or pasted text) not queued yet: the same content is already in the library."""
+
+    name: str
+    kind: str
+    is_temp: bool
+    #: The completed uploads with the same content (`to_dict()`), oldest first.
+    same_as: list[dict[str, Any]]
+    path: Path | None = None
+    text: str | None = field(default=None, repr=False)
+
+
+#: What adding files gives back: (name, reason) of the refused ones, and the held ones.
+Added = tuple[list[tuple[str, str]], list[HeldFile]]
+
+
+def queue_paths(queue: UploadQueue, paths: list[Path], is_temp: bool,
+                check_duplicates: bool = True) -> Added:
+    """Classify, validate and queue files (worker thread). Files whose content is already
+    in the library are held back for the user to decide (see `HeldFile`); every file of
+    the drop is checked before any of them is queued."""
     paths, refused = expand_folders(paths)
+    ready: list[tuple[Path, str]] = []
+    held: list[HeldFile] = []
+    uploads = queue.uploads
     for path in paths:
         try:
-            queue.add_file(path, kind_for(path), is_temp)
+            kind = kind_for(path)
+            same = []
+            if check_duplicates:
+                uploads.inspect(path, kind)  # a file that cannot be uploaded says why first
+                same = uploads.same_content_as(path)
+        except ShortsError as exc:
+            refused.append((path.name or str(path), str(exc)))
+            continue
+        except OSError as exc:
+            refused.append((path.name, f"{path.name} cannot be read: {exc.strerror or exc}."))
+            continue
+        if same:
+            held.append(HeldFile(path.name, kind, is_temp, [u.to_dict() for u in same],
+                                 path=path))
+        else:
+            ready.append((path, kind))
+    for path, kind in ready:
+        try:
+            queue.add_file(path, kind, is_temp)
         except ShortsError as exc:
             refused.append((path.name or str(path), str(exc)))
         except OSError as exc:
             refused.append((path.name, f"{path.name} cannot be read: {exc.strerror or exc}."))
-    return refused
+    return refused, held
+
+
+def queue_held(queue: UploadQueue, held: list[HeldFile]) -> Added:
+    """Queue files the user chose to upload again (worker thread)."""
+    refused: list[tuple[str, str]] = []
+    for item in held:
+        try:
+            if item.text is not None:
+                queue.add_text(item.text, item.name, item.is_temp)
+            else:
+                assert item.path is not None
+                queue.add_file(item.path, item.kind, item.is_temp)
+        except ShortsError as exc:
+            refused.append((item.name, str(exc)))
+        except OSError as exc:
+            refused.append((item.name, f"{item.name} cannot be read: {exc.strerror or exc}."))
+    return refused, []
+
+
+def duplicate_question(held: list[HeldFile]) -> str:
+    """ “clip.mp4” is already in your library as “clip.mp4” (uploaded …); upload it again? """
+    def where(item: HeldFile) -> str:
+        first = item.same_as[0]
+        when = human_time(first.get("completed_at") or first.get("created_at"))
+        more = len(item.same_as) - 1
+        also = f" and {_plural(more, 'other upload')}" if more else ""
+        return f"as “{first.get('original_name')}” (uploaded {when}){also}"
+
+    if len(held) == 1:
+        item = held[0]
+        return f"“{item.name}” is already in your library {where(item)}; upload it again?"
+    lines = [f"{len(held)} files are already in your library:"]
+    lines.extend(f"• “{item.name}” {where(item)}" for item in held[:MAX_REFUSED_SHOWN])
+    if len(held) > MAX_REFUSED_SHOWN:
+        lines.append(f"… and {len(held) - MAX_REFUSED_SHOWN} more")
+    lines.append("Upload them again?")
+    return "\n".join(lines)
 
 
 def transcript_name(name: str) -> str:
@@ -229,6 +311,9 @@ class UploadsPanel(Panel):
         self._last_transfers: tuple[int, float] = (0, 0.0)
         self._refused: list[tuple[str, str]] = []
         self._adding = 0
+        #: Files held back because their content is in the library, waiting for an answer.
+        self._held: list[HeldFile] = []
+        self.duplicate_dialog: QMessageBox | None = None
         # Queue events wait here and reach the model in one batch per event-loop pass.
         self._pending_states: dict[int, QueueItem] = {}
         self._pending_progress: dict[int, QueueItem] = {}
@@ -245,7 +330,7 @@ class UploadsPanel(Panel):
         layout = self.page_layout()
         layout.addWidget(heading(self.title))
         layout.addWidget(self._build_drop_zone())
-        layout.addWidget(self._build_refused_box())
+        refused_box = self._build_refused_box()
         layout.addLayout(self._build_toolbar())
         self.stack = QStackedWidget()
         self.stack.addWidget(self._build_table())
@@ -259,6 +344,8 @@ class UploadsPanel(Panel):
         self.empty_label.setEnabled(False)
         self.stack.addWidget(self.empty_label)
         layout.addWidget(self.stack, 1)
+        # Below the queue: the list coming or going never moves the rows under the pointer.
+        layout.addWidget(refused_box)
 
         self.model.rowsInserted.connect(self._model_changed)
         self.model.rowsRemoved.connect(self._model_changed)
@@ -389,9 +476,9 @@ class UploadsPanel(Panel):
         return row
 
     def _build_table(self) -> QTableView:
-        samples = {KIND: "Transcript", SIZE: "999.9 MB", PROGRESS: "100%" + "M" * 10,
-                   RATE: "999.9 MB/s", ETA: "59 min 59 s", STATE: "Cancelled"}
-        table = list_table(self, self.model, COLUMNS, NAME, samples, row_padding=14, margin=28)
+        samples = {KIND: "Transcript", SIZE: "999.9 MB", PROGRESS: "100%" + "M" * 6,
+                   STATE: "Cancelled", RATE: "999.9 MB/s", ETA: "59 min 59 s"}
+        table = list_table(self, self.model, COLUMNS, NAME, samples, row_padding=14, margin=20)
         table.setObjectName("uploadQueue")
         table.setAccessibleName("Upload queue")
         header = table.horizontalHeader()
@@ -419,6 +506,19 @@ class UploadsPanel(Panel):
         if column == PROGRESS:
             self.model.set_progress_width(new)
 
+    def _update_spans(self, rows: Iterable[int] | None = None) -> None:
+        """A failed row's State cell spans the (empty) Rate and ETA cells, so that the
+        reason it gives is read in the row; others are one cell. C++ does the painting."""
+        table = self.table
+        for row in range(self.model.rowCount()) if rows is None else rows:
+            wanted = REASON_SPAN if shows_reason(self.model.queue_item(row)) else 1
+            if table.columnSpan(row, STATE) != wanted:
+                table.setSpan(row, STATE, 1, wanted)
+
+    def _reset_spans(self) -> None:
+        self.table.clearSpans()
+        self._update_spans()
+
     # -- the queue --------------------------------------------------------------------------
 
     def _attach(self, queue: UploadQueue) -> None:
@@ -438,6 +538,7 @@ class UploadsPanel(Panel):
 
         queue.subscribe(on_event)
         self.model.reset(queue.items())
+        self._reset_spans()
         self.pause_all_button.blockSignals(True)
         self.pause_all_button.setChecked(queue.paused_all)
         self.pause_all_button.blockSignals(False)
@@ -487,6 +588,8 @@ class UploadsPanel(Panel):
             self._flush_timer.start()
         if states:
             olds = self.model.put_many(states)
+            self._update_spans(row for row in (self.model.row_of(i.item_id) for i in states)
+                               if row is not None)
             completed = False
             for item in states:
                 old = olds.get(item.item_id)
@@ -541,14 +644,57 @@ class UploadsPanel(Panel):
         self.runner.submit(
             lambda: queue_paths(queue, paths, is_temp),
             self._added,
-            lambda message: self._added([("", message)]),
+            lambda message: self._added(([("", message)], [])),
             title="Could not add files",
         )
 
-    def _added(self, refused: list[tuple[str, str]]) -> None:
+    def _added(self, result: Added) -> None:
         self._adding -= 1
+        refused, held = result
         if refused:
             self.show_refused(refused)
+        if held:
+            self._held.extend(held)
+            if self.duplicate_dialog is None:
+                self._ask_about_duplicates()
+
+    # -- duplicates -------------------------------------------------------------------------
+
+    def _ask_about_duplicates(self) -> None:
+        """Ask whether files whose content is already in the library go up again (a
+        window-modal question; files held back meanwhile are asked about next)."""
+        held, self._held = self._held, []
+        if not held:
+            return
+        one = len(held) == 1
+        box = QMessageBox(QMessageBox.Icon.Question, "Already in your library",
+                          duplicate_question(held), QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("duplicateDialog")
+        box.setAccessibleName("Already in your library")
+        again = box.addButton("&Upload again" if one else "&Upload them again",
+                              QMessageBox.ButtonRole.AcceptRole)
+        skip = box.addButton("&Skip" if one else "&Skip them", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(skip)
+        box.setEscapeButton(skip)
+        self.duplicate_again_button = again
+        self.duplicate_skip_button = skip
+        box.finished.connect(lambda _result: self._duplicates_answered(
+            box, held, box.clickedButton() is again))
+        self.duplicate_dialog = box
+        box.open()
+
+    def _duplicates_answered(self, box: QMessageBox, held: list[HeldFile],
+                             again: bool) -> None:
+        box.deleteLater()
+        self.duplicate_dialog = None
+        if again:
+            queue = self.queue
+            self._adding += 1
+            self.runner.submit(lambda: queue_held(queue, held), self._added,
+                               lambda message: self._added(([("", message)], [])),
+                               title="Could not add files")
+        if self._held:
+            self._ask_about_duplicates()
 
     def choose_files(self) -> None:
         patterns = " ".join(f"*{e} *{e.upper()}" for e in VIDEO_EXTENSIONS + TRANSCRIPT_EXTENSIONS)
@@ -581,16 +727,20 @@ class UploadsPanel(Panel):
         is_temp = self.temp_switch.isChecked()
         name = transcript_name(name)
 
-        def work() -> list[tuple[str, str]]:
+        def work() -> Added:
             try:
+                same = queue.uploads.same_content_as_text(text)
+                if same:
+                    return [], [HeldFile(name, "transcript", is_temp,
+                                         [u.to_dict() for u in same], text=text)]
                 queue.add_text(text, name, is_temp)
             except ShortsError as exc:
-                return [(name, str(exc))]
-            return []
+                return [(name, str(exc))], []
+            return [], []
 
         self._adding += 1
         self.runner.submit(work, self._added,
-                           lambda message: self._added([(name, message)]),
+                           lambda message: self._added(([(name, message)], [])),
                            title="Could not add the transcript")
 
     def show_refused(self, refused: list[tuple[str, str]]) -> None:
@@ -640,6 +790,7 @@ class UploadsPanel(Panel):
     def clear_completed(self) -> None:
         self.queue.clear_finished()
         self.model.remove_finished()
+        self._reset_spans()
 
     def _toggle_pause_all(self, paused: bool) -> None:
         if paused:
