@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -616,7 +616,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
+def missing_display(environ: Mapping[str, str], platform: str = sys.platform) -> str | None:
+    """Why the window cannot open on this Linux session, or None: without a display Qt
+    aborts the process with a core dump and advice to reinstall."""
+    if not platform.startswith("linux"):
+        return None
+    wanted = environ.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0]
+    if wanted not in ("", "xcb", "wayland", "wayland-egl"):
+        return None  # offscreen, vnc, eglfs...: Qt needs no desktop session
+    display, wayland = environ.get("DISPLAY", ""), environ.get("WAYLAND_DISPLAY", "")
+    if not display and not (wayland and wanted != "xcb"):
+        return ("There is no display to open the window on (DISPLAY is not set); start "
+                "shorts-desktop in a desktop session, or use its commands (see "
+                "`shorts-desktop --help`).")
+    return None
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    problem = missing_display(os.environ)
+    if problem is not None:
+        raise UsageError(problem)
     from shorts_desktop.gui.main_window import run_app
 
     shot = Path(args.screenshot) if args.screenshot else None
