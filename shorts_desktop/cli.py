@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from shorts_desktop import __version__
-from shorts_desktop.core.errors import ShortsError, UserError
+from shorts_desktop.core.errors import ShortsError, TargetExistsError, UserError
 from shorts_desktop.core.render.narration import VOICE_NAMES as VOICES
-from shorts_desktop.core.units import human_duration, human_size
+from shorts_desktop.core.units import human_age, human_duration, human_size
 
 if TYPE_CHECKING:
     from shorts_desktop.core.config import AppPaths
@@ -277,6 +277,9 @@ def cmd_download(args: argparse.Namespace) -> int:
             args.id, Path(args.output) if args.output else None, overwrite=args.force,
             progress=bar,
         )
+    except TargetExistsError as exc:
+        raise TargetExistsError(f"{exc} Add --force to replace it, or -o to save it under "
+                                "another name.") from None
     finally:
         bar.finish()
     print(f"Saved {target}")
@@ -309,7 +312,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
     svc = _services(args)
-    result = svc.cleanup.run(args.hours, dry_run=args.dry_run).to_dict()
+    ran = svc.cleanup.run(args.hours, dry_run=args.dry_run)
+    result = ran.to_dict()
     if args.json:
         emit_json(result)
         return 0
@@ -318,6 +322,11 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         f"{verb} {len(result['deleted'])} temporary file(s) older than {result['hours']:g} h, "
         f"freeing {human_size(result['freed_bytes'])}."
     )
+    gone = set(result["deleted"])
+    for item in ran.plan.delete:
+        if item.upload_id in gone:
+            print(f"  {item.name}  {human_age(item.age_hours)} old  {human_size(item.size)}  "
+                  f"({item.upload_id[:8]})")
     for item in result["aborted_multipart_uploads"]:
         verb2 = "Would abort" if result["dry_run"] else "Aborted"
         print(f"{verb2} unfinished upload of {item['key']} ({human_size(item['bytes'])}).")
@@ -413,6 +422,9 @@ def cmd_job(args: argparse.Namespace) -> int:
         try:
             target = processing.save_short(job.id, Path(args.output) if args.output else None,
                                            overwrite=args.force, progress=bar)
+        except TargetExistsError as exc:
+            raise TargetExistsError(f"{exc} Add --force to replace it, or -o to save it "
+                                    "under another name.") from None
         finally:
             bar.finish()
         print(f"Saved {target}")

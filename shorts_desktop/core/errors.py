@@ -17,6 +17,10 @@ class UserError(ShortsError):
     exit_code = 2
 
 
+class TargetExistsError(UserError):
+    """A download would replace a file; the CLI names its --force, the window asks."""
+
+
 class ConfigError(UserError):
     """A setting has a value the app cannot use."""
 

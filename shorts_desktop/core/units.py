@@ -15,6 +15,15 @@ def human_rate(bytes_per_second: float) -> str:
     return f"{human_size(bytes_per_second)}/s"
 
 
+def human_age(hours: float) -> str:
+    """How old a file is, to the unit a person thinks in: 40 min, 5 h, 3 days."""
+    if hours < 1:
+        return f"{max(0, round(hours * 60))} min"
+    if hours < 48:
+        return f"{hours:.0f} h"
+    return f"{hours / 24:.0f} days"
+
+
 def human_duration(seconds: float | None) -> str:
     if seconds is None or seconds != seconds or seconds < 0:
         return "—"

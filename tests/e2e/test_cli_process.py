@@ -329,7 +329,8 @@ def test_process_show_preview_url(run_cli, cli_env, s3_bucket, shorts_home, tmp_
     with urllib.request.urlopen(url, timeout=30) as response:
         assert response.read() == short_bytes
 
-    one_sentence(run_cli("job", "preview", job_id, "-o", str(saved)), 2, "already exists")
+    one_sentence(run_cli("job", "preview", job_id, "-o", str(saved)), 2, "already exists",
+                 "--force")
     # With no local copy left the Short comes from the bucket, checked against its checksum;
     # one changed in the bucket is refused and no copy of it is left behind.
     s3.put_object(Bucket=bucket, Key=f"processed/{job_id}/short.mp4",

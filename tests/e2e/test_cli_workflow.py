@@ -81,6 +81,10 @@ def test_guide_workflow(run_cli, s3_bucket, tmp_path: Path) -> None:
     done = run_cli("download", video["id"], "-o", str(saved))
     assert done.returncode == 0, done.stderr
     assert saved.read_bytes() == video_file.read_bytes()
+    again = run_cli("download", video["id"], "-o", str(saved))
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "already exists. Add --force to replace it" in again.stderr
+    assert run_cli("download", video["id"], "-o", str(saved), "--force").returncode == 0
 
 
 def test_cleanup_deletes_old_temp_files_and_reports_them(run_cli, s3_bucket, tmp_path) -> None:
@@ -91,6 +95,11 @@ def test_cleanup_deletes_old_temp_files_and_reports_them(run_cli, s3_bucket, tmp
     preview = ok_json(run_cli("cleanup-temp", "--hours", "0", "--dry-run", "--json"))
     assert preview["deleted"] == [up["id"]] and preview["freed_bytes"] == 4096
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1  # dry run changed nothing
+    listed = run_cli("cleanup-temp", "--hours", "0", "--dry-run")
+    assert listed.returncode == 0, listed.stderr
+    assert "Would delete 1 temporary file(s)" in listed.stdout
+    line = next(ln for ln in listed.stdout.splitlines() if "a.mp4" in ln)
+    assert "0 min old" in line and "4.1 KB" in line and up["id"][:8] in line
     done = ok_json(run_cli("cleanup-temp", "--hours", "0", "--json"))
     assert done["deleted"] == [up["id"]] and done["freed_bytes"] == 4096
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0

@@ -28,7 +28,7 @@ from shorts_desktop import __version__
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.connection import bound_database_path
 from shorts_desktop.core.db.models import Job, Upload
-from shorts_desktop.core.errors import ShortsError, StorageError, UserError
+from shorts_desktop.core.errors import ShortsError, StorageError, TargetExistsError, UserError
 from shorts_desktop.core.failures import explain, os_error
 from shorts_desktop.core.render.types import STAGES, CancelToken, RenderCancelled
 from shorts_desktop.core.services import files
@@ -393,7 +393,7 @@ class ProcessingService:
         if target.is_dir():
             target = target / f"{safe_name(job.title)}.mp4"
         if target.exists() and not overwrite:
-            raise UserError(f"{target} already exists; choose another name with -o.")
+            raise TargetExistsError(f"{target} already exists.")
         if not target.parent.is_dir():
             raise UserError(f"The folder {target.parent} does not exist.")
         cached = self.preview_path(job.id)

@@ -33,6 +33,7 @@ from shorts_desktop.core.errors import (
     ShortsError,
     SourceFileChanged,
     StorageError,
+    TargetExistsError,
     TransferCancelled,
     TransferInterrupted,
     TransferPaused,
@@ -515,7 +516,7 @@ class UploadService:
         if target.is_dir():
             target = target / safe_name(upload.original_name)
         if target.exists() and not overwrite:
-            raise UserError(f"{target} already exists; choose another name with -o.")
+            raise TargetExistsError(f"{target} already exists.")
         if not target.parent.is_dir():
             raise UserError(f"The folder {target.parent} does not exist.")
         if upload.backend == "local" and upload.key is None and upload.file_path:

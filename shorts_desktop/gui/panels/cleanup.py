@@ -41,6 +41,7 @@ from shorts_desktop.core.services.lifecycle import (
 )
 from shorts_desktop.core.services.uploads import find_upload
 from shorts_desktop.core.storage.base import MultipartInfo
+from shorts_desktop.core.units import human_age
 from shorts_desktop.gui.format import human_size
 from shorts_desktop.gui.panels.base import Panel, heading, problem_style
 
@@ -51,12 +52,6 @@ if TYPE_CHECKING:
 AUTO_INTERVAL_MS = 3600 * 1000
 
 
-def _age(hours: float) -> str:
-    if hours < 1:
-        return f"{max(0, round(hours * 60))} min"
-    if hours < 48:
-        return f"{hours:.0f} h"
-    return f"{hours / 24:.0f} days"
 
 
 def _item(text: str, tooltip: str | None = None, align_right: bool = False) -> QTableWidgetItem:
@@ -91,7 +86,7 @@ def _table(name: str, columns: tuple[str, ...]) -> QTableWidget:
 def _plan_rows(plan: CleanupPlan) -> list[dict[str, Any]]:
     """What the preview table shows, with names looked up for skipped uploads (worker side)."""
     rows: list[dict[str, Any]] = [
-        {"name": i.name, "age": _age(i.age_hours), "size": human_size(i.size),
+        {"name": i.name, "age": human_age(i.age_hours), "size": human_size(i.size),
          "what": "Delete", "tip": i.key, "delete": True}
         for i in plan.delete
     ]
@@ -107,7 +102,7 @@ def _plan_rows(plan: CleanupPlan) -> list[dict[str, Any]]:
             pass
         else:
             name, size = upload.original_name, human_size(upload.size)
-            age = _age((now - upload.created_at).total_seconds() / 3600)
+            age = human_age((now - upload.created_at).total_seconds() / 3600)
         rows.append({"name": name, "age": age, "size": size,
                      "what": f"Kept: {skipped['reason']}", "tip": skipped["id"], "delete": False})
     for upload_id in plan.missing:
