@@ -7,15 +7,19 @@ SHORTS_DESKTOP_AFTER_PUBLISH setting decides (the guide's cleanup after upload).
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Job, Upload, get_by_id_or_prefix, utcnow
 from shorts_desktop.core.errors import NotFoundError, ShortsError, UserError
 from shorts_desktop.core.render.narration import VOICE_NAMES
+from shorts_desktop.core.render.transcript import parse_transcript, words
 from shorts_desktop.core.services.uploads import UploadService, find_upload, unfinished_job_using
 
 VOICES = VOICE_NAMES
@@ -23,6 +27,11 @@ PRIVACY = ("private", "unlisted", "public")
 MAX_TITLE = 100
 MAX_DESCRIPTION = 5000
 MAX_TAGS_TOTAL = 500
+#: What of a transcript is read for its first words, and the largest one fetched from
+#: storage for them when the file it was uploaded from is gone or changed.
+OPENING_BYTES = 16 * 1024
+OPENING_FETCH_MAX = 2 * 1024 * 1024
+OPENING_WORDS = 10
 
 TRANSITIONS = {
     "created": {"queued", "processing", "published", "failed", "cancelled"},
@@ -107,6 +116,39 @@ def _input_problems(upload_id: str, kind: str) -> list[str]:
     return []
 
 
+def _opening_text(data: bytes, name: str, count: int) -> str:
+    """The first `count` words said in the head of a transcript ('' when there are none)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data[: len(data) // 2 * 2].decode("utf-16", errors="ignore")
+    else:
+        text = data.decode("utf-8-sig", errors="ignore")  # the head may end mid-character
+    try:
+        said = words(parse_transcript(text, name).text)
+    except UserError:
+        return ""
+    opening = " ".join(said[:count])
+    return opening + "…" if len(said) > count else opening
+
+
+def _local_head(upload: Upload) -> bytes | None:
+    """The head of the file the upload was made from, if it is still that content."""
+    if not upload.source_path:
+        return None
+    path = Path(upload.source_path)
+    try:
+        if not path.is_file() or path.stat().st_size != upload.size:
+            return None
+        data = path.read_bytes() if upload.size <= OPENING_FETCH_MAX else None
+        if data is not None:
+            if upload.checksum and hashlib.sha256(data).hexdigest() != upload.checksum:
+                return None
+            return data[:OPENING_BYTES]
+        with path.open("rb") as f:  # a large one: its size is taken as its word
+            return f.read(OPENING_BYTES)
+    except OSError:
+        return None
+
+
 def find_job(job_id: str) -> Job:
     job = get_by_id_or_prefix(Job, job_id)
     if job is None:
@@ -145,6 +187,25 @@ class JobService:
             status="created",
         )
         return job
+
+    def transcript_opening(self, upload_id: str, count: int = OPENING_WORDS) -> str:
+        """The first words said in a transcript upload, for the pickers ('' when it has
+        none that can be read). Reads the file it was uploaded from when that still holds
+        the same content, else fetches a small one from storage; reads the disk or the
+        network, so call it from a worker. A storage failure raises (try again later)."""
+        upload = find_upload(upload_id, "transcript")
+        data = _local_head(upload)
+        if data is None:
+            if upload.status != "completed" or upload.size > OPENING_FETCH_MAX:
+                return ""
+            scratch = self.uploads.scratch_dir
+            scratch.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=scratch) as folder:
+                path = self.uploads.download(upload.id, Path(folder) / "transcript",
+                                             overwrite=True)
+                with path.open("rb") as f:
+                    data = f.read(OPENING_BYTES)
+        return _opening_text(data, upload.original_name, count)
 
     def list(self, status: str | None = None) -> list[Job]:
         query = Job.select().order_by(Job.created_at.desc())

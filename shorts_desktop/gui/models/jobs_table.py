@@ -1,4 +1,4 @@
-"""The Jobs panel's list: plain job dicts (`Job.to_dict()` plus its thumbnail) as a table model.
+"""The Jobs panel's list: plain job dicts (`Job.to_dict()`, its thumbnail, its inputs' names).
 
 Live progress from the job runner, and of uploads to YouTube, is kept beside the rows, by
 job id, and shown in the Status column (the view draws it as a bar, see
@@ -9,6 +9,7 @@ arrived keeps the newer row.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
@@ -18,8 +19,8 @@ from shorts_desktop.gui.format import clock, human_size, human_time
 from shorts_desktop.gui.palette import ok_color, problem_color
 from shorts_desktop.gui.thumbnails import ThumbnailCache
 
-COLUMNS = ("Short", "Status", "Voice", "Created", "Processed")
-TITLE, STATUS, VOICE, CREATED, PROCESSED = range(len(COLUMNS))
+COLUMNS = ("Short", "Status", "Privacy", "Inputs", "Voice", "Created", "Processed")
+TITLE, STATUS, PRIVACY, INPUTS, VOICE, CREATED, PROCESSED = range(len(COLUMNS))
 
 #: The job dict behind a row.
 JOB_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -76,6 +77,41 @@ def short_link(url: str) -> str:
     return url.split("://", 1)[-1]
 
 
+#: Characters of an upload's id that tell same-named inputs apart.
+SHORT_ID = 8
+
+
+def input_name(job: dict[str, Any], kind: str, ambiguous: Collection[str] = ()) -> str:
+    """The name of a job's video or transcript as the row shows it: "(deleted)" when gone,
+    with a short id when its upload id is among `ambiguous` (another input has its name)."""
+    upload_id = job.get(f"{kind}_upload_id")
+    name = job.get(f"{kind}_name")
+    if not name:
+        return "—" if not upload_id else f"(unknown {kind})"
+    text = str(name)
+    if upload_id and str(upload_id) in ambiguous:
+        text += f" · {str(upload_id)[:SHORT_ID]}"
+    status = job.get(f"{kind}_status")
+    return f"{text} ({status})" if status in ("deleted", "missing") else text
+
+
+def inputs_text(job: dict[str, Any], ambiguous: Collection[str] = ()) -> str:
+    """The Inputs cell: the video's name over the transcript's."""
+    return (f"{input_name(job, 'video', ambiguous)}\n"
+            f"{input_name(job, 'transcript', ambiguous)}")
+
+
+def ambiguous_inputs(jobs: Iterable[dict[str, Any]]) -> set[str]:
+    """Upload ids of inputs whose name another input of these jobs has too."""
+    ids_by_name: dict[str, set[str]] = {}
+    for job in jobs:
+        for kind in ("video", "transcript"):
+            name, upload_id = job.get(f"{kind}_name"), job.get(f"{kind}_upload_id")
+            if name and upload_id:
+                ids_by_name.setdefault(str(name).casefold(), set()).add(str(upload_id))
+    return {i for ids in ids_by_name.values() if len(ids) > 1 for i in ids}
+
+
 def status_text(job: dict[str, Any]) -> str:
     status = str(job.get("status") or "")
     if status == "processing":
@@ -108,6 +144,7 @@ class JobsTableModel(QAbstractTableModel):
         self._uploads: dict[str, tuple[int, int]] = {}  # job id -> (sent, total) to YouTube
         self._stamps: dict[str, float] = {}  # job id -> when a single-row update arrived
         self.thumbnails = ThumbnailCache(thumbnail_box or QSize(84, 48))
+        self._ambiguous: set[str] = set()  # inputs shown with a short id (see input_name)
 
     # -- changing ---------------------------------------------------------------------------
 
@@ -130,6 +167,7 @@ class JobsTableModel(QAbstractTableModel):
         self._progress = {k: v for k, v in self._progress.items() if k in ids}
         self._uploads = {k: v for k, v in self._uploads.items() if k in ids}
         self._drop_stale_progress()
+        self._ambiguous = ambiguous_inputs(rows)
         self.endResetModel()
 
     def update_job(self, job: dict[str, Any]) -> None:
@@ -141,6 +179,7 @@ class JobsTableModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), 0, 0)
             self._rows.insert(0, job)
             self.endInsertRows()
+            self._inputs_changed()
             return
         old = self._rows[row]
         if job.get("thumbnail") is None and old.get("thumbnail") is not None \
@@ -150,6 +189,7 @@ class JobsTableModel(QAbstractTableModel):
         if job.get("status") not in LIVE_STATUSES:
             self._progress.pop(job_id, None)
         self._changed(row)
+        self._inputs_changed()
 
     def set_status(self, job_id: str, status: str) -> None:
         """What the runner said before the database is read again (e.g. queued)."""
@@ -204,6 +244,15 @@ class JobsTableModel(QAbstractTableModel):
         live = {str(r["id"]) for r in self._rows if r.get("status") in LIVE_STATUSES}
         self._progress = {k: v for k, v in self._progress.items() if k in live}
 
+    def _inputs_changed(self) -> None:
+        """Names may be shared by more (or fewer) inputs now: repaint the Inputs column."""
+        ambiguous = ambiguous_inputs(self._rows)
+        if ambiguous != self._ambiguous:
+            self._ambiguous = ambiguous
+            if self._rows:
+                self.dataChanged.emit(self.index(0, INPUTS),
+                                      self.index(len(self._rows) - 1, INPUTS))
+
     def _changed(self, row: int, first: int = 0, last: int = len(COLUMNS) - 1) -> None:
         self.dataChanged.emit(self.index(row, first), self.index(row, last))
 
@@ -254,6 +303,9 @@ class JobsTableModel(QAbstractTableModel):
             if column == STATUS and job.get("status") == "published" \
                     and job.get("published_video_url"):
                 return f"Published: {job['published_video_url']}"
+            if column == INPUTS:
+                return (f"Video {input_name(job, 'video', self._ambiguous)}, "
+                        f"transcript {input_name(job, 'transcript', self._ambiguous)}")
             return self._display(job, column)
         if role == Qt.ItemDataRole.DecorationRole and column == TITLE:
             pixmap = self.thumbnails.get(self._thumb_key(job), job.get("thumbnail"))
@@ -298,12 +350,15 @@ class JobsTableModel(QAbstractTableModel):
         data = job.get("thumbnail")
         return (str(job["id"]), hash(data) if data else 0)
 
-    @staticmethod
-    def _display(job: dict[str, Any], column: int) -> str:
+    def _display(self, job: dict[str, Any], column: int) -> str:
         if column == TITLE:
             return str(job["title"])
         if column == STATUS:
             return status_text(job)
+        if column == PRIVACY:
+            return str(job.get("privacy") or "private").capitalize()
+        if column == INPUTS:
+            return inputs_text(job, self._ambiguous)
         if column == VOICE:
             return str(job.get("voice") or "").capitalize()
         if column == CREATED:
@@ -351,4 +406,16 @@ class JobsTableModel(QAbstractTableModel):
                     parts.append(f"narration: {info['provider']}")
                 return " · ".join(parts) + "\nDouble-click to watch it."
             return status_text(job)
+        if column == INPUTS:
+            lines = []
+            for kind in ("video", "transcript"):
+                upload_id = job.get(f"{kind}_upload_id")
+                line = f"{kind.capitalize()}: {input_name(job, kind, self._ambiguous)}"
+                lines.append(f"{line}\nid {upload_id}" if upload_id else line)
+            return "\n".join(lines)
+        if column == PRIVACY:
+            return {"private": "Only you can see it on YouTube",
+                    "unlisted": "Anyone with the link can see it; it is not listed",
+                    "public": "Everyone can see it on YouTube"}.get(
+                        str(job.get("privacy") or "private"), self._display(job, column))
         return self._display(job, column) or None

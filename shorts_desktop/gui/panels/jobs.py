@@ -1,15 +1,19 @@
 """The Jobs panel: a form that makes a Shorts job from uploaded material, and the job list.
 
-Create is enabled only when the core's `JobDraft.problems()` is empty; the form is
-checked on a short debounce in a worker (the check reads the database), and the
-first problem is shown under the button in plain words. Files dropped on the video
-or transcript picker join the upload queue and are selected once uploaded.
+The form is checked with the core's `JobDraft.problems()` on a short debounce in a worker
+(the check reads the database). What is wrong is said under the Create button in plain
+words once the user tried: pressed Create (the core checks again and refuses), or edited
+a field and left it; a form seen for the first time shows no error. The pickers show a
+video's picture and length and a transcript's first words (read in a worker, kept by
+upload id), and tell uploads of the same name apart by date and short id. Files dropped
+on the video or transcript picker join the upload queue and are selected once uploaded.
+Typed text (titles, the list) falls back on a colour emoji font where the system has one.
 
-The list shows each job's thumbnail, its stage and, while the job runner makes it, a
-progress bar with an estimate of the time left (the runner's events reach the GUI
-thread through `JobEventBridge`, at most ten repaints a second). Process, Cancel,
-Retry, Preview, Download and Copy link act on the selection; every one of them runs
-its work (database, storage, disk) in a worker.
+The list shows each job's thumbnail, its privacy and inputs, its stage and, while the job
+runner makes it, a progress bar with an estimate of the time left (the runner's events
+reach the GUI thread through `JobEventBridge`, at most ten repaints a second). Process,
+Cancel, Retry, Preview, Download and Copy link act on the selection; every one of them
+runs its work (database, storage, disk) in a worker.
 
 Publish… sends a processed Short to the connected YouTube channel after a small
 confirmation (title, privacy, channel, an optional schedule); the upload runs in a worker
@@ -20,6 +24,7 @@ YouTube already holds. A published row shows its YouTube link, which opens on a 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +57,7 @@ from PySide6.QtGui import (
     QIcon,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
     QPalette,
     QPixmap,
 )
@@ -75,8 +81,10 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStyle,
     QStyledItemDelegate,
+    QStyleOptionComboBox,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
+    QStylePainter,
     QVBoxLayout,
     QWidget,
 )
@@ -97,11 +105,13 @@ from shorts_desktop.core.services.jobs import (
 from shorts_desktop.core.services.processing import JobProgress
 from shorts_desktop.core.services.uploads import find_upload
 from shorts_desktop.core.storage.keys import safe_name
-from shorts_desktop.gui.format import human_size, human_time, lifetime
+from shorts_desktop.gui.fonts import with_emoji
+from shorts_desktop.gui.format import clock, human_size, human_time, lifetime, resolution
 from shorts_desktop.gui.job_events import JobEventBridge
 from shorts_desktop.gui.models.jobs_table import (
     COLUMNS,
     CREATED,
+    INPUTS,
     JOB_ROLE,
     LINK_ROLE,
     LIVE_STATUSES,
@@ -113,6 +123,7 @@ from shorts_desktop.gui.models.jobs_table import (
     JobsTableModel,
     short_link,
 )
+from shorts_desktop.gui.models.jobs_table import PRIVACY as PRIVACY_COLUMN
 from shorts_desktop.gui.panels.base import (
     MessageBanner,
     Panel,
@@ -167,22 +178,42 @@ def upload_row(upload: Upload) -> dict[str, Any]:
     return row
 
 
-def job_row(job: Job, video_thumbnails: dict[str, bytes] | None = None) -> dict[str, Any]:
+def job_row(job: Job, video_thumbnails: dict[str, bytes] | None = None,
+            inputs: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
     """A job as the list shows it: `to_dict()` plus the thumbnail, which is the Short's once
-    it is made and the source video's until then. Runs in a worker."""
+    it is made and the source video's until then, and the names (and statuses) of its
+    inputs, from `inputs` (upload id -> (name, status)) or else the database. Runs in a
+    worker."""
     row = job.to_dict()
     thumbnail: bytes | None = bytes(job.thumbnail) if job.thumbnail else None
+    found: dict[str, Upload | None] = {}
+
+    def upload(upload_id: str) -> Upload | None:
+        if upload_id not in found:
+            try:
+                found[upload_id] = find_upload(upload_id)
+            except ShortsError:
+                found[upload_id] = None
+        return found[upload_id]
+
     if thumbnail is None and row.get("video_upload_id"):
         if video_thumbnails is not None:
             thumbnail = video_thumbnails.get(str(row["video_upload_id"]))
         else:
-            try:
-                video = find_upload(str(row["video_upload_id"]))
-            except ShortsError:
-                video = None
+            video = upload(str(row["video_upload_id"]))
             if video is not None and video.thumbnail:
                 thumbnail = bytes(video.thumbnail)
     row["thumbnail"] = thumbnail
+    for kind in ("video", "transcript"):
+        upload_id = row.get(f"{kind}_upload_id")
+        if not upload_id:
+            continue
+        known = inputs.get(str(upload_id)) if inputs is not None else None
+        if known is None:
+            source = upload(str(upload_id))
+            known = (source.original_name, source.status) if source is not None else None
+        if known is not None:
+            row[f"{kind}_name"], row[f"{kind}_status"] = known
     # Whether an upload to YouTube was started and can continue (the session itself is a
     # capability and stays in the database).
     row["resumable"] = bool(getattr(job, "youtube_session_uri", None))
@@ -190,12 +221,16 @@ def job_row(job: Job, video_thumbnails: dict[str, bytes] | None = None) -> dict[
 
 
 def job_detail(job: dict[str, Any]) -> str:
-    """The quieter second line of a job's row: who may see it and its tags."""
-    parts = [str(job.get("privacy") or "private").capitalize()]
+    """The quieter second line of a job's row: its tags (privacy has its own column)."""
     tags = [str(t) for t in job.get("tags") or []]
-    if tags:
-        parts.append(" ".join(f"#{t.replace(' ', '')}" for t in tags))
-    return " · ".join(parts)
+    return " ".join(f"#{t.replace(' ', '')}" for t in tags)
+
+
+def problem_fields(problem: str) -> set[str]:
+    """The form fields a problem of `JobDraft.problems()` is about."""
+    words = problem.casefold()
+    return {name for name in ("title", "description", "tags", "voice", "privacy", "video",
+                              "transcript") if name in words}
 
 
 def open_url(url: QUrl) -> bool:
@@ -209,8 +244,51 @@ def _titles(jobs: list[dict[str, Any]]) -> str:
     return f"{len(jobs)} jobs"
 
 
+#: Characters of a short id, as the command line accepts it.
+SHORT_ID = 8
+#: The Short column keeps at least this much of a narrow window (its title, its tags).
+MIN_TITLE_WIDTH = 280
+#: Transcripts whose first words are read per reload of the pickers (the rest next time).
+OPENINGS_PER_LOAD = 40
+
+
+def picker_text(upload: dict[str, Any], *, same_name: bool = False,
+                opening: str | None = None) -> str:
+    """One entry of a picker: the name, the video's length or the transcript's first words,
+    when it was uploaded, and a short id when another upload has the same name."""
+    parts = [str(upload["original_name"])]
+    if upload.get("kind") == "video":
+        length = clock(upload.get("duration"))
+        if length:
+            parts.append(length)
+    elif opening:
+        parts.append(f"“{opening}”")
+    parts.append(human_time(upload.get("completed_at") or upload.get("created_at")))
+    if same_name:
+        parts.append(str(upload["id"])[:SHORT_ID])
+    return " · ".join(parts)
+
+
+def picker_tooltip(upload: dict[str, Any], opening: str | None = None) -> str:
+    """The whole story of a picker entry: what the row leaves out."""
+    where = "temporary" if upload.get("is_temp") else "permanent"
+    facts = [human_size(upload.get("size") or 0), where]
+    if upload.get("kind") == "video":
+        facts[1:1] = [x for x in (clock(upload.get("duration")),
+                                  resolution(upload.get("width"), upload.get("height"))) if x]
+    lines = [str(upload["original_name"]), " · ".join(facts),
+             f"Uploaded {human_time(upload.get('completed_at') or upload.get('created_at'))}"]
+    if opening:
+        lines.append(f"“{opening}”")
+    lines.append(f"id {upload['id']}")
+    return "\n".join(lines)
+
+
 class UploadPicker(QComboBox):
-    """A combo box of completed uploads of one kind that also takes dropped files."""
+    """A combo box of completed uploads of one kind that also takes dropped files.
+
+    A video shows its picture and length, a transcript its first words (once they are read,
+    see `set_openings`); uploads of the same name are told apart by date and short id."""
 
     #: Emitted with the local paths of files dropped on the picker.
     files_dropped = Signal(list)
@@ -222,31 +300,73 @@ class UploadPicker(QComboBox):
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(24)
         self.setPlaceholderText(f"Choose a {kind}, or drop a file here")
-        self.thumbnails: ThumbnailCache | None = None
-        if kind == "video":
-            self.setIconSize(QSize(32, 18))
-            self.thumbnails = ThumbnailCache(QSize(32, 18), limit=200)
+        self.setFont(with_emoji(self.font()))
+        box = QSize(32, 18)
+        self.setIconSize(box)
+        self.thumbnails = ThumbnailCache(box, limit=200)
+        self._uploads: list[dict[str, Any]] = []
+        self._openings: dict[str, str] = {}
+        self._same: set[str] = set()
 
     def set_uploads(self, uploads: list[dict[str, Any]], select: str | None = None) -> None:
         keep = select or self.upload_id()
+        self._uploads = list(uploads)
+        counts = Counter(str(u["original_name"]).casefold() for u in uploads)
+        self._same = {str(u["id"]) for u in uploads
+                      if counts[str(u["original_name"]).casefold()] > 1}
         self.blockSignals(True)
         self.clear()
         for upload in uploads:
-            where = "temporary" if upload["is_temp"] else "permanent"
-            text = (f"{upload['original_name']} · {human_size(upload['size'])} · {where} · "
-                    f"{human_time(upload.get('created_at'))}")
-            if self.thumbnails is not None:
-                pixmap = self.thumbnails.get(upload["id"], upload.get("thumbnail"))
-                self.addItem(QIcon(pixmap if pixmap is not None
-                                   else self.thumbnails.placeholder("video")), text, upload["id"])
-            else:
-                self.addItem(text, upload["id"])
-            self.setItemData(self.count() - 1, f"{upload['original_name']}\nid {upload['id']}",
+            self.addItem(self._icon(upload), self._text(upload), upload["id"])
+            self.setItemData(self.count() - 1, self._tooltip(upload),
                              Qt.ItemDataRole.ToolTipRole)
         index = self.findData(keep) if keep else -1
         self.setCurrentIndex(index)
         self.blockSignals(False)
         self.currentIndexChanged.emit(self.currentIndex())
+
+    def set_openings(self, openings: dict[str, str]) -> None:
+        """First words of transcripts by upload id; the entries show them (in place)."""
+        self._openings = openings
+        for row, upload in enumerate(self._uploads):
+            if row < self.count() and self.itemData(row) == upload["id"]:
+                self.setItemText(row, self._text(upload))
+                self.setItemData(row, self._tooltip(upload), Qt.ItemDataRole.ToolTipRole)
+
+    def uploads(self) -> list[dict[str, Any]]:
+        return list(self._uploads)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """As QComboBox draws itself, with the chosen entry elided ("…") rather than cut."""
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        if self.currentIndex() < 0 and self.placeholderText():
+            option.palette.setBrush(QPalette.ColorRole.ButtonText,
+                                    option.palette.placeholderText())
+            option.currentText = self.placeholderText()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        width = field.width() - 4
+        if not option.currentIcon.isNull():
+            width -= option.iconSize.width() + 4
+        option.currentText = self.fontMetrics().elidedText(
+            option.currentText, Qt.TextElideMode.ElideRight, max(0, width))
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+    def _text(self, upload: dict[str, Any]) -> str:
+        return picker_text(upload, same_name=str(upload["id"]) in self._same,
+                           opening=self._openings.get(str(upload["id"])))
+
+    def _tooltip(self, upload: dict[str, Any]) -> str:
+        return picker_tooltip(upload, self._openings.get(str(upload["id"])))
+
+    def _icon(self, upload: dict[str, Any]) -> QIcon:
+        if self.kind != "video":
+            return QIcon(self.thumbnails.placeholder("transcript"))
+        pixmap = self.thumbnails.get(upload["id"], upload.get("thumbnail"))
+        return QIcon(pixmap if pixmap is not None else self.thumbnails.placeholder("video"))
 
     def upload_id(self) -> str:
         data = self.currentData()
@@ -422,6 +542,14 @@ class JobTitleDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+class NameDelegate(QStyledItemDelegate):
+    """File names elided in the middle, so that the extension stays in sight."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
 @dataclass
 class _Upload:
     """A YouTube upload this window runs: how to stop it, and whether its worker ended."""
@@ -454,7 +582,7 @@ class PublishDialog(QDialog):
             return label
 
         self.title_label = value(str(job["title"]), "publishTitle", "Title on YouTube")
-        font = self.title_label.font()
+        font = with_emoji(self.title_label.font())
         font.setBold(True)
         self.title_label.setFont(font)
         self.privacy_label = value(privacy.capitalize(), "publishPrivacy", "Who can see it")
@@ -588,6 +716,14 @@ class JobsPanel(Panel):
         self._checking: set[str] = set()  # jobs whose account check runs before Publish
         self._publish_after_connect: str | None = None
         self.publish_dialog: PublishDialog | None = None
+        # The form says what is wrong only once the user tried: pressed Create, or edited
+        # a field and left it (`_touched`); `_dirty` are fields edited since they got focus.
+        self._tried = False
+        self._touched: set[str] = set()
+        self._dirty: set[str] = set()
+        #: First words of transcripts by upload id (an upload's content never changes).
+        self._openings: dict[str, str] = {}
+        self._reading_openings: set[str] = set()
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -622,6 +758,7 @@ class JobsPanel(Panel):
         self.title_edit.setAccessibleName("Job title")
         self.title_edit.setPlaceholderText("What the Short is called on YouTube")
         self.title_edit.setToolTip(f"The video title; YouTube allows {MAX_TITLE} characters.")
+        self.title_edit.setFont(with_emoji(self.title_edit.font()))
         self.title_counter = _counter(f"0/{MAX_TITLE}")
         self.title_counter.setObjectName("titleCounter")
 
@@ -633,6 +770,7 @@ class JobsPanel(Panel):
             f"The video description; YouTube allows {MAX_DESCRIPTION:,} characters."
         )
         self.description_edit.setTabChangesFocus(True)
+        self.description_edit.setFont(with_emoji(self.description_edit.font()))
         self.description_edit.setFixedHeight(72)
         self.description_counter = _counter(f"0/{MAX_DESCRIPTION}")
         self.description_counter.setObjectName("descriptionCounter")
@@ -647,6 +785,7 @@ class JobsPanel(Panel):
         )
         self.tags_counter = _counter(f"0/{MAX_TAGS_TOTAL}")
         self.tags_counter.setObjectName("tagsCounter")
+        self.tags_edit.setFont(with_emoji(self.tags_edit.font()))
 
         self.voice_combo = QComboBox()
         self.voice_combo.setObjectName("jobVoice")
@@ -699,7 +838,6 @@ class JobsPanel(Panel):
         self.create_button.setObjectName("createJob")
         self.create_button.setAccessibleName("Create job")
         self.create_button.setToolTip("Create the job from this form")
-        self.create_button.setEnabled(False)
         self.create_button.setDefault(True)
         self.create_button.clicked.connect(self.create_job)
         self.problem_label = QLabel()
@@ -721,6 +859,21 @@ class JobsPanel(Panel):
         self.title_edit.textChanged.connect(self._form_changed)
         self.description_edit.textChanged.connect(self._form_changed)
         self.tags_edit.textChanged.connect(self._form_changed)
+        self._fields: dict[QWidget, str] = {
+            self.title_edit: "title", self.description_edit: "description",
+            self.tags_edit: "tags", self.voice_combo: "voice", self.privacy_combo: "privacy",
+            self.video_picker: "video", self.transcript_picker: "transcript",
+        }
+        for edit, name in ((self.title_edit, "title"), (self.tags_edit, "tags")):
+            edit.textEdited.connect(lambda _t, n=name: self._dirty.add(n))
+            edit.returnPressed.connect(lambda n=name: self._touch(n))
+            edit.installEventFilter(self)
+        self.description_edit.textChanged.connect(lambda: self._dirty.add("description"))
+        self.description_edit.installEventFilter(self)
+        for combo, name in ((self.voice_combo, "voice"), (self.privacy_combo, "privacy"),
+                            (self.video_picker, "video"),
+                            (self.transcript_picker, "transcript")):
+            combo.activated.connect(lambda _i, n=name: self._touch(n))
         self.voice_combo.currentIndexChanged.connect(self._form_changed)
         self.privacy_combo.currentIndexChanged.connect(self._form_changed)
         self.video_picker.currentIndexChanged.connect(self._form_changed)
@@ -738,16 +891,19 @@ class JobsPanel(Panel):
         row_height = max(56, metrics.height() * 2 + 16)
         thumb = QSize(round((row_height - 8) * 16 / 9), row_height - 8)
         self.jobs_model = JobsTableModel(thumb)
-        samples = {STATUS: "Rendering… 100 % · about 10:00 left", VOICE: "Shimmer",
+        samples = {STATUS: "Rendering… 100 % · about 10:00 left", PRIVACY_COLUMN: "Unlisted",
+                   INPUTS: "holiday-clip-2026.mp4", VOICE: "Shimmer",
                    CREATED: "2026-12-31 23:59", PROCESSED: "2026-12-31 23:59"}
         view = list_table(self, self.jobs_model, COLUMNS, TITLE, samples)
         view.setObjectName("jobsTable")
         view.setAccessibleName("Jobs")
+        view.setFont(with_emoji(view.font()))
         view.setIconSize(thumb)
         view.setTextElideMode(Qt.TextElideMode.ElideRight)
         view.verticalHeader().setDefaultSectionSize(row_height)
         view.setItemDelegateForColumn(STATUS, JobStatusDelegate(view))
         view.setItemDelegateForColumn(TITLE, JobTitleDelegate(view))
+        view.setItemDelegateForColumn(INPUTS, NameDelegate(view))
         view.customContextMenuRequested.connect(self._context_menu)
         view.doubleClicked.connect(self._double_clicked)
         view.setMouseTracking(True)  # the pointer becomes a hand over a YouTube link
@@ -756,6 +912,17 @@ class JobsPanel(Panel):
         assert isinstance(self.status_delegate, JobStatusDelegate)
         self.status_delegate.link_activated.connect(self.open_link)
         self.jobs_view = view
+        header = view.horizontalHeader()
+        #: Column widths for a wide window; a narrow one takes from the elidable ones first,
+        #: down to what still reads, so that the titles keep their room.
+        self._column_widths = {column: header.sectionSize(column) for column in samples}
+        self._column_floors = {
+            STATUS: metrics.horizontalAdvance("Rendering… 100 %") + 16,
+            INPUTS: metrics.horizontalAdvance("holiday….mp4") + 16,
+            CREATED: metrics.horizontalAdvance(samples[CREATED]) + 12,
+            PROCESSED: metrics.horizontalAdvance(samples[PROCESSED]) + 12,
+        }
+        view.viewport().installEventFilter(self)  # resized once the scroll bars are placed
         self.banner = MessageBanner("jobsBanner", "Jobs message", "Dismiss the jobs message")
         self._banner_offers_connect = False
 
@@ -839,6 +1006,18 @@ class JobsPanel(Panel):
         self._selection_changed()
         return box
 
+    def _fit_columns(self) -> None:
+        """Give the Short column at least `MIN_TITLE_WIDTH`, taking it from the columns that
+        elide (in proportion to what each can give), or their full width when there is room."""
+        header = self.jobs_view.horizontalHeader()
+        spare = (self.jobs_view.viewport().width() - sum(self._column_widths.values())
+                 - MIN_TITLE_WIDTH)
+        room = {c: max(0, self._column_widths[c] - floor)
+                for c, floor in self._column_floors.items()}
+        share = 0.0 if spare >= 0 else min(1.0, -spare / max(1, sum(room.values())))
+        for column, width in self._column_widths.items():
+            header.resizeSection(column, round(width - room.get(column, 0) * share))
+
     def _button(self, action: QAction, name: str, accessible: str) -> QPushButton:
         """A push button that mirrors an action (its text keeps the mnemonic)."""
         button = QPushButton(action.text())
@@ -900,14 +1079,15 @@ class JobsPanel(Panel):
         read_at = self.jobs_model.now()
 
         def load() -> dict[str, Any]:
-            uploads = services.uploads.list()
+            uploads = services.uploads.list(include_deleted=True)  # a job's input may be gone
             completed = [upload_row(u) for u in uploads if u.status == "completed"]
             thumbnails = {str(u.id): bytes(u.thumbnail) for u in uploads
                           if u.kind == "video" and u.thumbnail}
+            inputs = {str(u.id): (str(u.original_name), str(u.status)) for u in uploads}
             return {
                 "video": [u for u in completed if u["kind"] == "video"],
                 "transcript": [u for u in completed if u["kind"] == "transcript"],
-                "jobs": [job_row(job, thumbnails) for job in services.jobs.list()],
+                "jobs": [job_row(job, thumbnails, inputs) for job in services.jobs.list()],
             }
 
         self.runner.submit(lambda: {**load(), "read_at": read_at}, self._loaded,
@@ -917,7 +1097,9 @@ class JobsPanel(Panel):
         self._loading = False
         chosen = select or {}
         self.video_picker.set_uploads(data["video"], chosen.get("video"))
+        self.transcript_picker.set_openings(self._openings)
         self.transcript_picker.set_uploads(data["transcript"], chosen.get("transcript"))
+        self._read_openings()
         selected = {j["id"] for j in self.selected_jobs()}
         self.jobs_model.set_jobs(data["jobs"], data.get("read_at"))
         self._select_ids(selected)
@@ -926,6 +1108,36 @@ class JobsPanel(Panel):
         if self._reload_again:
             self._reload_again = False
             self.refresh()
+
+    def _read_openings(self) -> None:
+        """Read the first words of the transcripts in the picker that are not known yet, in
+        a worker (from the file each was uploaded from, or from storage)."""
+        wanted = [str(u["id"]) for u in self.transcript_picker.uploads()
+                  if str(u["id"]) not in self._openings
+                  and str(u["id"]) not in self._reading_openings][:OPENINGS_PER_LOAD]
+        if not wanted:
+            return
+        self._reading_openings.update(wanted)
+        jobs = self.services.jobs
+
+        def work() -> dict[str, str]:
+            found: dict[str, str] = {}
+            for upload_id in wanted:
+                try:
+                    found[upload_id] = jobs.transcript_opening(upload_id)
+                except (ShortsError, OSError):
+                    continue  # not now (offline, say): the next reload tries again
+            return found
+
+        def done(found: dict[str, str]) -> None:
+            self._reading_openings.difference_update(wanted)
+            self._openings.update(found)
+            self.transcript_picker.set_openings(self._openings)
+
+        def failed(_message: str) -> None:
+            self._reading_openings.difference_update(wanted)
+
+        self.runner.submit(work, done, failed)
 
     def _load_failed(self, message: str) -> None:
         self._loading = False
@@ -1070,22 +1282,52 @@ class JobsPanel(Panel):
         if generation != self._generation:
             return  # the form changed since; a newer check is on its way
         self._problems = list(problems)
-        self.create_button.setEnabled(not problems and not self._busy)
-        if problems:
-            self.problem_label.setText(problems[0])
-            self.problem_label.setStyleSheet(problem_style())
-            self.create_button.setToolTip(problems[0])
-        else:
+        self._update_problem()
+
+    def shown_problem(self) -> str | None:
+        """The problem the form shows now: the first one of a field the user edited and
+        left, or any once Create was pressed; None before the user tried."""
+        return next((p for p in self._problems
+                     if self._tried or problem_fields(p) & self._touched), None)
+
+    def _update_problem(self) -> None:
+        self.create_button.setEnabled(not self._busy)
+        shown = self.shown_problem()
+        if not self._problems:
             self.problem_label.setText("Ready to create.")
             self.problem_label.setStyleSheet("")
             self.create_button.setToolTip("Create the job from this form")
+        else:
+            self.problem_label.setText(shown or "")
+            self.problem_label.setStyleSheet(problem_style() if shown else "")
+            self.create_button.setToolTip(f"Create the job from this form ({self._problems[0]})")
+
+    def _touch(self, name: str) -> None:
+        """The user is done with a field: its problems may be shown now."""
+        if name not in self._touched:
+            self._touched.add(name)
+            self._update_problem()
+
+    def eventFilter(self, watched: Any, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.jobs_view.viewport():
+            self._fit_columns()
+        elif event.type() == QEvent.Type.FocusOut and isinstance(watched, QWidget):
+            name = self._fields.get(watched)
+            if name is not None and name in self._dirty:
+                self._dirty.discard(name)
+                self._touch(name)
+        return super().eventFilter(watched, event)
 
     def problems(self) -> list[str]:
         return list(self._problems)
 
     def create_job(self) -> None:
+        """Create the job from the form (the core checks it again); what is wrong with the
+        form is said from now on."""
         if self._busy:
             return
+        self._tried = True
+        self._update_problem()
         draft = self.draft()
         services = self.services
         auto = services.settings.auto_process
@@ -1104,13 +1346,19 @@ class JobsPanel(Panel):
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
-        self.create_button.setEnabled(not busy and not self._problems)
+        self.create_button.setEnabled(not busy)
 
     def _created(self, job: dict[str, Any]) -> None:
         self._set_busy(False)
         self.title_edit.clear()
         self.description_edit.clear()
         self.tags_edit.clear()
+        # A fresh form: nothing is wrong with it until the user tries again.
+        self._tried = False
+        self._touched.clear()
+        self._dirty.clear()
+        self._problems = ["Checking the form…"]  # until the emptied form is checked
+        self._update_problem()
         problem = job.pop("queue_problem", None)
         self.jobs_model.update_job(job)
         if problem:
@@ -1128,6 +1376,10 @@ class JobsPanel(Panel):
         self._set_busy(False)
         self.problem_label.setText(message)
         self.problem_label.setStyleSheet(problem_style())
+        for widget, name in self._fields.items():  # take the user to what needs fixing
+            if name in problem_fields(message):
+                widget.setFocus(Qt.FocusReason.OtherFocusReason)
+                break
 
     # -- dropping files on a picker ---------------------------------------------------------
 
@@ -1181,6 +1433,8 @@ class JobsPanel(Panel):
         def loaded(data: dict[str, Any]) -> None:
             picker = self.video_picker if kind == "video" else self.transcript_picker
             picker.set_uploads(data["uploads"], upload_id)
+            if kind == "transcript":
+                self._read_openings()
 
         self.runner.submit(load, loaded)
 
