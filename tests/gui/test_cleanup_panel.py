@@ -47,6 +47,19 @@ def _rows(panel: CleanupPanel) -> list[list[str]]:
             for r in range(table.rowCount())]
 
 
+def no_then_yes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Answer the first question No and every later one Yes; the questions asked."""
+    asked: list[str] = []
+
+    def answer(_parent: Any, _title: str, text: str, *a: Any) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return (QMessageBox.StandardButton.No if len(asked) == 1
+                else QMessageBox.StandardButton.Yes)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    return asked
+
+
 def test_hours_default_from_settings(panel_kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("S3_CLEANUP_TEMP_HOURS", "6")
     panel = panel_kit.panel(CleanupPanel)
@@ -168,14 +181,7 @@ def test_apply_recommended_rules_asks_and_keeps_the_buckets_own(
     assert shown == ["Delete files under logs/ 7 days after upload."]
     assert panel.apply_button.isEnabled()
 
-    asked: list[str] = []
-
-    def answer(_parent: Any, _title: str, text: str, *a: Any) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return (QMessageBox.StandardButton.No if len(asked) == 1
-                else QMessageBox.StandardButton.Yes)
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    asked = no_then_yes(monkeypatch)
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)  # asked, and said no
     assert [r["ID"] for r in client.get_bucket_lifecycle_configuration(
         Bucket=gui_s3_bucket.name)["Rules"]] == ["keep-logs-a-week"]
@@ -210,14 +216,7 @@ def test_unfinished_multipart_uploads_are_listed_and_aborted_after_asking(
     assert not panel.abort_button.isEnabled()
     panel.multipart_table.selectRow(0)
     assert panel.abort_button.isEnabled()
-    asked: list[str] = []
-
-    def answer(_parent: Any, _title: str, text: str, *a: Any) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return (QMessageBox.StandardButton.No if len(asked) == 1
-                else QMessageBox.StandardButton.Yes)
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    asked = no_then_yes(monkeypatch)
     qtbot.mouseClick(panel.abort_button, Qt.MouseButton.LeftButton)  # asked, and said no
     assert len(client.list_multipart_uploads(Bucket=gui_s3_bucket.name)["Uploads"]) == 1
     assert "Abort 1 unfinished upload(s)" in asked[0] and "big.mp4" in asked[0]
