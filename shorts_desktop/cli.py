@@ -277,9 +277,6 @@ def cmd_download(args: argparse.Namespace) -> int:
             args.id, Path(args.output) if args.output else None, overwrite=args.force,
             progress=bar,
         )
-    except TargetExistsError as exc:
-        raise TargetExistsError(f"{exc} Add --force to replace it, or -o to save it under "
-                                "another name.") from None
     finally:
         bar.finish()
     print(f"Saved {target}")
@@ -422,9 +419,6 @@ def cmd_job(args: argparse.Namespace) -> int:
         try:
             target = processing.save_short(job.id, Path(args.output) if args.output else None,
                                            overwrite=args.force, progress=bar)
-        except TargetExistsError as exc:
-            raise TargetExistsError(f"{exc} Add --force to replace it, or -o to save it "
-                                    "under another name.") from None
         finally:
             bar.finish()
         print(f"Saved {target}")
@@ -1063,7 +1057,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except ShortsError as exc:
         log.info("%s failed: %s", args.command, exc)
-        print(f"error: {exc}", file=sys.stderr)
+        hint = (" Add --force to replace it, or -o to save it under another name."
+                if isinstance(exc, TargetExistsError) else "")  # the commands that save files
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
