@@ -66,18 +66,20 @@ _TRAILING = frozenset(".,;:!?…—–-)]}»”’\"")
 _LEADING = frozenset("([{«“‘¿¡")
 
 
+def encoding_of(data: bytes) -> str:
+    """The codec of transcript bytes: UTF-16 when they start with its BOM, else UTF-8."""
+    return "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+
+
 def decode(data: bytes, name: str) -> str:
     """Text of a transcript; accepts what the upload check accepts (UTF-8, UTF-16 with BOM)."""
     if not data.strip():
         raise UserError(f"{name} is empty.")
     if len(data) > MAX_TRANSCRIPT_BYTES:
         raise UserError(f"{name} is larger than 10 MiB, too large for a transcript.")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
-        if b"\x00" in data:
-            raise UserError(f"{name} is not text (it contains binary data).")
+    encoding = encoding_of(data)
+    if encoding != "utf-16" and b"\x00" in data:
+        raise UserError(f"{name} is not text (it contains binary data).")
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:

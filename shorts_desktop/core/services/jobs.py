@@ -19,7 +19,7 @@ from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Job, Upload, get_by_id_or_prefix, utcnow
 from shorts_desktop.core.errors import NotFoundError, ShortsError, UserError
 from shorts_desktop.core.render.narration import VOICE_NAMES
-from shorts_desktop.core.render.transcript import parse_transcript, words
+from shorts_desktop.core.render.transcript import encoding_of, parse_transcript, words
 from shorts_desktop.core.services.uploads import UploadService, find_upload, unfinished_job_using
 
 VOICES = VOICE_NAMES
@@ -118,10 +118,10 @@ def _input_problems(upload_id: str, kind: str) -> list[str]:
 
 def _opening_text(data: bytes, name: str, count: int) -> str:
     """The first `count` words said in the head of a transcript ('' when there are none)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data[: len(data) // 2 * 2].decode("utf-16", errors="ignore")
-    else:
-        text = data.decode("utf-8-sig", errors="ignore")  # the head may end mid-character
+    encoding = encoding_of(data)
+    if encoding == "utf-16":
+        data = data[: len(data) // 2 * 2]
+    text = data.decode(encoding, errors="ignore")  # the head may end mid-character
     try:
         said = words(parse_transcript(text, name).text)
     except UserError:
