@@ -20,7 +20,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from shorts_desktop.app import build_services
 from shorts_desktop.gui.main_window import MainWindow
@@ -84,6 +84,20 @@ def make_main_window(qtbot: Any) -> Iterator[MakeWindow]:
 def main_window(make_main_window: MakeWindow) -> MainWindow:
     """The main window over the local library in this test's SHORTS_DESKTOP_HOME."""
     return make_main_window()
+
+
+def answer_questions(monkeypatch: pytest.MonkeyPatch,
+                     *replies: QMessageBox.StandardButton) -> list[str]:
+    """Answer every QMessageBox.question with `replies` in turn, the last one from then on;
+    returns the questions asked, in order."""
+    asked: list[str] = []
+
+    def answer(_parent: Any, _title: str, text: str, *_a: Any) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return replies[min(len(asked), len(replies)) - 1]
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    return asked
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 from shorts_desktop.core.services.jobs import JobDraft
 from shorts_desktop.core.services.lifecycle import RULE_PREFIX, recommended_rules
 from shorts_desktop.gui.panels.cleanup import AUTO_INTERVAL_MS, CleanupPanel
+from tests.gui.conftest import answer_questions
 
 pytestmark = pytest.mark.gui
 
@@ -47,19 +48,6 @@ def _rows(panel: CleanupPanel) -> list[list[str]]:
             for r in range(table.rowCount())]
 
 
-def no_then_yes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Answer the first question No and every later one Yes; the questions asked."""
-    asked: list[str] = []
-
-    def answer(_parent: Any, _title: str, text: str, *a: Any) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return (QMessageBox.StandardButton.No if len(asked) == 1
-                else QMessageBox.StandardButton.Yes)
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
-    return asked
-
-
 def test_hours_default_from_settings(panel_kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("S3_CLEANUP_TEMP_HOURS", "6")
     panel = panel_kit.panel(CleanupPanel)
@@ -88,13 +76,7 @@ def test_delete_after_confirmation_removes_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     panel, services, uploads = cleanup_setup
-    asked: list[str] = []
-
-    def answer(_parent: Any, _title: str, text: str, *a: Any) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return QMessageBox.StandardButton.Yes
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.Yes)
     panel.hours_spin.setValue(0)
     qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(panel.cleaned, timeout=5000) as blocker:
@@ -181,7 +163,8 @@ def test_apply_recommended_rules_asks_and_keeps_the_buckets_own(
     assert shown == ["Delete files under logs/ 7 days after upload."]
     assert panel.apply_button.isEnabled()
 
-    asked = no_then_yes(monkeypatch)
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.No,
+                             QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)  # asked, and said no
     assert [r["ID"] for r in client.get_bucket_lifecycle_configuration(
         Bucket=gui_s3_bucket.name)["Rules"]] == ["keep-logs-a-week"]
@@ -216,7 +199,8 @@ def test_unfinished_multipart_uploads_are_listed_and_aborted_after_asking(
     assert not panel.abort_button.isEnabled()
     panel.multipart_table.selectRow(0)
     assert panel.abort_button.isEnabled()
-    asked = no_then_yes(monkeypatch)
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.No,
+                             QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(panel.abort_button, Qt.MouseButton.LeftButton)  # asked, and said no
     assert len(client.list_multipart_uploads(Bucket=gui_s3_bucket.name)["Uploads"]) == 1
     assert "Abort 1 unfinished upload(s)" in asked[0] and "big.mp4" in asked[0]

@@ -32,7 +32,7 @@ from shorts_desktop.gui.panels.library import LibraryPanel
 from shorts_desktop.gui.panels.settings import SettingsPanel
 from shorts_desktop.gui.panels.uploads import UploadsPanel
 from tests import media_gen
-from tests.gui.conftest import GuiBucket, MakeWindow
+from tests.gui.conftest import GuiBucket, MakeWindow, answer_questions
 
 pytestmark = pytest.mark.gui
 
@@ -249,13 +249,7 @@ def test_process_then_cancel_while_rendering_leaves_nothing(
         return progress is not None and progress.stage == "rendering"
 
     qtbot.waitUntil(rendering, timeout=RENDER_WAIT)
-    asked: list[str] = []
-
-    def answer(_parent: Any, _title: str, text: str, *_a: Any) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return QMessageBox.StandardButton.Yes
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.Yes)
     select(panel, job_id)
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     assert asked == [STOP_WARNING]

@@ -26,6 +26,7 @@ from shorts_desktop.gui.models.uploads_model import (
     UploadsModel,
 )
 from shorts_desktop.gui.panels.library import LibraryPanel
+from tests.gui.conftest import answer_questions
 
 pytestmark = pytest.mark.gui
 
@@ -155,13 +156,7 @@ def test_download_to_folder(stocked: MainWindow, qtbot: Any, tmp_path: Path,
 def test_keyboard_shortcuts(stocked: MainWindow, qtbot: Any,
                             monkeypatch: pytest.MonkeyPatch) -> None:
     panel = open_library(stocked, qtbot, 3)
-    asked: list[str] = []
-
-    def no(_parent: Any, _title: str, text: str, *args: Any) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return QMessageBox.StandardButton.No
-
-    monkeypatch.setattr(QMessageBox, "question", no)
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.No)
     stocked.activateWindow()
     panel.table.setFocus()
     qtbot.keyClick(panel.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
@@ -616,13 +611,7 @@ def test_delete_names_the_job_that_uses_the_file(
                                 transcript_upload_id=old_text["id"]))
     jobs.cancel(done.id)
     panel = open_library(main_window, qtbot, 5)
-    asked: list[str] = []
-
-    def question(_parent: Any, _title: str, text: str, *args: Any) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return QMessageBox.StandardButton.No
-
-    monkeypatch.setattr(QMessageBox, "question", question)
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.No)
     ids = {r["original_name"]: r["id"] for r in panel.model.rows(range(5))}
 
     # A file an unfinished job needs: nothing is asked, the message names the job.

@@ -41,7 +41,7 @@ from shorts_desktop.gui.panels.jobs import (
     PublishDialog,
 )
 from shorts_desktop.gui.panels.settings import WAITING_FOR_GOOGLE, SettingsPanel
-from tests.gui.conftest import GuiBucket, MakeWindow
+from tests.gui.conftest import GuiBucket, MakeWindow, answer_questions
 from tests.gui.test_accessibility import check_panel, tab_stops, unnamed_controls, walk_with_tab
 from tests.gui.test_jobs_processing import inputs, open_jobs, row_of, select, status_of
 from tests.stubs.youtube_stub import DESKTOP_CLIENT, YouTubeStub, stub_credentials
@@ -189,14 +189,7 @@ def choose_file(monkeypatch: pytest.MonkeyPatch, path: Path | None) -> list[str]
 
 
 def say_yes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    asked: list[str] = []
-
-    def answer(_parent: Any, _title: str, text: str, *_a: Any) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return QMessageBox.StandardButton.Yes
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
-    return asked
+    return answer_questions(monkeypatch, QMessageBox.StandardButton.Yes)
 
 
 # -- publishing from the Jobs panel -------------------------------------------------------------

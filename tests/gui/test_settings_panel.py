@@ -21,6 +21,7 @@ from shorts_desktop.core.config import (
 from shorts_desktop.core.credentials import AccessKey, KeyringStore, KeyringUnavailable
 from shorts_desktop.gui.panels.base import problem_style
 from shorts_desktop.gui.panels.settings import NewProfileDialog, SettingsPanel
+from tests.gui.conftest import answer_questions
 
 pytestmark = pytest.mark.gui
 
@@ -267,13 +268,7 @@ def test_switching_profile_with_running_uploads_asks_first(
     paths = _two_profiles()
     services = panel_kit.services()
     monkeypatch.setattr(services.upload_queue, "active_count", lambda: 2)
-    asked: list[str] = []
-
-    def refuse(_parent: Any, _title: str, text: str, *a: Any) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return QMessageBox.StandardButton.No
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(refuse))
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.No)
     panel = panel_kit.panel(SettingsPanel, services)
     with qtbot.assertNotEmitted(panel.services_changed):
         panel.profile_combo.setCurrentIndex(0)  # client
