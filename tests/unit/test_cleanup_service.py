@@ -245,23 +245,25 @@ def _start_multipart(env: Env, key: str, part: bytes) -> str:
     return upload_id
 
 
-def test_incomplete_multipart_upload_under_temp_is_aborted(s3_env: Env) -> None:
+def test_incomplete_multipart_uploads_under_every_app_prefix_are_aborted(s3_env: Env) -> None:
     temp_key = f"temp/{uuid.uuid4()}/big.mp4"
     video_key = f"videos/{uuid.uuid4()}/big.mp4"
+    foreign_key = f"backups/{uuid.uuid4()}/big.mp4"  # not a prefix of ours: never touched
     temp_mp = _start_multipart(s3_env, temp_key, b"a" * (5 * MIB))
-    _start_multipart(s3_env, video_key, b"b" * (5 * MIB))
+    video_mp = _start_multipart(s3_env, video_key, b"b" * (5 * MIB))
+    _start_multipart(s3_env, foreign_key, b"c" * (5 * MIB))
 
     plan = s3_env.cleanup.plan(0)
-    assert [(m.key, m.upload_id, m.size) for m in plan.abort] == [
-        (temp_key, temp_mp, 5 * MIB)
+    assert sorted((m.key, m.upload_id, m.size) for m in plan.abort) == [
+        (temp_key, temp_mp, 5 * MIB), (video_key, video_mp, 5 * MIB)
     ]
-    assert plan.freed_bytes == 5 * MIB
+    assert plan.freed_bytes == 10 * MIB
 
     result = s3_env.cleanup.run(0)
-    assert [m.upload_id for m in result.aborted] == [temp_mp]
-    assert result.freed_bytes == 5 * MIB
+    assert sorted(m.upload_id for m in result.aborted) == sorted([temp_mp, video_mp])
+    assert result.freed_bytes == 10 * MIB
     assert s3_env.storage.list_multipart_uploads("temp/") == []
-    assert [m.key for m in s3_env.storage.list_multipart_uploads("")] == [video_key]
+    assert [m.key for m in s3_env.storage.list_multipart_uploads("")] == [foreign_key]
 
 
 def test_multipart_upload_of_an_active_upload_is_kept(s3_env: Env, media: Media) -> None:

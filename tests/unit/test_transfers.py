@@ -566,7 +566,8 @@ def test_fast_put_url_and_signature_match_botocore(endpoint: str, style: str) ->
     key = "dir/a b+c~d%é (1).mp4"
     with pytest.raises(_Captured):
         client.put_object(Bucket="my-bucket", Key=key, Body=b"hello",
-                          ContentMD5="XUFAKrxLKna5cZ2REBfFkg==", Metadata={"sha256": "ab" * 32})
+                          ContentMD5="XUFAKrxLKna5cZ2REBfFkg==", Metadata={"sha256": "ab" * 32},
+                          Tagging="shorts-desktop-expire=yes")
     request = seen[0]
     fast = FastPut(client, sign_payload=endpoint.startswith("http://"))
     found = fast._endpoint("my-bucket")
@@ -589,6 +590,24 @@ def test_fast_put_url_and_signature_match_botocore(endpoint: str, style: str) ->
     mine = fast.authorization("PUT", urlsplit(request.url).path, host, headers, payload,
                               "AKID", "SECRET/KEY", region, service, amz_date)
     assert mine == auth
+    assert headers["x-amz-tagging"] == "shorts-desktop-expire=yes"  # signed by botocore
+
+    # The fast path's own request for the same call: the same signed headers and values
+    # (the time aside), and with botocore's time the same signature.
+    with pytest.raises(_Captured):
+        fast.put("my-bucket", key, b"hello", {"Content-MD5": "XUFAKrxLKna5cZ2REBfFkg=="},
+                 {"sha256": "ab" * 32}, {"Tagging": "shorts-desktop-expire=yes"})
+    ours = seen[1]
+    assert ours.url == request.url
+    our_auth = ours.headers["Authorization"]
+    our_signed = our_auth.split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert our_signed == signed
+    our_headers = {n: ours.headers[n] for n in our_signed if n != "host"}
+    assert {**our_headers, "x-amz-date": amz_date} == headers
+    again = fast.authorization("PUT", urlsplit(ours.url).path, host, our_headers, payload,
+                               "AKID", "SECRET/KEY", region, service,
+                               our_headers["x-amz-date"])
+    assert again == our_auth
 
 
 def test_fast_put_direct_send_fails_like_botocore() -> None:
@@ -670,3 +689,84 @@ def test_interactive_workers_lower_their_own_priority() -> None:
         ).result()
     assert worker == min(19, main + 5)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main
+
+
+# -- lost CreateMultipartUpload answers (issue 13) -------------------------------------------
+
+
+class Crash(BaseException):
+    """The process dies here: nothing in the engine catches it, nothing cleans up."""
+
+
+def lose_create_answers(client: Any, times: int, error: Callable[[], BaseException]) -> list[str]:
+    """The next `times` CreateMultipartUpload requests reach S3, but their answers are lost."""
+    lost: list[str] = []
+
+    def drop(parsed: dict[str, Any], **_: Any) -> None:
+        if len(lost) < times:
+            lost.append(parsed["UploadId"])
+            raise error()
+
+    client.meta.events.register("after-call.s3.CreateMultipartUpload", drop)
+    return lost
+
+
+def read_timeout() -> BaseException:
+    return botocore.exceptions.ReadTimeoutError(endpoint_url="http://s3.test")
+
+
+def test_a_retried_start_aborts_the_upload_whose_answer_was_lost(s3: Any, bigfile: Path) -> None:
+    lost = lose_create_answers(s3, 1, read_timeout)
+    with TransferEngine(s3, cfg()) as engine:
+        handle = engine.upload(UploadRequest("v1", bigfile, BUCKET, "k"))
+        assert handle.wait(30) == "completed", handle.error
+    assert len(lost) == 1
+    assert s3.get_object(Bucket=BUCKET, Key="k")["Body"].read() == bigfile.read_bytes()
+    assert open_uploads(s3) == []
+
+
+@pytest.mark.parametrize("shrinks", [False, True], ids=["same-file", "now-a-single-put"])
+def test_restart_after_a_crash_before_the_create_answer_leaves_one_object(
+    s3: Any, bigfile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shrinks: bool
+) -> None:
+    uid = str(uuid.uuid4())
+    db = make_db(tmp_path, monkeypatch, [uid])
+    key = f"videos/{uid}/clip.mp4"
+    lost = lose_create_answers(s3, 1, Crash)
+    engine = TransferEngine(s3, cfg(), SqliteTransferStore(db))
+    engine.upload(UploadRequest(uid, bigfile, BUCKET, key))
+    end = time.monotonic() + 10
+    while not lost and time.monotonic() < end:
+        time.sleep(0.02)
+    engine.close()  # the process is gone; S3 has an upload nobody knows the id of
+    assert [u["UploadId"] for u in open_uploads(s3)] == lost
+    ledger = SqliteTransferStore(db)
+    intent = ledger.intent(uid)
+    assert intent is not None and intent.key == key and ledger.load(uid) is None
+    assert row(db, uid)["multipart_upload_id"].startswith("intent:")
+    if shrinks:
+        bigfile.write_bytes(os.urandom(MIB))
+
+    with TransferEngine(s3, cfg(), ledger) as engine2:
+        handle = engine2.upload(UploadRequest(uid, bigfile, BUCKET, key))
+        assert handle.wait(30) == "completed", handle.error
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == bigfile.read_bytes()
+    assert open_uploads(s3) == []
+    assert row(db, uid)["multipart_upload_id"] is None and ledger.intent(uid) is None
+    ledger.close()
+
+
+def test_a_start_that_never_got_an_answer_aborts_exactly_its_own_key(
+    s3: Any, bigfile: Path
+) -> None:
+    neighbours = [s3.create_multipart_upload(Bucket=BUCKET, Key=k)["UploadId"]
+                  for k in ("k-other", "k/x")]  # under the same prefix, but other keys
+    lost = lose_create_answers(s3, 100, read_timeout)
+    store = MemoryTransferStore()
+    with TransferEngine(s3, cfg(), store) as engine:
+        handle = engine.upload(UploadRequest("v1", bigfile, BUCKET, "k"))
+        assert handle.wait(30) == "failed"
+    assert len(lost) == FAST_RETRY.max_attempts  # each one created an upload in S3
+    assert sorted(u["UploadId"] for u in open_uploads(s3)) == sorted(neighbours)
+    assert store.intent("v1") is None

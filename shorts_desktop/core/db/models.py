@@ -83,6 +83,9 @@ class Upload(BaseModel):
     width = peewee.IntegerField(null=True)
     height = peewee.IntegerField(null=True)
     thumbnail = peewee.BlobField(null=True)  # a small JPEG
+    # schema 5: intents, written before the request, so that a crash is finished, not lost
+    promote_key = peewee.CharField(max_length=1024, null=True)  # where a promote copies to
+    deleting_at = peewee.DateTimeField(null=True)  # a delete of the object was sent
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
     completed_at = peewee.DateTimeField(null=True)

@@ -1,13 +1,17 @@
 """Where the engine keeps what it needs to resume an upload after a crash.
 
 Only finished parts are written (one small row each), never progress: the database
-sees a write per part, not per byte. The SQLite store speaks to the app's database in
-table and column names (the `upload` row plus `transfer_part`, schema version 3), so it
-works without today's models and from any thread.
+sees a write per part, not per byte. Before CreateMultipartUpload the store records an
+intent (key, time, token) in the same column the upload id later fills, so that a
+restart after a lost answer knows an upload may exist under that key and aborts it.
+The SQLite store speaks to the app's database in table and column names (the `upload`
+row plus `transfer_part`, schema version 3), so it works without today's models and from
+any thread.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -51,6 +55,37 @@ class SavedUpload:
     parts: dict[int, PartRecord] = field(default_factory=dict)
 
 
+INTENT_MARK = "intent:"  # S3 upload ids never contain ":"; an intent is a JSON object after it
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A CreateMultipartUpload that was about to be sent: its answer may never have come."""
+
+    key: str
+    started: datetime  # aware, UTC
+    token: str
+
+    def encode(self) -> str:
+        return INTENT_MARK + json.dumps(
+            {"key": self.key, "started": self.started.isoformat(), "token": self.token},
+            sort_keys=True,
+        )
+
+
+def parse_intent(value: str | None) -> Intent | None:
+    """The intent a `multipart_upload_id` column holds, or None (an id, empty, or garbage)."""
+    if not value or not value.startswith(INTENT_MARK):
+        return None
+    try:
+        data = json.loads(value[len(INTENT_MARK):])
+        started = datetime.fromisoformat(data["started"])
+        return Intent(str(data["key"]), started if started.tzinfo else started.replace(
+            tzinfo=UTC), str(data["token"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class TransferStore(Protocol):
     """Persistence for resumable uploads; implementations must be thread-safe."""
 
@@ -61,6 +96,15 @@ class TransferStore(Protocol):
         ...
 
     def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None: ...
+
+    def intend(self, transfer_id: str, intent: Intent) -> None:
+        """A multipart upload is about to be created (saved parts, if any, are forgotten);
+        `begin` replaces the intent, `forget` clears it."""
+        ...
+
+    def intent(self, transfer_id: str) -> Intent | None:
+        """The recorded intent when no multipart upload id followed it."""
+        ...
 
     def forget(self, transfer_id: str) -> None:
         """The multipart upload is gone (aborted, completed or started over)."""
@@ -82,6 +126,7 @@ class MemoryTransferStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._saved: dict[str, SavedUpload] = {}
+        self._intents: dict[str, Intent] = {}
         self.states: dict[str, tuple[str, str | None]] = {}
 
     def load(self, transfer_id: str) -> SavedUpload | None:
@@ -91,7 +136,17 @@ class MemoryTransferStore:
 
     def begin(self, transfer_id: str, saved: SavedUpload) -> None:
         with self._lock:
+            self._intents.pop(transfer_id, None)
             self._saved[transfer_id] = replace(saved, parts=dict(saved.parts))
+
+    def intend(self, transfer_id: str, intent: Intent) -> None:
+        with self._lock:
+            self._saved.pop(transfer_id, None)
+            self._intents[transfer_id] = intent
+
+    def intent(self, transfer_id: str) -> Intent | None:
+        with self._lock:
+            return self._intents.get(transfer_id)
 
     def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
         with self._lock:
@@ -102,6 +157,7 @@ class MemoryTransferStore:
     def forget(self, transfer_id: str) -> None:
         with self._lock:
             self._saved.pop(transfer_id, None)
+            self._intents.pop(transfer_id, None)
 
     def set_state(
         self, transfer_id: str, state: str, *, error: str | None = None,
@@ -113,6 +169,7 @@ class MemoryTransferStore:
     def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
         with self._lock:
             self._saved.pop(transfer_id, None)
+            self._intents.pop(transfer_id, None)
             self.states[transfer_id] = ("completed", None)
 
 
@@ -170,7 +227,8 @@ class SqliteTransferStore:
                 " checksum_mode FROM upload WHERE id = ?",
                 (transfer_id,),
             ).fetchone()
-            if row is None or not row[0] or row[1] is None or row[3] is None:
+            if (row is None or not row[0] or row[1] is None or row[3] is None
+                    or str(row[0]).startswith(INTENT_MARK)):
                 return None
             parts = {
                 n: PartRecord(n, size, etag, checksum)
@@ -208,6 +266,22 @@ class SqliteTransferStore:
                 [(transfer_id, p.number, p.size, p.etag, p.checksum)
                  for p in saved.parts.values()],
             )
+
+    def intend(self, transfer_id: str, intent: Intent) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+            db.execute(
+                "UPDATE upload SET multipart_upload_id = ?, part_size = NULL, bytes_done = 0,"
+                " updated_at = ? WHERE id = ?",
+                (intent.encode(), _now(), transfer_id),
+            )
+
+    def intent(self, transfer_id: str) -> Intent | None:
+        with self._lock:
+            row = self._db().execute(
+                "SELECT multipart_upload_id FROM upload WHERE id = ?", (transfer_id,)
+            ).fetchone()
+        return None if row is None else parse_intent(row[0])
 
     def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
         with self._transaction() as db:
@@ -280,6 +354,12 @@ class RoutingStore:
 
     def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
         self._for(transfer_id).add_part(transfer_id, part, bytes_done)
+
+    def intend(self, transfer_id: str, intent: Intent) -> None:
+        self._for(transfer_id).intend(transfer_id, intent)
+
+    def intent(self, transfer_id: str) -> Intent | None:
+        return self._for(transfer_id).intent(transfer_id)
 
     def forget(self, transfer_id: str) -> None:
         self._for(transfer_id).forget(transfer_id)

@@ -3,6 +3,13 @@
 Resume trusts S3, not our notes: the parts we recorded are checked against ListParts,
 and a part S3 has but we never recorded (a crash between its answer and our write) is
 kept only if its ETag equals the MD5 of the same bytes on disk.
+
+An upload whose CreateMultipartUpload answer was lost (crash, time-out, retry) would stay
+open and billed for ever: the intent is recorded before the request, and a restart that
+finds an intent without an id aborts every multipart upload of that exact key before it
+starts a new one. Adopting one instead would save nothing, as no part can have been sent
+to an upload whose id we never learned; the key holds the upload's own id, so nobody else
+writes to it.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ import hashlib
 import logging
 import os
 import queue
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +42,7 @@ from shorts_desktop.core.transfers.parts import (
 )
 from shorts_desktop.core.transfers.retry import IntegrityError, error_code, is_retryable
 from shorts_desktop.core.transfers.state import Stop, Transfer
-from shorts_desktop.core.transfers.store import PartRecord, SavedUpload
+from shorts_desktop.core.transfers.store import Intent, PartRecord, SavedUpload
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +136,10 @@ def run_upload(ctx: Context, t: Transfer) -> None:
         raise UserError(f"{req.path} cannot be read: {exc.strerror or exc}.") from None
     try:
         if saved is None and size < ctx.multipart_threshold:
+            intent = ctx.store.intent(t.id)
+            if intent is not None:  # a multipart try lost its answer, then the file shrank
+                _abort_unknown(ctx, t, intent.key)
+                ctx.store.forget(t.id)
             _single_put(ctx, t, fd, size, mtime)
         else:
             _multipart(ctx, t, fd, size, mtime, saved)
@@ -301,12 +314,82 @@ def _abort(ctx: Context, req: UploadRequest, multipart_id: str) -> None:
             raise
 
 
+def _abort_unknown(
+    ctx: Context, t: Transfer, key: str, keep: str | None = None, retry: bool = True
+) -> int:
+    """Abort every multipart upload of exactly `key` except `keep`; returns how many.
+
+    `retry=False` while cancelling or failing: `ctx.call` would stop at once then.
+    """
+    req: UploadRequest = t.request
+
+    def call(action: str, fn: Any, **kwargs: Any) -> Any:
+        return ctx.call(t, action, fn, **kwargs) if retry else fn(**kwargs)
+
+    found: list[str] = []
+    markers: dict[str, str] = {}
+    while True:
+        page = call("look for an unfinished upload", ctx.client.list_multipart_uploads,
+                    Bucket=req.bucket, Prefix=key, **markers)
+        found += [str(u["UploadId"]) for u in page.get("Uploads", [])
+                  if u.get("Key") == key and u.get("UploadId") != keep]
+        if not page.get("IsTruncated"):
+            break
+        markers = {"KeyMarker": str(page.get("NextKeyMarker", "")),
+                   "UploadIdMarker": str(page.get("NextUploadIdMarker", ""))}
+    for multipart_id in found:
+        try:
+            call("abort an unfinished upload", ctx.client.abort_multipart_upload,
+                 Bucket=req.bucket, Key=key, UploadId=multipart_id)
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) != "NoSuchUpload":
+                raise
+    if found:
+        log.info("transfer %s: aborted %d multipart upload(s) whose id was never recorded",
+                 t.id, len(found))
+    return len(found)
+
+
 def abort_saved(ctx: Context, t: Transfer) -> None:
-    """Abort the transfer's multipart upload (if any) and forget its parts."""
+    """Abort the transfer's multipart upload (if any) and forget its parts; an intent
+    without an id aborts whatever upload its lost answer may have created."""
     saved = ctx.store.load(t.id)
     if saved is not None:
         _abort(ctx, t.request, saved.multipart_id)
+    else:
+        intent = ctx.store.intent(t.id)
+        if intent is not None:
+            _abort_unknown(ctx, t, intent.key, retry=False)
     ctx.store.forget(t.id)
+
+
+def _create(ctx: Context, t: Transfer, create: dict[str, Any]) -> str:
+    """CreateMultipartUpload with its intent on record first; returns the upload id.
+
+    A retried request may have created an upload whose answer was lost: after a retry,
+    the others of this key are aborted (our key, nobody else's upload).
+    """
+    req: UploadRequest = t.request
+    earlier = ctx.store.intent(t.id)
+    if earlier is not None:  # a run before this one lost the answer
+        _abort_unknown(ctx, t, earlier.key)
+    ctx.store.intend(t.id, Intent(req.key, datetime.now(UTC), uuid.uuid4().hex))
+    attempts = [0]
+
+    def once(**kwargs: Any) -> Any:
+        attempts[0] += 1
+        return ctx.client.create_multipart_upload(**kwargs)
+
+    created = ctx.call(t, "start the upload", once, **create)
+    multipart_id = str(created["UploadId"])
+    if attempts[0] > 1:
+        try:
+            _abort_unknown(ctx, t, req.key, keep=multipart_id)
+        except Stop:
+            raise
+        except Exception:  # no longer in the ledger once `begin` runs: cleanup aborts them
+            log.warning("could not abort the uploads of lost answers", exc_info=True)
+    return multipart_id
 
 
 def _multipart(
@@ -344,9 +427,8 @@ def _multipart(
         }
         if mode in CHECKSUM_ALGORITHM:
             create["ChecksumAlgorithm"] = CHECKSUM_ALGORITHM[mode]
-        created = ctx.call(t, "start the upload", ctx.client.create_multipart_upload, **create)
         saved = SavedUpload(
-            multipart_id=created["UploadId"], source_size=size, source_mtime_ns=mtime,
+            multipart_id=_create(ctx, t, create), source_size=size, source_mtime_ns=mtime,
             part_size=part_size_for(size, ctx.part_size), sha256=sha, checksum_mode=mode,
         )
         ctx.store.begin(t.id, saved)

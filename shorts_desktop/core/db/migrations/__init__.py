@@ -9,7 +9,10 @@ from shorts_desktop.core.db.migrations import (
     m002_s3_support,
     m003_transfers,
     m004_making_shorts,
+    m005_intents,
 )
 
-MIGRATIONS = (m001_legacy, m002_s3_support, m003_transfers, m004_making_shorts)
+MIGRATIONS = (
+    m001_legacy, m002_s3_support, m003_transfers, m004_making_shorts, m005_intents,
+)
 LATEST_VERSION = MIGRATIONS[-1].VERSION
