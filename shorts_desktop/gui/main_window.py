@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from shorts_desktop import __version__
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.gui.format import human_rate, tilde
+from shorts_desktop.gui.notifications import Notifier
 from shorts_desktop.gui.panels.base import Panel, heading, standard_icon
 from shorts_desktop.gui.tasks import TaskRunner
 from shorts_desktop.resources import APP_ID, app_icon
@@ -57,6 +58,7 @@ UPLOAD_STOP_WAIT = 120.0
 PANELS: tuple[tuple[str, str, str, QStyle.StandardPixmap], ...] = (
     ("uploads", "Uploads", "uploads:UploadsPanel", QStyle.StandardPixmap.SP_ArrowUp),
     ("library", "Library", "library:LibraryPanel", QStyle.StandardPixmap.SP_DirIcon),
+    ("bucket", "Bucket", "bucket:BucketPanel", QStyle.StandardPixmap.SP_DriveNetIcon),
     ("jobs", "Jobs", "jobs:JobsPanel", QStyle.StandardPixmap.SP_MediaPlay),
     ("cleanup", "Cleanup", "cleanup:CleanupPanel", QStyle.StandardPixmap.SP_TrashIcon),
     ("stats", "Stats", "stats:StatsPanel", QStyle.StandardPixmap.SP_FileDialogDetailedView),
@@ -245,6 +247,9 @@ class MainWindow(QMainWindow):
             self.tray = QSystemTrayIcon(self.windowIcon() or self._app_icon(), self)
             self.tray.setToolTip("Shorts Desktop")
             self.tray.show()
+        #: Notifications go to the desktop's notification service, else to the tray.
+        self.notifier = Notifier(self.runner, self.tray, app_name="Shorts Desktop",
+                                 icon=APP_ID, desktop_entry=APP_ID, parent=self)
 
     def _app_icon(self) -> QIcon:
         icon: QIcon = app_icon()
@@ -260,7 +265,8 @@ class MainWindow(QMainWindow):
         if changed is not None:
             for name in ("library", "jobs", "stats", "cleanup"):
                 changed.connect(self.panels[name].refresh_soon)
-        for name, signal in (("jobs", "jobs_changed"), ("cleanup", "cleaned")):
+        for name, signal in (("jobs", "jobs_changed"), ("cleanup", "cleaned"),
+                             ("stats", "synced")):
             source = getattr(self.panels[name], signal, None)
             if source is not None:
                 for target in ("library", "stats", "jobs", "cleanup"):
@@ -391,8 +397,8 @@ class MainWindow(QMainWindow):
             self.transfer_label.setText(f"{count} transferring · {human_rate(rate)}")
 
     def notify(self, title: str, message: str) -> None:
-        if self.tray is not None:
-            self.tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 5000)
+        """Tell the user something finished: a desktop notification and the status bar."""
+        self.notifier.notify(title, message)
         self.statusBar().showMessage(message, 8000)
 
     def show_error(self, title: str, message: str) -> None:

@@ -168,7 +168,7 @@ def test_apply_recommended_rules_asks_and_keeps_the_buckets_own(
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)  # asked, and said no
     assert [r["ID"] for r in client.get_bucket_lifecycle_configuration(
         Bucket=gui_s3_bucket.name)["Rules"]] == ["keep-logs-a-week"]
-    assert "Delete files under temp/ 1 day after upload" in asked[0]
+    assert "Delete temporary files no job needs (under temp/) 1 day after upload" in asked[0]
     assert "abort unfinished multipart uploads 7 days after they start" in asked[0].lower()
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "applied" in panel.lifecycle_note.text(), timeout=5000)
@@ -180,7 +180,8 @@ def test_apply_recommended_rules_asks_and_keeps_the_buckets_own(
     ours = [panel.rules_list.item(i).text() for i in range(panel.rules_list.count())
             if "recommended by this app" in panel.rules_list.item(i).text()]
     assert len(ours) == 5
-    assert any(t.startswith("Delete files under temp/ 1 day after upload") for t in ours)
+    assert any(t.startswith("Delete temporary files no job needs (under temp/) 1 day after "
+                            "upload") for t in ours)
     assert all(r["ID"].startswith(RULE_PREFIX) or r["ID"] == "keep-logs-a-week" for r in stored)
     assert "1 rule(s) of the bucket's own kept" in panel.lifecycle_note.text()
 
@@ -207,3 +208,30 @@ def test_unfinished_multipart_uploads_are_listed_and_aborted_after_asking(
     qtbot.mouseClick(panel.abort_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.multipart_table.rowCount() == 0, timeout=5000)
     assert client.list_multipart_uploads(Bucket=gui_s3_bucket.name).get("Uploads", []) == []
+
+
+def test_multipart_box_covers_every_app_prefix_and_names_who_resumes(
+    qtbot: Any, panel_kit: Any, gui_s3_bucket: Any, media_files: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shorts_desktop.core.db.models import Upload
+
+    client, bucket = gui_s3_bucket.client, gui_s3_bucket.name
+    services = panel_kit.services(gui_s3_bucket.env)
+    paused = panel_kit.upload(services, media_files("keeper.mp4"), "video", is_temp=False)
+    mp = client.create_multipart_upload(Bucket=bucket, Key=paused.key)["UploadId"]
+    Upload.update(status="paused", multipart_upload_id=mp).where(Upload.id == paused.id).execute()
+    result_key = "processed/0123456789abcdef0123456789abcdef/short.mp4"
+    client.create_multipart_upload(Bucket=bucket, Key=result_key)
+    client.create_multipart_upload(Bucket=bucket, Key="backups/db.tar")  # not the app's
+    panel = panel_kit.panel(CleanupPanel, services)
+    panel.refresh()
+    table = panel.multipart_table
+    shown = {table.item(r, 0).text(): table.item(r, 3).text() for r in range(table.rowCount())}
+    assert shown == {paused.key: f"upload {paused.id} (still paused)", result_key: "Nobody"}
+
+    table.selectRow([table.item(r, 0).text() for r in range(2)].index(paused.key))
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.No)
+    qtbot.mouseClick(panel.abort_button, Qt.MouseButton.LeftButton)
+    assert "1 of them belong to a paused or interrupted upload" in asked[0]
+    assert len(client.list_multipart_uploads(Bucket=bucket)["Uploads"]) == 3

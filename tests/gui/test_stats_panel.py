@@ -1,4 +1,5 @@
-"""The Stats panel: the cards show the right numbers; charts are drawn; bucket listing."""
+"""The Stats panel: the cards show the right numbers; charts are drawn; bucket listing;
+files the library does not know, and Sync."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCharts import QBarSeries, QPieSeries
+from PySide6.QtCharts import QBarSeries, QHorizontalStackedBarSeries
 from PySide6.QtCore import Qt
 
+from shorts_desktop.core.db.models import Upload
 from shorts_desktop.core.services.jobs import JobDraft
 from shorts_desktop.gui.panels.stats import StatsPanel, human_size
+
+KIND_GAP = "\u2002"  # between a kind and its size on the axis
 
 pytestmark = pytest.mark.gui
 
@@ -43,10 +47,12 @@ def test_cards_show_the_right_numbers(
     assert panel.jobs_card.value == "2"
     assert panel.jobs_card.detail == "created 1, cancelled 1"
 
-    pie = panel.kind_chart.series()[0]
-    assert isinstance(pie, QPieSeries)
-    assert pie.count() == 2
-    assert pie.sum() == total
+    bars = panel.kind_chart.series()[0]
+    assert isinstance(bars, QHorizontalStackedBarSeries)
+    assert [b.label() for b in bars.barSets()] == ["Videos", "Transcripts"]
+    (kinds,) = panel.kind_chart.axes(Qt.Orientation.Vertical)
+    assert kinds.categories() == [f"Videos{KIND_GAP}{human_size(video.size + kept.size)}",
+                                  f"Transcripts{KIND_GAP}{human_size(text.size)}"]
     days = panel.days_chart.series()[0]
     assert isinstance(days, QBarSeries)
     counts = days.barSets()[0]
@@ -97,19 +103,117 @@ def test_a_reload_changes_the_bars_in_place(
     first = panel_kit.upload(services, media_files("a.mp4"), "video")
     panel = panel_kit.panel(StatsPanel, services)
     panel.refresh()
-    pie, days, prefixes = (panel.kind_chart.series()[0], panel.days_chart.series()[0],
-                           panel.prefix_chart.series()[0])
-    assert pie.count() == 1 and days.barSets()[0].at(29) == 1
+    kinds, days, prefixes = (panel.kind_chart.series()[0], panel.days_chart.series()[0],
+                             panel.prefix_chart.series()[0])
+    assert len(kinds.barSets()) == 1 and days.barSets()[0].at(29) == 1
 
     second = panel_kit.upload(services, media_files("b.mp4"), "video")
     panel.refresh()
-    assert panel.days_chart.series()[0] is days and panel.kind_chart.series()[0] is pie
+    assert panel.days_chart.series()[0] is days and panel.kind_chart.series()[0] is kinds
     assert panel.prefix_chart.series()[0] is prefixes
     assert days.barSets()[0].at(29) == 2
-    assert pie.sum() == first.size + second.size
-    assert pie.slices()[0].label() == f"Videos {human_size(first.size + second.size)}"
+    (axis,) = panel.kind_chart.axes(Qt.Orientation.Vertical)
+    assert axis.categories() == [f"Videos{KIND_GAP}{human_size(first.size + second.size)}"]
 
-    panel_kit.upload(services, media_files("c.txt"), "transcript")  # a new slice: redrawn
+    panel_kit.upload(services, media_files("c.txt"), "transcript")  # a new bar: redrawn
     panel.refresh()
     redrawn = panel.kind_chart.series()[0]
-    assert redrawn is not pie and redrawn.count() == 2
+    assert redrawn is not kinds and len(redrawn.barSets()) == 2
+
+
+def colour_pixels(view: Any, colour: Any) -> int:
+    """How many pixels of the chart view, as drawn, have exactly `colour`."""
+    image = view.grab().toImage()
+    rgb = colour.rgb()
+    return sum(1 for y in range(image.height()) for x in range(image.width())
+               if image.pixel(x, y) == rgb)
+
+
+def test_transcripts_show_beside_videos_a_thousand_times_their_size(
+    qtbot: Any, panel_kit: Any, media_files: Callable[..., Path]
+) -> None:
+    """On a linear scale (or a pie) a 2 KB transcript beside 2 MB of video is a hair's
+    width: the sizes are drawn on a log scale, and each kind has its own colour."""
+    services = panel_kit.services()
+    video = panel_kit.upload(services, media_files("big.mp4", b"\x00\x00\x00\x18ftypisom"
+                                                   + bytes(2_000_000)), "video")
+    text = panel_kit.upload(services, media_files("words.txt", b"word " * 400), "transcript")
+    assert video.size > 900 * text.size
+    panel = panel_kit.panel(StatsPanel, services)
+    panel.refresh()
+    (bars,) = panel.kind_chart.series()
+    videos, transcripts = bars.barSets()
+    assert transcripts.at(1) > 0.3 * videos.at(0)  # linear: 0.001
+    (scale,) = panel.kind_chart.axes(Qt.Orientation.Horizontal)
+    assert {"1 B", "1 KB", "1 MB"} <= set(scale.categoriesLabels())
+    assert videos.color() != transcripts.color()
+    qtbot.wait(50)
+    assert colour_pixels(panel.kind_view, transcripts.color()) > 2000  # a bar, not a hair
+    assert colour_pixels(panel.kind_view, videos.color()) > 2000
+    assert panel.kind_view.accessibleDescription() == (
+        f"Videos{KIND_GAP}{human_size(video.size)}, "
+        f"Transcripts{KIND_GAP}{human_size(text.size)}")
+    panel.grab().save("/tmp/stats.png")
+
+
+def test_files_the_library_does_not_know_are_said_and_sync_adds_them(
+    qtbot: Any, panel_kit: Any, media_files: Callable[..., Path]
+) -> None:
+    services = panel_kit.services()
+    kept = panel_kit.upload(services, media_files("kept.mp4"), "video")
+    lost = panel_kit.upload(services, media_files("lost.mp4"), "video")
+    Upload.delete().where(Upload.id == lost.id).execute()  # as with a lost database
+    panel = panel_kit.panel(StatsPanel, services)
+    panel.refresh()
+    assert not panel.unknown_banner.isVisible()  # only a listing can tell
+    panel.load_bucket()
+    banner = panel.unknown_banner
+    assert banner.isVisible()
+    assert (f"holds 1 file ({human_size(lost.size)}) that the library does not know"
+            in banner.text())
+    assert banner.action_button.isVisible() and banner.action_button.text() == "&Sync"
+    assert panel.files_card.value == "1"
+
+    with qtbot.waitSignal(panel.synced, timeout=5000):
+        qtbot.mouseClick(banner.action_button, Qt.MouseButton.LeftButton)
+    assert panel.note.text() == "Sync added 1 file to the library."
+    assert not banner.isVisible()  # listed again: nothing unknown any more
+    assert panel.files_card.value == "2"
+    assert {u.id for u in services.uploads.list()} == {kept.id, lost.id}
+
+
+def test_a_dismissed_note_about_unknown_files_stays_away_until_the_next_listing(
+    panel_kit: Any, media_files: Callable[..., Path]
+) -> None:
+    services = panel_kit.services()
+    lost = panel_kit.upload(services, media_files("lost.mp4"), "video")
+    Upload.delete().where(Upload.id == lost.id).execute()
+    panel = panel_kit.panel(StatsPanel, services)
+    panel.load_bucket()
+    assert panel.unknown_banner.isVisible()
+    panel.unknown_banner.dismiss_button.click()
+    panel.refresh()  # the database figures again (as while uploads complete)
+    assert not panel.unknown_banner.isVisible()
+    panel.load_bucket()
+    assert panel.unknown_banner.isVisible()
+
+
+def test_a_failed_sync_says_why_and_offers_it_again(
+    panel_kit: Any, media_files: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shorts_desktop.core.errors import UserError
+    from shorts_desktop.gui.panels import stats as stats_panel
+
+    services = panel_kit.services()
+    lost = panel_kit.upload(services, media_files("lost.mp4"), "video")
+    Upload.delete().where(Upload.id == lost.id).execute()
+    panel = panel_kit.panel(StatsPanel, services)
+    panel.load_bucket()
+
+    def refuse(_self: Any) -> Any:
+        raise UserError("Access denied to the bucket.")
+
+    monkeypatch.setattr(stats_panel.ReconcileService, "run", refuse)
+    panel.unknown_banner.action_button.click()
+    assert panel.note.text() == "The library was not synced: Access denied to the bucket."
+    assert panel.unknown_banner.isVisible()

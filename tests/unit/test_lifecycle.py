@@ -39,7 +39,13 @@ def test_recommended_rules_follow_the_prefixes() -> None:
     assert all(r["ID"].startswith(RULE_PREFIX) for r in rules)
     assert len(by_id) == len(rules) == 5
     temp = by_id[f"{RULE_PREFIX}expire-temp"]
-    assert temp["Filter"] == {"Prefix": "scratch/"} and temp["Expiration"] == {"Days": 1}
+    assert temp["Filter"] == {"And": {
+        "Prefix": "scratch/", "Tags": [{"Key": "shorts-desktop-expire", "Value": "yes"}],
+    }}
+    assert temp["Expiration"] == {"Days": 1}
+    assert describe_rule(temp) == (
+        "Delete temporary files no job needs (under scratch/) 1 day after upload."
+    )
     abort = by_id[f"{RULE_PREFIX}abort-incomplete-multipart"]
     assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
     moved = {r["Filter"]["Prefix"] for r in rules if "Transitions" in r}
@@ -130,6 +136,19 @@ def test_apply_on_a_bucket_keeps_its_rules(s3_storage: S3Storage) -> None:
     assert {r["ID"] for r in recommended_rules(s3_settings())} <= ids
     again = apply_recommended(s3_settings(), s3_storage)
     assert len(again) == len(rules)
+    temp = next(r for r in again if r["ID"] == f"{RULE_PREFIX}expire-temp")
+    assert temp["Filter"]["And"]["Tags"] == [{"Key": "shorts-desktop-expire", "Value": "yes"}]
+
+
+def test_merge_replaces_an_older_temp_rule_of_ours_by_the_tagged_one() -> None:
+    """A bucket set up by an earlier version (prefix only, no tag) gets the tagged rule."""
+    recommended = recommended_rules(local_settings())
+    old = {"ID": f"{RULE_PREFIX}expire-temp", "Filter": {"Prefix": "temp/"},
+           "Status": "Enabled", "Expiration": {"Days": 1}}
+    merged = merge_rules([old, FOREIGN], recommended)
+    temps = [r for r in merged if r["ID"] == f"{RULE_PREFIX}expire-temp"]
+    assert len(temps) == 1 and "And" in temps[0]["Filter"]
+    assert merge_rules(merged, recommended) == merged
 
 
 def test_apply_on_the_local_library_is_refused(tmp_path: object) -> None:

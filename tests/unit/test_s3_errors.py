@@ -138,13 +138,29 @@ def aws_storage() -> Iterator[S3Storage]:
 def test_check_a_good_bucket(aws_storage: S3Storage) -> None:
     aws_storage.client.create_bucket(Bucket=BUCKET)
     results = aws_storage.check("temp/")
-    assert [r.name for r in results][:7] == [
-        "credentials", "bucket", "region", "list", "put", "get", "delete"
+    assert [r.name for r in results][:8] == [
+        "credentials", "bucket", "region", "list", "put", "get", "tag", "delete"
     ]
     assert all(r.ok for r in results), results
     assert results[0].detail == "environment variables"
     assert results[2].detail == "bucket region us-east-1"
     assert list(aws_storage.list_objects("")) == []  # the probe is gone again
+
+
+def test_check_names_a_missing_tagging_permission(
+    aws_storage: S3Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws_storage.client.create_bucket(Bucket=BUCKET)
+
+    def refuse(**_: object) -> None:
+        raise client_error("AccessDenied", 403)
+
+    monkeypatch.setattr(aws_storage.client, "put_object_tagging", refuse)
+    results = {r.name: r for r in aws_storage.check("temp/")}
+    assert not results["tag"].ok
+    assert results["tag"].detail.startswith("s3:PutObjectTagging missing: Access to the bucket")
+    assert results["put"].ok and results["delete"].ok
+    assert list(aws_storage.list_objects("")) == []  # the probe is still removed
 
 
 def test_check_a_missing_bucket(aws_storage: S3Storage) -> None:

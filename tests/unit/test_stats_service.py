@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from shorts_desktop.core.db.models import JOB_STATUSES
+from shorts_desktop.core.db.models import JOB_STATUSES, Upload
 from shorts_desktop.core.services.jobs import JobDraft
+from shorts_desktop.core.services.reconcile import ReconcileService
 
 if TYPE_CHECKING:
     from conftest import Env, Media
@@ -69,6 +70,53 @@ def test_uploads_per_day(env: Env, media: Media) -> None:
     # completed and deleted uploads count: the day's work happened either way
     assert (days[-1]["count"], days[-1]["bytes"]) == (5, 9010 + 7777)
     assert all(d["count"] == 0 for d in days[:-1])
+
+
+def test_uploads_per_day_counts_completed_uploads_on_the_day_they_completed(
+    env: Env, media: Media
+) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    resumed = env.uploads.upload_file(media.mp4("resumed.mp4", size=1000), "video")
+    older = env.uploads.upload_file(media.mp4("older.mp4", size=2000), "video")
+    failed = env.uploads.upload_file(media.mp4("failed.mp4", size=4000), "video")
+    # Queued three days ago, completed (resumed) today; one completed two days ago; one
+    # that failed today never arrived.
+    Upload.update(created_at=now - timedelta(days=3)).where(Upload.id == resumed.id).execute()
+    Upload.update(created_at=now - timedelta(days=2), completed_at=now - timedelta(days=2)
+                  ).where(Upload.id == older.id).execute()
+    Upload.update(status="failed", completed_at=None).where(Upload.id == failed.id).execute()
+    days = env.stats.uploads_per_day(7)
+    assert [(d["count"], d["bytes"]) for d in days] == [
+        (0, 0), (0, 0), (0, 0), (0, 0), (1, 2000), (0, 0), (1, 1000)]
+
+
+def test_bucket_usage_names_objects_the_library_does_not_know(env: Env, media: Media) -> None:
+    kept = env.uploads.upload_file(media.mp4("kept.mp4", size=1000), "video")
+    lost = env.uploads.upload_file(media.mp4("lost.mp4", size=3000), "video")
+    Upload.delete().where(Upload.id == lost.id).execute()  # as with a lost database
+    env.raw_put("videos/notes.txt", b"n" * 7)  # not laid out by the app
+    env.raw_put(f"processed/{uuid.uuid4()}/final.mp4", b"r" * 42)  # a job's, not an upload
+    unknown = env.stats.bucket_usage()["unknown"]
+    assert unknown["ours"] == {"count": 1, "bytes": 3000}
+    assert unknown["other"] == {"count": 1, "bytes": 7}
+    assert (unknown["count"], unknown["bytes"]) == (2, 3007)
+    assert sorted(unknown["keys"]) == sorted([lost.key, "videos/notes.txt"])
+    assert kept.key not in unknown["keys"]
+
+    # A sync brings the app's own object back; the other one stays unknown.
+    report = ReconcileService(env.settings, env.storage).run()
+    assert report.added == [lost.id]
+    unknown = env.stats.bucket_usage()["unknown"]
+    assert unknown["ours"] == {"count": 0, "bytes": 0}
+    assert unknown["keys"] == ["videos/notes.txt"]
+
+
+def test_a_library_in_step_with_the_bucket_has_no_unknown_objects(
+    env: Env, media: Media
+) -> None:
+    fill(env, media)
+    unknown = env.stats.bucket_usage()["unknown"]
+    assert (unknown["count"], unknown["keys"]) == (0, [])
 
 
 def test_bucket_usage_lists_every_prefix(env: Env, media: Media) -> None:

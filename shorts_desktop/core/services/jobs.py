@@ -3,11 +3,14 @@
 created -> queued -> processing -> processed -> published, or failed / cancelled.
 When a job is published its temporary inputs are deleted or promoted, as the
 SHORTS_DESKTOP_AFTER_PUBLISH setting decides (the guide's cleanup after upload).
+While a job is unfinished its temporary inputs have their expire tag cleared, so that the
+bucket's lifecycle rule keeps them; published or cancelled, the tag is set again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 import uuid
 from collections.abc import Sequence
@@ -16,11 +19,19 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from shorts_desktop.core.config import Settings
-from shorts_desktop.core.db.models import Job, Upload, get_by_id_or_prefix, utcnow
+from shorts_desktop.core.db.models import (
+    INPUTS_RELEASED_STATUSES,
+    Job,
+    Upload,
+    get_by_id_or_prefix,
+    utcnow,
+)
 from shorts_desktop.core.errors import NotFoundError, ShortsError, UserError
 from shorts_desktop.core.render.narration import VOICE_NAMES
 from shorts_desktop.core.render.transcript import encoding_of, parse_transcript, words
 from shorts_desktop.core.services.uploads import UploadService, find_upload, unfinished_job_using
+
+log = logging.getLogger(__name__)
 
 VOICES = VOICE_NAMES
 PRIVACY = ("private", "unlisted", "public")
@@ -186,7 +197,7 @@ class JobService:
             transcript_upload=transcript.id,
             status="created",
         )
-        return job
+        return self._tag_inputs(job)
 
     def transcript_opening(self, upload_id: str, count: int = OPENING_WORDS) -> str:
         """The first words said in a transcript upload, for the pickers ('' when it has
@@ -229,7 +240,11 @@ class JobService:
             updated_at=now,
             published_at=now if status == "published" else Job.published_at,
         ).where(Job.id == job.id).execute()
-        return find_job(job.id)
+        changed = find_job(job.id)
+        released = status in INPUTS_RELEASED_STATUSES
+        if released != (job.status in INPUTS_RELEASED_STATUSES) and status != "published":
+            changed = self._tag_inputs(changed)  # published: after _after_publish
+        return changed
 
     def cancel(self, job_id: str) -> Job:
         return self.set_status(job_id, "cancelled")
@@ -242,18 +257,20 @@ class JobService:
         # processing: a run that died, or one the window stopped when it closed
         if job.status not in ("created", "failed", "cancelled", "queued", "processing"):
             raise UserError(f"A {job.status} job cannot be processed again.")
-        return self._update(job.id, status="queued", error=None, stage=None, runner=None)
+        queued = self._update(job.id, status="queued", error=None, stage=None, runner=None)
+        return self._tag_inputs(queued) if job.status == "cancelled" else queued
 
     def begin_processing(self, job_id: str, runner: str) -> Job:
         """The job is being made now, by `runner`; results of any earlier run are void."""
         job = find_job(job_id)
         if job.status not in ("created", "queued", "failed", "cancelled", "processing"):
             raise UserError(f"A {job.status} job cannot be processed again.")
-        return self._update(
+        started = self._update(
             job.id, status="processing", stage="fetching", runner=runner, error=None,
             started_at=utcnow(), processed_at=None, result_keys=[], render_info=None,
             thumbnail=None,
         )
+        return self._tag_inputs(started) if job.status == "cancelled" else started
 
     def set_stage(self, job_id: str, stage: str) -> None:
         Job.update(stage=stage, updated_at=utcnow()).where(
@@ -271,9 +288,11 @@ class JobService:
         )
 
     def fail_processing(self, job_id: str, reason: str, *, cancelled: bool = False) -> Job:
-        return self._update(job_id, status="cancelled" if cancelled else "failed",
-                            stage=None, runner=None, error=None if cancelled else reason,
-                            result_keys=[])
+        """Failed keeps the inputs protected (a retry needs them); cancelled releases them."""
+        job = self._update(job_id, status="cancelled" if cancelled else "failed",
+                           stage=None, runner=None, error=None if cancelled else reason,
+                           result_keys=[])
+        return self._tag_inputs(job) if cancelled else job
 
     def results_removed(self, job_id: str) -> Job:
         """processed/ was emptied after publishing (SHORTS_DESKTOP_KEEP_PROCESSED=false)."""
@@ -323,7 +342,47 @@ class JobService:
         for upload_id in (job.video_upload_id, job.transcript_upload_id):  # type: ignore[attr-defined]
             if upload_id:
                 self._after_publish(find_upload(upload_id), result)
+        result.job = self._tag_inputs(result.job)  # the temp inputs kept (action "keep")
         return result
+
+    # -- the expire tag of temporary inputs ----------------------------------------------------
+
+    def _tag_inputs(self, job: Job) -> Job:
+        """Clear the expire tag of the job's temporary inputs while any unfinished job uses
+        them, set it once none does. Best effort: a storage that refuses is logged and its
+        sentence kept as the job's `error` (a note; the job goes on as it is), since
+        cleanup-temp and Delete protect the inputs anyway and only the bucket's rule is
+        at stake. Returns the job as it now is."""
+        storage = self.uploads.storage
+        notes: list[str] = []
+        for upload_id in (job.video_upload_id, job.transcript_upload_id):  # type: ignore[attr-defined]
+            upload = Upload.get_or_none(Upload.id == upload_id) if upload_id else None
+            if (upload is None or not upload.is_temp or upload.status != "completed"
+                    or not upload.key or upload.backend != storage.backend
+                    or upload.bucket != storage.bucket):
+                continue
+            expire = unfinished_job_using(upload) is None
+            try:
+                storage.set_expire_tag(upload.key, expire)
+                if expire and unfinished_job_using(upload) is not None:
+                    expire = False  # a job created meanwhile wins
+                    storage.set_expire_tag(upload.key, False)
+            except Exception as exc:
+                if isinstance(exc, ShortsError):
+                    log.warning("expire tag of upload %s not changed: %s", upload.id, exc)
+                    why = str(exc)
+                else:
+                    log.exception("expire tag of upload %s not changed", upload.id)
+                    why = "unexpected error, see the log."
+                notes.append(
+                    f"The bucket's lifecycle rule may delete the temporary {upload.kind} "
+                    f"{upload.original_name!r} while this job needs it: {why}" if not expire
+                    else f"The temporary {upload.kind} {upload.original_name!r} stays out of "
+                    f"the bucket's lifecycle rule (cleanup deletes it by age): {why}"
+                )
+        if not notes:
+            return job
+        return self._update(job.id, error=" ".join(notes))
 
     def _after_publish(self, upload: Upload, result: PublishResult) -> None:
         action = self.settings.after_publish

@@ -1,7 +1,9 @@
 """The bucket lifecycle rules this app recommends, merged with the rules a bucket already has.
 
-Recommended (after the storage guide): expire the temp prefix after S3_CLEANUP_TEMP_HOURS
-rounded up to whole days (S3 counts days), abort incomplete multipart uploads after 7 days
+Recommended (after the storage guide): expire temporary files no job needs (under the temp
+prefix and tagged `shorts-desktop-expire=yes`: uploads carry the tag, jobs clear it while
+they need the file) after S3_CLEANUP_TEMP_HOURS rounded up to whole days (S3 counts
+days), abort incomplete multipart uploads after 7 days
 (a paused upload survives a night, a forgotten one stops being billed), and move the
 permanent prefixes to STANDARD_IA after 30 days. Our rules are told apart by their ID
 prefix `shorts-desktop-`; merging replaces only those and keeps every other rule.
@@ -14,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shorts_desktop.core.config import Settings
-from shorts_desktop.core.storage.base import Storage
+from shorts_desktop.core.storage.base import EXPIRE_TAG, Storage
 
 RULE_PREFIX = "shorts-desktop-"
 ABORT_MULTIPART_DAYS = 7
@@ -43,7 +45,10 @@ def recommended_rules(settings: Settings) -> list[Rule]:
     rules: list[Rule] = [
         {
             "ID": f"{RULE_PREFIX}expire-temp",
-            "Filter": {"Prefix": settings.temp_prefix},
+            "Filter": {"And": {
+                "Prefix": settings.temp_prefix,
+                "Tags": [{"Key": EXPIRE_TAG, "Value": "yes"}],
+            }},
             "Status": "Enabled",
             "Expiration": {"Days": temp_expiry_days(settings)},
         },
@@ -105,7 +110,12 @@ def _scope(rule: Mapping[str, Any]) -> str:
                     tags.append(f"{tag.get('Key')}={tag.get('Value')}")
     elif "Prefix" in rule:  # the old, filter-less form
         prefix = str(rule["Prefix"])
-    where = f"files under {prefix}" if prefix else "all files"
+    ours = f"{EXPIRE_TAG}=yes"
+    if ours in tags:  # the app's own tag: a temporary upload that no unfinished job uses
+        tags.remove(ours)
+        where = "temporary files no job needs" + (f" (under {prefix})" if prefix else "")
+    else:
+        where = f"files under {prefix}" if prefix else "all files"
     if tags:
         where += " tagged " + ", ".join(tags)
     return where

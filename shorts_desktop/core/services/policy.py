@@ -1,7 +1,7 @@
 """The least-privilege IAM policy for the configured bucket, narrowed to our prefixes.
 
 It grants what the app uses and nothing else: listing (only under our prefixes),
-reading, writing and deleting objects under them, aborting and listing unfinished
+reading, writing, tagging and deleting objects under them, aborting and listing unfinished
 multipart uploads, and reading/setting lifecycle rules (the Cleanup panel).
 """
 
@@ -50,6 +50,7 @@ def bucket_policy(settings: Settings) -> dict[str, Any]:
                 "s3:GetObject",
                 "s3:PutObject",
                 "s3:DeleteObject",
+                "s3:PutObjectTagging",  # the expire tag on temporary files (lifecycle rule)
                 "s3:AbortMultipartUpload",
                 "s3:ListMultipartUploadParts",
             ],

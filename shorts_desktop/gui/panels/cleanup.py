@@ -39,8 +39,8 @@ from shorts_desktop.core.services.lifecycle import (
     is_ours,
     recommended_rules,
 )
+from shorts_desktop.core.services.multipart import MultipartEntry
 from shorts_desktop.core.services.uploads import find_upload
-from shorts_desktop.core.storage.base import MultipartInfo
 from shorts_desktop.core.units import human_age
 from shorts_desktop.gui.format import human_size
 from shorts_desktop.gui.panels.base import Panel, heading, problem_style
@@ -126,7 +126,7 @@ class CleanupPanel(Panel):
         self.plan: CleanupPlan | None = None
         self.last_result: CleanupResult | None = None
         self.rules: list[dict[str, Any]] = []
-        self.multipart: list[MultipartInfo] = []
+        self.multipart: list[MultipartEntry] = []
         self._busy = False
 
         self.auto_timer = QTimer(self)
@@ -204,7 +204,7 @@ class CleanupPanel(Panel):
 
     def _build_multipart_box(self) -> QGroupBox:
         box = QGroupBox("Unfinished multipart uploads")
-        self.multipart_table = _table("multipartTable", ("Key", "Started", "Size"))
+        self.multipart_table = _table("multipartTable", ("Key", "Started", "Size", "Resumed by"))
         self.multipart_table.setAccessibleName("Unfinished multipart uploads")
         self.multipart_table.itemSelectionChanged.connect(self._update_buttons)
         self.abort_button = QPushButton("A&bort")
@@ -233,8 +233,9 @@ class CleanupPanel(Panel):
         self.apply_button.setObjectName("applyLifecycle")
         self.apply_button.setAccessibleName("Apply the recommended lifecycle rules")
         self.apply_button.setToolTip(
-            "Expire temporary files after 1 day, abort unfinished uploads after 1 day and move "
-            "permanent files to Standard-IA after 30 days; the bucket's other rules are kept"
+            "Expire temporary files no job needs after S3_CLEANUP_TEMP_HOURS (in whole days), "
+            "abort unfinished uploads after 7 days and move permanent files to Standard-IA "
+            "after 30 days; the bucket's other rules are kept"
         )
         self.apply_button.clicked.connect(self.apply_recommended)
         self.lifecycle_note = QLabel()
@@ -283,13 +284,9 @@ class CleanupPanel(Panel):
         if not self.uses_bucket:
             return
         services = self.services
-        prefixes = {services.settings.temp_prefix, services.settings.videos_prefix,
-                    services.settings.transcripts_prefix, services.settings.processed_prefix}
 
-        def load() -> dict[str, Any]:
-            pending: list[MultipartInfo] = []
-            for prefix in sorted(prefixes):
-                pending += services.storage.list_multipart_uploads(prefix)
+        def load() -> dict[str, Any]:  # every prefix of the app, marked by the ledger
+            pending = services.multipart().pending()
             return {"multipart": pending, "rules": services.storage.get_lifecycle_rules()}
 
         self.runner.submit(load, self._loaded, self._load_failed)
@@ -302,18 +299,22 @@ class CleanupPanel(Panel):
         self.lifecycle_note.setText(message)
         self.lifecycle_note.setStyleSheet(problem_style())
 
-    def _show_multipart(self, pending: list[MultipartInfo]) -> None:
+    def _show_multipart(self, pending: list[MultipartEntry]) -> None:
         self.multipart = list(pending)
         self.multipart_table.setRowCount(len(pending))
-        for row, mp in enumerate(pending):
+        for row, entry in enumerate(pending):
+            mp = entry.info
             started = mp.initiated.astimezone().strftime("%Y-%m-%d %H:%M")
             self.multipart_table.setItem(row, 0, _item(mp.key))
             self.multipart_table.setItem(row, 1, _item(started))
             self.multipart_table.setItem(row, 2, _item(human_size(mp.size), align_right=True))
+            owner = f"{entry.owner_text} ({entry.known})" if entry.known else "Nobody"
+            self.multipart_table.setItem(row, 3, _item(owner))
         if self.uses_bucket:
+            size = human_size(sum(e.info.size for e in pending))
             self.multipart_note.setText(
-                f"{len(pending)} unfinished, {human_size(sum(m.size for m in pending))} billed."
-                if pending else "No unfinished multipart uploads."
+                f"{len(pending)} unfinished, {size} billed." if pending
+                else "No unfinished multipart uploads."
             )
         self._update_buttons()
 
@@ -482,22 +483,25 @@ class CleanupPanel(Panel):
         chosen = [self.multipart[r] for r in rows if r < len(self.multipart)]
         if not chosen:
             return
-        size = human_size(sum(mp.size for mp in chosen))
-        names = "\n".join(f"  {mp.key.rsplit('/', 1)[-1]}" for mp in chosen[:10])
+        size = human_size(sum(e.info.size for e in chosen))
+        names = "\n".join(f"  {e.info.key.rsplit('/', 1)[-1]}" for e in chosen[:10])
         more = f"\n  … and {len(chosen) - 10} more" if len(chosen) > 10 else ""
+        resumable = sum(1 for e in chosen if e.known)
+        after = (f"{resumable} of them belong to a paused or interrupted upload, which then "
+                 "has to start again." if resumable else
+                 "No upload of this app resumes them.")
         answer = QMessageBox.question(
             self, "Abort unfinished uploads",
             f"Abort {len(chosen)} unfinished upload(s) and throw away the {size} they sent?"
-            f"\n\n{names}{more}\n\nAn upload that is only paused cannot be resumed "
-            "afterwards; it has to start again.",
+            f"\n\n{names}{more}\n\n{after}",
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
         storage = self.services.storage
 
         def abort() -> int:
-            for mp in chosen:
-                storage.abort_multipart(mp.key, mp.upload_id)
+            for entry in chosen:
+                storage.abort_multipart(entry.info.key, entry.info.upload_id)
             return len(chosen)
 
         def done(count: int) -> None:
@@ -513,9 +517,10 @@ class CleanupPanel(Panel):
         rules = "\n".join(f"• {describe_rule(r)}" for r in recommended_rules(services.settings))
         answer = QMessageBox.question(
             self, "Apply recommended rules",
-            f"The bucket will then, by itself:\n\n{rules}\n\nThe bucket deletes temporary "
-            "files by age alone, even one a job has not used yet; the cleanup in this panel "
-            "keeps those. The bucket's own rules are kept.",
+            f"The bucket will then, by itself:\n\n{rules}\n\nA temporary file that an "
+            "unfinished job uses is kept: the app marks it while the job needs it. Files "
+            "uploaded by older versions of the app carry no mark and are left to the cleanup "
+            "in this panel. The bucket's own rules are kept.",
         )
         if answer != QMessageBox.StandardButton.Yes:
             return

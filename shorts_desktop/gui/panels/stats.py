@@ -2,24 +2,32 @@
 
 The figures come from the database (`stats.overview()`); "Include bucket listing" also
 lists the bucket in a worker, which shows the hidden bytes of unfinished multipart
-uploads that S3 bills but never lists as objects.
+uploads that S3 bills but never lists as objects, and the files there that the library
+does not know (with a Sync that brings them in).
+
+Sizes are drawn on a log scale: a transcript is a few kilobytes next to videos of
+hundreds of megabytes, and on a linear scale it would not show at all.
 """
 
 from __future__ import annotations
 
+import html
+import math
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCharts import (
+    QAbstractBarSeries,
     QBarCategoryAxis,
     QBarSeries,
     QBarSet,
+    QCategoryAxis,
     QChart,
     QChartView,
-    QPieSeries,
+    QHorizontalStackedBarSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QMargins, Qt
+from PySide6.QtCore import QMargins, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QFrame,
@@ -32,13 +40,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shorts_desktop.core.services.reconcile import ReconcileReport, ReconcileService
 from shorts_desktop.gui.format import human_size as _human_size
-from shorts_desktop.gui.panels.base import Panel, heading
+from shorts_desktop.gui.panels.base import MessageBanner, Panel, heading
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
     from shorts_desktop.gui.tasks import TaskRunner
 
+
+#: The log axis of sizes: a labelled line every factor of 1000, from 1 byte up.
+LOG_TICKS = ((0, "1 B"), (3, "1 KB"), (6, "1 MB"), (9, "1 GB"), (12, "1 TB"), (15, "1 PB"))
+LOG_UNIT = "size, log scale"
+#: The shortest bar a size gets, as a share of the axis: a 1-byte file still shows.
+MIN_BAR = 0.02
 
 
 def human_size(n: float) -> str:
@@ -126,13 +141,18 @@ class StatsPanel(Panel):
     title = "Stats"
     object_name = "statsPanel"
 
+    #: A sync changed the library (the library, jobs and cleanup panels reload).
+    synced = Signal()
+
     def __init__(self, services: Services, runner: TaskRunner,
                  parent: QWidget | None = None) -> None:
         super().__init__(services, runner, parent)
         self.overview: dict[str, Any] | None = None
-        self._kinds_drawn: list[str] = []  # the pie's slices, by kind, as drawn
         self._loading = False
         self._again = False
+        self._syncing = False
+        #: What the last sync did, said again once the listing after it is shown.
+        self._sync_result = ""
 
         self.files_card = Card("filesCard", "Files")
         self.bytes_card = Card("bytesCard", "Stored")
@@ -157,6 +177,9 @@ class StatsPanel(Panel):
         self.note = QLabel()
         self.note.setObjectName("statsNote")
         self.note.setWordWrap(True)
+        self.unknown_banner = MessageBanner(
+            "unknownFiles", "Files the library does not know",
+            "Dismiss the note about files the library does not know")
 
         self.kind_chart, self.kind_view = _chart_view("bytesByKindChart", "Bytes by kind")
         self.prefix_chart, self.prefix_view = _chart_view("bytesByPrefixChart",
@@ -183,6 +206,7 @@ class StatsPanel(Panel):
         layout.addLayout(top)
         layout.addLayout(cards)
         layout.addWidget(self.note)
+        layout.addWidget(self.unknown_banner)
         layout.addLayout(charts, 1)
 
     # -- loading ----------------------------------------------------------------------------
@@ -190,6 +214,9 @@ class StatsPanel(Panel):
     def set_services(self, services: Services) -> None:
         self.bucket_card.set("—", "Not listed yet")
         self.bucket_button.setEnabled(True)
+        self.unknown_banner.hide()
+        if self.overview is not None:
+            self.overview.pop("bucket", None)  # that listing was of the other storage
         super().set_services(services)
 
     def refresh(self) -> None:
@@ -213,7 +240,8 @@ class StatsPanel(Panel):
             self._loading = False
             self.bucket_button.setEnabled(True)
             if include_bucket:
-                self.note.setText("")
+                self.note.setText(self._sync_result)
+                self._sync_result = ""
             self.show_overview(overview)
             if self._again:
                 self._again = False
@@ -226,9 +254,38 @@ class StatsPanel(Panel):
 
         self.runner.submit(lambda: stats.overview(include_bucket=include_bucket), done, failed)
 
+    # -- sync -------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Bring the files the library does not know into it (ReconcileService, in a worker),
+        then list the bucket again."""
+        if self._syncing:
+            return
+        self._syncing = True
+        services = self.services
+        self.unknown_banner.hide()
+        self.note.setText(f"Syncing the library with {services.storage.describe()}…")
+
+        def done(report: ReconcileReport) -> None:
+            self._syncing = False
+            self._sync_result = sync_summary(report)
+            self.note.setText(self._sync_result)
+            if report.added or report.missing or report.moved:
+                self.synced.emit()
+            self.load_bucket()  # list again: the cards and the note say what is there now
+
+        def failed(message: str) -> None:
+            self._syncing = False
+            self.note.setText(f"The library was not synced: {message}")
+            self._show_unknown(self.overview.get("bucket") if self.overview else None)
+
+        self.runner.submit(lambda: ReconcileService(services.settings, services.storage).run(),
+                           done, failed)
+
     # -- showing ----------------------------------------------------------------------------
 
     def show_overview(self, overview: dict[str, Any]) -> None:
+        listed = "bucket" in overview  # a new listing (not the one kept from before)
         if "bucket" not in overview and self.overview and "bucket" in self.overview:
             overview = {**overview, "bucket": self.overview["bucket"]}  # keep the last listing
         self.overview = overview
@@ -269,9 +326,32 @@ class StatsPanel(Panel):
                 f"{_files(count)}; unfinished multipart uploads: {pending} "
                 f"({human_size(pending_bytes)})" + (f"\n{classes}" if classes else ""),
             )
+        if listed:
+            self._show_unknown(bucket)  # a dismissed note stays away until the next listing
         self._draw_kinds(overview)
         self._draw_prefixes(overview)
         self._draw_days(overview["uploads_per_day"])
+
+    def _show_unknown(self, bucket: dict[str, Any] | None) -> None:
+        """Say when the bucket holds files the library does not know, and offer Sync."""
+        unknown = bucket.get("unknown") if bucket is not None else None
+        ours = unknown["ours"] if unknown else {"count": 0, "bytes": 0}
+        if not ours["count"] or self._syncing:
+            self.unknown_banner.hide()
+            return
+        where = "bucket" if self.services.storage.backend == "s3" else "library folder"
+        n = ours["count"]
+        text = (f"The {where} holds {_files(n)} ({human_size(ours['bytes'])}) that the "
+                f"library does not know, uploaded from another computer or before the "
+                f"database was lost. Sync adds {'it' if n == 1 else 'them'} to the library.")
+        other = unknown["other"]["count"] if unknown else 0
+        if other:
+            text += (f" {_plural(other, 'other object')} there "
+                     f"{'was' if other == 1 else 'were'} not uploaded by this app and "
+                     "stay as they are.")
+        self.unknown_banner.show_message(
+            text, "info", "&Sync", self.sync,
+            "Add the files the library does not know to it (reads their metadata)")
 
     def _reset(self, chart: QChart, title: str) -> None:
         chart.removeAllSeries()
@@ -280,26 +360,49 @@ class StatsPanel(Panel):
         chart.setTitle(title)
 
     def _draw_kinds(self, overview: dict[str, Any]) -> None:
-        slices = [(kind, f"{KIND_WORDS.get(kind, kind)} {human_size(figures['bytes'])}",
-                   figures["bytes"])
-                  for kind, figures in overview["by_kind"].items() if figures["bytes"]]
-        drawn = self.kind_chart.series()
-        if (slices and len(drawn) == 1 and isinstance(drawn[0], QPieSeries)
-                and self._kinds_drawn == [kind for kind, _label, _value in slices]):
-            for pie_slice, (_kind, label, value) in zip(drawn[0].slices(), slices,
-                                                       strict=True):
-                pie_slice.setLabel(label)
-                pie_slice.setValue(value)
+        """One bar per kind on a log scale, its size beside its name."""
+        kinds = [(kind, int(figures["bytes"])) for kind, figures in overview["by_kind"].items()
+                 if figures["bytes"]]
+        labels = [f"{KIND_WORDS.get(kind, kind)}\u2002{human_size(size)}" for kind, size in kinds]
+        self.kind_view.setAccessibleDescription(", ".join(labels) or "Nothing stored yet")
+        if not kinds:
+            self._reset(self.kind_chart, "Bytes by kind: nothing stored yet")
             return
-        self._reset(self.kind_chart, "Bytes by kind")
-        series = QPieSeries()
-        for _kind, label, value in slices:
-            series.append(label, value).setLabelVisible(False)
-        self._kinds_drawn = [kind for kind, _label, _value in slices]
-        if series.count() == 0:
-            self.kind_chart.setTitle("Bytes by kind: nothing stored yet")
-        self.kind_chart.addSeries(series)
-        self.kind_chart.legend().setVisible(series.count() > 0)
+        title = "Bytes by kind"
+        top = _log_top(max(size for _kind, size in kinds))
+        values = [_log_bar(size, top) for _kind, size in kinds]
+        series = self.kind_chart.series()
+        ys = self.kind_chart.axes(Qt.Orientation.Vertical)
+        xs = self.kind_chart.axes(Qt.Orientation.Horizontal)
+        if (self.kind_chart.title() == title and len(series) == 1 and len(ys) == 1
+                and len(xs) == 1 and isinstance(series[0], QHorizontalStackedBarSeries)
+                and isinstance(ys[0], QBarCategoryAxis) and isinstance(xs[0], QCategoryAxis)
+                and [b.objectName() for b in series[0].barSets()] == [k for k, _s in kinds]
+                and xs[0].max() == top):
+            for i, bar_set in enumerate(series[0].barSets()):
+                if bar_set.at(i) != values[i]:
+                    bar_set.replace(i, values[i])
+            if ys[0].categories() != labels:
+                ys[0].setCategories(labels)
+            return
+        self._reset(self.kind_chart, title)
+        bars = QHorizontalStackedBarSeries()
+        bars.setBarWidth(0.6)
+        for i, (kind, _size) in enumerate(kinds):
+            # One set per kind, empty in the other rows: each kind keeps its own colour.
+            bar_set = QBarSet(KIND_WORDS.get(kind, kind))
+            bar_set.setObjectName(kind)
+            bar_set.append([values[i] if j == i else 0.0 for j in range(len(kinds))])
+            bars.append(bar_set)
+        self.kind_chart.addSeries(bars)
+        y = QBarCategoryAxis()
+        y.append(labels)
+        self.kind_chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        bars.attachAxis(y)
+        x = _log_axis(top)
+        self.kind_chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        bars.attachAxis(x)
+        self.kind_chart.legend().setVisible(False)  # the names and sizes are on the axis
 
     def _draw_prefixes(self, overview: dict[str, Any]) -> None:
         bucket = overview.get("bucket")
@@ -315,12 +418,17 @@ class StatsPanel(Panel):
             stored = [overview["temp"]["bytes"], overview["permanent"]["bytes"]]
             hidden = []
             title = "Bytes by prefix (from the database)"
-        scale, unit = _unit(max([*stored, *hidden, 0]))
-        bars = [("Stored", [v / scale for v in stored])]
+        top = _log_top(max([*stored, *hidden, 0]))
+        bars = [("Stored", [_log_bar(v, top) for v in stored])]
         if any(hidden):
-            bars.append(("Unfinished multipart uploads", [v / scale for v in hidden]))
-        top = max([*stored, *hidden, 0]) / scale
-        if self._bars_in_place(self.prefix_chart, title, labels, bars, top, unit):
+            bars.append(("Unfinished multipart uploads", [_log_bar(v, top) for v in hidden]))
+        sizes = [human_size(v) for v in stored]
+        self.prefix_view.setAccessibleDescription(
+            ", ".join(f"{label} {size}" for label, size in zip(labels, sizes, strict=True)))
+        # Axis labels are rich text: the line break is <br>, a prefix's own text is escaped.
+        labels = [f"{html.escape(label)}<br>{size}"
+                  for label, size in zip(labels, sizes, strict=True)]
+        if self._bars_in_place(self.prefix_chart, title, labels, bars, top, LOG_UNIT):
             return
         self._reset(self.prefix_chart, title)
         series = QBarSeries()
@@ -329,7 +437,7 @@ class StatsPanel(Panel):
             bar_set.append(values)
             series.append(bar_set)
         self.prefix_chart.addSeries(series)
-        self._axes(self.prefix_chart, series, labels, top, unit)
+        self._axes(self.prefix_chart, series, labels, top, LOG_UNIT)
         self.prefix_chart.legend().setVisible(len(series.barSets()) > 1)
 
     def _draw_days(self, days: list[dict[str, Any]]) -> None:
@@ -366,29 +474,84 @@ class StatsPanel(Panel):
             return False
         x, y = xs[0], ys[0]
         bar_sets = series[0].barSets()
+        log = unit == LOG_UNIT
         if (not isinstance(x, QBarCategoryAxis) or not isinstance(y, QValueAxis)
-                or x.categories() != labels or y.titleText() != unit
+                or isinstance(y, QCategoryAxis) != log
+                or len(x.categories()) != len(labels) or y.titleText() != unit
+                or (log and y.max() != top)
                 or [b.label() for b in bar_sets] != [name for name, _values in bars]):
             return False
         for bar_set, (_name, values) in zip(bar_sets, bars, strict=True):
             for i, value in enumerate(values):
                 if bar_set.at(i) != value:
                     bar_set.replace(i, value)
-        _set_range(y, top, whole)
+        if x.categories() != labels:
+            x.setCategories(labels)
+        if not log:
+            _set_range(y, top, whole)
         return True
 
-    def _axes(self, chart: QChart, series: QBarSeries, labels: list[str], top: float,
+    def _axes(self, chart: QChart, series: QAbstractBarSeries, labels: list[str], top: float,
               unit: str, whole: bool = False) -> QBarCategoryAxis:
         x = QBarCategoryAxis()
         x.append(labels)
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(x)
-        y = QValueAxis()
+        if unit == LOG_UNIT:
+            y: QValueAxis = _log_axis(int(top))
+        else:
+            y = QValueAxis()
+            _set_range(y, top, whole)
         y.setTitleText(unit)
-        _set_range(y, top, whole)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(y)
         return x
+
+
+def sync_summary(report: ReconcileReport) -> str:
+    """What a sync did, in one sentence."""
+    added = len(report.added)
+    parts = [f"Sync added {_files(added)} to the library" if added
+             else "Sync found nothing to add to the library"]
+    if report.missing:
+        n = len(report.missing)
+        parts.append(f"{_files(n)} no longer there {'is' if n == 1 else 'are'} "
+                     "marked missing")
+    if report.foreign:
+        n = len(report.foreign)
+        parts.append(f"{_plural(n, 'object')} not uploaded by this app "
+                     f"{'was' if n == 1 else 'were'} left alone")
+    return "; ".join(parts) + "."
+
+
+def _log_top(top_bytes: float) -> int:
+    """The end of the log axis: the next labelled line (a power of 1000) above `top_bytes`."""
+    return 3 * (int(_log_bytes(top_bytes)) // 3 + 1)
+
+
+def _log_bytes(n: float) -> float:
+    """Where `n` bytes sit on the log axis, which starts at 1 byte."""
+    return math.log10(n) if n > 1 else 0.0
+
+
+def _log_bar(n: float, top: int) -> float:
+    """The bar of `n` bytes: its place on the log axis, never shorter than a sliver, so
+    that something stored always shows (its label gives the real size)."""
+    if n <= 0:
+        return 0.0
+    return max(_log_bytes(n), top * MIN_BAR)
+
+
+def _log_axis(top: int) -> QCategoryAxis:
+    """A value axis from 1 byte to 10**top bytes, labelled 1 B, 1 KB, 1 MB..."""
+    axis = QCategoryAxis()
+    axis.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+    axis.setStartValue(0)
+    axis.setRange(0, top)
+    for value, label in LOG_TICKS:
+        if value <= top:
+            axis.append(label, value)
+    return axis
 
 
 def _set_range(y: QValueAxis, top: float, whole: bool) -> None:
@@ -404,12 +567,3 @@ def _set_range(y: QValueAxis, top: float, whole: bool) -> None:
         y.setRange(0, max(top, 1.0))
         y.applyNiceNumbers()
         y.setLabelFormat("%.3g")
-
-
-def _unit(top: float) -> tuple[float, str]:
-    """The decimal unit (as human_size uses) that shows `top` as a small number."""
-    scale, name = 1.0, "bytes"
-    for step, step_name in ((1e3, "KB"), (1e6, "MB"), (1e9, "GB"), (1e12, "TB")):
-        if top >= step:
-            scale, name = step, step_name
-    return scale, name
