@@ -17,8 +17,10 @@ from shorts_desktop.core.credentials import KeyringStore, ResolvedCredentials, r
 from shorts_desktop.core.db.connection import close_database, open_database
 from shorts_desktop.core.db.schema import MigrationResult
 from shorts_desktop.core.errors import ShortsError, UserError
+from shorts_desktop.core.services.bucket import BucketService
 from shorts_desktop.core.services.cleanup import CleanupService
 from shorts_desktop.core.services.jobs import JobService
+from shorts_desktop.core.services.multipart import MultipartService
 from shorts_desktop.core.services.processing import JobRunner, ProcessingService
 from shorts_desktop.core.services.publishing import PublishingService
 from shorts_desktop.core.services.reconcile import ReconcileService
@@ -62,16 +64,23 @@ class Services:
 
     def check(self) -> list[CheckResult]:
         results = self.storage.check(self.settings.temp_prefix)
-        if self.credentials.keyring_problem and self.storage.backend == "s3":
-            results.insert(0, CheckResult("keyring", False, self.credentials.keyring_problem))
+        problem = self.credentials.keyring_problem
+        if problem and self.storage.backend == "s3":
+            # The keys come from elsewhere (a profile, SSO, the instance): the bucket checks
+            # below say whether they work; only saving keys in the app needs the keyring.
+            results.insert(0, CheckResult(
+                "keyring", True, f"{problem} Keys in use: {self.credentials.source}.",
+                warning=True))
         return results
 
     def warm_up(self) -> None:
         """Build the storage's clients and engine now (from a worker thread), so the first
         upload does not parse the S3 model while the window is busy. A problem here is
-        left for the operation that needs the storage to report."""
+        left for the operation that needs the storage to report. A promote or delete a
+        killed run left half done is settled here too (no copying)."""
         try:
             self.storage.warm_up()
+            self.uploads.recover()
         except ShortsError as exc:
             log.info("storage not ready at start: %s", exc)
 
@@ -88,6 +97,12 @@ class Services:
 
     def reconcile(self) -> ReconcileService:
         return ReconcileService(self.settings, self.storage)
+
+    def multipart(self) -> MultipartService:
+        return MultipartService(self.settings, self.storage)
+
+    def bucket(self) -> BucketService:
+        return BucketService(self.settings, self.storage)
 
     def migrate_to_s3(self) -> MigrateToS3Service:
         from shorts_desktop.core.services.migrate_to_s3 import MigrateToS3Service

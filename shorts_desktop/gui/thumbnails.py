@@ -47,6 +47,13 @@ class ThumbnailCache:
             self._pixmaps.popitem(last=False)
         return pixmap
 
+    def cached(self, key: Hashable) -> QPixmap | None:
+        """The picture kept for `key`, if it is still kept."""
+        found = self._pixmaps.get(key)
+        if found is not None:
+            self._pixmaps.move_to_end(key)
+        return found
+
     def placeholder(self, kind: str) -> QPixmap:
         """A quiet frame with a glyph, in the box's size, for rows without a picture."""
         found = self._placeholders.get(kind)

@@ -583,6 +583,18 @@ def diagnose(tmp: Path, source: Path, srt: str, rounds: int, save: Callable[[Any
         ("app + x264 bframes=1", before_output("-x264-params", "subme=1:me=dia:bframes=1")),
         ("app + x264 aq-mode=0", before_output("-x264-params", "subme=1:me=dia:aq-mode=0")),
         ("app + bg 15 fps", bg_fps(app, 15)),
+        # Session 5: what is left to take without a look the creator would notice.
+        ("app + bg upscale fast_bilinear", graph(":flags=bilinear[bg]",
+                                                 ":flags=fast_bilinear[bg]")),
+        ("app + bg 10 fps", bg_fps(app, 10)),
+        ("app + bg 10 fps + bg upscale fast_bilinear",
+         [a.replace(":flags=bilinear,fps=", ":flags=fast_bilinear,fps=")
+          for a in bg_fps(app, 10)]),
+        ("app + x264 no-chroma-me", before_output("-x264-params",
+                                                  "subme=1:me=dia:chroma-me=0")),
+        ("app + x264 keyint 250", [*app[:app.index("-g")], "-g", "250",
+                                   *app[app.index("-g") + 2:]]),
+        ("app + decoder flags2 fast", before_input("-flags2", "+fast")),
         ("memory: rc-lookahead 5 + decoder threads 1",
          [*before_input("-threads", "1")[:-1], "-rc-lookahead", "5", app[-1]]),
     ]

@@ -133,6 +133,33 @@ def test_check_reports_every_permission(run_cli, cli_env) -> None:
     assert "FAIL bucket" in missing.stdout and "does not exist" in missing.stdout
 
 
+def test_check_with_an_aws_profile_and_no_usable_keyring_warns_and_passes(
+    run_cli, cli_env, tmp_path
+) -> None:
+    creds = tmp_path / "aws-credentials"
+    creds.write_text("[creator]\naws_access_key_id = testing-key-id\n"
+                     "aws_secret_access_key = testing-secret\n")
+    env = {k: v for k, v in cli_env.items()
+           if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    env.update(AWS_PROFILE="creator", AWS_SHARED_CREDENTIALS_FILE=str(creds),
+               AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    shown = run_cli("check", env=env)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "warn keyring" in shown.stdout and "keyring cannot be used" in shown.stdout
+    assert "FAIL" not in shown.stdout and shown.stderr == ""
+    report = ok_json(run_cli("check", "--json", env=env))
+    assert report["ok"] is True
+    keyring = report["checks"][0]
+    assert keyring["name"] == "keyring" and keyring["warning"] is True
+    # Without keys from anywhere the bucket checks fail, and so does `check`.
+    del env["AWS_PROFILE"]
+    env.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+               AWS_EC2_METADATA_DISABLED="true")
+    keyless = run_cli("check", env=env)
+    assert keyless.returncode == 1 and "FAIL credentials" in keyless.stdout, keyless.stdout
+
+
 def test_local_library_default_without_a_bucket(run_cli, cli_env, tmp_path, shorts_home) -> None:
     env = {k: v for k, v in cli_env.items() if k not in ("S3_BUCKET_NAME", "S3_ENDPOINT_URL")}
     clip = make_mp4(tmp_path / "clip.mp4")

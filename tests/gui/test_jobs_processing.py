@@ -544,8 +544,11 @@ def test_the_library_shows_length_picture_size_and_thumbnail_of_uploaded_videos(
     assert "portrait" in model.index(video, PICTURE).data(Qt.ItemDataRole.ToolTipRole)
     assert model.index(transcript, LENGTH).data() == ""
     assert model.index(transcript, PICTURE).data() == ""
-    picture = model.index(video, NAME).data(Qt.ItemDataRole.DecorationRole)
     placeholder = model.thumbnails.placeholder("video")
+    # The rows carry no pictures: the one on screen is read apart, then painted.
+    qtbot.waitUntil(lambda: model.index(video, NAME).data(
+        Qt.ItemDataRole.DecorationRole).cacheKey() != placeholder.cacheKey(), timeout=WAIT)
+    picture = model.index(video, NAME).data(Qt.ItemDataRole.DecorationRole)
     assert isinstance(picture, QPixmap) and not picture.isNull()
     assert picture.cacheKey() != placeholder.cacheKey()
     # Decoded once: the same pixmap comes back for every paint.
@@ -560,6 +563,56 @@ def test_the_library_shows_length_picture_size_and_thumbnail_of_uploaded_videos(
     # Sorting by length puts the transcript (no length) first.
     library.table.sortByColumn(LENGTH, Qt.SortOrder.AscendingOrder)
     assert model.row_dict(0)["original_name"] == "harbour.txt"
+
+
+def test_library_rows_carry_no_pictures_and_a_synced_video_gets_one_from_the_bucket(
+    s3_main_window: MainWindow, clips: Path, qtbot: Any,
+) -> None:
+    from shorts_desktop.core.db.models import Upload
+
+    clip = media_gen.clip(clips / "pier.mp4", width=320, height=180, duration=2.0)
+    uploads = s3_main_window.panels["uploads"]
+    assert isinstance(uploads, UploadsPanel)
+    uploads.add_paths([clip])
+    library = s3_main_window.panels["library"]
+    assert isinstance(library, LibraryPanel)
+    s3_main_window.show_panel("library")
+    model = library.model
+
+    def completed() -> bool:
+        library.refresh()
+        rows = model.rows(range(model.rowCount()))
+        return len(rows) == 1 and rows[0]["status"] == "completed"
+
+    qtbot.waitUntil(completed, timeout=WAIT)
+    upload_id = model.row_dict(0)["id"]
+
+    def picture() -> int:
+        return model.index(0, NAME).data(Qt.ItemDataRole.DecorationRole).cacheKey()
+
+    def shown() -> bool:
+        return picture() != model.thumbnails.placeholder("video").cacheKey()
+
+    qtbot.waitUntil(shown, timeout=WAIT)  # the picture probed at upload, read apart
+    # As after `sync` from the bucket alone: the row has no picture (metadata cannot hold
+    # one), so the library makes it from the bucket, through a short-lived link.
+    Upload.update(thumbnail=None).where(Upload.id == upload_id).execute()
+    model.thumbnails.clear()
+    library.refresh()
+    qtbot.waitUntil(lambda: not library.loading, timeout=WAIT)
+    assert not model.row_dict(0).get("has_thumbnail")
+    qtbot.waitUntil(lambda: shown() and Upload.get_by_id(upload_id).thumbnail is not None,
+                    timeout=WAIT)
+    made = Upload.get_by_id(upload_id).thumbnail
+    assert bytes(made)[:2] == b"\xff\xd8"  # kept: made once, not every start
+    assert "thumbnail" not in model.row_dict(0)  # the rows carry no JPEG bytes
+    # A later load reads the stored picture apart from the rows.
+    model.thumbnails.clear()
+    library.refresh()
+    qtbot.waitUntil(lambda: not library.loading, timeout=WAIT)
+    assert model.row_dict(0)["has_thumbnail"]
+    qtbot.waitUntil(shown, timeout=WAIT)
+    assert "thumbnail" not in model.row_dict(0)
 
 
 def test_screenshot_of_the_jobs_panel_with_a_processed_job(

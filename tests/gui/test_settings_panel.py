@@ -205,6 +205,32 @@ def test_test_connection_against_the_s3_server_passes(
     assert panel.test_summary.text() == f"All {len(texts)} checks passed."
 
 
+def test_test_connection_shows_an_unusable_keyring_as_a_warning_when_a_profile_works(
+    qtbot: Any, panel_kit: Any, gui_s3_bucket: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    from shorts_desktop.core import credentials
+
+    def refused(self: Any, profile: str = "default") -> None:
+        raise credentials.KeyringUnavailable("The OS keyring cannot be used (it is locked).")
+
+    monkeypatch.setattr(credentials.KeyringStore, "get", refused)
+    creds = tmp_path / "aws-credentials"
+    creds.write_text("[creator]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    env = {k: v for k, v in gui_s3_bucket.env.items()
+           if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    env["AWS_PROFILE"] = "creator"
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))  # botocore reads os.environ
+    panel = panel_kit.panel(SettingsPanel, panel_kit.services(env))
+    _click(qtbot, panel.test_button)
+    qtbot.waitUntil(lambda: panel.results_list.count() > 0 or "Testing" not in
+                    panel.test_summary.text(), timeout=10000)
+    texts = [panel.results_list.item(i).text() for i in range(panel.results_list.count())]
+    assert panel.all_passed(), (texts, panel.test_summary.text())
+    assert texts[0].startswith("Warning: keyring — The OS keyring cannot be used")
+    assert all(t.startswith("Passed: ") for t in texts[1:])
+    assert panel.test_summary.text() == f"All {len(texts)} checks passed (1 warning)."
+
+
 def test_test_connection_names_what_is_missing(
     qtbot: Any, panel_kit: Any, gui_s3_bucket: Any
 ) -> None:

@@ -50,3 +50,36 @@ def test_sync_restores_duration_and_size(s3_env: Env, media: Media) -> None:
     assert (again.width, again.height) == (640, 360)
     assert abs(again.duration - 1.0) < 0.1
     assert again.key == promoted.key
+
+
+def test_the_list_can_leave_the_pictures_out_and_read_them_apart(
+    local_env: Env, media: Media
+) -> None:
+    media.folder.mkdir(parents=True, exist_ok=True)
+    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+    video = local_env.uploads.upload_file(clip, "video")
+    text = local_env.uploads.upload_file(media.transcript(), "transcript")
+    rows = {u.id: u for u in local_env.uploads.list(thumbnails=False)}
+    assert rows[video.id].thumbnail is None and rows[video.id].has_thumbnail
+    assert not rows[text.id].has_thumbnail
+    assert local_env.uploads.thumbnails([video.id, text.id, "no-such-id"]) == {
+        video.id: bytes(video.thumbnail)}
+
+
+def test_a_video_rebuilt_by_sync_gets_its_thumbnail_made_from_storage(
+    local_env: Env, media: Media
+) -> None:
+    media.folder.mkdir(parents=True, exist_ok=True)
+    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+    upload = local_env.uploads.upload_file(clip, "video")
+    text = local_env.uploads.upload_file(media.transcript(), "transcript")
+    Upload.delete().where(Upload.id == upload.id).execute()  # a lost database
+    ReconcileService(local_env.settings, local_env.storage).run()
+    assert Upload.get_by_id(upload.id).thumbnail is None  # metadata cannot hold a picture
+    made = local_env.uploads.make_thumbnail(upload.id)
+    assert made is not None and made[:2] == b"\xff\xd8"
+    assert bytes(Upload.get_by_id(upload.id).thumbnail) == made  # kept: made once
+    assert local_env.uploads.make_thumbnail(text.id) is None
+    local_env.storage.delete(Upload.get_by_id(upload.id).key)
+    Upload.update(thumbnail=None).where(Upload.id == upload.id).execute()
+    assert local_env.uploads.make_thumbnail(upload.id) is None  # gone from storage: none

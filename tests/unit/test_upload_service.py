@@ -176,6 +176,29 @@ def test_s3_multipart_upload_completes_and_verifies(s3_env: Env, media: Media) -
     assert s3_env.storage.list_multipart_uploads("") == []
 
 
+def test_a_file_sent_in_parts_is_read_for_its_sha256_alone(
+    s3_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No whole-file MD5 before the first byte of a multipart upload (each part carries its
+    own checksum); a single PUT still gets its Content-MD5 from the same one read."""
+    from shorts_desktop.core.services import files
+
+    asked: list[bool] = []
+    real = files.digests
+
+    def digests(path: Path, chunk: int = 8 * MIB, *, md5: bool = True) -> files.Digests:
+        asked.append(md5)
+        return real(path, chunk, md5=md5)
+
+    monkeypatch.setattr(files, "digests", digests)
+    big = s3_env.uploads.upload_file(media.mp4("big.mp4", size=6 * MIB), "video")
+    assert asked == [False] and big.status == "completed"
+    assert s3_env.storage.head(big.key).metadata["sha256"] == big.checksum
+    asked.clear()
+    small = s3_env.uploads.upload_file(media.mp4("small.mp4", size=MIB), "video")
+    assert asked == [True] and small.status == "completed"
+
+
 def test_s3_small_file_is_one_put(s3_env: Env, media: Media) -> None:
     calls: list[str] = []
     s3_env.storage.transfers.client.meta.events.register(

@@ -182,3 +182,28 @@ def thumbnail(path: Path, out: Path, *, at: float, width: int = 320,
         if code == 0 and out.is_file() and out.stat().st_size > 0:
             return out
     raise ShortsError(f"No thumbnail could be made from {path.name} ({_reason(text, path)}).")
+
+
+def thumbnail_of_stored(source: str, name: str, out: Path, *, at: float,
+                        width: int = 320) -> Path:
+    """A JPEG of the frame at `at` seconds of a stored video that is not on this disk.
+
+    `source` is a short-lived link (ffmpeg reads only the bytes it seeks to, not the whole
+    file) or a path. Its text is a secret while it lives, so no message or log carries
+    ffmpeg's words about it: the video is called `name`.
+    """
+    width = max(2, width - width % 2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remote = source.startswith(("http://", "https://"))
+    network = ["-rw_timeout", "20000000"] if remote else []  # microseconds
+    for when in (max(at, 0.0), 0.0):
+        out.unlink(missing_ok=True)
+        code, _text = capture([
+            *network, "-ss", f"{when:.3f}", "-i", source if remote else os.path.abspath(source),
+            "-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={width}:-2,setsar=1",
+            "-q:v", "3", "-update", "1", "-y", _arg(out),
+        ], timeout=90.0)
+        if code == 0 and out.is_file() and out.stat().st_size > 0:
+            return out
+    raise ShortsError(f"No thumbnail could be made from {name}.")
+

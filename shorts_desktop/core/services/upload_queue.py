@@ -349,6 +349,12 @@ class UploadQueue:
                         break
                     except TransferPaused:
                         resumed = True  # let go below, or resumed while it stopped
+                        with self._lock:  # not paused here: `shorts-desktop pause ID` did
+                            outside = control.running.is_set() and not control.cancelled
+                            if outside:
+                                control.running.clear()
+                        if outside:
+                            self._update(item_id, state="paused", rate=0.0, eta=None)
                         continue
         except TransferCancelled:
             self._cancel_row(item_id)

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import peewee
@@ -81,7 +81,7 @@ def source_changed(path: Path, sums: files.Digests,
                                                                           before.st_ino)
     if not rewritten and now.st_size <= REHASH_AFTER_FAILURE_MAX:
         try:
-            rewritten = files.digests(path).sha256 != sums.sha256
+            rewritten = files.digests(path, md5=False).sha256 != sums.sha256
         except OSError:
             rewritten = False  # unreadable now: the failure keeps its own words
     if rewritten:
@@ -104,6 +104,13 @@ def media_of(upload: Upload) -> tuple[float, int, int] | None:
     if upload.duration is None or upload.width is None or upload.height is None:
         return None
     return float(upload.duration), int(upload.width), int(upload.height)
+
+
+def _asked_of(upload_id: str) -> str | None:
+    """"pause" or "cancel" when the upload's row says so: how `shorts-desktop pause ID` or
+    `cancel ID` in another process reaches the process that is sending it."""
+    status = Upload.select(Upload.status).where(Upload.id == upload_id).scalar()
+    return {"paused": "pause", "cancelled": "cancel"}.get(status or "")
 
 
 def unfinished_job_using(upload: Upload) -> Job | None:
@@ -226,10 +233,13 @@ class UploadService:
                       updated_at=utcnow()).where(Upload.id == upload.id).execute()
         return find_upload(upload.id), path, sums
 
-    @staticmethod
-    def _digests(path: Path) -> files.Digests:
+    def _digests(self, path: Path) -> files.Digests:
+        """The checksums a send needs: MD5 only for a single PUT (and the local library,
+        which checks its copy with it)."""
         try:
-            return files.digests(path)
+            size = path.stat().st_size
+            single = size < self.settings.multipart_threshold or self.storage.backend == "local"
+            return files.digests(path, md5=single)
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
 
@@ -261,6 +271,7 @@ class UploadService:
                 sha256=sums.sha256,
                 notice=notice,
                 held=held,
+                control=lambda: _asked_of(upload.id),
             )
         except KeyboardInterrupt:
             if self.storage.transfers is None:
@@ -276,25 +287,35 @@ class UploadService:
             Upload.update(status="paused", updated_at=utcnow()).where(
                 Upload.id == upload.id
             ).execute()
-            raise
+            raise TransferPaused(f"Paused; `shorts-desktop resume {upload.id}` continues the "
+                                 "upload.") from None
         except TransferInterrupted:  # the row stays uploading: the next start sends it on
             raise
         except BaseException as exc:
+            if isinstance(exc, Exception) and _asked_of(upload.id) == "cancel":
+                # Cancelled from another process, which aborted the parts under us: that,
+                # not the refusal of the next part, is what happened.
+                exc = TransferCancelled("The upload was cancelled.")
             changed = None
             if isinstance(exc, Exception) and not isinstance(exc, TransferCancelled):
                 changed = source_changed(path, sums, before)  # did the file change under us?
             self._fail(upload, changed or exc)
             if changed is not None:
                 raise changed from None
+            if isinstance(exc, TransferCancelled):
+                raise exc from None
             raise
         try:
             now = utcnow()
             updated = (
                 Upload.update(status="completed", completed_at=now, updated_at=now, error=None,
                               bytes_done=sums.size)
-                .where(Upload.id == upload.id)
+                .where((Upload.id == upload.id) & (Upload.status != "cancelled"))
                 .execute()
             )
+            if updated != 1 and _asked_of(upload.id) == "cancel":  # by another process
+                self._fail(upload, TransferCancelled("The upload was cancelled."))
+                raise TransferCancelled("The upload was cancelled.")
             if updated != 1:
                 raise StorageError("The upload's database row disappeared while it was stored.")
             if path.parent == self.scratch_dir:  # pasted text: its file was only a carrier
@@ -468,8 +489,18 @@ class UploadService:
         kind: str | None = None,
         is_temp: bool | None = None,
         include_deleted: bool = False,
+        *,
+        thumbnails: bool = True,
     ) -> list[Upload]:
-        query = Upload.select().order_by(Upload.created_at.desc())
+        """Newest first. `thumbnails=False` leaves the pictures out (`has_thumbnail` says
+        whether there is one; `thumbnails()` reads them): a library of 100,000 rows would
+        otherwise carry ~1 GB of JPEGs it never shows."""
+        if thumbnails:
+            query = Upload.select()
+        else:
+            fields = [f for f in Upload._meta.sorted_fields if f.name != "thumbnail"]
+            query = Upload.select(*fields, Upload.thumbnail.is_null(False).alias("has_thumbnail"))
+        query = query.order_by(Upload.created_at.desc())
         if kind is not None:
             query = query.where(Upload.kind == kind)
         if is_temp is not None:
@@ -477,6 +508,48 @@ class UploadService:
         if not include_deleted:
             query = query.where(Upload.status != "deleted")
         return list(query)
+
+    def thumbnails(self, upload_ids: Iterable[str]) -> dict[str, bytes]:
+        """The stored thumbnails of these uploads, by id (those without one left out)."""
+        ids = list(dict.fromkeys(upload_ids))
+        found: dict[str, bytes] = {}
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            query = Upload.select(Upload.id, Upload.thumbnail).where(
+                Upload.id.in_(ids[start:start + 500]) & Upload.thumbnail.is_null(False))
+            for row in query:
+                found[row.id] = bytes(row.thumbnail or b"")
+        return found
+
+    def make_thumbnail(self, upload_id: str) -> bytes | None:
+        """A thumbnail for a stored video that has none (its row rebuilt by `sync`, or its
+        upload probed nothing), made from the stored object and kept; None when the video
+        is not reachable here or ffmpeg can make nothing of it."""
+        from shorts_desktop.core.render.probe import thumbnail_of_stored
+
+        upload = find_upload(upload_id)
+        if upload.thumbnail:
+            return bytes(upload.thumbnail)
+        if upload.kind != "video" or upload.status != "completed" or not upload.key or (
+            upload.backend != self.storage.backend or upload.bucket != self.storage.bucket
+        ):
+            return None
+        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(suffix=".jpg", dir=self.scratch_dir)
+        os.close(fd)
+        out = Path(name)
+        try:
+            source = self.storage.media_source(upload.key, 900)
+            at = min(1.0, (upload.duration or 0.0) / 3)
+            data = thumbnail_of_stored(source, upload.original_name, out, at=at,
+                                       width=THUMBNAIL_WIDTH).read_bytes()
+        except (ShortsError, OSError) as exc:
+            log.info("no thumbnail for %s: %s", upload.original_name, exc)
+            return None
+        finally:
+            out.unlink(missing_ok=True)
+        Upload.update(thumbnail=data).where(
+            (Upload.id == upload.id) & Upload.thumbnail.is_null()).execute()
+        return data
 
     def _stored(self, upload: Upload) -> Upload:
         """The upload, if its bytes are reachable through the configured storage."""
@@ -524,7 +597,7 @@ class UploadService:
         upload = self._stored(upload)
         assert upload.key is not None
         self.storage.download_file(upload.key, target, progress, sha256=upload.checksum)
-        if upload.checksum and files.digests(target).sha256 != upload.checksum:
+        if upload.checksum and files.digests(target, md5=False).sha256 != upload.checksum:
             target.unlink(missing_ok=True)
             raise StorageError(
                 f"The downloaded copy of {upload.original_name} does not match its checksum; "
@@ -545,43 +618,74 @@ class UploadService:
     # -- changing ---------------------------------------------------------------------------
 
     def promote(self, upload_id: str) -> tuple[Upload, bool]:
-        """Move a temporary upload to permanent storage; returns (upload, changed)."""
+        """Move a temporary upload to permanent storage; returns (upload, changed).
+
+        The target key is written down before the copy and the row is switched to it once
+        the temporary copy is gone, so a run killed at any point is finished by the next
+        (or by `recover` and `sync`): no copy is left unaccounted, no row wrongly `missing`.
+        """
         upload = find_upload(upload_id)
         if not upload.is_temp:
             return upload, False
+        target = upload.promote_key or permanent_key(self.settings, upload)
+        if upload.status == "missing" and self._same_storage(upload) and copy_is_intact(
+            self.storage, upload, target
+        ):  # the temporary copy went after a promote had copied it
+            return complete_promotion(self.storage, upload, target), True
         upload = self._stored(upload)
         assert upload.key is not None
         old_key = upload.key
-        new_key = upload_key(self.settings.prefix_for(upload.kind, False), upload.id,
-                             upload.original_name)
+        resuming = upload.promote_key is not None
+        if resuming and copy_is_intact(self.storage, upload, target):
+            return complete_promotion(self.storage, upload, target), True
         if self.storage.head(old_key) is None:
-            Upload.update(status="missing", updated_at=utcnow()).where(
+            if not resuming and copy_is_intact(self.storage, upload, target):
+                return complete_promotion(self.storage, upload, target), True
+            Upload.update(status="missing", promote_key=None, updated_at=utcnow()).where(
                 Upload.id == upload.id
             ).execute()
             raise StorageError(
                 f"{upload.original_name} is no longer in storage (a cleanup or lifecycle rule "
-                "removed it); upload it again."
+                "removed it) and has no permanent copy; upload it again."
             )
+        if not resuming:  # the intent, before any byte is copied
+            Upload.update(promote_key=target, updated_at=utcnow()).where(
+                Upload.id == upload.id
+            ).execute()
         metadata = object_metadata(
             upload.id, upload.kind, upload.original_name, upload.checksum or "", False,
             media_of(upload),
         )
-        self.storage.copy(old_key, new_key, content_type=upload.content_type, metadata=metadata)
-        copied = self.storage.head(new_key)
-        if copied is None or copied.size != upload.size or (
-            upload.checksum and copied.metadata.get("sha256") != upload.checksum
-        ):
+        self.storage.copy(old_key, target, content_type=upload.content_type, metadata=metadata)
+        if not copy_is_intact(self.storage, upload, target):
             raise StorageError(
                 f"The permanent copy of {upload.original_name} could not be verified; the "
                 "temporary file was kept."
             )
-        db = Upload._meta.database
-        with db.atomic():
-            Upload.update(key=new_key, is_temp=False, updated_at=utcnow()).where(
-                Upload.id == upload.id
-            ).execute()
-            self.storage.delete(old_key)  # a failure here rolls the row back
-        return find_upload(upload.id), True
+        return complete_promotion(self.storage, upload, target), True
+
+    def _same_storage(self, upload: Upload) -> bool:
+        return upload.backend == self.storage.backend and upload.bucket == self.storage.bucket
+
+    def recover(self) -> tuple[str, ...]:
+        """Settle what a killed run left half done, copying nothing: a promotion whose
+        permanent copy is made is finished, a sent delete marks its row `deleted`. Returns
+        the ids it changed; it asks the storage, so call it off the GUI thread."""
+        query = Upload.select().where(
+            (Upload.backend == self.storage.backend)
+            & (Upload.promote_key.is_null(False)
+               | (Upload.deleting_at.is_null(False) & (Upload.status != "deleted")))
+        )
+        if self.storage.bucket is not None:
+            query = query.where(Upload.bucket == self.storage.bucket)
+        changed: list[str] = []
+        for row in query:
+            try:
+                if settle_intent(self.storage, row):
+                    changed.append(row.id)
+            except ShortsError as exc:
+                log.info("upload %s not settled yet: %s", row.id, exc)
+        return tuple(changed)
 
     def delete(self, upload_id: str) -> Upload:
         upload = find_upload(upload_id)
@@ -598,11 +702,62 @@ class UploadService:
         if upload.key and upload.backend == self.storage.backend and (
             upload.bucket == self.storage.bucket
         ):
+            # The intent first: a run killed after the request leaves `deleted`, not `missing`.
+            Upload.update(deleting_at=utcnow()).where(Upload.id == upload.id).execute()
             self.storage.delete(upload.key)
+            if upload.promote_key and upload.promote_key != upload.key:
+                self.storage.delete(upload.promote_key)  # an interrupted promote's copy too
         elif upload.key:
             where = upload.bucket or "the local library"
             raise UserError(f"Upload {upload.id} is stored in {where}, which the app is not using.")
-        Upload.update(status="deleted", updated_at=utcnow()).where(
+        Upload.update(status="deleted", promote_key=None, updated_at=utcnow()).where(
             Upload.id == upload.id
         ).execute()
         return find_upload(upload.id)
+
+
+def permanent_key(settings: Settings, upload: Upload) -> str:
+    """Where `promote` puts an upload's object."""
+    return upload_key(settings.prefix_for(upload.kind, False), upload.id, upload.original_name)
+
+
+def copy_is_intact(storage: Storage, upload: Upload, key: str) -> bool:
+    """Whether `key` holds this upload's bytes (its size and the checksum in its metadata)."""
+    info = storage.head(key)
+    return info is not None and info.size == upload.size and (
+        not upload.checksum or info.metadata.get("sha256") == upload.checksum
+    )
+
+
+def complete_promotion(storage: Storage, upload: Upload, key: str) -> Upload:
+    """Point the row at its intact permanent copy at `key`, the temporary copy deleted
+    first (a run killed in between leaves the row's intent, which the next one finishes)."""
+    if upload.is_temp and upload.key and upload.key != key:
+        storage.delete(upload.key)  # gone already is fine
+    Upload.update(key=key, is_temp=False, status="completed", promote_key=None,
+                  deleting_at=None, error=None, updated_at=utcnow()).where(
+        Upload.id == upload.id
+    ).execute()
+    return find_upload(upload.id)
+
+
+def settle_intent(storage: Storage, row: Upload) -> bool:
+    """Finish what a killed run recorded for `row` without copying; True if it changed."""
+    if row.promote_key and row.is_temp:
+        if row.status in ("completed", "missing") and copy_is_intact(
+            storage, row, row.promote_key
+        ):
+            complete_promotion(storage, row, row.promote_key)
+            return True
+        return False  # not copied yet: the next `promote` copies it
+    if row.deleting_at is not None and row.status != "deleted":
+        if row.key is None or storage.head(row.key) is None:
+            Upload.update(status="deleted", promote_key=None, updated_at=utcnow()).where(
+                Upload.id == row.id
+            ).execute()
+            return True
+        Upload.update(deleting_at=None).where(Upload.id == row.id).execute()  # never sent
+        return False
+    if row.promote_key:  # a permanent row's intent is spent
+        Upload.update(promote_key=None).where(Upload.id == row.id).execute()
+    return False

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just transferred (a delta, not a total)."""
 
+#: The object tag the bucket's temp lifecycle rule matches: `yes` on a temporary upload
+#: no unfinished job needs, anything else (`no`) while one does.
+EXPIRE_TAG = "shorts-desktop-expire"
+EXPIRE_TAGGING = f"{EXPIRE_TAG}=yes"
+
 
 @dataclass(frozen=True)
 class ObjectInfo:
@@ -24,6 +29,15 @@ class ObjectInfo:
     storage_class: str = "STANDARD"
     metadata: dict[str, str] = field(default_factory=dict)
     content_type: str = ""  # filled by head(), not by listings
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    """One level of the bucket under a prefix, as `aws s3 ls` shows it: the next "folders"
+    (common prefixes, each ending in "/") and the objects directly under the prefix."""
+
+    folders: list[str]
+    objects: list[ObjectInfo]
 
 
 @dataclass(frozen=True)
@@ -38,11 +52,13 @@ class MultipartInfo:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One line of `shorts-desktop check`: a capability and whether it works."""
+    """One line of `shorts-desktop check`: a capability and whether it works. A warning
+    passes (`ok`) but tells of something the creator may want to fix."""
 
     name: str
     ok: bool
     detail: str
+    warning: bool = False
 
 
 class Storage(Protocol):
@@ -67,17 +83,20 @@ class Storage(Protocol):
         *,
         content_type: str,
         metadata: dict[str, str],
-        md5_hex: str,
+        md5_hex: str | None,
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
+        control: Callable[[], str | None] | None = None,
     ) -> str:
         """Store a file. A failure leaves nothing behind; an interrupted S3 upload keeps
         its parts under `transfer_id` (the upload's id) so that it can be resumed.
         `held()`, asked once the transfer is submitted, pauses it when true: a pause that
-        came while the caller was handing it over still holds."""
+        came while the caller was handing it over still holds. `control()`, asked about
+        twice a second while it runs, may answer "pause" or "cancel": what another process
+        (`shorts-desktop pause ID`) asked for."""
         ...
 
     @property
@@ -103,11 +122,20 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def set_expire_tag(self, key: str, expire: bool) -> None:
+        """Let the bucket's lifecycle rule expire the object (`expire`) or keep it from
+        doing so while a job needs it; a store without lifecycle rules does nothing."""
+        ...
+
     def delete_many(self, keys: list[str]) -> list[str]:
         """Delete keys in batches; returns the keys that could not be deleted."""
         ...
 
     def list_objects(self, prefix: str) -> Iterator[ObjectInfo]: ...
+
+    def list_folder(self, prefix: str) -> FolderListing:
+        """One level under `prefix` ("" or ending in "/"), split at the next "/", sorted."""
+        ...
 
     def presigned_url(self, key: str, expires: int, download_name: str | None = None) -> str:
         """A time-limited GET link; `download_name` is what a browser saves it as."""
@@ -116,6 +144,11 @@ class Storage(Protocol):
     def download_file(self, key: str, dest: Path, progress: ProgressCallback | None = None,
                       sha256: str | None = None) -> None:
         """Save the object at `dest` (written beside it, then renamed into place)."""
+        ...
+
+    def media_source(self, key: str, expires: int) -> str:
+        """Where ffmpeg can read the object without a copy on this disk: a short-lived link,
+        or the library's own file."""
         ...
 
     def list_multipart_uploads(self, prefix: str = "") -> list[MultipartInfo]: ...

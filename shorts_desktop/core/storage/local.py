@@ -38,6 +38,7 @@ from shorts_desktop.core.errors import ShortsError, StorageError, UserError
 from shorts_desktop.core.failures import os_error
 from shorts_desktop.core.storage.base import (
     CheckResult,
+    FolderListing,
     MultipartInfo,
     ObjectInfo,
     ProgressCallback,
@@ -255,17 +256,19 @@ class LocalStorage:
         *,
         content_type: str,
         metadata: dict[str, str],
-        md5_hex: str,
+        md5_hex: str | None,
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
+        control: Callable[[], str | None] | None = None,
     ) -> str:
         """Copy a file in; returns its MD5 hex as the ETag. A failure leaves nothing behind.
 
         A local copy is quick and is not resumed: `transfer_id`, `sha256`, `notice`
-        (which reports restarts) and `held` are unused (`progress` pauses a copy).
+        (which reports restarts), `held` and `control` are unused (`progress` pauses a
+        copy).
         """
         self._path(key)  # refuse a bad key before touching the source
         try:
@@ -383,11 +386,68 @@ class LocalStorage:
                 infos.append(self._info(key, found[key], st))
         return iter(infos)
 
+    def list_folder(self, prefix: str) -> FolderListing:
+        """One level of the library, as S3 lists it with a delimiter: the sub-folders that
+        hold at least one object (S3 has no empty folders) and the files right here."""
+        folder_part, _, start = prefix.rpartition("/")
+        folder = self._path(folder_part) if folder_part else self.root
+        base = f"{folder_part}/" if folder_part else ""
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return FolderListing([], [])
+        except OSError as exc:
+            raise os_error(exc, f"list {folder}") from exc
+        folders: list[str] = []
+        objects: list[ObjectInfo] = []
+        for entry in entries:
+            key = base + entry.name
+            if entry.name.startswith(".") or not entry.name.startswith(start):
+                continue
+            try:
+                self._path(key)
+                st = entry.stat()  # follows a symlink the user placed here
+            except UserError:
+                continue  # a name no key can have
+            except FileNotFoundError:
+                continue  # deleted while listing
+            except OSError as exc:
+                raise os_error(exc, f"read {key}") from exc
+            if stat.S_ISDIR(st.st_mode):
+                if self._holds_object(Path(entry.path)):
+                    folders.append(f"{key}/")
+            elif stat.S_ISREG(st.st_mode):
+                objects.append(self._info(key, Path(entry.path), st))
+        return FolderListing(sorted(folders), sorted(objects, key=lambda o: o.key))
+
+    def _holds_object(self, folder: Path) -> bool:
+        """Whether `list_objects` would find a file somewhere under `folder`; stops at the
+        first one instead of reading every file's metadata."""
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in filenames:
+                if name.startswith("."):
+                    continue
+                try:
+                    self._path(f"{rel}/{name}")
+                except UserError:
+                    continue
+                if os.path.isfile(os.path.join(dirpath, name)):
+                    return True
+        return False
+
     def presigned_url(self, key: str, expires: int, download_name: str | None = None) -> str:
         """Refused: the local library has no web address."""
         raise UserError(PRESIGN_REFUSAL)
 
+    def media_source(self, key: str, expires: int) -> str:
+        return str(self._existing(key, "read"))
+
     # --- deleting ----------------------------------------------------------------------
+
+    def set_expire_tag(self, key: str, expire: bool) -> None:
+        """Nothing to do: the local library has no lifecycle rules (cleanup-temp decides)."""
 
     def delete(self, key: str) -> None:
         """Remove `key` and its metadata; a missing key is fine. Empty folders go too."""

@@ -7,7 +7,6 @@ comes from our own checksums (Content-MD5 on single PUTs, ETag and SHA-256 check
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import uuid
@@ -34,7 +33,10 @@ from shorts_desktop.core.errors import (
     TransferPaused,
 )
 from shorts_desktop.core.storage.base import (
+    EXPIRE_TAG,
+    EXPIRE_TAGGING,
     CheckResult,
+    FolderListing,
     MultipartInfo,
     ObjectInfo,
     ProgressCallback,
@@ -56,10 +58,10 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
-MAX_PARTS = 10_000
 _BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 COPY_THRESHOLD = 5 * 1024 * MIB
-READ_CHUNK = 8 * MIB
+#: Seconds between two looks at what another process asked of a running upload.
+_CONTROL_POLL = 0.5
 
 
 _loader_lock = threading.Lock()
@@ -78,22 +80,6 @@ def _botocore_session() -> botocore.session.Session:
     session = botocore.session.get_session()
     session.register_component("data_loader", loader)
     return session
-
-
-def part_size_for(size: int, threshold: int) -> int:
-    """The smallest multiple of 1 MiB >= threshold/… that fits `size` in 10,000 parts."""
-    part = max(8 * MIB, min(threshold, 64 * MIB))
-    while size > part * MAX_PARTS:
-        part *= 2
-    return part
-
-
-def multipart_etag(path: Path, part_size: int) -> str:
-    digests = []
-    with path.open("rb") as f:
-        while chunk := f.read(part_size):
-            digests.append(hashlib.md5(chunk).digest())
-    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
 
 
 _ERROR_SENTENCES = {
@@ -278,9 +264,13 @@ class S3Storage:
         raise exc
 
     def write_args(self, key: str) -> dict[str, str]:
-        """Encryption for every write; the storage class for all but temporary files."""
+        """Encryption for every write; the storage class for all but temporary files, which
+        carry the expire tag instead, from the first byte: the lifecycle rule may take one
+        that no job needs (jobs clear the tag while they need it)."""
         s = self.settings
         args: dict[str, str] = {}
+        if key.startswith(s.temp_prefix):
+            args["Tagging"] = EXPIRE_TAGGING
         if s.server_side_encryption != "none":
             args["ServerSideEncryption"] = s.server_side_encryption
             if s.kms_key_id:
@@ -298,12 +288,13 @@ class S3Storage:
         *,
         content_type: str,
         metadata: dict[str, str],
-        md5_hex: str,
+        md5_hex: str | None,
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
+        control: Callable[[], str | None] | None = None,
     ) -> str:
         """Upload through the engine and wait; resumes saved parts for `transfer_id`."""
         request = UploadRequest(
@@ -317,13 +308,15 @@ class S3Storage:
             md5=md5_hex,
             extra_args=self.write_args(key),
         )
-        self._wait(self.transfers.upload, request, progress, notice, held)
+        self._wait(self.transfers.upload, request, progress, notice, held, control)
         return ""
 
     def _wait(self, submit: Any, request: Any, progress: ProgressCallback | None,
               notice: Callable[[str], None] | None = None,
-              held: Callable[[], bool] | None = None) -> None:
-        """Submit to the engine and block until the end, reporting progress as deltas.
+              held: Callable[[], bool] | None = None,
+              control: Callable[[], str | None] | None = None) -> None:
+        """Submit to the engine and block until the end, reporting progress as deltas;
+        `held` and `control` as in `Storage.put_file`.
 
         Ctrl-C stops the engine so that an upload keeps its parts for `resume`.
         """
@@ -345,7 +338,16 @@ class S3Storage:
             handle = submit(request)
             if held is not None and held():  # paused while it was being handed over
                 engine.pause(ident)
-            state = handle.wait_for(*FINAL_STATES, "paused")
+            while True:
+                state = handle.wait_for(*FINAL_STATES, "paused",
+                                        timeout=None if control is None else _CONTROL_POLL)
+                if control is None or state in (*FINAL_STATES, "paused") or handle.closing:
+                    break
+                wanted = control()
+                if wanted == "pause":
+                    engine.pause(ident)
+                elif wanted == "cancel":
+                    engine.cancel(ident)
         except KeyboardInterrupt:
             self.close()
             raise
@@ -399,6 +401,8 @@ class S3Storage:
                     "ContentType": content_type,
                     "Metadata": metadata,
                     "MetadataDirective": "REPLACE",
+                    # the source's tags stay behind: a permanent copy must never expire
+                    "TaggingDirective": "REPLACE",
                     **self.write_args(dst_key),
                 },
                 Config=config,
@@ -411,6 +415,17 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=key)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise self.error(exc, "delete the file") from None
+
+    def set_expire_tag(self, key: str, expire: bool) -> None:
+        """Replaces the object's tag set (the app's own objects carry only this tag);
+        `no` rather than no tag, so that one permission (s3:PutObjectTagging) does both."""
+        try:
+            self.client.put_object_tagging(
+                Bucket=self.bucket, Key=key,
+                Tagging={"TagSet": [{"Key": EXPIRE_TAG, "Value": "yes" if expire else "no"}]},
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "tag the file") from None
 
     def delete_many(self, keys: list[str]) -> list[str]:
         failed: list[str] = []
@@ -441,6 +456,30 @@ class S3Storage:
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise self.error(exc, "list the bucket") from None
 
+    def list_folder(self, prefix: str) -> FolderListing:
+        """One level of the bucket: S3's own delimiter listing, so that a prefix with a
+        hundred thousand objects below it costs one request per thousand entries shown."""
+        folders: list[str] = []
+        objects: list[ObjectInfo] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+                folders.extend(p["Prefix"] for p in page.get("CommonPrefixes", [])
+                               if "Prefix" in p)
+                objects.extend(
+                    ObjectInfo(
+                        key=obj["Key"],
+                        size=int(obj["Size"]),
+                        last_modified=obj["LastModified"].astimezone(UTC),
+                        etag=obj.get("ETag", "").strip('"'),
+                        storage_class=obj.get("StorageClass", "STANDARD"),
+                    )
+                    for obj in page.get("Contents", [])
+                )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self.error(exc, "list the bucket") from None
+        return FolderListing(sorted(folders), sorted(objects, key=lambda o: o.key))
+
     def presigned_url(self, key: str, expires: int, download_name: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if download_name:
@@ -451,6 +490,9 @@ class S3Storage:
             )
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise self.error(exc, "make a link") from None
+
+    def media_source(self, key: str, expires: int) -> str:
+        return self.presigned_url(key, expires)
 
     def download_file(
         self, key: str, dest: Path, progress: ProgressCallback | None = None,
@@ -506,6 +548,8 @@ class S3Storage:
         try:
             self.client.head_bucket(Bucket=self.bucket)
             results.append(CheckResult("bucket", True, f"{self.bucket} is reachable"))
+        except botocore.exceptions.NoCredentialsError as exc:  # the chain found nothing
+            return [CheckResult("credentials", False, str(self.error(exc, "open the bucket")))]
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             missing = _ERROR_SENTENCES["NoSuchBucket"]
             results.append(
@@ -534,6 +578,9 @@ class S3Storage:
                 Bucket=self.bucket, Key=probe, Body=b"shorts-desktop check")),
             ("get", "s3:GetObject", lambda: self.client.get_object(
                 Bucket=self.bucket, Key=probe)["Body"].read()),
+            ("tag", "s3:PutObjectTagging", lambda: self.client.put_object_tagging(
+                Bucket=self.bucket, Key=probe,
+                Tagging={"TagSet": [{"Key": EXPIRE_TAG, "Value": "yes"}]})),
             ("delete", "s3:DeleteObject", lambda: self.client.delete_object(
                 Bucket=self.bucket, Key=probe)),
         ]
@@ -589,44 +636,3 @@ class S3Storage:
             )
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise self.error(exc, "save the lifecycle rules") from None
-
-
-class _ProgressReader:
-    """A file wrapper that reports bytes as the read position first passes them.
-
-    botocore may read a body twice (payload signing over HTTP, retries); counting the
-    high-water mark keeps the reported total equal to the file size.
-    """
-
-    def __init__(self, f: Any, progress: ProgressCallback | None) -> None:
-        self._f = f
-        self._progress = progress
-        self._reported = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self._f.read(n)
-        if self._progress:
-            pos = int(self._f.tell())
-            if pos > self._reported:
-                self._progress(pos - self._reported)
-                self._reported = pos
-        return data
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        return int(self._f.seek(pos, whence))
-
-    def tell(self) -> int:
-        return int(self._f.tell())
-
-
-def _etag_matches(etag: str, expected: str) -> bool:
-    """Single PUT: the ETag is the MD5. Multipart: md5-of-md5s-N where the store uses it."""
-    if "-" not in expected:
-        return etag == expected
-    looks_standard = "-" in etag and len(etag.split("-")[0]) == 32
-    return etag == expected or not looks_standard
-
-
-def _short(text: str) -> str:
-    first = text.strip().splitlines()[0] if text.strip() else "unknown reason"
-    return first[:200].rstrip(".") + "."

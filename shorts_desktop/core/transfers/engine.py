@@ -119,6 +119,11 @@ class TransferHandle:
     def retries(self) -> int:
         return self._t.retries
 
+    @property
+    def closing(self) -> bool:
+        """The engine is closing: a transfer that is not running will not move again here."""
+        return self._t._closing.is_set()
+
     def wait(self, timeout: float | None = None) -> str:
         """Wait until completed, failed or cancelled (or the timeout); returns the state."""
         return self._t.wait_for(FINAL_STATES, timeout)

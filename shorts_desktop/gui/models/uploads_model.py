@@ -20,6 +20,8 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSize,
     Qt,
+    QTimer,
+    Signal,
 )
 from PySide6.QtGui import QPixmap
 
@@ -117,6 +119,12 @@ class LibraryFilter:
         return all(word in haystack for word in words)
 
 
+def _may_have_picture(row: Row) -> bool:
+    """A stored picture, or a completed video one can be made of."""
+    return bool(row.get("has_thumbnail")) or (
+        row.get("kind") == "video" and row.get("status") == "completed")
+
+
 def _haystack(row: Row) -> str:
     return "\n".join(
         str(row.get(k) or "") for k in ("original_name", "key", "id", "file_path")
@@ -126,9 +134,19 @@ def _haystack(row: Row) -> str:
 class UploadsModel(QAbstractTableModel):
     """All uploads; `visible` rows are the ones that pass the filter, in sort order."""
 
+    #: Upload ids whose pictures a painted row needs and the rows do not carry: rows are
+    #: loaded without their JPEGs, which are read (or made) only for the rows on screen.
+    thumbnails_wanted = Signal(list)
+
     def __init__(self, parent: Any = None, thumbnail_box: QSize = THUMBNAIL_BOX) -> None:
         super().__init__(parent)
         self.thumbnails = ThumbnailCache(thumbnail_box)
+        self._asked: set[str] = set()  # wanted and not delivered (or none could be had)
+        self._wanted: list[str] = []
+        self._want_timer = QTimer(self)
+        self._want_timer.setSingleShot(True)
+        self._want_timer.setInterval(0)
+        self._want_timer.timeout.connect(self._emit_wanted)
         self._all: list[Row] = []
         self._haystacks: list[str] = []
         self._visible: list[int] = []
@@ -206,12 +224,40 @@ class UploadsModel(QAbstractTableModel):
                 role_data.clearData()
 
     def thumbnail(self, row: Row) -> QPixmap:
-        """The video's picture (decoded once, kept by upload id), else a placeholder."""
-        pixmap = self.thumbnails.get(row.get("id"), row.get("thumbnail"))
+        """The video's picture (decoded once, kept by upload id), else a placeholder; a
+        picture the row does not carry is asked for (`thumbnails_wanted`) once."""
+        key = str(row.get("id"))
+        data = row.get("thumbnail")
+        pixmap = self.thumbnails.get(key, data) if data else self.thumbnails.cached(key)
         if pixmap is not None:
             return pixmap
+        if not data and key not in self._asked and _may_have_picture(row):
+            self._asked.add(key)
+            self._wanted.append(key)
+            self._want_timer.start()
         return self.thumbnails.placeholder("transcript" if row.get("kind") == "transcript"
                                            else "video")
+
+    def _emit_wanted(self) -> None:
+        wanted, self._wanted = self._wanted, []
+        if wanted:
+            self.thumbnails_wanted.emit(wanted)
+
+    def add_thumbnails(self, pictures: dict[str, bytes]) -> None:
+        """Pictures read or made for rows on screen: kept decoded (not as bytes in the
+        rows), repainted. An id asked for and not given here is not asked for again."""
+        if not pictures:
+            return
+        for key, data in pictures.items():
+            if self.thumbnails.get(key, data) is not None:
+                self._asked.discard(key)  # if the cache lets it go, it is read again
+        for row in self._all:
+            if row.get("id") in pictures:
+                row["has_thumbnail"] = True
+        rows = [r for r, i in enumerate(self._visible) if self._all[i].get("id") in pictures]
+        for r in rows:
+            cell = self.index(r, NAME)
+            self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])
 
     def _display(self, row: Row, column: int) -> str:
         if column == NAME:
@@ -343,8 +389,9 @@ class UploadsModel(QAbstractTableModel):
         kept: list[Row] = []
         for row in self._all:
             new = changed.get(str(row.get("id")), row)
-            if "thumbnail" not in new and row.get("thumbnail"):
-                new = {**new, "thumbnail": row["thumbnail"]}  # the picture does not change
+            for key in ("thumbnail", "has_thumbnail"):  # the picture does not change
+                if key not in new and row.get(key):
+                    new = {**new, key: row[key]}
             if new.get("status") != "deleted":
                 kept.append(new)
         self._all = kept

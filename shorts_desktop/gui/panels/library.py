@@ -96,11 +96,11 @@ KEY_WIDTHS = (150, 360)
 
 
 def library_row(upload: Any) -> Row:
-    """An upload as the library shows it: `to_dict()` and its thumbnail's JPEG bytes, read
-    with the row in the worker (decoded on the GUI thread once, when first shown)."""
+    """An upload as the library shows it: `to_dict()` and whether it has a thumbnail. The
+    pictures are read apart, for the rows on screen (`UploadsModel.thumbnails_wanted`)."""
     row: Row = upload.to_dict()
-    if upload.thumbnail:
-        row["thumbnail"] = bytes(upload.thumbnail)
+    has = getattr(upload, "has_thumbnail", None)
+    row["has_thumbnail"] = bool(upload.thumbnail) if has is None else bool(has)
     return row
 
 
@@ -211,6 +211,9 @@ class LibraryPanel(Panel):
                  parent: QWidget | None = None) -> None:
         super().__init__(services, runner, parent)
         self.model = UploadsModel(self)
+        self.model.thumbnails_wanted.connect(self._read_thumbnails)
+        self._to_make: list[str] = []  # videos without a picture, made one at a time
+        self._making = False
         self.link_dialog: LinkExpiryDialog | None = None
         self._loading = False
         self._reload = False
@@ -525,8 +528,49 @@ class LibraryPanel(Panel):
         self.refresh_button.setEnabled(False)
         if not self.model.total_count():
             self._model_changed()
-        self.runner.submit(lambda: [library_row(u) for u in uploads.list()], self._loaded,
+        self.runner.submit(lambda: [library_row(u) for u in uploads.list(thumbnails=False)],
+                           self._loaded,
                            self._load_failed, title="Could not load the library")
+
+    def _read_thumbnails(self, ids: list[str]) -> None:
+        """Pictures for rows on screen: the stored ones at once; a video that has none
+        (rebuilt by Sync, added from the bucket) gets one made from storage, in turn."""
+        uploads = self.services.uploads
+
+        def read() -> dict[str, bytes]:
+            return uploads.thumbnails(ids)
+
+        def done(found: dict[str, bytes]) -> None:
+            self.model.add_thumbnails(found)
+            self._to_make += [i for i in ids if i not in found]
+            self._make_next()
+
+        self.runner.submit(read, done, self._thumbnail_failed)
+
+    def _make_next(self) -> None:
+        if self._making or not self._to_make:
+            return
+        upload_id = self._to_make.pop(0)
+        uploads = self.services.uploads
+        self._making = True
+
+        def done(data: bytes | None) -> None:
+            self._making = False
+            if data:
+                self.model.add_thumbnails({upload_id: data})
+            self._make_next()
+
+        def failed(message: str) -> None:
+            self._making = False
+            self._thumbnail_failed(message)
+            self._make_next()
+
+        self.runner.submit(lambda: uploads.make_thumbnail(upload_id), done, failed)
+
+    @staticmethod
+    def _thumbnail_failed(message: str) -> None:
+        """A row without its picture keeps its placeholder; nothing to tell the creator."""
+        log.info("thumbnails: %s", message)
 
     @property
     def loading(self) -> bool:

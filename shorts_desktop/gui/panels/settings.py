@@ -1692,11 +1692,11 @@ class SettingsPanel(Panel):
     def _tested(self, results: list[CheckResult]) -> None:
         self.test_button.setEnabled(not self._busy)
         self.check_results = list(results)
-        passed, missing = _dot("#2e7d32"), _dot("#d32f2f")
+        passed, missing, warned = _dot("#2e7d32"), _dot("#d32f2f"), _dot("#ef6c00")
         for result in results:
-            state = "Passed" if result.ok else "Missing"
-            item = QListWidgetItem(passed if result.ok else missing,
-                                   f"{state}: {result.name} — {result.detail}")
+            state = "Missing" if not result.ok else "Warning" if result.warning else "Passed"
+            icon = missing if not result.ok else warned if result.warning else passed
+            item = QListWidgetItem(icon, f"{state}: {result.name} — {result.detail}")
             item.setToolTip(result.detail)
             item.setData(Qt.ItemDataRole.AccessibleTextRole,
                          f"{result.name} {state.lower()}: {result.detail}")
@@ -1706,7 +1706,9 @@ class SettingsPanel(Panel):
             self.test_summary.setText(f"{len(failures)} of {len(results)} checks failed.")
             self.test_summary.setStyleSheet(problem_style())
         else:
-            self.test_summary.setText(f"All {len(results)} checks passed.")
+            warnings = sum(r.warning for r in results)
+            note = f" ({warnings} warning{'s' if warnings > 1 else ''})" if warnings else ""
+            self.test_summary.setText(f"All {len(results)} checks passed{note}.")
             self.test_summary.setStyleSheet(ok_style())
 
     def _test_failed(self, message: str) -> None:
