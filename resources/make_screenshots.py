@@ -26,7 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PANELS = ("uploads", "library", "jobs", "cleanup", "stats", "settings")
+PANELS = ("uploads", "library", "bucket", "jobs", "cleanup", "stats", "settings")
 
 VIDEOS = [
     ("Sunrise over the Dolomites - 60s timelapse.mp4", 38, True),
