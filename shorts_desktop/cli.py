@@ -188,15 +188,69 @@ def cmd_upload(args: argparse.Namespace) -> int:
         text = sys.stdin.read() if args.stdin else args.text
         upload = svc.uploads.upload_transcript_text(text, is_temp=is_temp, name=args.name)
     else:
-        kind = "video" if args.what == "video" else "transcript"
-        path = Path(args.path)
-        svc.uploads.inspect(path, kind)
-        bar = ProgressBar(path.stat().st_size, path.name, sys.stderr)
+        return _upload_files(args, svc, is_temp)
+    return report_uploaded(args, upload.to_dict())
+
+
+def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
+    """Every file and folder named is checked before the first byte is sent (a bad file
+    named uploads nothing); then they go one after another under one progress bar. One
+    that fails stops the rest; the ones already stored stay stored."""
+    from shorts_desktop.core.services.intake import take
+
+    kind = "video" if args.what == "video" else "transcript"
+    paths = [Path(p) for p in args.paths]
+    intake = take(paths, kind)
+    named = intake.named_refused
+    for refusal in intake.refused:
+        if refusal is not (named[0] if named else None):
+            print(f"note: {refusal.reason}", file=sys.stderr)
+    if named:
+        if len(paths) == 1 and not intake.files:
+            raise UserError(named[0].reason)
+        more = f" ({len(named) - 1} more cannot be uploaded either)" if len(named) > 1 else ""
+        raise UserError(f"{named[0].reason.rstrip('.')}{more}; nothing was uploaded.")
+    if not intake.files:
+        raise UserError(f"None of the {kind}s in the folders named can be uploaded (the notes "
+                        "above say why); nothing was uploaded.")
+    one = len(paths) == 1 and intake.files[0].path == paths[0]
+    count = len(intake.files)
+    bar = ProgressBar(intake.total_size, intake.files[0].path.name, sys.stderr)
+    done: list[dict[str, Any]] = []
+    try:
         try:
-            upload = svc.uploads.upload_file(path, kind, is_temp=is_temp, progress=bar)
+            for number, checked in enumerate(intake.files, 1):
+                bar.label = checked.path.name if one else f"{number}/{count} {checked.path.name}"
+                upload = svc.uploads.upload_file(checked.path, kind, is_temp=is_temp,
+                                                 progress=bar)
+                done.append(upload.to_dict())
         finally:
             bar.finish()
-    return report_uploaded(args, upload.to_dict())
+    except (ShortsError, KeyboardInterrupt):
+        if not one:
+            if args.json:
+                emit_json(done)
+            left = count - len(done) - 1
+            rest = f"; {_count(left, 'file')} not tried" if left else ""
+            print(f"Uploaded {len(done)} of {_count(count, 'file')} "
+                  f"({human_size(sum(int(u['size']) for u in done))}) before "
+                  f"{intake.files[len(done)].path.name} failed{rest}.", file=sys.stderr)
+        raise
+    if one:
+        return report_uploaded(args, done[0])
+    if args.json:
+        emit_json(done)
+        return 0
+    for row in done:
+        print(describe_upload(row))
+    where = "temporary" if is_temp else "permanent"
+    print(f"Uploaded {_count(count, 'file')} ({human_size(intake.total_size)}) to {where} "
+          "storage.")
+    return 0
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _notice(message: str) -> None:
@@ -252,7 +306,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 def cmd_uploads(args: argparse.Namespace) -> int:
     svc = _services(args)
     is_temp = True if args.temp else False if args.permanent else None
-    rows = [u.to_dict() for u in svc.uploads.list(args.kind, is_temp, include_deleted=args.all)]
+    rows = [u.to_dict() for u in svc.uploads.list(args.kind, is_temp, include_deleted=args.all,
+                                                  thumbnails=False)]
     return emit_rows(args, rows, describe_upload, "No uploads yet.")
 
 
@@ -329,6 +384,56 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         print(f"{verb2} unfinished upload of {item['key']} ({human_size(item['bytes'])}).")
     for item in result["skipped"]:
         print(f"Kept {item['id']}: {item['reason']}.")
+    return 0
+
+
+def _describe_multipart(e: dict[str, Any]) -> str:
+    from datetime import UTC, datetime
+
+    age = (datetime.now(UTC) - datetime.fromisoformat(e["initiated"])).total_seconds() / 3600
+    text = f"{e['key']}  {human_age(age)} old  {human_size(e['bytes'])}\n    id {e['upload_id']}"
+    if e["known"]:
+        text += f"\n    kept: {e['reason']} ({e['owner_kind']} {e['owner']})"
+    return text
+
+
+def cmd_multipart(args: argparse.Namespace) -> int:
+    """`multipart list` and `multipart abort ID | --older-than HOURS`."""
+    svc = _services(args)
+    multipart = svc.multipart()
+    if args.multipart_cmd == "list":
+        rows = [e.to_dict() for e in multipart.pending()]
+        where = ", ".join(multipart.prefixes())
+        return emit_rows(args, rows, _describe_multipart,
+                         f"No unfinished multipart uploads under {where}.")
+    if (args.id is None) == (args.older_than is None):
+        raise UsageError("Give either the id of one upload or --older-than HOURS.")
+    if args.id is not None:
+        if args.include_resumable or args.dry_run:
+            raise UsageError("--include-resumable and --dry-run go with --older-than.")
+        entry = multipart.abort(args.id)
+        if args.json:
+            emit_json(entry.to_dict())
+            return 0
+        print(f"Aborted the unfinished upload of {entry.info.key} "
+              f"({human_size(entry.info.size)}).")
+        if entry.known:
+            print(f"note: {entry.owner_text} was {entry.known}; resuming it starts over.")
+        return 0
+    plan = multipart.abort_older_than(args.older_than, include_known=args.include_resumable,
+                                      dry_run=args.dry_run)
+    if args.json:
+        emit_json(plan.to_dict())
+        return 0
+    verb = "Would abort" if plan.dry_run else "Aborted"
+    print(f"{verb} {len(plan.abort)} unfinished upload(s) older than {plan.hours:g} h, "
+          f"freeing {human_size(plan.freed_bytes)}.")
+    for entry in plan.abort:
+        print(f"  {entry.info.key}  {human_age(entry.age_hours())} old  "
+              f"{human_size(entry.info.size)}")
+    for entry in plan.kept:
+        print(f"Kept {entry.info.key} ({entry.owner_text}): {entry.known}; "
+              "--include-resumable aborts it too.")
     return 0
 
 
@@ -588,13 +693,16 @@ def cmd_migrate_to_s3(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     svc = _services(args)
     report = svc.reconcile().run()
-    data = {"added": report.added, "moved": report.moved, "missing": report.missing,
+    data = {"added": report.added, "moved": report.moved, "promoted": report.promoted,
+            "adopted": report.adopted, "deleted": report.deleted, "missing": report.missing,
             "foreign": report.foreign}
     if args.json:
         emit_json(data)
     else:
         print(f"Synced with {svc.storage.describe()}: {len(report.added)} added, "
-              f"{len(report.moved)} moved, {len(report.missing)} missing.")
+              f"{len(report.moved)} moved, {len(report.promoted)} promoted, "
+              f"{len(report.adopted)} found again, {len(report.deleted)} deleted, "
+              f"{len(report.missing)} missing.")
         if report.foreign:
             print(f"{len(report.foreign)} object(s) under our prefixes were not made by "
                   "shorts-desktop and were left alone.")
@@ -609,13 +717,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             {
                 "storage": svc.storage.describe(),
                 "ok": all(r.ok for r in results),
-                "checks": [{"name": r.name, "ok": r.ok, "detail": r.detail} for r in results],
+                "checks": [{"name": r.name, "ok": r.ok, "warning": r.warning,
+                            "detail": r.detail} for r in results],
             }
         )
     else:
         print(f"Checking {svc.storage.describe()}")
         for r in results:
-            print(f"  {'ok  ' if r.ok else 'FAIL'} {r.name:<12} {r.detail}")
+            mark = "FAIL" if not r.ok else "warn" if r.warning else "ok  "
+            print(f"  {mark} {r.name:<12} {r.detail}")
     missing = [r.name for r in results if not r.ok]
     if missing and not args.json:
         print(f"error: Not ready: {', '.join(missing)} failed.", file=sys.stderr)
@@ -799,7 +909,9 @@ def _hours(text: str) -> float:
 def build_parser() -> Parser:
     p = Parser(
         prog="shorts-desktop",
-        description="Store the videos and transcripts of YouTube Shorts in your S3 bucket.",
+        description="Store the videos and transcripts of YouTube Shorts in your S3 bucket, "
+        "make the Shorts and publish them. Ids of uploads and jobs may be shortened to their "
+        "first 8 characters. `shorts-desktop COMMAND --help` describes a command.",
     )
     p.add_argument("--version", action="version", version=f"shorts-desktop {__version__}")
     p.add_argument("--selftest", action="store_true",
@@ -808,12 +920,24 @@ def build_parser() -> Parser:
 
     up = sub.add_parser("upload", help="upload a video or a transcript")
     upsub = up.add_subparsers(dest="what", metavar="KIND", required=True, parser_class=Parser)
-    for name, help_text in (("video", "a video file (MP4/MOV, WebM/MKV, AVI)"),
-                            ("transcript-file", "a .txt, .srt or .vtt file")):
-        q = upsub.add_parser(name, help=help_text)
-        q.add_argument("path")
+    for name, help_text, what in (
+        ("video", "video files (MP4/MOV, WebM/MKV, AVI) and folders of them", "video"),
+        ("transcript-file", ".txt, .srt or .vtt files and folders of them", "transcript"),
+    ):
+        q = upsub.add_parser(
+            name, help=help_text,
+            description=f"Upload {help_text}. Every file is checked before the first byte is "
+            "sent: a file named that cannot be uploaded stops the command and nothing is "
+            f"uploaded; a folder's files that are not {what}s, or cannot be uploaded, are "
+            "left out with a note. The files go one after another under one progress bar.",
+        )
+        q.add_argument("paths", nargs="+", metavar="PATH",
+                       help=f"files or folders to upload; a folder adds every {what} in it "
+                       "and its subfolders (hidden ones left out)")
         _temp_flags(q)
-        q.add_argument("--json", action="store_true", help="print the upload as JSON")
+        q.add_argument("--json", action="store_true",
+                       help="print the uploads as JSON: one object when PATH is one file, "
+                       "else a list")
         q.set_defaults(func=cmd_upload)
     q = upsub.add_parser("transcript-text", help="transcript text given inline or on stdin")
     q.add_argument("stdin", nargs="?", choices=["-"], default=None,
@@ -825,7 +949,7 @@ def build_parser() -> Parser:
     q.set_defaults(func=cmd_upload)
 
     q = sub.add_parser("uploads", help="list uploads")
-    q.add_argument("--kind", choices=["video", "transcript"])
+    q.add_argument("--kind", choices=["video", "transcript"], help="only videos or transcripts")
     g = q.add_mutually_exclusive_group()
     g.add_argument("--temp", action="store_true", help="only temporary files")
     g.add_argument("--permanent", action="store_true", help="only permanent files")
@@ -877,6 +1001,24 @@ def build_parser() -> Parser:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_cleanup)
 
+    mp = sub.add_parser("multipart", help="unfinished multipart uploads under the app's prefixes")
+    msub = mp.add_subparsers(dest="multipart_cmd", metavar="ACTION", required=True,
+                             parser_class=Parser)
+    q = msub.add_parser("list", help="list them; those a paused or interrupted upload resumes "
+                        "are marked kept")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_multipart)
+    q = msub.add_parser("abort", help="abort one by its id, or those older than HOURS that no "
+                        "upload resumes")
+    q.add_argument("id", nargs="?", help="the upload id `multipart list` shows")
+    q.add_argument("--older-than", type=_hours, metavar="HOURS",
+                   help="abort every one started more than HOURS ago")
+    q.add_argument("--include-resumable", action="store_true",
+                   help="with --older-than, also those a paused or interrupted upload resumes")
+    q.add_argument("--dry-run", action="store_true", help="only show what would be aborted")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_multipart)
+
     q = sub.add_parser("stats", help="upload and storage statistics")
     q.add_argument("--bucket", action="store_true", help="also list what the bucket holds")
     q.add_argument("--json", action="store_true")
@@ -885,14 +1027,18 @@ def build_parser() -> Parser:
     job = sub.add_parser("job", help="create and follow Shorts jobs")
     jsub = job.add_subparsers(dest="job_cmd", metavar="ACTION", required=True, parser_class=Parser)
     q = jsub.add_parser("create", help="create a job from a video and a transcript")
-    q.add_argument("--title", required=True)
-    q.add_argument("--description", default="")
+    q.add_argument("--title", required=True,
+                   help="the Short's title on YouTube (up to 100 characters)")
+    q.add_argument("--description", default="", help="its description on YouTube")
     q.add_argument("--voice", required=True, choices=VOICES, metavar="VOICE",
                    help=f"narration voice: {', '.join(VOICES)}")
     q.add_argument("--tag", action="append", help="a tag (repeat for more)")
-    q.add_argument("--video", required=True, metavar="ID")
-    q.add_argument("--transcript", required=True, metavar="ID")
-    q.add_argument("--privacy", choices=["private", "unlisted", "public"], default="private")
+    q.add_argument("--video", required=True, metavar="ID",
+                   help="the video upload's id (as `uploads` shows it)")
+    q.add_argument("--transcript", required=True, metavar="ID",
+                   help="the transcript upload's id (as `uploads` shows it)")
+    q.add_argument("--privacy", choices=["private", "unlisted", "public"], default="private",
+                   help="who can watch it on YouTube once published (default: private)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_job)
     for name, help_text in (
@@ -943,7 +1089,8 @@ def build_parser() -> Parser:
 
     q = sub.add_parser("jobs", help="list jobs")
     q.add_argument("--status", choices=["created", "queued", "processing", "processed",
-                                        "publishing", "published", "failed", "cancelled"])
+                                        "publishing", "published", "failed", "cancelled"],
+                   help="only jobs with this status")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_jobs)
 
@@ -956,8 +1103,8 @@ def build_parser() -> Parser:
     q.set_defaults(func=cmd_migrate_to_s3)
 
     q = sub.add_parser("gui", help="open the desktop window (the default with no command)")
-    q.add_argument("--panel", choices=["uploads", "library", "jobs", "cleanup", "stats",
-                                       "settings"], help="panel to open")
+    q.add_argument("--panel", choices=["uploads", "library", "bucket", "jobs", "cleanup",
+                                       "stats", "settings"], help="panel to open")
     q.add_argument("--screenshot", metavar="FILE",
                    help="save a 1280x800 PNG of the window and exit")
     q.set_defaults(func=cmd_gui)
@@ -995,11 +1142,12 @@ def build_parser() -> Parser:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_config)
     q = fsub.add_parser("set", help="save a setting in the settings file")
-    q.add_argument("name", metavar="VARIABLE")
-    q.add_argument("value")
+    q.add_argument("name", metavar="VARIABLE",
+                   help="the setting's name, e.g. S3_BUCKET_NAME (`config show` lists them)")
+    q.add_argument("value", help="its new value")
     q.set_defaults(func=cmd_config)
     q = fsub.add_parser("unset", help="remove a setting from the settings file")
-    q.add_argument("name", metavar="VARIABLE")
+    q.add_argument("name", metavar="VARIABLE", help="the setting's name, e.g. S3_BUCKET_NAME")
     q.set_defaults(func=cmd_config)
 
     prof = sub.add_parser("profile", help="named set-ups (bucket, endpoint, keys); one is active")
@@ -1010,9 +1158,33 @@ def build_parser() -> Parser:
     for name, help_text in (("use", "switch to a profile (created when new)"),
                             ("delete", "delete a profile and its stored keys")):
         q = psub.add_parser(name, help=help_text)
-        q.add_argument("name")
+        q.add_argument("name", help="the profile's name (`profile list` shows them)")
         q.set_defaults(func=cmd_profile)
+    _describe_arguments(p)
     return p
+
+
+#: What an argument means wherever a command takes it without saying more.
+_ARGUMENT_HELP = {
+    "paths": "files or folders to upload; a folder adds every video (or transcript) in it",
+    "json": "print the result as JSON, for scripts",
+}
+
+
+def _describe_arguments(parser: argparse.ArgumentParser) -> None:
+    """Give every argument of every command a line in its --help: ids say whose they are
+    and that a prefix does, --json and paths say what they do."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                _describe_arguments(command)
+        elif action.help is None:
+            if action.dest == "id":
+                whose = "job" if parser.prog.split()[1:2] == ["job"] else "upload"
+                action.help = (f"the {whose}'s id (as `{whose}s` shows it); its first 8 "
+                               "characters are enough")
+            else:
+                action.help = _ARGUMENT_HELP.get(action.dest)
 
 
 def _app_paths() -> AppPaths | None:

@@ -125,7 +125,7 @@ def test_check_reports_every_permission(run_cli, cli_env) -> None:
     report = ok_json(run_cli("check", "--json"))
     assert report["ok"] is True
     assert [c["name"] for c in report["checks"]] == [
-        "credentials", "bucket", "region", "list", "put", "get", "delete", "encryption"
+        "credentials", "bucket", "region", "list", "put", "get", "tag", "delete", "encryption"
     ]
     assert "environment" in report["checks"][0]["detail"]
     missing = run_cli("check", env={**cli_env, "S3_BUCKET_NAME": "no-such-bucket-here"})

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from shorts_desktop.app import build_services
+from shorts_desktop.gui.format import human_size
 from shorts_desktop.gui.main_window import MainWindow
 from shorts_desktop.gui.models.queue_model import STATE
 from shorts_desktop.gui.panels.library import LibraryPanel
 from shorts_desktop.gui.panels.uploads import UploadsPanel
+from tests.gui.conftest import answer_questions
 
 pytestmark = pytest.mark.gui
 
@@ -550,3 +552,92 @@ def test_several_duplicates_are_asked_about_in_one_question(
     dialog.reject()
     qtbot.waitUntil(lambda: panel.duplicate_dialog is None)
     assert states(panel) == {}
+
+
+def row_of(panel: UploadsPanel, name: str) -> int:
+    return [item.name for item in panel.model.items()].index(name)
+
+
+def left_by_an_earlier_run(make_main_window: Any, path: Path, **row: Any) -> MainWindow:
+    """A window started after an earlier run left an upload of `path` with `row` values."""
+    window = make_main_window()
+    upload, _sums = window.services.uploads.create(path, "video")
+    type(upload).update(**row).where(type(upload).id == upload.id).execute()
+    window.close()
+    return make_main_window()
+
+
+def test_cancel_asks_first_when_it_throws_away_what_was_sent(
+    make_main_window: Any, media_files: Callable[..., Path], qtbot: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clip = media_files("half.mp4")
+    window = left_by_an_earlier_run(make_main_window, clip, status="paused", bytes_done=2000)
+    panel = uploads_panel(window)
+    qtbot.waitUntil(lambda: states(panel) == {"half.mp4": "paused"}, timeout=WAIT)
+    panel.pause_all_button.setChecked(True)
+    panel.add_paths([media_files("fresh.mp4"), media_files("other.mp4")])
+    qtbot.waitUntil(lambda: len(states(panel)) == 3, timeout=WAIT)
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.No,
+                             QMessageBox.StandardButton.Yes)
+
+    # A file that has sent nothing goes without a question.
+    select_rows(panel, [row_of(panel, "fresh.mp4")])
+    panel.cancel_action.trigger()
+    qtbot.waitUntil(lambda: states(panel)["fresh.mp4"] == "cancelled", timeout=WAIT)
+    assert asked == []
+
+    # With one that has sent bytes: asked, naming it and how much; No keeps both.
+    select_rows(panel, [row_of(panel, "half.mp4"), row_of(panel, "other.mp4")])
+    panel.cancel_action.trigger()
+    assert asked == [
+        "Cancel 2 uploads? Cancelling throws away what this one has sent:\n"
+        f"• “half.mp4”: 2.0 KB of {human_size(clip.stat().st_size)}\n"
+        "Retry would start from the beginning."
+    ]
+    qtbot.wait(300)
+    assert states(panel) == {"half.mp4": "paused", "fresh.mp4": "cancelled",
+                             "other.mp4": "paused"}
+
+    # Yes cancels them.
+    panel.cancel_action.trigger()
+    qtbot.waitUntil(lambda: set(states(panel).values()) == {"cancelled"}, timeout=WAIT)
+    assert len(asked) == 2
+
+
+def test_cancel_of_one_upload_asks_with_its_name_and_what_was_sent(
+    make_main_window: Any, media_files: Callable[..., Path], qtbot: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clip = media_files("half.mp4")
+    window = left_by_an_earlier_run(make_main_window, clip, status="paused", bytes_done=3000)
+    panel = uploads_panel(window)
+    qtbot.waitUntil(lambda: states(panel) == {"half.mp4": "paused"}, timeout=WAIT)
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.No)
+    select_rows(panel, [0])
+    panel.cancel_action.trigger()
+    assert asked == [f"Cancel the upload of “half.mp4”? 3.0 KB of "
+                     f"{human_size(clip.stat().st_size)} has been sent, and cancelling throws "
+                     "it away. Retry would start from the beginning."]
+    qtbot.wait(300)
+    assert states(panel) == {"half.mp4": "paused"}
+
+
+def test_the_summary_counts_this_run_not_rows_an_earlier_run_left_failed(
+    make_main_window: Any, media_files: Callable[..., Path], qtbot: Any,
+) -> None:
+    window = left_by_an_earlier_run(make_main_window, media_files("old.mp4"),
+                                    status="failed", error="The network is down.")
+    panel = uploads_panel(window)
+    qtbot.waitUntil(lambda: states(panel) == {"old.mp4": "failed"}, timeout=WAIT)
+    with qtbot.waitSignal(panel.queue_finished, timeout=WAIT) as finished:
+        panel.add_paths([media_files("new.txt")])
+    assert finished.args == ["Uploads finished", "1 file uploaded"]
+    assert window.statusBar().currentMessage() == "1 file uploaded"
+
+    # Retried now, it is news of this run.
+    with qtbot.waitSignal(panel.queue_finished, timeout=WAIT) as finished:
+        select_rows(panel, [row_of(panel, "old.mp4")])
+        panel.retry_action.trigger()
+    assert finished.args == ["Uploads finished", "1 file uploaded"]
+    assert states(panel) == {"old.mp4": "completed", "new.txt": "completed"}

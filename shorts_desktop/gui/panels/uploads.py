@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
@@ -36,15 +34,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shorts_desktop.core.errors import ShortsError, UserError
-from shorts_desktop.core.services import files
+from shorts_desktop.core.errors import ShortsError
+from shorts_desktop.core.services.intake import (
+    TRANSCRIPT_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    Added,
+    HeldFile,
+    queue_held,
+    queue_paths,
+)
 from shorts_desktop.core.services.upload_queue import (
     ACTIVE_STATES,
     QueueEvent,
     QueueItem,
     UploadQueue,
 )
-from shorts_desktop.gui.format import human_time
+from shorts_desktop.gui.format import human_size, human_time
 from shorts_desktop.gui.models.queue_model import (
     COLUMNS,
     ETA,
@@ -74,143 +79,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
-TRANSCRIPT_EXTENSIONS = tuple(files.TRANSCRIPT_EXTENSIONS)
 MAX_REFUSED_SHOWN = 20
 #: At most this often the other panels hear that uploads completed (they reload then).
 CHANGED_INTERVAL_MS = 1000
 FLUSH_BATCH = 40  # queue rows applied to the table per pass of the event loop
-MAX_FOLDER_FILES = 1000  # a dropped folder with more is refused: probably the wrong one
-
-
-def kind_for(path: Path) -> str:
-    """Video or transcript, from the extension, or for an unknown one from the first bytes.
-
-    Raises UserError with the reason when the file is neither. Reads the disk: call it
-    from a worker thread.
-    """
-    ext = path.suffix.lower()
-    if ext in TRANSCRIPT_EXTENSIONS:
-        return "transcript"
-    if ext in VIDEO_EXTENSIONS:
-        return "video"
-    files.check_readable_file(path)
-    try:
-        files.sniff_video(path)
-    except UserError:
-        raise UserError(
-            f"{path.name} is neither a video (MP4, MOV, WebM, MKV, AVI) nor a transcript "
-            "(.txt, .srt, .vtt)."
-        ) from None
-    return "video"
-
-
-def expand_folders(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files stay as they are; a folder becomes the videos and transcripts in it and its
-    subfolders, by name, hidden ones left out. Returns the files and (name, reason) notes
-    for what a folder held besides them (disk work: call it from a worker thread)."""
-    expanded: list[Path] = []
-    notes: list[tuple[str, str]] = []
-    media = VIDEO_EXTENSIONS + TRANSCRIPT_EXTENSIONS
-    for path in paths:
-        if not path.is_dir():
-            expanded.append(path)
-            continue
-        found: list[Path] = []
-        others = 0
-        for folder, subfolders, names in os.walk(path):
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-            for name in sorted(names):
-                if name.startswith("."):
-                    continue
-                if name.lower().endswith(media):
-                    found.append(Path(folder) / name)
-                else:
-                    others += 1
-        label = path.name or str(path)
-        if len(found) > MAX_FOLDER_FILES:
-            notes.append((label, f"The folder {label} holds {len(found):,} videos and "
-                                 f"transcripts; add at most {MAX_FOLDER_FILES:,} at a time."))
-            continue
-        if not found:
-            notes.append((label, f"The folder {label} has no videos or transcripts."))
-        elif others:
-            verb = "was" if others == 1 else "were"
-            notes.append((label, f"{_plural(others, 'other file')} in the folder {label} "
-                                 f"(neither videos nor transcripts) {verb} left out."))
-        expanded.extend(found)
-    return expanded, notes
-
-
-@dataclass(frozen=True)
-class HeldFile:
-    """A file (or pasted text) not queued yet: the same content is already in the library."""
-
-    name: str
-    kind: str
-    is_temp: bool
-    #: The completed uploads with the same content (`to_dict()`), oldest first.
-    same_as: list[dict[str, Any]]
-    path: Path | None = None
-    text: str | None = field(default=None, repr=False)
-
-
-#: What adding files gives back: (name, reason) of the refused ones, and the held ones.
-Added = tuple[list[tuple[str, str]], list[HeldFile]]
-
-
-def queue_paths(queue: UploadQueue, paths: list[Path], is_temp: bool,
-                check_duplicates: bool = True) -> Added:
-    """Classify, validate and queue files (worker thread). Files whose content is already
-    in the library are held back for the user to decide (see `HeldFile`); every file of
-    the drop is checked before any of them is queued."""
-    paths, refused = expand_folders(paths)
-    ready: list[tuple[Path, str]] = []
-    held: list[HeldFile] = []
-    uploads = queue.uploads
-    for path in paths:
-        try:
-            kind = kind_for(path)
-            same = []
-            if check_duplicates:
-                uploads.inspect(path, kind)  # a file that cannot be uploaded says why first
-                same = uploads.same_content_as(path)
-        except ShortsError as exc:
-            refused.append((path.name or str(path), str(exc)))
-            continue
-        except OSError as exc:
-            refused.append((path.name, f"{path.name} cannot be read: {exc.strerror or exc}."))
-            continue
-        if same:
-            held.append(HeldFile(path.name, kind, is_temp, [u.to_dict() for u in same],
-                                 path=path))
-        else:
-            ready.append((path, kind))
-    for path, kind in ready:
-        try:
-            queue.add_file(path, kind, is_temp)
-        except ShortsError as exc:
-            refused.append((path.name or str(path), str(exc)))
-        except OSError as exc:
-            refused.append((path.name, f"{path.name} cannot be read: {exc.strerror or exc}."))
-    return refused, held
-
-
-def queue_held(queue: UploadQueue, held: list[HeldFile]) -> Added:
-    """Queue files the user chose to upload again (worker thread)."""
-    refused: list[tuple[str, str]] = []
-    for item in held:
-        try:
-            if item.text is not None:
-                queue.add_text(item.text, item.name, item.is_temp)
-            else:
-                assert item.path is not None
-                queue.add_file(item.path, item.kind, item.is_temp)
-        except ShortsError as exc:
-            refused.append((item.name, str(exc)))
-        except OSError as exc:
-            refused.append((item.name, f"{item.name} cannot be read: {exc.strerror or exc}."))
-    return refused, []
 
 
 def duplicate_question(held: list[HeldFile]) -> str:
@@ -230,6 +102,25 @@ def duplicate_question(held: list[HeldFile]) -> str:
     if len(held) > MAX_REFUSED_SHOWN:
         lines.append(f"… and {len(held) - MAX_REFUSED_SHOWN} more")
     lines.append("Upload them again?")
+    return "\n".join(lines)
+
+
+def cancel_question(sent: list[QueueItem], selected: int) -> str:
+    """What cancelling uploads that have sent bytes throws away, as a question."""
+    def what(item: QueueItem) -> str:
+        return f"{human_size(item.bytes_done)} of {human_size(item.size)}"
+
+    again = "Retry would start from the beginning."
+    if selected == 1:
+        item = sent[0]
+        return (f"Cancel the upload of “{item.name}”? {what(item)} has been sent, and "
+                f"cancelling throws it away. {again}")
+    lines = [f"Cancel {selected} uploads? Cancelling throws away what "
+             f"{'this one has' if len(sent) == 1 else f'these {len(sent)} have'} sent:"]
+    lines.extend(f"• “{item.name}”: {what(item)}" for item in sent[:MAX_REFUSED_SHOWN])
+    if len(sent) > MAX_REFUSED_SHOWN:
+        lines.append(f"… and {len(sent) - MAX_REFUSED_SHOWN} more")
+    lines.append(again)
     return "\n".join(lines)
 
 
@@ -308,6 +199,9 @@ class UploadsPanel(Panel):
         self.paste_dialog: PasteTranscriptDialog | None = None
         self._queue: UploadQueue | None = None
         self._finished_since: dict[int, str] = {}
+        #: Rows that came back already finished (failed in an earlier run): the summary
+        #: of this run does not count them unless they change again.
+        self._arrived_finished: set[int] = set()
         self._last_transfers: tuple[int, float] = (0, 0.0)
         self._refused: list[tuple[str, str]] = []
         self._adding = 0
@@ -525,6 +419,7 @@ class UploadsPanel(Panel):
         """Follow `queue`; its events arrive on worker threads and are posted to the GUI."""
         self._queue = queue
         self._finished_since.clear()
+        self._arrived_finished.clear()
         self._pending_states.clear()
         self._pending_progress.clear()
         self._pending_finished = False
@@ -561,6 +456,10 @@ class UploadsPanel(Panel):
         if event.kind == "finished":
             self._pending_finished = True
         elif event.item is not None:
+            if event.kind == "added" and event.item.state in FINISHED:
+                self._arrived_finished.add(event.item.item_id)
+            else:
+                self._arrived_finished.discard(event.item.item_id)  # it moved on this run
             self._pending_states.pop(event.item.item_id, None)  # keep the order of arrival
             self._pending_states[event.item.item_id] = event.item
         self._schedule_flush()
@@ -593,6 +492,9 @@ class UploadsPanel(Panel):
             completed = False
             for item in states:
                 old = olds.get(item.item_id)
+                if item.item_id in self._arrived_finished:
+                    self._arrived_finished.discard(item.item_id)
+                    continue  # as an earlier run left it: not news of this one
                 if item.state in FINISHED and (old is None or old.state != item.state):
                     self._finished_since[item.item_id] = item.state
                     completed = completed or item.state == "completed"
@@ -782,7 +684,28 @@ class UploadsPanel(Panel):
         self._for_selected(("paused",), self.queue.resume)
 
     def cancel_selected(self) -> None:
-        self._for_selected(ACTIVE_STATES, self.queue.cancel)
+        """Cancel the selected uploads; asks first when that throws away bytes already sent
+        (No keeps them going). A file that has sent nothing yet goes without a question."""
+        queue = self.queue
+        now = {i.item_id: i for i in queue.items()}  # the queue's latest, not the last repaint
+        items = [now[i.item_id] for i in self.selected_items()
+                 if i.item_id in now and now[i.item_id].state in ACTIVE_STATES]
+        sent = [i for i in items if i.bytes_done > 0]
+        if sent:
+            answer = QMessageBox.question(
+                self, "Cancel upload?" if len(items) == 1 else "Cancel uploads?",
+                cancel_question(sent, len(items)),
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        for item in items:
+            try:
+                queue.cancel(item.item_id)  # one that finished meanwhile stays as it is
+            except KeyError:
+                continue  # cleared from the queue meanwhile
+        self._update_actions()
 
     def retry_selected(self) -> None:
         self._for_selected(("failed", "cancelled"), self.queue.retry)
