@@ -19,9 +19,9 @@ from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Job, Upload, utcnow
 from shorts_desktop.core.errors import StorageError, UserError
 from shorts_desktop.core.services.files import TRANSCRIPT_EXTENSIONS
+from shorts_desktop.core.services.uploads import record_stored_object
 from shorts_desktop.core.storage.base import ObjectInfo, Storage
 from shorts_desktop.core.storage.keys import (
-    media_from_metadata,
     read_metadata,
     upload_id_from_key,
 )
@@ -253,28 +253,8 @@ class BucketService:
                 f"{_name(info.key)} is a second copy of “{row.original_name}”, which the "
                 f"library keeps at {row.key or 'another place'}, so it is not added again."
             )
-        kind = meta.get("kind", "video")
-        media = media_from_metadata(meta)
-        created = Upload.create(
-            id=upload_id,
-            kind=kind if kind in ("video", "transcript") else "video",
-            original_name=meta.get("original-name") or _name(info.key),
-            size=info.size,
-            content_type=info.content_type or "application/octet-stream",
-            checksum=meta.get("sha256") or None,
-            backend=self.storage.backend,
-            bucket=self.storage.bucket,
-            key=info.key,
-            is_temp=prefix == self.settings.temp_prefix,
-            status="completed",
-            created_at=info.last_modified.replace(tzinfo=None),
-            updated_at=utcnow(),
-            completed_at=info.last_modified.replace(tzinfo=None),
-            duration=media[0] if media else None,
-            width=media[1] if media else None,
-            height=media[2] if media else None,
-        )
-        return created, True
+        return record_stored_object(self.storage, upload_id, info, meta,
+                                    is_temp=prefix == self.settings.temp_prefix), True
 
     def _adopt_foreign(self, key_id: str | None, info: ObjectInfo, prefix: str) -> Upload:
         """An object put there by another tool: a completed upload, checksum unknown. Its id
@@ -287,23 +267,9 @@ class BucketService:
         kind, content_type = found
         upload_id = key_id if key_id and Upload.get_or_none(Upload.id == key_id) is None \
             else str(uuid.uuid4())
-        created: Upload = Upload.create(
-            id=upload_id,
-            kind=kind,
-            original_name=name,
-            size=info.size,
-            content_type=content_type,
-            checksum=None,
-            backend=self.storage.backend,
-            bucket=self.storage.bucket,
-            key=info.key,
-            is_temp=prefix == self.settings.temp_prefix,
-            status="completed",
-            created_at=info.last_modified.replace(tzinfo=None),
-            updated_at=utcnow(),
-            completed_at=info.last_modified.replace(tzinfo=None),
-        )
-        return created
+        return record_stored_object(self.storage, upload_id, info, {},
+                                    is_temp=prefix == self.settings.temp_prefix, kind=kind,
+                                    content_type=content_type)
 
     def _revive(self, row: Upload, info: ObjectInfo, prefix: str) -> Upload:
         """A deleted or missing row whose object is in storage (again)."""

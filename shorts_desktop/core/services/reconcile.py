@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Upload, utcnow
-from shorts_desktop.core.services.uploads import complete_promotion
+from shorts_desktop.core.services.uploads import complete_promotion, record_stored_object
 from shorts_desktop.core.storage.base import ObjectInfo, Storage
 from shorts_desktop.core.storage.keys import (
-    media_from_metadata,
     read_metadata,
     upload_id_from_key,
 )
@@ -157,27 +156,8 @@ class ReconcileService:
             if info is None or meta.get("upload-id") != upload_id:
                 report.foreign.append(key)
                 continue
-            kind = meta.get("kind", "video")
-            media = media_from_metadata(meta)
-            Upload.create(
-                id=upload_id,
-                kind=kind if kind in ("video", "transcript") else "video",
-                original_name=meta.get("original-name") or key.rsplit("/", 1)[-1],
-                size=info.size,
-                content_type=info.content_type or "application/octet-stream",
-                checksum=meta.get("sha256") or None,
-                backend=self.storage.backend,
-                bucket=self.storage.bucket,
-                key=key,
-                is_temp=key.startswith(s.temp_prefix),
-                status="completed",
-                created_at=info.last_modified.replace(tzinfo=None),
-                updated_at=utcnow(),
-                completed_at=info.last_modified.replace(tzinfo=None),
-                duration=media[0] if media else None,
-                width=media[1] if media else None,
-                height=media[2] if media else None,
-            )
+            record_stored_object(self.storage, upload_id, info, meta,
+                                 is_temp=key.startswith(s.temp_prefix))
             report.added.append(upload_id)
             return True
         return False

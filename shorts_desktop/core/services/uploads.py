@@ -42,8 +42,13 @@ from shorts_desktop.core.errors import (
 )
 from shorts_desktop.core.failures import explain, os_error
 from shorts_desktop.core.services import files
-from shorts_desktop.core.storage.base import ProgressCallback, Storage
-from shorts_desktop.core.storage.keys import object_metadata, safe_name, upload_key
+from shorts_desktop.core.storage.base import ObjectInfo, ProgressCallback, Storage
+from shorts_desktop.core.storage.keys import (
+    media_from_metadata,
+    object_metadata,
+    safe_name,
+    upload_key,
+)
 
 UPLOAD_KINDS = ("video", "transcript")
 THUMBNAIL_WIDTH = 160
@@ -714,6 +719,37 @@ class UploadService:
             Upload.id == upload.id
         ).execute()
         return find_upload(upload.id)
+
+
+def record_stored_object(storage: Storage, upload_id: str, info: ObjectInfo,
+                         meta: dict[str, str], *, is_temp: bool, kind: str | None = None,
+                         content_type: str | None = None) -> Upload:
+    """The row of an object that is already in storage (`sync`, the Bucket panel's Add to
+    library): completed, described by its metadata (`meta`, read_metadata's), or by
+    `kind` and `content_type` for an object another tool put there."""
+    found = kind or meta.get("kind", "video")
+    media = media_from_metadata(meta)
+    when = info.last_modified.replace(tzinfo=None)
+    created: Upload = Upload.create(
+        id=upload_id,
+        kind=found if found in UPLOAD_KINDS else "video",
+        original_name=meta.get("original-name") or info.key.rstrip("/").rsplit("/", 1)[-1],
+        size=info.size,
+        content_type=content_type or info.content_type or "application/octet-stream",
+        checksum=meta.get("sha256") or None,
+        backend=storage.backend,
+        bucket=storage.bucket,
+        key=info.key,
+        is_temp=is_temp,
+        status="completed",
+        created_at=when,
+        updated_at=utcnow(),
+        completed_at=when,
+        duration=media[0] if media else None,
+        width=media[1] if media else None,
+        height=media[2] if media else None,
+    )
+    return created
 
 
 def permanent_key(settings: Settings, upload: Upload) -> str:
