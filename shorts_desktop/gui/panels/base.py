@@ -70,6 +70,27 @@ class Panel(QWidget):
         layout.setContentsMargins(16, 12, 16, 12)
         return layout
 
+    def title_bar(self, name: str, count_says: str, refresh_says: str,
+                  refresh_tip: str) -> QHBoxLayout:
+        """The heading, a count at the right and Refresh: `count_label` and
+        `refresh_button` (object names `{name}Count`, `{name}Refresh`)."""
+        top = QHBoxLayout()
+        top.addWidget(heading(self.title))
+        top.addStretch(1)
+        self.count_label = QLabel()
+        self.count_label.setObjectName(f"{name}Count")
+        self.count_label.setAccessibleName(count_says)
+        top.addWidget(self.count_label)
+        self.refresh_button = QPushButton("&Refresh")
+        self.refresh_button.setObjectName(f"{name}Refresh")
+        self.refresh_button.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_BrowserReload))
+        self.refresh_button.setAccessibleName(refresh_says)
+        self.refresh_button.setToolTip(refresh_tip)
+        self.refresh_button.clicked.connect(self.refresh)
+        top.addWidget(self.refresh_button)
+        return top
+
     def set_services(self, services: Services) -> None:
         """Called after the settings changed and the services were rebuilt."""
         self.services = services

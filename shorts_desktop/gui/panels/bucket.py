@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QPushButton,
     QStackedWidget,
     QStyle,
     QTableView,
@@ -34,7 +33,6 @@ from shorts_desktop.gui.panels.base import (
     ElideRightDelegate,
     MessageBanner,
     Panel,
-    heading,
     list_table,
     make_action,
 )
@@ -74,21 +72,9 @@ class BucketPanel(Panel):
                                  style.standardIcon(sp.SP_FileIcon), self)
 
         layout = self.page_layout()
-        top = QHBoxLayout()
-        top.addWidget(heading(self.title))
-        top.addStretch(1)
-        self.count_label = QLabel()
-        self.count_label.setObjectName("bucketCount")
-        self.count_label.setAccessibleName("What this folder holds")
-        top.addWidget(self.count_label)
-        self.refresh_button = QPushButton("&Refresh")
-        self.refresh_button.setObjectName("bucketRefresh")
-        self.refresh_button.setIcon(style.standardIcon(sp.SP_BrowserReload))
-        self.refresh_button.setAccessibleName("List this folder again")
-        self.refresh_button.setToolTip("List this folder of the bucket again (F5)")
-        self.refresh_button.clicked.connect(self.refresh)
-        top.addWidget(self.refresh_button)
-        layout.addLayout(top)
+        layout.addLayout(self.title_bar("bucket", "What this folder holds",
+                                        "List this folder again",
+                                        "List this folder of the bucket again (F5)"))
         layout.addLayout(self._build_path_bar())
         layout.addLayout(self._build_actions())
         self.stack = QStackedWidget()

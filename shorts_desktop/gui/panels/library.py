@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
-    QPushButton,
     QSpinBox,
     QStackedWidget,
     QStyle,
@@ -63,7 +62,6 @@ from shorts_desktop.gui.panels.base import (
     ElideRightDelegate,
     MessageBanner,
     Panel,
-    heading,
     list_table,
     make_action,
     name_clear_button,
@@ -225,22 +223,8 @@ class LibraryPanel(Panel):
         self._filter_timer.timeout.connect(self.apply_filters)
 
         layout = self.page_layout()
-        top = QHBoxLayout()
-        top.addWidget(heading(self.title))
-        top.addStretch(1)
-        self.count_label = QLabel()
-        self.count_label.setObjectName("libraryCount")
-        self.count_label.setAccessibleName("Number of uploads shown")
-        top.addWidget(self.count_label)
-        self.refresh_button = QPushButton("&Refresh")
-        self.refresh_button.setObjectName("libraryRefresh")
-        self.refresh_button.setIcon(self.style().standardIcon(
-            QStyle.StandardPixmap.SP_BrowserReload))
-        self.refresh_button.setAccessibleName("Reload the library")
-        self.refresh_button.setToolTip("Reload the list of uploads (F5)")
-        self.refresh_button.clicked.connect(self.refresh)
-        top.addWidget(self.refresh_button)
-        layout.addLayout(top)
+        layout.addLayout(self.title_bar("library", "Number of uploads shown",
+                                        "Reload the library", "Reload the list of uploads (F5)"))
         layout.addLayout(self._build_filters())
         layout.addLayout(self._build_actions())
         # Below the table: a message coming or going never moves the rows under the pointer.
