@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -284,8 +284,8 @@ class BucketPanel(Panel):
             self.model.set_entries(listing.entries)
             self._select_keys(keep)
             self._show_state()
-        else:  # the view moved on meanwhile: list where it is now
-            QTimer.singleShot(0, self, self.refresh)
+        else:  # the view moved on meanwhile: list where it is now (loading from here on)
+            self.refresh()
 
     def _load_failed(self, message: str) -> None:
         self._loading = False
@@ -295,7 +295,7 @@ class BucketPanel(Panel):
         self.banner.show_message(f"This folder could not be listed: {message}", "error")
         self._show_state()
         if self._reload:
-            QTimer.singleShot(0, self, self.refresh)
+            self.refresh()
 
     def _show_state(self) -> None:
         entries = self.model.entries()
