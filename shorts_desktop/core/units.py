@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def plural(count: int, word: str) -> str:
+    """"1 file", "2 files", "1,204 files"."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def human_size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(n) < 1000 or unit == "TB":

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shorts_desktop.core.errors import ShortsError, UserError
 from shorts_desktop.core.failures import explain
 from shorts_desktop.core.services import files
+from shorts_desktop.core.units import plural
 
 if TYPE_CHECKING:
     from shorts_desktop.core.services.upload_queue import UploadQueue
@@ -228,7 +229,7 @@ def _take_folder(intake: Intake, folder: Path, kind: str | None) -> None:
         skipped = "transcript" if kind == "video" else "video"
         verb = "was" if other_kind == 1 else "were"
         intake.refused.append(Refusal(label, (
-            f"{_plural(other_kind, skipped)} in the folder {label} {verb} left out (only "
+            f"{plural(other_kind, skipped)} in the folder {label} {verb} left out (only "
             f"{kind}s were asked for)."), False))
     for path in wanted:
         try:
@@ -239,12 +240,9 @@ def _take_folder(intake: Intake, folder: Path, kind: str | None) -> None:
 
 def _others_note(count: int, label: str) -> str:
     verb = "was" if count == 1 else "were"
-    return (f"{_plural(count, 'other file')} in the folder {label} (neither videos nor "
+    return (f"{plural(count, 'other file')} in the folder {label} (neither videos nor "
             f"transcripts) {verb} left out.")
 
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 # -- the window's drop: duplicates held back, the rest queued ---------------------------------

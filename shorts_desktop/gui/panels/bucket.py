@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.bucket import BucketEntry, BucketListing, BucketService
+from shorts_desktop.core.units import plural
 from shorts_desktop.gui.models.bucket_model import (
     COLUMNS,
     LIBRARY,
@@ -44,9 +45,6 @@ if TYPE_CHECKING:
 #: A deeper path shows its first and last folders with "…" between them.
 MAX_CRUMBS = 5
 
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 class BucketPanel(Panel):
@@ -305,7 +303,7 @@ class BucketPanel(Panel):
         if self.listing is None:
             self.count_label.setText("")
         else:
-            parts = [_plural(n, word) for n, word in ((folders, "folder"), (files, "file")) if n]
+            parts = [plural(n, word) for n, word in ((folders, "folder"), (files, "file")) if n]
             text = ", ".join(parts) or "Empty"
             self.count_label.setText(text + (f" ({unknown:,} not in library)" if unknown
                                              else ""))
@@ -388,9 +386,9 @@ class BucketPanel(Panel):
                 tip += " — the selected files are in the library already"
             action.setToolTip(tip)
         folders = sum(1 for e in entries if e.is_folder)
-        parts = [_plural(folders, "folder")] if folders else []
+        parts = [plural(folders, "folder")] if folders else []
         if len(entries) > folders:
-            parts.append(_plural(len(entries) - folders, "file"))
+            parts.append(plural(len(entries) - folders, "file"))
         self.selection_label.setText(f"{' and '.join(parts)} selected" if parts else "")
 
     def _context_menu(self, pos: QPoint) -> None:
@@ -453,7 +451,7 @@ class BucketPanel(Panel):
         if len(added) == 1:
             done = f"Added “{added[0]}” to the library as a completed upload."
         else:
-            done = f"Added {_plural(len(added), 'file')} to the library." if added else ""
+            done = f"Added {plural(len(added), 'file')} to the library." if added else ""
         if errors:
             more = (f" ({len(errors) - 1} more could not be added either.)"
                     if len(errors) > 1 else "")

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from shorts_desktop.core.config import MAX_PRESIGN_SECONDS
+from shorts_desktop.core.units import plural
 from shorts_desktop.gui.format import human_duration
 from shorts_desktop.gui.models.uploads_model import (
     COLUMNS,
@@ -101,9 +102,6 @@ def library_row(upload: Any) -> Row:
     row["has_thumbnail"] = bool(upload.thumbnail) if has is None else bool(has)
     return row
 
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _names(rows: list[Row]) -> str:
@@ -623,11 +621,11 @@ class LibraryPanel(Panel):
         duplicates = self.model.duplicate_count()
         self.duplicates_filter.setToolTip(
             "Show only files whose content (SHA-256) is in the library more than once"
-            + (f" ({_plural(duplicates, 'upload')} now)" if duplicates else " (none now)"))
+            + (f" ({plural(duplicates, 'upload')} now)" if duplicates else " (none now)"))
         if total == shown:
-            self.count_label.setText(_plural(total, "upload"))
+            self.count_label.setText(plural(total, "upload"))
         else:
-            self.count_label.setText(f"{shown:,} of {_plural(total, 'upload')} shown")
+            self.count_label.setText(f"{shown:,} of {plural(total, 'upload')} shown")
         self._update_actions()
 
     # -- selection --------------------------------------------------------------------------
@@ -691,7 +689,7 @@ class LibraryPanel(Panel):
             elif not rows:
                 tip += " — select one or more uploads first"
             action.setToolTip(tip)
-        self.selection_label.setText(f"{_plural(len(rows), 'upload')} selected" if rows else "")
+        self.selection_label.setText(f"{plural(len(rows), 'upload')} selected" if rows else "")
 
     def _context_menu(self, pos: QPoint) -> None:
         if not self.table.indexAt(pos).isValid():
@@ -779,7 +777,7 @@ class LibraryPanel(Panel):
         uploads = self.services.uploads
 
         def done(paths: list[Path], errors: list[str]) -> None:
-            self._report(f"Downloaded {_plural(len(paths), 'file')} to {target}.", errors,
+            self._report(f"Downloaded {plural(len(paths), 'file')} to {target}.", errors,
                          "A download failed")
 
         self._run_batch(rows, lambda r: uploads.download(str(r["id"]), target), done,
@@ -795,7 +793,7 @@ class LibraryPanel(Panel):
             selected = {str(r["id"]) for r in self.selected_rows()}
             self.model.update_rows(updated)
             self._select_ids(selected)
-            self._report(f"{_plural(len(updated), 'file')} made permanent.", errors,
+            self._report(f"{plural(len(updated), 'file')} made permanent.", errors,
                          "A file could not be made permanent")
 
         self._run_batch(rows, lambda r: uploads.promote(str(r["id"]))[0].to_dict(), done,
@@ -849,7 +847,7 @@ class LibraryPanel(Panel):
                 "warning")
             return
         where = self.services.storage.describe()
-        parts = [f"Delete {_plural(len(deletable), 'file')} from {where}? This cannot be "
+        parts = [f"Delete {plural(len(deletable), 'file')} from {where}? This cannot be "
                  f"undone.\n\n{_names(deletable)}"]
         used = [r for r in deletable if uses(r)]
         if used:
@@ -865,7 +863,7 @@ class LibraryPanel(Panel):
             why = ("is kept because a job still needs it (finish or cancel the job first)"
                    if len(blocked) == 1 else "are kept because jobs still need them (finish "
                    "or cancel those jobs first)")
-            parts.append(f"{_plural(len(blocked), 'file')} {why}:\n" + "\n".join(kept_lines))
+            parts.append(f"{plural(len(blocked), 'file')} {why}:\n" + "\n".join(kept_lines))
         answer = QMessageBox.question(
             self,
             "Delete uploads",
@@ -879,7 +877,7 @@ class LibraryPanel(Panel):
 
         def done(deleted: list[Row], errors: list[str]) -> None:
             self.model.update_rows(deleted)
-            self._report(f"Deleted {_plural(len(deleted), 'file')}.", errors,
+            self._report(f"Deleted {plural(len(deleted), 'file')}.", errors,
                          "A file could not be deleted")
 
         def work(row: Row) -> Row:

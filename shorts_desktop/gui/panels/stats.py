@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from shorts_desktop.core.services.reconcile import ReconcileReport, ReconcileService
+from shorts_desktop.core.units import plural
 from shorts_desktop.gui.format import human_size as _human_size
 from shorts_desktop.gui.panels.base import MessageBanner, Panel, heading
 
@@ -105,9 +106,6 @@ class Card(QFrame):
         return self.detail_label.text()
 
 
-def _plural(n: int, word: str) -> str:
-    return f"1 {word}" if n == 1 else f"{n:,} {word}s"
-
 
 STORAGE_CLASS_WORDS = {
     "STANDARD": "Standard",
@@ -119,7 +117,7 @@ STORAGE_CLASS_WORDS = {
 
 
 def _files(n: int) -> str:
-    return _plural(n, "file")
+    return plural(n, "file")
 
 
 def _chart_view(name: str, accessible: str) -> tuple[QChart, QChartView]:
@@ -293,8 +291,8 @@ class StatsPanel(Panel):
         by_kind = overview["by_kind"]
         self.files_card.set(
             f"{uploads['count']:,}",
-            f"{_plural(by_kind['video']['count'], 'video')}, "
-            f"{_plural(by_kind['transcript']['count'], 'transcript')}",
+            f"{plural(by_kind['video']['count'], 'video')}, "
+            f"{plural(by_kind['transcript']['count'], 'transcript')}",
         )
         self.bytes_card.set(
             human_size(uploads["bytes"]),
@@ -346,7 +344,7 @@ class StatsPanel(Panel):
                 f"database was lost. Sync adds {'it' if n == 1 else 'them'} to the library.")
         other = unknown["other"]["count"] if unknown else 0
         if other:
-            text += (f" {_plural(other, 'other object')} there "
+            text += (f" {plural(other, 'other object')} there "
                      f"{'was' if other == 1 else 'were'} not uploaded by this app and "
                      "stay as they are.")
         self.unknown_banner.show_message(
@@ -519,7 +517,7 @@ def sync_summary(report: ReconcileReport) -> str:
                      "marked missing")
     if report.foreign:
         n = len(report.foreign)
-        parts.append(f"{_plural(n, 'object')} not uploaded by this app "
+        parts.append(f"{plural(n, 'object')} not uploaded by this app "
                      f"{'was' if n == 1 else 'were'} left alone")
     return "; ".join(parts) + "."
 

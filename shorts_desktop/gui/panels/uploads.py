@@ -49,6 +49,7 @@ from shorts_desktop.core.services.upload_queue import (
     QueueItem,
     UploadQueue,
 )
+from shorts_desktop.core.units import plural
 from shorts_desktop.gui.format import human_size, human_time
 from shorts_desktop.gui.models.queue_model import (
     COLUMNS,
@@ -91,7 +92,7 @@ def duplicate_question(held: list[HeldFile]) -> str:
         first = item.same_as[0]
         when = human_time(first.get("completed_at") or first.get("created_at"))
         more = len(item.same_as) - 1
-        also = f" and {_plural(more, 'other upload')}" if more else ""
+        also = f" and {plural(more, 'other upload')}" if more else ""
         return f"as “{first.get('original_name')}” (uploaded {when}){also}"
 
     if len(held) == 1:
@@ -130,9 +131,6 @@ def transcript_name(name: str) -> str:
         name += ".txt"
     return name
 
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 class PasteTranscriptDialog(QDialog):
@@ -519,7 +517,7 @@ class UploadsPanel(Panel):
         done = states.count("completed")
         failed = states.count("failed")
         cancelled = states.count("cancelled")
-        parts = [f"{_plural(done, 'file')} uploaded"]
+        parts = [f"{plural(done, 'file')} uploaded"]
         if failed:
             parts.append(f"{failed} failed")
         if cancelled:
