@@ -251,13 +251,9 @@ class UploadsModel(QAbstractTableModel):
         for key, data in pictures.items():
             if self.thumbnails.get(key, data) is not None:
                 self._asked.discard(key)  # if the cache lets it go, it is read again
-        for row in self._all:
-            if row.get("id") in pictures:
-                row["has_thumbnail"] = True
-        rows = [r for r, i in enumerate(self._visible) if self._all[i].get("id") in pictures]
-        for r in rows:
-            cell = self.index(r, NAME)
-            self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])
+        if self._visible:  # the view repaints the cells on screen, not 100,000 rows
+            self.dataChanged.emit(self.index(0, NAME), self.index(len(self._visible) - 1, NAME),
+                                  [Qt.ItemDataRole.DecorationRole])
 
     def _display(self, row: Row, column: int) -> str:
         if column == NAME:
