@@ -7,7 +7,6 @@ interrupted. Errors are one sentence on stderr; tracebacks go to the log only.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import logging
@@ -752,7 +751,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     problem = missing_display(os.environ)
     if problem is not None:
         raise UsageError(problem)
-    from shorts_desktop.gui.main_window import run_app
+    from shorts_desktop.desktop import run_app
 
     shot = Path(args.screenshot) if args.screenshot else None
     if shot is not None and not shot.parent.is_dir():
@@ -795,54 +794,54 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_profile(args: argparse.Namespace) -> int:
-    from shorts_desktop.core import config
+def _profile_service() -> Any:
+    from shorts_desktop.core.config import AppPaths
+    from shorts_desktop.core.services.profiles import ProfileService
 
-    paths = config.AppPaths.from_environ()
+    return ProfileService(AppPaths.from_environ())
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    profiles = _profile_service()
     if args.profile_cmd == "use":
-        config.use_profile(paths, args.name)
+        profiles.use(args.name)
         print(f"Now using profile {args.name}.")
     elif args.profile_cmd == "delete":
-        from shorts_desktop.core.credentials import KeyringStore
-
-        config.delete_profile(paths, args.name)
-        with contextlib.suppress(ShortsError):  # no keyring: nothing was stored there
-            KeyringStore().clear(args.name)
+        deleted = profiles.delete(args.name)
         print(f"Deleted profile {args.name}.")
+        if deleted.keyring_problem:
+            print(f"note: {deleted.keyring_problem}", file=sys.stderr)
     else:
-        active, names = config.list_profiles(paths)
-        current = config.active_profile(paths)
-        for name in names:
-            print(f"{'*' if name == current else ' '} {name}")
-        if current != active:
-            print(f"(SHORTS_DESKTOP_PROFILE selects {current} for this shell)")
+        listing = profiles.profiles()
+        for name in listing.names:
+            print(f"{'*' if name == listing.in_use else ' '} {name}")
+        if listing.chosen_by_environment:
+            print(f"(SHORTS_DESKTOP_PROFILE selects {listing.in_use} for this shell)")
     return 0
 
 
 def cmd_credentials(args: argparse.Namespace) -> int:
-    from shorts_desktop.core.config import AppPaths, active_profile
-    from shorts_desktop.core.credentials import AccessKey, KeyringStore, resolve_credentials
-
+    profiles = _profile_service()
     if args.profile is None:
-        args.profile = active_profile(AppPaths.from_environ())
-    store = KeyringStore()
+        args.profile = profiles.in_use()
     if args.openai:
-        return _openai_credentials(args, store)
+        return _openai_credentials(args, profiles)
     if args.cred_cmd == "set":
         key_id = _read_secret("AWS access key id: ")
         secret = _read_secret("AWS secret access key: ")
-        store.set(AccessKey(key_id, secret), args.profile)
-        print(f"Saved the access key {key_id[:4]}… for profile {args.profile} in the OS keyring.")
+        key = profiles.save_access_key(args.profile, key_id, secret)
+        print(f"Saved the access key {key.access_key_id[:4]}… for profile {args.profile} in "
+              "the OS keyring.")
         return 0
     if args.cred_cmd == "clear":
-        removed = store.clear(args.profile)
+        removed = profiles.clear_access_key(args.profile)
         print(
             f"Removed the keys of profile {args.profile} from the OS keyring."
             if removed
             else f"The OS keyring held no keys for profile {args.profile}."
         )
         return 0
-    resolved = resolve_credentials(profile=args.profile)
+    resolved = profiles.access_key_source(args.profile)
     print(f"Credentials come from: {resolved.source}")
     if resolved.key:
         print(f"Access key id: {resolved.key.access_key_id[:4]}…")
@@ -851,24 +850,22 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     return 0
 
 
-def _openai_credentials(args: argparse.Namespace, store: Any) -> int:
-    from shorts_desktop.core.credentials import OPENAI_SECRET, resolve_openai_key
-
+def _openai_credentials(args: argparse.Namespace, profiles: Any) -> int:
     if args.cred_cmd == "set":
-        key = _read_secret("OpenAI API key: ").strip()
-        if not key or any(c.isspace() for c in key):
-            raise UserError("An OpenAI API key is one word with no spaces; check what was pasted.")
-        store.set_secret(OPENAI_SECRET, key, args.profile)
+        profiles.save_openai_key(args.profile, _read_secret("OpenAI API key: "))
         print(f"Saved the OpenAI key for profile {args.profile} in the OS keyring.")
         return 0
     if args.cred_cmd == "clear":
-        removed = store.clear_secret(OPENAI_SECRET, args.profile)
+        removed = profiles.clear_openai_key(args.profile)
         print(f"Removed the OpenAI key of profile {args.profile} from the OS keyring."
               if removed else f"The OS keyring held no OpenAI key for profile {args.profile}.")
         return 0
-    if os.environ.get("OPENAI_API_KEY", "").strip():
+    source = profiles.openai_key_source(args.profile)
+    if source == "environment":
         print("The OpenAI key comes from: the OPENAI_API_KEY variable")
-    elif resolve_openai_key(profile=args.profile):
+    elif source == ".env":
+        print("The OpenAI key comes from: the OPENAI_API_KEY variable in .env")
+    elif source == "keyring":
         print(f"The OpenAI key comes from: OS keyring (profile {args.profile})")
     else:
         print("No OpenAI key is set (only needed with SHORTS_DESKTOP_TTS=openai).")

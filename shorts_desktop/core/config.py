@@ -23,6 +23,7 @@ MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
 MAX_SINGLE_PUT = 5 * 1024 * MIB
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+MAX_CLEANUP_HOURS = 24 * 3650
 AFTER_PUBLISH_CHOICES = ("delete", "promote", "keep")
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 ENCRYPTION_CHOICES = ("none", "AES256", "aws:kms")
@@ -107,9 +108,20 @@ def _hours(name: str, raw: str) -> float:
         value = float(raw.strip())
     except ValueError:
         raise ConfigError(f"{name} must be a number of hours (got {raw!r}).") from None
-    if value != value or value < 0 or value > 24 * 3650:
-        raise ConfigError(f"{name} must be between 0 and 87,600 hours (got {raw!r}).")
+    if value != value or value < 0 or value > MAX_CLEANUP_HOURS:
+        raise ConfigError(
+            f"{name} must be between 0 and {MAX_CLEANUP_HOURS:,} hours (got {raw!r}).")
     return value
+
+
+def _whole(low: int, high: int, unit: str = "") -> dict[str, Any]:
+    """A whole-number setting's parser and range, stated once for validation and the form."""
+    return {"parse": _int_in(low, high, unit), "range": (low, high)}
+
+
+def _one_of(choices: tuple[str, ...], exact: bool = False) -> dict[str, Any]:
+    """A setting with a fixed set of values: its parser and the values, in the form's order."""
+    return {"parse": _exact_choice(choices) if exact else _choice(choices), "choices": choices}
 
 
 def _switch(name: str, raw: str) -> bool:
@@ -199,119 +211,186 @@ def _exact_choice(choices: tuple[str, ...]) -> Callable[[str, str], str]:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting the app reads; the field metadata names its variable and parser."""
+    """Every setting the app reads; each field's metadata says it once for every front end.
 
-    region: str = field(default="us-east-1", metadata={"env": "AWS_REGION", "parse": _region})
-    bucket_name: str | None = field(
-        default=None, metadata={"env": "S3_BUCKET_NAME", "parse": _bucket}
-    )
-    endpoint_url: str | None = field(
-        default=None, metadata={"env": "S3_ENDPOINT_URL", "parse": _endpoint}
-    )
-    addressing_style: str = field(
-        default="auto",
-        metadata={"env": "S3_ADDRESSING_STYLE", "parse": _choice(ADDRESSING_STYLES)},
-    )
-    aws_profile: str | None = field(
-        default=None, metadata={"env": "AWS_PROFILE", "parse": _optional_text}
-    )
-    videos_prefix: str = field(
-        default="videos/", metadata={"env": "S3_VIDEOS_PREFIX", "parse": _prefix}
-    )
-    transcripts_prefix: str = field(
-        default="transcripts/", metadata={"env": "S3_TRANSCRIPTS_PREFIX", "parse": _prefix}
-    )
-    temp_prefix: str = field(default="temp/", metadata={"env": "S3_TEMP_PREFIX", "parse": _prefix})
-    processed_prefix: str = field(
-        default="processed/", metadata={"env": "S3_PROCESSED_PREFIX", "parse": _prefix}
-    )
-    presigned_url_expiry: int = field(
-        default=3600,
-        metadata={
-            "env": "S3_PRESIGNED_URL_EXPIRY",
-            "parse": _int_in(1, MAX_PRESIGN_SECONDS, " seconds (7 days)"),
-        },
-    )
-    multipart_threshold: int = field(
-        default=100 * MIB,
-        metadata={
-            "env": "S3_MULTIPART_THRESHOLD",
-            "parse": _int_in(MIN_PART_SIZE, MAX_SINGLE_PUT, " bytes (5 MiB to 5 GiB)"),
-        },
-    )
-    cleanup_temp_hours: float = field(
-        default=24.0, metadata={"env": "S3_CLEANUP_TEMP_HOURS", "parse": _hours}
-    )
+    `env` names its variable and `parse` validates it. Settings the Settings panel shows also
+    have `label` (with `&` before the letter of its keyboard shortcut; a switch's label is the
+    text of its check box) and `help` (its tooltip), and where they fit `placeholder`,
+    `range` (the lowest and highest value, in the setting's own unit), `unit` and `scale`
+    (the unit the form shows, and how many of the setting's units make one of it) and
+    `choices` (the values, in the order the form offers them). See `setting_info`.
+    """
+
+    region: str = field(default="us-east-1", metadata={
+        "env": "AWS_REGION", "parse": _region,
+        "label": "Re&gion:", "help": "The AWS region of the bucket", "placeholder": "us-east-1",
+    })
+    bucket_name: str | None = field(default=None, metadata={
+        "env": "S3_BUCKET_NAME", "parse": _bucket,
+        "label": "&Bucket:", "help": "The S3 bucket the files go to",
+        "placeholder": "my-shorts-bucket",
+    })
+    endpoint_url: str | None = field(default=None, metadata={
+        "env": "S3_ENDPOINT_URL", "parse": _endpoint,
+        "label": "&Endpoint:",
+        "help": "Leave empty for AWS; the URL of MinIO, R2, B2 or another S3 service",
+        "placeholder": "empty for AWS, or https://…",
+    })
+    addressing_style: str = field(default="auto", metadata={
+        "env": "S3_ADDRESSING_STYLE", **_one_of(ADDRESSING_STYLES),
+        "label": "&Addressing:", "help": "How the bucket name goes into request URLs",
+    })
+    aws_profile: str | None = field(default=None, metadata={
+        "env": "AWS_PROFILE", "parse": _optional_text,
+        "label": "AWS profile:",
+        "help": "A profile from ~/.aws (access keys or SSO) to use instead of the keyring; "
+                "saved with the settings",
+        "placeholder": "default",
+    })
+    videos_prefix: str = field(default="videos/", metadata={
+        "env": "S3_VIDEOS_PREFIX", "parse": _prefix,
+        "label": "V&ideos prefix:", "help": "Where permanent videos go; must end with a slash",
+        "placeholder": "videos/",
+    })
+    transcripts_prefix: str = field(default="transcripts/", metadata={
+        "env": "S3_TRANSCRIPTS_PREFIX", "parse": _prefix,
+        "label": "Tra&nscripts prefix:",
+        "help": "Where permanent transcripts go; must end with a slash",
+        "placeholder": "transcripts/",
+    })
+    temp_prefix: str = field(default="temp/", metadata={
+        "env": "S3_TEMP_PREFIX", "parse": _prefix,
+        "label": "Temporar&y prefix:", "help": "Where temporary uploads go; must end with a slash",
+        "placeholder": "temp/",
+    })
+    processed_prefix: str = field(default="processed/", metadata={
+        "env": "S3_PROCESSED_PREFIX", "parse": _prefix,
+        "label": "Processe&d prefix:",
+        "help": "Where the results of jobs go; must end with a slash",
+        "placeholder": "processed/",
+    })
+    presigned_url_expiry: int = field(default=3600, metadata={
+        "env": "S3_PRESIGNED_URL_EXPIRY", **_whole(1, MAX_PRESIGN_SECONDS, " seconds (7 days)"),
+        "label": "Links e&xpire after:", "help": "How long a shared link works (at most 7 days)",
+        "unit": " seconds",
+    })
+    multipart_threshold: int = field(default=100 * MIB, metadata={
+        "env": "S3_MULTIPART_THRESHOLD",
+        **_whole(MIN_PART_SIZE, MAX_SINGLE_PUT, " bytes (5 MiB to 5 GiB)"),
+        "label": "&Multipart from:",
+        "help": "Files at least this large are sent in parts (5 MiB to 5 GiB)",
+        "unit": " MiB", "scale": MIB,
+    })
+    cleanup_temp_hours: float = field(default=24.0, metadata={
+        "env": "S3_CLEANUP_TEMP_HOURS", "parse": _hours, "range": (0, MAX_CLEANUP_HOURS),
+        "label": "&Clean up after:",
+        "help": "Temporary files older than this are deleted by a cleanup", "unit": " hours",
+    })
     auto_cleanup: bool = field(
         default=False, metadata={"env": "SHORTS_DESKTOP_AUTO_CLEANUP", "parse": _switch}
     )
-    after_publish: str = field(
-        default="delete",
-        metadata={
-            "env": "SHORTS_DESKTOP_AFTER_PUBLISH",
-            "parse": _choice(AFTER_PUBLISH_CHOICES),
-        },
-    )
-    server_side_encryption: str = field(
-        default="none",
-        metadata={"env": "S3_SERVER_SIDE_ENCRYPTION", "parse": _exact_choice(ENCRYPTION_CHOICES)},
-    )
-    kms_key_id: str | None = field(
-        default=None, metadata={"env": "S3_SSE_KMS_KEY_ID", "parse": _optional_text}
-    )
-    storage_class: str = field(
-        default="STANDARD",
-        metadata={"env": "S3_STORAGE_CLASS", "parse": _exact_choice(STORAGE_CLASSES)},
-    )
-    files_in_flight: int = field(
-        default=2, metadata={"env": "SHORTS_DESKTOP_FILES_IN_FLIGHT", "parse": _int_in(1, 16)}
-    )
-    parts_in_flight: int = field(
-        default=4, metadata={"env": "SHORTS_DESKTOP_PARTS_IN_FLIGHT", "parse": _int_in(1, 32)}
-    )
-    bandwidth_limit: int = field(
-        default=0,
-        metadata={
-            "env": "SHORTS_DESKTOP_BANDWIDTH_LIMIT",
-            "parse": _int_in(0, 10 * 1024 * MIB, " bytes per second (0 = unlimited)"),
-        },
-    )
-    tts: str = field(
-        default="espeak", metadata={"env": "SHORTS_DESKTOP_TTS", "parse": _choice(TTS_CHOICES)}
-    )
-    openai_base_url: str | None = field(
-        default=None, metadata={"env": "OPENAI_BASE_URL", "parse": _endpoint}
-    )
-    max_seconds: int = field(
-        default=MAX_SHORT_SECONDS,
-        metadata={
-            "env": "SHORTS_DESKTOP_MAX_SECONDS",
-            "parse": _int_in(5, MAX_SHORT_SECONDS, " seconds (YouTube's Shorts limit)"),
-        },
-    )
-    reframe: str = field(
-        default="blur",
-        metadata={"env": "SHORTS_DESKTOP_REFRAME", "parse": _choice(REFRAME_CHOICES)},
-    )
-    captions: bool = field(
-        default=True, metadata={"env": "SHORTS_DESKTOP_CAPTIONS", "parse": _switch}
-    )
-    auto_process: bool = field(
-        default=True, metadata={"env": "SHORTS_DESKTOP_AUTO_PROCESS", "parse": _switch}
-    )
-    keep_processed: bool = field(
-        default=True, metadata={"env": "SHORTS_DESKTOP_KEEP_PROCESSED", "parse": _switch}
-    )
-    youtube_category: str = field(
-        default="22",
-        metadata={"env": "SHORTS_DESKTOP_YOUTUBE_CATEGORY", "parse": _category},
-    )
-    youtube_language: str | None = field(
-        default=None, metadata={"env": "SHORTS_DESKTOP_YOUTUBE_LANGUAGE", "parse": _language}
-    )
-    made_for_kids: bool = field(
-        default=False, metadata={"env": "SHORTS_DESKTOP_MADE_FOR_KIDS", "parse": _switch}
-    )
+    after_publish: str = field(default="delete", metadata={
+        "env": "SHORTS_DESKTOP_AFTER_PUBLISH", **_one_of(AFTER_PUBLISH_CHOICES),
+        "label": "Afte&r publishing:",
+        "help": "What happens to a job's temporary video and transcript once it is published "
+                "(inputs another unfinished job uses are kept)",
+    })
+    server_side_encryption: str = field(default="none", metadata={
+        "env": "S3_SERVER_SIDE_ENCRYPTION", **_one_of(ENCRYPTION_CHOICES, exact=True),
+        "label": "Encr&yption:",
+        "help": "Server-side encryption of every upload, multipart upload and copy: none, "
+                "SSE-S3 (keys managed by S3) or SSE-KMS (a key in AWS KMS)",
+    })
+    kms_key_id: str | None = field(default=None, metadata={
+        "env": "S3_SSE_KMS_KEY_ID", "parse": _optional_text,
+        "label": "&KMS key id:",
+        "help": "The KMS key for SSE-KMS (key id, alias or ARN); empty uses the bucket's "
+                "default aws/s3 key",
+        "placeholder": "arn:aws:kms:… or alias/…",
+    })
+    storage_class: str = field(default="STANDARD", metadata={
+        "env": "S3_STORAGE_CLASS", **_one_of(STORAGE_CLASSES, exact=True),
+        "label": "Storage c&lass:",
+        "help": "The storage class of permanent videos, transcripts and job results. "
+                "Temporary files always stay Standard.",
+    })
+    files_in_flight: int = field(default=2, metadata={
+        "env": "SHORTS_DESKTOP_FILES_IN_FLIGHT", **_whole(1, 16),
+        "label": "Fi&les at once:", "help": "How many files upload at the same time",
+    })
+    parts_in_flight: int = field(default=4, metadata={
+        "env": "SHORTS_DESKTOP_PARTS_IN_FLIGHT", **_whole(1, 32),
+        "label": "&Parts at once:",
+        "help": "How many parts of one large file upload at the same time",
+    })
+    bandwidth_limit: int = field(default=0, metadata={
+        "env": "SHORTS_DESKTOP_BANDWIDTH_LIMIT",
+        **_whole(0, 10 * 1024 * MIB, " bytes per second (0 = unlimited)"),
+        "label": "Band&width limit:",
+        "help": "The most the uploads may use together; 0 means no limit",
+        "unit": " KiB/s", "scale": 1024,
+    })
+    tts: str = field(default="espeak", metadata={
+        "env": "SHORTS_DESKTOP_TTS", **_one_of(TTS_CHOICES),
+        "label": "Narration &voice:",
+        "help": "Who reads the transcript: the offline eSpeak NG voice, an OpenAI voice (needs "
+                "an API key, sends the text to OpenAI), or nobody (the video's own sound stays)",
+    })
+    openai_base_url: str | None = field(default=None, metadata={
+        "env": "OPENAI_BASE_URL", "parse": _endpoint,
+        "label": "OpenAI address:",
+        "help": "Advanced: the address of an OpenAI-compatible speech service; empty for "
+                "OpenAI itself",
+        "placeholder": "empty for api.openai.com",
+    })
+    max_seconds: int = field(default=MAX_SHORT_SECONDS, metadata={
+        "env": "SHORTS_DESKTOP_MAX_SECONDS",
+        **_whole(5, MAX_SHORT_SECONDS, " seconds (YouTube's Shorts limit)"),
+        "label": "Longest S&hort:",
+        "help": f"A Short is cut at this length; YouTube takes up to {MAX_SHORT_SECONDS} seconds",
+        "unit": " s",
+    })
+    reframe: str = field(default="blur", metadata={
+        "env": "SHORTS_DESKTOP_REFRAME", **_one_of(REFRAME_CHOICES),
+        "label": "Wide videos:",
+        "help": "How a landscape video fills the 9:16 picture: over a blurred copy of itself, "
+                "with black bars, or cropped at the sides",
+    })
+    captions: bool = field(default=True, metadata={
+        "env": "SHORTS_DESKTOP_CAPTIONS", "parse": _switch,
+        "label": "Burn in &captions",
+        "help": "Draw the words on the picture as they are spoken (captions.srt is made either "
+                "way)",
+    })
+    auto_process: bool = field(default=True, metadata={
+        "env": "SHORTS_DESKTOP_AUTO_PROCESS", "parse": _switch,
+        "label": "Process new jobs &automatically",
+        "help": "Start making a job's Short as soon as the job is created; otherwise use "
+                "Process in the Jobs panel",
+    })
+    keep_processed: bool = field(default=True, metadata={
+        "env": "SHORTS_DESKTOP_KEEP_PROCESSED", "parse": _switch,
+        "label": "Keep &processed files after publishing",
+        "help": "Keep a published job's Short, captions and thumbnail in storage; otherwise "
+                "they are removed once YouTube has the video",
+    })
+    youtube_category: str = field(default="22", metadata={
+        "env": "SHORTS_DESKTOP_YOUTUBE_CATEGORY", "parse": _category,
+        "label": "Categor&y:", "help": "The YouTube category new videos are filed under",
+    })
+    youtube_language: str | None = field(default=None, metadata={
+        "env": "SHORTS_DESKTOP_YOUTUBE_LANGUAGE", "parse": _language,
+        "label": "Lan&guage:",
+        "help": "The language of the title and description, as a code such as en or pt-BR; "
+                "empty leaves it unset",
+        "placeholder": "en, pt-BR… (empty: not set)",
+    })
+    made_for_kids: bool = field(default=False, metadata={
+        "env": "SHORTS_DESKTOP_MADE_FOR_KIDS", "parse": _switch,
+        "label": "Made for &kids",
+        "help": "Tell YouTube the Shorts are made for children (COPPA): comments, "
+                "notifications and personalised ads are then off",
+    })
     # Test seams: a local stand-in for YouTube's API and Google's token endpoint.
     youtube_api_root: str | None = field(
         default=None, metadata={"env": "SHORTS_DESKTOP_YOUTUBE_API_ROOT", "parse": _endpoint}
@@ -352,6 +431,45 @@ def setting_fields() -> list[Any]:
 
 
 VARIABLES: tuple[str, ...] = tuple(f.metadata["env"] for f in setting_fields())
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """How one setting is presented, from its field metadata (see `Settings`).
+
+    kind: "switch" (true/false), "whole" (an int), "number" (a float), "choice" (one of
+    `choices`) or "text". `low`/`high` are in the setting's own unit; a form shows
+    value / `scale` followed by `unit`.
+    """
+
+    variable: str
+    kind: str
+    label: str
+    help: str
+    placeholder: str = ""
+    low: float = 0
+    high: float = 0
+    unit: str = ""
+    scale: int = 1
+    choices: tuple[str, ...] = ()
+
+
+def setting_info(variable: str) -> SettingInfo:
+    """The presentation of the setting read from `variable`; only shown settings have one."""
+    for f in setting_fields():
+        if f.metadata["env"] == variable:
+            break
+    else:
+        raise KeyError(variable)
+    meta = f.metadata
+    if "label" not in meta:
+        raise KeyError(f"{variable} has no label: it is not shown in a form")
+    kind = ("choice" if "choices" in meta else {"bool": "switch", "int": "whole",
+                                                   "float": "number"}.get(f.type, "text"))
+    low, high = meta.get("range", (0, 0))
+    return SettingInfo(variable, kind, meta["label"], meta["help"],
+                       meta.get("placeholder", ""), low, high, meta.get("unit", ""),
+                       meta.get("scale", 1), tuple(meta.get("choices", ())))
 
 
 def read_dotenv(cwd: Path | None = None) -> dict[str, str]:

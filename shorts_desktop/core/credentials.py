@@ -43,7 +43,14 @@ class ResolvedCredentials:
 
 
 class KeyringUnavailable(StorageError):
-    """No usable keyring backend (headless box, locked or refused keyring)."""
+    """No usable keyring backend (headless box, locked or refused keyring).
+
+    `why` is the reason alone ("the keyring is locked"), for sentences that give other advice.
+    """
+
+    def __init__(self, message: str, why: str = "the keyring refused access") -> None:
+        super().__init__(message)
+        self.why = why
 
 
 def _keyring_error(exc: Exception) -> KeyringUnavailable:
@@ -56,7 +63,8 @@ def _keyring_error(exc: Exception) -> KeyringUnavailable:
         why = "the keyring refused access"
     return KeyringUnavailable(
         f"The OS keyring cannot be used ({why}); use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
-        "or an AWS profile (~/.aws, SSO) instead."
+        "or an AWS profile (~/.aws, SSO) instead.",
+        why,
     )
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +31,6 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QStyle,
     QSystemTrayIcon,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -41,7 +38,14 @@ from shorts_desktop import __version__
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.gui.format import human_rate, tilde
 from shorts_desktop.gui.notifications import Notifier
-from shorts_desktop.gui.panels.base import Panel, heading, standard_icon
+from shorts_desktop.gui.panels.base import Panel, standard_icon
+from shorts_desktop.gui.panels.bucket import BucketPanel
+from shorts_desktop.gui.panels.cleanup import CleanupPanel
+from shorts_desktop.gui.panels.jobs import JobsPanel
+from shorts_desktop.gui.panels.library import LibraryPanel
+from shorts_desktop.gui.panels.settings import SettingsPanel
+from shorts_desktop.gui.panels.stats import StatsPanel
+from shorts_desktop.gui.panels.uploads import UploadsPanel
 from shorts_desktop.gui.tasks import TaskRunner
 from shorts_desktop.resources import APP_ID, app_icon
 
@@ -54,30 +58,16 @@ GUI_SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
 #: How long new settings wait for an upload to YouTube to stop between two chunks.
 UPLOAD_STOP_WAIT = 120.0
 
-# name, sidebar label, module:class, standard icon
-PANELS: tuple[tuple[str, str, str, QStyle.StandardPixmap], ...] = (
-    ("uploads", "Uploads", "uploads:UploadsPanel", QStyle.StandardPixmap.SP_ArrowUp),
-    ("library", "Library", "library:LibraryPanel", QStyle.StandardPixmap.SP_DirIcon),
-    ("bucket", "Bucket", "bucket:BucketPanel", QStyle.StandardPixmap.SP_DriveNetIcon),
-    ("jobs", "Jobs", "jobs:JobsPanel", QStyle.StandardPixmap.SP_MediaPlay),
-    ("cleanup", "Cleanup", "cleanup:CleanupPanel", QStyle.StandardPixmap.SP_TrashIcon),
-    ("stats", "Stats", "stats:StatsPanel", QStyle.StandardPixmap.SP_FileDialogDetailedView),
-    ("settings", "Settings", "settings:SettingsPanel",
-     QStyle.StandardPixmap.SP_FileDialogContentsView),
+# name, sidebar label, panel class, standard icon
+PANELS: tuple[tuple[str, str, type[Panel], QStyle.StandardPixmap], ...] = (
+    ("uploads", "Uploads", UploadsPanel, QStyle.StandardPixmap.SP_ArrowUp),
+    ("library", "Library", LibraryPanel, QStyle.StandardPixmap.SP_DirIcon),
+    ("bucket", "Bucket", BucketPanel, QStyle.StandardPixmap.SP_DriveNetIcon),
+    ("jobs", "Jobs", JobsPanel, QStyle.StandardPixmap.SP_MediaPlay),
+    ("cleanup", "Cleanup", CleanupPanel, QStyle.StandardPixmap.SP_TrashIcon),
+    ("stats", "Stats", StatsPanel, QStyle.StandardPixmap.SP_FileDialogDetailedView),
+    ("settings", "Settings", SettingsPanel, QStyle.StandardPixmap.SP_FileDialogContentsView),
 )
-
-
-class _PlaceholderPanel(Panel):
-    """Stands in for a panel whose module is not there yet."""
-
-    def __init__(self, name: str, title: str, services: Services, runner: TaskRunner) -> None:
-        self.title = title
-        self.object_name = f"{name}Panel"
-        super().__init__(services, runner)
-        layout = QVBoxLayout(self)
-        layout.addWidget(heading(title))
-        layout.addWidget(QLabel("This panel is not available in this build."))
-        layout.addStretch(1)
 
 
 class MainWindow(QMainWindow):
@@ -111,8 +101,8 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(170)
         self.stack = QStackedWidget()
         style = self.style()
-        for name, title, target, icon in PANELS:
-            panel = self._make_panel(name, title, target)
+        for name, title, panel_class, icon in PANELS:
+            panel = panel_class(self.services, self.runner)
             self.panels[name] = panel
             self.stack.addWidget(panel)
             item = QListWidgetItem(standard_icon(style, icon), title)
@@ -205,17 +195,6 @@ class MainWindow(QMainWindow):
 
     # -- construction -----------------------------------------------------------------------
 
-    def _make_panel(self, name: str, title: str, target: str) -> Panel:
-        module_name, class_name = target.split(":")
-        try:
-            module = importlib.import_module(f"shorts_desktop.gui.panels.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"shorts_desktop.gui.panels.{module_name}":
-                raise
-            return _PlaceholderPanel(name, title, self.services, self.runner)
-        panel: Panel = getattr(module, class_name)(self.services, self.runner)
-        return panel
-
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         add = QAction("&Add files…", self)
@@ -228,7 +207,7 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         view = self.menuBar().addMenu("&View")
-        for index, (_name, title, _target, _icon) in enumerate(PANELS):
+        for index, (_name, title, _class, _icon) in enumerate(PANELS):
             action = QAction(title, self)
             action.setShortcut(f"Ctrl+{index + 1}")
             action.triggered.connect(lambda _=False, row=index: self.sidebar.setCurrentRow(row))
@@ -522,36 +501,3 @@ def apply_color_scheme(app: QApplication, scheme: str) -> None:
     is_dark = app.palette().color(QPalette.ColorRole.Window).lightness() < 128
     if wanted == Qt.ColorScheme.Dark and not is_dark:
         app.setPalette(dark_palette())
-
-
-def run_app(argv: list[str], *, panel: str | None = None,
-            screenshot: Path | None = None) -> int:
-    """Start the GUI; with `screenshot`, open `panel` at 1280×800, save a PNG and exit."""
-    from PySide6.QtCore import QTimer
-
-    from shorts_desktop.app import create_main_window
-
-    app = QApplication.instance() or QApplication(argv)
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Shorts Desktop")  # the .desktop file's StartupWMClass
-    app.setOrganizationName("shorts-desktop")
-    app.setWindowIcon(app_icon())
-    app.setDesktopFileName(APP_ID)
-    apply_color_scheme(app, os.environ.get("SHORTS_DESKTOP_COLOR_SCHEME", ""))
-    window: Any = create_main_window()
-    window.resize(1280, 800)
-    if panel:
-        window.show_panel(panel)
-    window.show()
-    if screenshot is None:
-        return int(app.exec())
-
-    def shoot() -> None:
-        window.runner.drain()
-        window.grab().save(str(screenshot))
-        window.close()
-        app.quit()
-
-    QTimer.singleShot(1500, shoot)
-    app.exec()
-    return 0 if screenshot.exists() else 1

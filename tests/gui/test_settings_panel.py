@@ -357,7 +357,7 @@ def test_new_profile_copies_settings_and_delete_profile_clears_its_key(
 
     def clear(self: KeyringStore, profile: str = "default") -> bool:
         cleared.append(profile)
-        raise KeyringUnavailable("The OS keyring cannot be used.")  # ignored
+        raise KeyringUnavailable("The OS keyring cannot be used.", "the keyring is locked")
 
     monkeypatch.setattr(KeyringStore, "clear", clear)
     offered: list[list[str]] = []
@@ -373,7 +373,10 @@ def test_new_profile_copies_settings_and_delete_profile_clears_its_key(
         _click(qtbot, panel.delete_profile_button)
     assert offered == [["client", "default"]]  # never the active one
     assert cleared == ["client"]
-    assert panel.message.text() == "Profile “client” deleted."
+    # The profile is deleted all the same; the panel says its keys stayed in the keyring.
+    assert panel.message.text() == (
+        "Profile “client” deleted. The OS keyring cannot be used (the keyring is locked), so "
+        "the keys of profile client, if it had any, were left in it.")
     assert "client" not in list_profiles(paths)[1]
     assert _profiles_shown(panel) == ["default", "personal-2"]
 
@@ -503,3 +506,37 @@ def test_a_new_bandwidth_limit_applies_without_restarting_uploads(make_main_wind
     assert signal.args[0] is before
     assert window.services is before
     assert before.settings.bandwidth_limit == 2048 * 1024
+
+
+# -- the form is built from the Settings metadata ---------------------------------------------
+
+
+def test_fields_take_label_help_placeholder_and_range_from_the_settings_metadata(
+    panel_kit: Any,
+) -> None:
+    from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLineEdit, QSpinBox
+
+    from shorts_desktop.core.config import setting_info
+
+    panel = panel_kit.panel(SettingsPanel)
+    assert len(panel.fields) >= 25
+    for variable, field in panel.fields.items():
+        info = setting_info(variable)
+        widget = field.widget
+        assert widget.toolTip() == f"{info.help}\nVariable: {variable}"
+        if isinstance(widget, QCheckBox):
+            assert (field.label.text(), widget.text()) == ("", info.label)
+            continue
+        assert field.label.text() == info.label
+        if isinstance(widget, QLineEdit):
+            assert widget.placeholderText() == info.placeholder
+        elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+            assert (widget.minimum(), widget.maximum(), widget.suffix()) == (
+                info.low // info.scale, info.high // info.scale, info.unit), variable
+    # As the form always looked.
+    multipart = panel.fields["S3_MULTIPART_THRESHOLD"].widget
+    assert (multipart.minimum(), multipart.maximum(), multipart.suffix()) == (5, 5120, " MiB")
+    bandwidth = panel.fields["SHORTS_DESKTOP_BANDWIDTH_LIMIT"].widget
+    assert (bandwidth.maximum(), bandwidth.specialValueText()) == (10 * 1024 * 1024, "Unlimited")
+    assert panel.fields["S3_CLEANUP_TEMP_HOURS"].widget.maximum() == 87600
+    assert panel.fields["AWS_REGION"].label.text() == "Re&gion:"

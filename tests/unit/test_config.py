@@ -12,9 +12,12 @@ from shorts_desktop.core.config import (
     MIB,
     VARIABLES,
     AppPaths,
+    SettingInfo,
     Settings,
+    build_settings,
     load_settings,
     save_settings_file,
+    setting_info,
 )
 from shorts_desktop.core.errors import ConfigError, UserError
 
@@ -422,3 +425,55 @@ def test_a_flat_settings_file_is_read_as_the_default_profile(cwd: Path, paths: A
     assert on_disk["profiles"]["default"] == {
         "S3_BUCKET_NAME": "old-style", "S3_CLEANUP_TEMP_HOURS": "6"
     }
+
+
+# --- what the form shows (field metadata) -------------------------------------------------------
+
+
+def _described(variable: str) -> SettingInfo | None:
+    try:
+        return setting_info(variable)
+    except KeyError:
+        return None
+
+
+def _text(value: float, kind: str) -> str:
+    return str(int(value)) if kind == "whole" else str(value)
+
+
+def test_every_ranged_setting_accepts_its_range_and_refuses_beyond_it() -> None:
+    """The form's ranges and the validation are one statement: the ends pass, one past fails."""
+    ranged = [i for i in map(_described, VARIABLES) if i and i.kind in ("whole", "number")]
+    assert {i.variable for i in ranged} >= {"S3_MULTIPART_THRESHOLD", "S3_CLEANUP_TEMP_HOURS",
+                                            "SHORTS_DESKTOP_BANDWIDTH_LIMIT"}
+    for info in ranged:
+        assert info.low < info.high, info.variable
+        for value in (info.low, info.high):
+            build_settings([("test", {info.variable: _text(value, info.kind)})])
+        step = 1 if info.kind == "whole" else 0.5
+        for value in (info.low - step, info.high + step):
+            with pytest.raises(ConfigError, match=info.variable):
+                build_settings([("test", {info.variable: _text(value, info.kind)})])
+    multipart = setting_info("S3_MULTIPART_THRESHOLD")
+    assert (multipart.low // multipart.scale, multipart.high // multipart.scale,
+            multipart.unit) == (5, 5 * 1024, " MiB")
+
+
+def test_choices_in_the_metadata_are_what_validation_takes() -> None:
+    choices = [i for i in map(_described, VARIABLES) if i and i.kind == "choice"]
+    assert {i.variable for i in choices} >= {"S3_STORAGE_CLASS", "SHORTS_DESKTOP_TTS"}
+    for info in choices:
+        for choice in info.choices:
+            settings = build_settings([("test", {info.variable: choice})])
+            assert settings.as_variables()[info.variable] == choice
+        with pytest.raises(ConfigError, match=info.variable):
+            build_settings([("test", {info.variable: "no-such-choice"})])
+
+
+def test_only_settings_with_a_label_are_described() -> None:
+    assert setting_info("SHORTS_DESKTOP_CAPTIONS").kind == "switch"
+    assert setting_info("S3_BUCKET_NAME").placeholder == "my-shorts-bucket"
+    with pytest.raises(KeyError):
+        setting_info("SHORTS_DESKTOP_YOUTUBE_API_ROOT")  # a test seam: not in the form
+    with pytest.raises(KeyError):
+        setting_info("NO_SUCH_VARIABLE")

@@ -9,9 +9,11 @@ are the publish settings (category, language, made for kids, what is kept afterw
 Values set by the environment or `.env` win over the settings file, so those fields are
 read-only here with a note. Saving validates through the core (`save_settings_file`),
 writes only what changed to the active profile, rebuilds the services in a worker and
-emits `services_changed`. Switching profile does the same with `use_profile`, so bucket,
-endpoint and credentials change together. Secrets never go to the settings file: they go
-to the OS keyring.
+emits `services_changed`. Switching profile does the same through the profiles service
+(core/services/profiles.py, which the CLI uses too), so bucket, endpoint and credentials
+change together. Secrets never go to the settings file: they go to the OS keyring, through
+that same service. The plain fields (text, numbers, switches, choices) are built from the
+Settings metadata in core/config.py: labels, tooltips, placeholders and ranges live there.
 """
 
 from __future__ import annotations
@@ -66,29 +68,16 @@ from PySide6.QtWidgets import (
 )
 
 from shorts_desktop.core.config import (
-    ADDRESSING_STYLES,
-    ENCRYPTION_CHOICES,
-    MAX_PRESIGN_SECONDS,
-    MAX_SHORT_SECONDS,
-    MIB,
     STORAGE_CLASSES,
     Settings,
     check_profile_name,
-    delete_profile,
-    list_profiles,
-    read_dotenv,
-    read_settings_file,
     save_settings_file,
-    use_profile,
+    setting_info,
 )
-from shorts_desktop.core.credentials import (
-    OPENAI_SECRET,
-    AccessKey,
-    KeyringStore,
-    KeyringUnavailable,
-)
+from shorts_desktop.core.credentials import KeyringUnavailable
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.policy import bucket_policy
+from shorts_desktop.core.services.profiles import DeletedProfile, ProfileService
 from shorts_desktop.core.storage.base import CheckResult
 from shorts_desktop.gui.format import tilde
 from shorts_desktop.gui.panels.base import (
@@ -524,31 +513,47 @@ class SettingsPanel(Panel):
         grid.setHorizontalSpacing(10)
         return grid
 
-    def _text(self, grid: QGridLayout, variable: str, label: str, tooltip: str,
-              placeholder: str = "") -> QLineEdit:
-        edit = _line(placeholder)
-        self._add(grid, Field(variable, label, edit, lambda: edit.text().strip(), edit.setText,
-                              tooltip))
-        return edit
+    # Labels, tooltips, placeholders, ranges and units come from the Settings metadata
+    # (core/config.py `setting_info`), so the form and the validation never disagree.
 
-    def _choice(self, grid: QGridLayout, variable: str, label: str, tooltip: str,
-                choices: tuple[tuple[str, str], ...]) -> QComboBox:
+    def _text_field(self, variable: str) -> Field:
+        info = setting_info(variable)
+        edit = _line(info.placeholder)
+        return Field(variable, info.label, edit, lambda: edit.text().strip(), edit.setText,
+                     info.help)
+
+    def _text(self, grid: QGridLayout, variable: str) -> QLineEdit:
+        field = self._add(grid, self._text_field(variable))
+        assert isinstance(field.widget, QLineEdit)
+        return field.widget
+
+    def _choice(self, grid: QGridLayout, variable: str,
+                words: Callable[[str], str] | tuple[tuple[str, str], ...]) -> QComboBox:
+        """A choice of the setting's values, in its order, each shown in `words`."""
+        info = setting_info(variable)
         combo = _combo()
-        for value, words in choices:
-            combo.addItem(words, value)
+        if callable(words):
+            choices = tuple((value, words(value)) for value in info.choices)
+        else:
+            choices = words
+            assert sorted(v for v, _ in choices) == sorted(info.choices), variable
+        for value, text in choices:
+            combo.addItem(text, value)
 
         def show(value: str) -> None:
             combo.setCurrentIndex(max(0, combo.findData(value)))
 
-        self._add(grid, Field(variable, label, combo, lambda: str(combo.currentData()), show,
-                              tooltip))
+        self._add(grid, Field(variable, info.label, combo, lambda: str(combo.currentData()),
+                              show, info.help))
         return combo
 
-    def _int(self, grid: QGridLayout, variable: str, label: str, tooltip: str,
-             low: int, high: int, suffix: str, scale: int = 1) -> QSpinBox:
+    def _int(self, grid: QGridLayout, variable: str) -> QSpinBox:
+        """A whole number, shown in the unit its metadata names (MiB, KiB/s...)."""
+        info = setting_info(variable)
+        scale = info.scale
         spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setSuffix(suffix)
+        spin.setRange(int(info.low) // scale, int(info.high) // scale)
+        spin.setSuffix(info.unit)
         spin.setGroupSeparatorShown(True)
         spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
 
@@ -561,7 +566,28 @@ class SettingsPanel(Panel):
                 return field.original  # unchanged (the stored value may not be whole units)
             return str(spin.value() * scale)
 
-        self._add(grid, Field(variable, label, spin, read, show, tooltip))
+        self._add(grid, Field(variable, info.label, spin, read, show, info.help))
+        return spin
+
+    def _number(self, grid: QGridLayout, variable: str) -> QDoubleSpinBox:
+        """A number with one decimal (the cleanup's hours)."""
+        info = setting_info(variable)
+        spin = QDoubleSpinBox()
+        spin.setRange(info.low, info.high)
+        spin.setDecimals(1)
+        spin.setSuffix(info.unit)
+
+        def read() -> str:
+            field = self.fields[variable]
+            try:
+                if abs(float(field.original) - spin.value()) < 0.05:
+                    return field.original  # unchanged (the stored spelling may be "24.0")
+            except ValueError:
+                pass
+            return f"{spin.value():g}"
+
+        self._add(grid, Field(variable, info.label, spin, read,
+                              lambda value: spin.setValue(float(value)), info.help))
         return spin
 
     def _build_profile_row(self) -> QHBoxLayout:
@@ -618,51 +644,24 @@ class SettingsPanel(Panel):
         grid.addWidget(self.mode_combo, 0, 1)
         grid.addWidget(self.mode_source, 0, 2)
 
-        self.bucket_edit = self._text(grid, "S3_BUCKET_NAME", "&Bucket:",
-                                      "The S3 bucket the files go to", "my-shorts-bucket")
-        self._text(grid, "AWS_REGION", "Re&gion:", "The AWS region of the bucket", "us-east-1")
-        self._text(grid, "S3_ENDPOINT_URL", "&Endpoint:",
-                   "Leave empty for AWS; the URL of MinIO, R2, B2 or another S3 service",
-                   "empty for AWS, or https://…")
-        self._choice(grid, "S3_ADDRESSING_STYLE", "&Addressing:",
-                     "How the bucket name goes into request URLs",
-                     tuple((s, ADDRESSING_WORDS.get(s, s)) for s in ADDRESSING_STYLES))
-        self._text(grid, "S3_TEMP_PREFIX", "Temporar&y prefix:",
-                   "Where temporary uploads go; must end with a slash", "temp/")
-        self._text(grid, "S3_VIDEOS_PREFIX", "V&ideos prefix:",
-                   "Where permanent videos go; must end with a slash", "videos/")
-        self._text(grid, "S3_TRANSCRIPTS_PREFIX", "Tra&nscripts prefix:",
-                   "Where permanent transcripts go; must end with a slash", "transcripts/")
-        self._text(grid, "S3_PROCESSED_PREFIX", "Processe&d prefix:",
-                   "Where the results of jobs go; must end with a slash", "processed/")
+        self.bucket_edit = self._text(grid, "S3_BUCKET_NAME")
+        for variable in ("AWS_REGION", "S3_ENDPOINT_URL"):
+            self._text(grid, variable)
+        self._choice(grid, "S3_ADDRESSING_STYLE", lambda s: ADDRESSING_WORDS.get(s, s))
+        for variable in ("S3_TEMP_PREFIX", "S3_VIDEOS_PREFIX", "S3_TRANSCRIPTS_PREFIX",
+                         "S3_PROCESSED_PREFIX"):
+            self._text(grid, variable)
         return box
 
     def _build_transfer_box(self) -> QGroupBox:
         box = QGroupBox("Links, transfers and cleanup")
         grid = self._grid(box)
-        self._int(grid, "S3_PRESIGNED_URL_EXPIRY", "Links e&xpire after:",
-                  "How long a shared link works (at most 7 days)", 1, MAX_PRESIGN_SECONDS,
-                  " seconds")
-        self._int(grid, "S3_MULTIPART_THRESHOLD", "&Multipart from:",
-                  "Files at least this large are sent in parts (5 MiB to 5 GiB)", 5, 5 * 1024,
-                  " MiB", MIB)
-        hours = QDoubleSpinBox()
-        hours.setRange(0, 24 * 3650)
-        hours.setDecimals(1)
-        hours.setSuffix(" hours")
-        self._add(grid, Field(
-            "S3_CLEANUP_TEMP_HOURS", "&Clean up after:", hours,
-            lambda: self._hours_text(hours.value()),
-            lambda v: hours.setValue(float(v)),
-            "Temporary files older than this are deleted by a cleanup",
-        ))
-        self._int(grid, "SHORTS_DESKTOP_FILES_IN_FLIGHT", "Fi&les at once:",
-                  "How many files upload at the same time", 1, 16, "")
-        self._int(grid, "SHORTS_DESKTOP_PARTS_IN_FLIGHT", "&Parts at once:",
-                  "How many parts of one large file upload at the same time", 1, 32, "")
-        bandwidth = self._int(grid, "SHORTS_DESKTOP_BANDWIDTH_LIMIT", "Band&width limit:",
-                              "The most the uploads may use together; 0 means no limit",
-                              0, 10 * 1024 * 1024, " KiB/s", 1024)
+        self._int(grid, "S3_PRESIGNED_URL_EXPIRY")
+        self._int(grid, "S3_MULTIPART_THRESHOLD")
+        self._number(grid, "S3_CLEANUP_TEMP_HOURS")
+        self._int(grid, "SHORTS_DESKTOP_FILES_IN_FLIGHT")
+        self._int(grid, "SHORTS_DESKTOP_PARTS_IN_FLIGHT")
+        bandwidth = self._int(grid, "SHORTS_DESKTOP_BANDWIDTH_LIMIT")
         bandwidth.setSpecialValueText("Unlimited")
         return box
 
@@ -671,20 +670,11 @@ class SettingsPanel(Panel):
         box.setObjectName("securityBox")
         grid = self._grid(box)
         self.encryption_combo = self._choice(
-            grid, "S3_SERVER_SIDE_ENCRYPTION", "Encr&yption:",
-            "Server-side encryption of every upload, multipart upload and copy: none, "
-            "SSE-S3 (keys managed by S3) or SSE-KMS (a key in AWS KMS)",
-            tuple((c, ENCRYPTION_WORDS.get(c, c)) for c in ENCRYPTION_CHOICES))
+            grid, "S3_SERVER_SIDE_ENCRYPTION", lambda c: ENCRYPTION_WORDS.get(c, c))
         self.encryption_combo.currentIndexChanged.connect(self._mode_changed)
-        self.kms_edit = self._text(grid, "S3_SSE_KMS_KEY_ID", "&KMS key id:",
-                                   "The KMS key for SSE-KMS (key id, alias or ARN); empty uses "
-                                   "the bucket's default aws/s3 key",
-                                   "arn:aws:kms:… or alias/…")
+        self.kms_edit = self._text(grid, "S3_SSE_KMS_KEY_ID")
         self.storage_class_combo = self._choice(
-            grid, "S3_STORAGE_CLASS", "Storage c&lass:",
-            "The storage class of permanent videos, transcripts and job results. "
-            "Temporary files always stay Standard.",
-            tuple((c, STORAGE_CLASS_WORDS.get(c, c)) for c in STORAGE_CLASSES))
+            grid, "S3_STORAGE_CLASS", lambda c: STORAGE_CLASS_WORDS.get(c, c))
         for index, value in enumerate(STORAGE_CLASSES):
             self.storage_class_combo.setItemData(index, STORAGE_CLASS_DETAILS.get(value, ""),
                                                  Qt.ItemDataRole.ToolTipRole)
@@ -694,15 +684,6 @@ class SettingsPanel(Panel):
         self.policy_button.clicked.connect(self.show_bucket_policy)
         grid.addWidget(self.policy_button, grid.rowCount(), 1, Qt.AlignmentFlag.AlignLeft)
         return box
-
-    def _hours_text(self, value: float) -> str:
-        field = self.fields["S3_CLEANUP_TEMP_HOURS"]
-        try:
-            if abs(float(field.original) - value) < 0.05:
-                return field.original
-        except ValueError:
-            pass
-        return f"{value:g}"
 
     def _build_credentials_box(self) -> QGroupBox:
         box = QGroupBox("Credentials")
@@ -736,11 +717,7 @@ class SettingsPanel(Panel):
         self.keyring_message.setObjectName("keyringMessage")
         self.keyring_message.setWordWrap(True)
 
-        profile = _line("default")
-        self.profile_field = Field("AWS_PROFILE", "AWS profile:", profile,
-                                   lambda: profile.text().strip(), profile.setText,
-                                   "A profile from ~/.aws (access keys or SSO) to use instead "
-                                   "of the keyring; saved with the settings")
+        self.profile_field = self._text_field("AWS_PROFILE")
         self.fields["AWS_PROFILE"] = self.profile_field
 
         grid.addWidget(self.credentials_label, 0, 0, 1, 3)
@@ -755,8 +732,10 @@ class SettingsPanel(Panel):
         grid.addWidget(self.profile_field.source, 5, 2)
         return box
 
-    def _switch(self, grid: QGridLayout, variable: str, text: str, tooltip: str) -> QCheckBox:
+    def _switch(self, grid: QGridLayout, variable: str) -> QCheckBox:
         """A true/false setting as a check box spanning the label and field columns."""
+        info = setting_info(variable)
+        text = info.label
         check = QCheckBox(text)
 
         def show(value: str) -> None:
@@ -768,7 +747,7 @@ class SettingsPanel(Panel):
                 return field.original  # unchanged (the stored spelling may be "True", "1")
             return "true" if check.isChecked() else "false"
 
-        field = Field(variable, "", check, read, show, tooltip)
+        field = Field(variable, "", check, read, show, info.help)
         check.setAccessibleName(text.replace("&", ""))
         row = grid.rowCount()
         grid.addWidget(check, row, 0, 1, 2)
@@ -780,26 +759,11 @@ class SettingsPanel(Panel):
         box = QGroupBox("Making Shorts")
         box.setObjectName("shortsBox")
         grid = self._grid(box)
-        self.auto_process_box = self._switch(
-            grid, "SHORTS_DESKTOP_AUTO_PROCESS", "Process new jobs &automatically",
-            "Start making a job's Short as soon as the job is created; otherwise use Process "
-            "in the Jobs panel")
-        self.tts_combo = self._choice(
-            grid, "SHORTS_DESKTOP_TTS", "Narration &voice:",
-            "Who reads the transcript: the offline eSpeak NG voice, an OpenAI voice (needs an "
-            "API key, sends the text to OpenAI), or nobody (the video's own sound stays)",
-            TTS_WORDS)
-        self.captions_box = self._switch(
-            grid, "SHORTS_DESKTOP_CAPTIONS", "Burn in &captions",
-            "Draw the words on the picture as they are spoken (captions.srt is made either way)")
-        self.reframe_combo = self._choice(
-            grid, "SHORTS_DESKTOP_REFRAME", "Wide videos:",
-            "How a landscape video fills the 9:16 picture: over a blurred copy of itself, "
-            "with black bars, or cropped at the sides", REFRAME_WORDS)
-        self.max_seconds_spin = self._int(
-            grid, "SHORTS_DESKTOP_MAX_SECONDS", "Longest S&hort:",
-            f"A Short is cut at this length; YouTube takes up to {MAX_SHORT_SECONDS} seconds",
-            5, MAX_SHORT_SECONDS, " s")
+        self.auto_process_box = self._switch(grid, "SHORTS_DESKTOP_AUTO_PROCESS")
+        self.tts_combo = self._choice(grid, "SHORTS_DESKTOP_TTS", TTS_WORDS)
+        self.captions_box = self._switch(grid, "SHORTS_DESKTOP_CAPTIONS")
+        self.reframe_combo = self._choice(grid, "SHORTS_DESKTOP_REFRAME", REFRAME_WORDS)
+        self.max_seconds_spin = self._int(grid, "SHORTS_DESKTOP_MAX_SECONDS")
 
         self.openai_key_edit = _line("sk-…")
         self.openai_key_edit.setObjectName("openaiKey")
@@ -838,10 +802,7 @@ class SettingsPanel(Panel):
         grid.addWidget(key_label, row, 0)
         grid.addLayout(key_row, row, 1, 1, 2)
         grid.addWidget(self.openai_key_message, row + 1, 1, 1, 2)
-        self.openai_url_edit = self._text(
-            grid, "OPENAI_BASE_URL", "OpenAI address:",
-            "Advanced: the address of an OpenAI-compatible speech service; empty for OpenAI "
-            "itself", "empty for api.openai.com")
+        self.openai_url_edit = self._text(grid, "OPENAI_BASE_URL")
         return box
 
     def _build_youtube_box(self) -> QGroupBox:
@@ -964,26 +925,14 @@ class SettingsPanel(Panel):
             category.setCurrentIndex(max(0, index))
 
         self.youtube_category_combo = category
-        self._add(grid, Field(
-            "SHORTS_DESKTOP_YOUTUBE_CATEGORY", "Categor&y:", category,
-            lambda: str(category.currentData()), show_category,
-            "The YouTube category new videos are filed under"))
-        self.youtube_language_edit = self._text(
-            grid, "SHORTS_DESKTOP_YOUTUBE_LANGUAGE", "Lan&guage:",
-            "The language of the title and description, as a code such as en or pt-BR; empty "
-            "leaves it unset", "en, pt-BR… (empty: not set)")
-        self.made_for_kids_box = self._switch(
-            grid, "SHORTS_DESKTOP_MADE_FOR_KIDS", "Made for &kids",
-            "Tell YouTube the Shorts are made for children (COPPA): comments, notifications "
-            "and personalised ads are then off")
-        self.keep_processed_box = self._switch(
-            grid, "SHORTS_DESKTOP_KEEP_PROCESSED", "Keep &processed files after publishing",
-            "Keep a published job's Short, captions and thumbnail in storage; otherwise they "
-            "are removed once YouTube has the video")
-        self.after_publish_combo = self._choice(
-            grid, "SHORTS_DESKTOP_AFTER_PUBLISH", "Afte&r publishing:",
-            "What happens to a job's temporary video and transcript once it is published "
-            "(inputs another unfinished job uses are kept)", AFTER_PUBLISH_WORDS)
+        info = setting_info("SHORTS_DESKTOP_YOUTUBE_CATEGORY")
+        self._add(grid, Field(info.variable, info.label, category,
+                              lambda: str(category.currentData()), show_category, info.help))
+        self.youtube_language_edit = self._text(grid, "SHORTS_DESKTOP_YOUTUBE_LANGUAGE")
+        self.made_for_kids_box = self._switch(grid, "SHORTS_DESKTOP_MADE_FOR_KIDS")
+        self.keep_processed_box = self._switch(grid, "SHORTS_DESKTOP_KEEP_PROCESSED")
+        self.after_publish_combo = self._choice(grid, "SHORTS_DESKTOP_AFTER_PUBLISH",
+                                                AFTER_PUBLISH_WORDS)
         self._show_youtube()
         return box
 
@@ -1233,20 +1182,14 @@ class SettingsPanel(Panel):
 
     def _load_openai_key_state(self) -> None:
         """Where the OpenAI key comes from, read in a worker (the keyring may be slow)."""
-        environ = self.services.environ
-        cwd = self.services.cwd
+        profiles = self.profile_service()
         profile = self.services.settings.profile
 
         def work() -> str:
-            if environ.get("OPENAI_API_KEY", "").strip():
-                return "environment"
-            if read_dotenv(cwd).get("OPENAI_API_KEY", "").strip():
-                return ".env"
             try:
-                found = KeyringStore().get_secret(OPENAI_SECRET, profile)
+                return profiles.openai_key_source(profile)
             except KeyringUnavailable:
                 return "no-keyring"
-            return "keyring" if found else "none"
 
         self.runner.submit(work, self._show_openai_key_state,
                            lambda message: self._show_openai_key_state("problem", message))
@@ -1281,15 +1224,12 @@ class SettingsPanel(Panel):
         key = self.openai_key_edit.text().strip()
         if not key:
             return
-        if any(c.isspace() for c in key):
-            self._show_openai_key_state("problem", "An API key never contains spaces; check "
-                                                   "what was pasted.")
-            return
+        profiles = self.profile_service()
         profile = self.services.settings.profile
 
         def work() -> str:
             try:
-                KeyringStore().set_secret(OPENAI_SECRET, key, profile)
+                profiles.save_openai_key(profile, key)
             except KeyringUnavailable:
                 return "no-keyring"
             return "keyring"
@@ -1305,11 +1245,12 @@ class SettingsPanel(Panel):
                            lambda message: self._show_openai_key_state("problem", message))
 
     def clear_openai_key(self) -> None:
+        profiles = self.profile_service()
         profile = self.services.settings.profile
 
         def work() -> str:
             try:
-                KeyringStore().clear_secret(OPENAI_SECRET, profile)
+                profiles.clear_openai_key(profile)
             except KeyringUnavailable:
                 return "no-keyring"
             return "none"
@@ -1477,14 +1418,19 @@ class SettingsPanel(Panel):
     def _profile_locked(self) -> bool:
         return bool(self.services.environ.get(PROFILE_VARIABLE, "").strip())
 
+    def profile_service(self) -> ProfileService:
+        """Profiles and keys, as the services in use see them (their files, environment)."""
+        services = self.services
+        return ProfileService(services.paths, environ=services.environ, cwd=services.cwd)
+
     def _load_profiles(self) -> None:
-        paths = self.services.paths
+        profiles = self.profile_service()
 
         def failed(message: str) -> None:
             self.profile_note.setText(message)
             self.profile_note.setStyleSheet(problem_style())
 
-        self.runner.submit(lambda: list_profiles(paths)[1], self._show_profiles, failed)
+        self.runner.submit(lambda: profiles.profiles().names, self._show_profiles, failed)
 
     def _show_profiles(self, names: list[str]) -> None:
         """Fill the selector (the profile in use selected) and say why it is locked, if it is."""
@@ -1552,18 +1498,16 @@ class SettingsPanel(Panel):
 
     def switch_profile(self, name: str, copy_from: str | None = None) -> None:
         """Make `name` active (created when new, from `copy_from`'s settings) and use it."""
-        paths = self.services.paths
+        profiles = self.profile_service()
         rebuild = self.services.rebuild
         previous = self.services.settings.profile
 
         def work() -> Services:
-            if copy_from is not None:
-                save_settings_file(paths, read_settings_file(paths, copy_from), name)
-            use_profile(paths, name)
+            profiles.use(name, copy_from)
             try:
                 return rebuild()
             except BaseException:
-                use_profile(paths, previous)  # keep using what works; the sentence says why
+                profiles.use(previous)  # keep using what works; the sentence says why
                 raise
 
         def done(services: Services) -> None:
@@ -1615,21 +1559,18 @@ class SettingsPanel(Panel):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        paths = self.services.paths
+        profiles = self.profile_service()
 
-        def work() -> None:
-            delete_profile(paths, name)
-            with contextlib.suppress(KeyringUnavailable):  # no keyring: no key stored there
-                KeyringStore().clear(name)
-
-        def done(_result: None) -> None:
+        def done(deleted: DeletedProfile) -> None:
             self._set_busy(False)
-            self._say(f"Profile “{name}” deleted.")
+            problem = deleted.keyring_problem
+            self._say(f"Profile “{name}” deleted." + (f" {problem}" if problem else ""),
+                      bool(problem))
             self._load_profiles()
 
         self._set_busy(True)
         self._say(f"Deleting profile “{name}”…")
-        self.runner.submit(work, done, self._failed)
+        self.runner.submit(lambda: profiles.delete(name), done, self._failed)
 
     # -- bucket policy ----------------------------------------------------------------------
 
@@ -1652,11 +1593,12 @@ class SettingsPanel(Panel):
             return
         key_id = self.key_id_edit.text().strip()
         secret = self.secret_edit.text().strip()
+        profiles = self.profile_service()
         profile = self.services.settings.profile
         rebuild = self.services.rebuild
 
         def work() -> Services:
-            KeyringStore().set(AccessKey(key_id, secret), profile)
+            profiles.save_access_key(profile, key_id, secret)
             return rebuild()
 
         def done(services: Services) -> None:
