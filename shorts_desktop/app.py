@@ -16,6 +16,7 @@ from shorts_desktop.core.config import AppPaths, Settings, load_settings
 from shorts_desktop.core.credentials import KeyringStore, ResolvedCredentials, resolve_credentials
 from shorts_desktop.core.db.connection import close_database, open_database
 from shorts_desktop.core.db.schema import MigrationResult
+from shorts_desktop.core.db.upload_rows import UploadRows
 from shorts_desktop.core.errors import ShortsError, UserError
 from shorts_desktop.core.services.bucket import BucketService
 from shorts_desktop.core.services.cleanup import CleanupService
@@ -114,6 +115,7 @@ class Services:
         self.job_runner.shutdown()
         self.upload_queue.shutdown()
         self.storage.close()
+        self.uploads.rows.close()
         close_database(self.db)
 
 
@@ -122,12 +124,12 @@ INTERACTIVE_THREAD_NICE = 10
 
 
 def build_storage(settings: Settings, credentials: ResolvedCredentials, paths: AppPaths,
-                  thread_nice: int = 0) -> Storage:
+                  rows: UploadRows, thread_nice: int = 0) -> Storage:
     if settings.uses_s3:
         from shorts_desktop.core.storage.s3 import S3Storage
-        from shorts_desktop.core.transfers import EngineConfig, SqliteTransferStore
+        from shorts_desktop.core.transfers import EngineConfig
 
-        return S3Storage(settings, credentials, SqliteTransferStore(paths.db_path),
+        return S3Storage(settings, credentials, rows,
                          EngineConfig.from_settings(settings, thread_nice=thread_nice))
     return LocalStorage(paths.library_dir)
 
@@ -193,8 +195,9 @@ def build_services(
     credentials = resolve_credentials(env, cwd, profile=settings.profile)
     db, migration = open_database(paths.db_path)
     nice = INTERACTIVE_THREAD_NICE if interactive else 0
-    storage = build_storage(settings, credentials, paths, nice)
-    uploads = UploadService(settings, storage, paths.data_dir / "scratch")
+    rows = UploadRows(paths.db_path)  # the one writer of upload rows, engine's parts included
+    storage = build_storage(settings, credentials, paths, rows, nice)
+    uploads = UploadService(settings, storage, paths.data_dir / "scratch", rows)
     jobs = JobService(settings, uploads)
     processing = build_processing(settings, storage, jobs, uploads, paths, env, cwd, nice)
     return Services(

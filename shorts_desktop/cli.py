@@ -221,7 +221,8 @@ def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
             for number, checked in enumerate(intake.files, 1):
                 bar.label = checked.path.name if one else f"{number}/{count} {checked.path.name}"
                 upload = svc.uploads.upload_file(checked.path, kind, is_temp=is_temp,
-                                                 progress=bar)
+                                                 progress=bar,
+                                                 content_type=checked.content_type)
                 done.append(upload.to_dict())
         finally:
             bar.finish()

@@ -21,10 +21,10 @@ from botocore.config import Config
 
 from shorts_desktop.core.db import schema
 from shorts_desktop.core.db.migrations import m001_legacy, m002_s3_support, m003_transfers
+from shorts_desktop.core.db.upload_rows import UploadRows
 from shorts_desktop.core.transfers import (
     DownloadRequest,
     EngineConfig,
-    SqliteTransferStore,
     TransferEngine,
     UploadRequest,
 )
@@ -128,7 +128,8 @@ CHILD = textwrap.dedent(
     import boto3
     from botocore.config import Config
     from shorts_desktop.core.transfers import (
-        EngineConfig, SqliteTransferStore, TransferEngine, UploadRequest)
+        EngineConfig, TransferEngine, UploadRequest)
+    from shorts_desktop.core.db.upload_rows import UploadRows
     endpoint, bucket, db, path, uid = sys.argv[1:]
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
         aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -136,7 +137,7 @@ CHILD = textwrap.dedent(
     MIB = 1024 * 1024
     engine = TransferEngine(client, EngineConfig(multipart_threshold=5 * MIB,
         part_size=5 * MIB, parts_in_flight=2, bandwidth_limit=6 * MIB),
-        SqliteTransferStore(Path(db)))
+        UploadRows(Path(db)))
     engine.upload(UploadRequest(uid, Path(path), bucket, "killed")).wait()
     """
 )
@@ -181,7 +182,7 @@ def test_kill_9_mid_upload_then_resume_from_another_process(
     client.meta.events.register(
         "before-send.s3.UploadPart", lambda request, **_: sent.append(1)
     )
-    store = SqliteTransferStore(db)
+    store = UploadRows(db)
     saved = store.load(uid)  # what the killed process left for the next one
     assert saved is not None and len(saved.parts) == kept
     with TransferEngine(client, config(parts_in_flight=2), store) as engine:

@@ -21,12 +21,12 @@ from moto import mock_aws
 
 from shorts_desktop.core.db import schema
 from shorts_desktop.core.db.migrations import m001_legacy, m002_s3_support, m003_transfers
+from shorts_desktop.core.db.upload_rows import UploadRows
 from shorts_desktop.core.transfers import (
     DownloadRequest,
     EngineConfig,
     EventKind,
     MemoryTransferStore,
-    SqliteTransferStore,
     TokenBucket,
     TransferEngine,
     TransferEvent,
@@ -414,7 +414,7 @@ def test_resume_in_a_new_engine_sends_only_missing_parts(
 ) -> None:
     uid = str(uuid.uuid4())
     db = make_db(tmp_path, monkeypatch, [uid])
-    store = SqliteTransferStore(db)
+    store = UploadRows(db)
     engine = TransferEngine(s3, cfg(parts_in_flight=1, bandwidth_limit=16 * MIB), store)
     handle = engine.upload(UploadRequest(uid, bigfile, BUCKET, "k"))
     end = time.monotonic() + 10
@@ -429,7 +429,7 @@ def test_resume_in_a_new_engine_sends_only_missing_parts(
     assert 2 <= done_before < 5
 
     sent = count_parts(s3)
-    store2 = SqliteTransferStore(db)
+    store2 = UploadRows(db)
     assert store2.load(uid) is not None  # what a new process resumes from
     with TransferEngine(s3, cfg(), store2) as engine2:
         handle2 = engine2.upload(UploadRequest(uid, bigfile, BUCKET, "k"))
@@ -451,7 +451,7 @@ def test_changed_source_starts_over_and_says_so(
     uid = str(uuid.uuid4())
     db = make_db(tmp_path, monkeypatch, [uid])
     engine = TransferEngine(s3, cfg(parts_in_flight=1, bandwidth_limit=16 * MIB),
-                            SqliteTransferStore(db))
+                            UploadRows(db))
     engine.upload(UploadRequest(uid, bigfile, BUCKET, "k"))
     end = time.monotonic() + 10
     while row(db, uid)["parts"] < 1 and time.monotonic() < end:
@@ -460,7 +460,7 @@ def test_changed_source_starts_over_and_says_so(
     old_id = row(db, uid)["multipart_upload_id"]
     bigfile.write_bytes(os.urandom(12 * MIB))  # edited in between
     events: list[TransferEvent] = []
-    with TransferEngine(s3, cfg(), SqliteTransferStore(db)) as engine2:
+    with TransferEngine(s3, cfg(), UploadRows(db)) as engine2:
         engine2.subscribe(events.append)
         handle = engine2.upload(UploadRequest(uid, bigfile, BUCKET, "k"))
         assert handle.wait(30) == "completed", handle.error
@@ -733,14 +733,14 @@ def test_restart_after_a_crash_before_the_create_answer_leaves_one_object(
     db = make_db(tmp_path, monkeypatch, [uid])
     key = f"videos/{uid}/clip.mp4"
     lost = lose_create_answers(s3, 1, Crash)
-    engine = TransferEngine(s3, cfg(), SqliteTransferStore(db))
+    engine = TransferEngine(s3, cfg(), UploadRows(db))
     engine.upload(UploadRequest(uid, bigfile, BUCKET, key))
     end = time.monotonic() + 10
     while not lost and time.monotonic() < end:
         time.sleep(0.02)
     engine.close()  # the process is gone; S3 has an upload nobody knows the id of
     assert [u["UploadId"] for u in open_uploads(s3)] == lost
-    ledger = SqliteTransferStore(db)
+    ledger = UploadRows(db)
     intent = ledger.intent(uid)
     assert intent is not None and intent.key == key and ledger.load(uid) is None
     assert row(db, uid)["multipart_upload_id"].startswith("intent:")

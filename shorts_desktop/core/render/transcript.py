@@ -66,6 +66,11 @@ _TRAILING = frozenset(".,;:!?…—–-)]}»”’\"")
 _LEADING = frozenset("([{«“‘¿¡")
 
 
+#: Control characters no text file holds (tab, line feed, form feed and carriage return
+#: are text); one regex pass, not a Python loop per character (8 KiB took 5 ms).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+
+
 def encoding_of(data: bytes) -> str:
     """The codec of transcript bytes: UTF-16 when they start with its BOM, else UTF-8."""
     return "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
@@ -84,7 +89,7 @@ def decode(data: bytes, name: str) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError:
         raise UserError(f"{name} is not UTF-8 or UTF-16 text; save it as UTF-8.") from None
-    if any(ord(c) < 32 and c not in "\r\n\t\f" for c in text):
+    if _CONTROL.search(text):
         raise UserError(f"{name} is not text (it contains control characters).")
     if not text.strip():
         raise UserError(f"{name} has no text in it.")

@@ -289,7 +289,7 @@ def queue_paths(queue: UploadQueue, paths: list[Path], is_temp: bool,
         else:
             ready.append(checked)
     for checked in ready:
-        _add(queue, checked.path, checked.kind, is_temp, refused)
+        _add(queue, checked.path, checked.kind, is_temp, refused, content_type=checked.content_type)
     return refused, held
 
 
@@ -309,9 +309,10 @@ def queue_held(queue: UploadQueue, held: list[HeldFile]) -> Added:
 
 
 def _add(queue: UploadQueue, path: Path, kind: str, is_temp: bool,
-         refused: list[tuple[str, str]], name: str | None = None) -> None:
+         refused: list[tuple[str, str]], name: str | None = None,
+         content_type: str | None = None) -> None:
     try:
-        queue.add_file(path, kind, is_temp)
+        queue.add_file(path, kind, is_temp, content_type)
     except ShortsError as exc:
         refused.append((name or _label(path), str(exc)))
     except OSError as exc:

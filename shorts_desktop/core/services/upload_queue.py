@@ -55,6 +55,7 @@ class QueueItem:
     path: Path | None = None
     text: str | None = field(default=None, repr=False)
     upload_id: str | None = None
+    content_type: str | None = None  # as the intake found it: not checked again
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class UploadQueue:
         self._slots = threading.BoundedSemaphore(max(1, files_in_flight))
         self._lock = threading.Lock()
         self._items: dict[int, QueueItem] = {}
+        self._active: set[int] = set()  # ids of items in ACTIVE_STATES: counted per finish
         self._controls: dict[int, _Control] = {}
         self._subscribers: list[Subscriber] = []
         self._ids = itertools.count(1)
@@ -115,7 +117,16 @@ class UploadQueue:
             return list(self._items.values())
 
     def active_count(self) -> int:
-        return sum(1 for i in self.items() if i.state in ACTIVE_STATES)
+        with self._lock:
+            return len(self._active)
+
+    def _put(self, item: QueueItem) -> None:
+        """Store an item's new snapshot (the caller holds the lock)."""
+        self._items[item.item_id] = item
+        if item.state in ACTIVE_STATES:
+            self._active.add(item.item_id)
+        else:
+            self._active.discard(item.item_id)
 
     def _emit(self, event: QueueEvent) -> None:
         for callback in list(self._subscribers):
@@ -131,17 +142,20 @@ class UploadQueue:
             if unless_paused and item.state == "paused":
                 return item  # paused meanwhile: the worker lets go at its next look
             item = replace(item, **changes)
-            self._items[item_id] = item
+            self._put(item)
         self._emit(QueueEvent(kind, item))
         return item
 
     # -- adding -----------------------------------------------------------------------------
 
-    def add_file(self, path: Path, kind: str, is_temp: bool = True) -> QueueItem:
-        """Validate and queue a file; raises UserError for a file that cannot be uploaded."""
-        self.uploads.inspect(path, kind)
+    def add_file(self, path: Path, kind: str, is_temp: bool = True,
+                 content_type: str | None = None) -> QueueItem:
+        """Validate and queue a file; raises UserError for a file that cannot be uploaded.
+        A `content_type` says the intake has validated it already (`intake.check_file`)."""
+        if content_type is None:
+            content_type = self.uploads.inspect(path, kind)
         item = QueueItem(next(self._ids), path.name, kind, is_temp, path.stat().st_size,
-                         path=path)
+                         path=path, content_type=content_type)
         return self._enqueue(item)
 
     def add_text(self, text: str, name: str = "transcript.txt",
@@ -170,7 +184,7 @@ class UploadQueue:
             )
             if row.status == "failed":
                 with self._lock:
-                    self._items[item.item_id] = item
+                    self._put(item)
                     self._controls[item.item_id] = _Control()
                 self._emit(QueueEvent("added", item))
             else:
@@ -184,7 +198,7 @@ class UploadQueue:
             control.running.clear()
             item = replace(item, state="paused")
         with self._lock:
-            self._items[item.item_id] = item
+            self._put(item)
             self._controls[item.item_id] = control
         self._emit(QueueEvent("added", item))
         if control.running.is_set():
@@ -417,7 +431,8 @@ class UploadQueue:
             return self.uploads.create_from_text(item.text, is_temp=item.is_temp,
                                                  name=item.name)
         assert item.path is not None
-        upload, sums = self.uploads.create(item.path, item.kind, is_temp=item.is_temp)
+        upload, sums = self.uploads.create(item.path, item.kind, is_temp=item.is_temp,
+                                           content_type=item.content_type)
         return upload, item.path, sums
 
     def _cancel_row(self, item_id: int) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable
@@ -28,6 +29,7 @@ from shorts_desktop.core.db.models import (
     get_by_id_or_prefix,
     utcnow,
 )
+from shorts_desktop.core.db.upload_rows import UploadRows
 from shorts_desktop.core.errors import (
     NotFoundError,
     ShortsError,
@@ -111,13 +113,6 @@ def media_of(upload: Upload) -> tuple[float, int, int] | None:
     return float(upload.duration), int(upload.width), int(upload.height)
 
 
-def _asked_of(upload_id: str) -> str | None:
-    """"pause" or "cancel" when the upload's row says so: how `shorts-desktop pause ID` or
-    `cancel ID` in another process reaches the process that is sending it."""
-    status = Upload.select(Upload.status).where(Upload.id == upload_id).scalar()
-    return {"paused": "pause", "cancelled": "cancel"}.get(status or "")
-
-
 def unfinished_job_using(upload: Upload) -> Job | None:
     job: Job | None = (
         Job.select()
@@ -131,10 +126,27 @@ def unfinished_job_using(upload: Upload) -> Job | None:
 
 
 class UploadService:
-    def __init__(self, settings: Settings, storage: Storage, scratch_dir: Path) -> None:
+    def __init__(self, settings: Settings, storage: Storage, scratch_dir: Path,
+                 rows: UploadRows | None = None) -> None:
         self.settings = settings
         self.storage = storage
         self.scratch_dir = scratch_dir
+        self._rows = rows
+
+    @property
+    def rows(self) -> UploadRows:
+        """Where a send writes its row (the storage's engine keeps its parts there too)."""
+        if self._rows is None:
+            path = bound_database_path()
+            if path is None:
+                raise StorageError("The app's database is not open.")
+            self._rows = UploadRows(path)
+        return self._rows
+
+    def _asked_of(self, upload_id: str) -> str | None:
+        """"pause" or "cancel" when the upload's row says so: how `shorts-desktop pause ID`
+        or `cancel ID` in another process reaches the process that is sending it."""
+        return {"paused": "pause", "cancelled": "cancel"}.get(self.rows.status(upload_id) or "")
 
     # -- uploading --------------------------------------------------------------------------
 
@@ -155,21 +167,26 @@ class UploadService:
         is_temp: bool = True,
         progress: ProgressCallback | None = None,
         original_name: str | None = None,
+        content_type: str | None = None,
     ) -> Upload:
-        """Validate, record and upload a file, and wait until it is stored and verified."""
-        upload, sums = self.create(Path(path), kind, is_temp=is_temp, original_name=original_name)
+        """Validate (unless `content_type` says the intake did), record and upload a file,
+        and wait until it is stored and verified."""
+        upload, sums = self.create(Path(path), kind, is_temp=is_temp, original_name=original_name,
+                                   content_type=content_type)
         return self.send(upload, Path(path), sums, progress)
 
     def create(
-        self, path: Path, kind: str, *, is_temp: bool = True, original_name: str | None = None
+        self, path: Path, kind: str, *, is_temp: bool = True, original_name: str | None = None,
+        content_type: str | None = None,
     ) -> tuple[Upload, files.Digests]:
-        """Validate and checksum a file and record it as `uploading`; nothing is sent yet."""
-        content_type = self.inspect(path, kind)
+        """Validate and checksum a file and record it as `uploading`; nothing is sent yet.
+        A `content_type` says the file was validated already (the queue's intake)."""
+        content_type = content_type or self.inspect(path, kind)
         name = original_name or path.name
         sums = self._digests(path)
         upload_id = str(uuid.uuid4())
         media = self._media(path) if kind == "video" else None
-        Upload.create(
+        upload = Upload(
             id=upload_id,
             kind=kind,
             original_name=name,
@@ -184,7 +201,8 @@ class UploadService:
             source_path=str(path.resolve()),
             **(media or {}),
         )
-        return find_upload(upload_id), sums
+        self.rows.insert(upload)
+        return upload, sums
 
     def _media(self, path: Path) -> dict[str, object] | None:
         """Duration, size and a thumbnail of a video, probed once here; a video ffmpeg cannot
@@ -234,8 +252,9 @@ class UploadService:
         path = Path(upload.source_path)
         self.inspect(path, upload.kind)
         sums = self._digests(path)
-        Upload.update(status="uploading", size=sums.size, checksum=sums.sha256, error=None,
-                      updated_at=utcnow()).where(Upload.id == upload.id).execute()
+        self.rows.update(upload.id, {"status": "uploading", "size": sums.size,
+                                     "checksum": sums.sha256, "error": None,
+                                     "updated_at": utcnow()})
         return find_upload(upload.id), path, sums
 
     def _digests(self, path: Path) -> files.Digests:
@@ -250,9 +269,8 @@ class UploadService:
 
     def mark_sending(self, upload_id: str) -> None:
         """A paused upload goes on: a restart now resumes it instead of holding it."""
-        Upload.update(status="uploading", updated_at=utcnow()).where(
-            (Upload.id == upload_id) & (Upload.status == "paused")
-        ).execute()
+        self.rows.update(upload_id, {"status": "uploading", "updated_at": utcnow()},
+                         status_in=("paused",))
 
     def send(self, upload: Upload, path: Path, sums: files.Digests,
              progress: ProgressCallback | None = None,
@@ -276,28 +294,24 @@ class UploadService:
                 sha256=sums.sha256,
                 notice=notice,
                 held=held,
-                control=lambda: _asked_of(upload.id),
+                control=lambda: self._asked_of(upload.id),
             )
         except KeyboardInterrupt:
             if self.storage.transfers is None:
                 self._fail(upload, KeyboardInterrupt())
                 raise
-            Upload.update(status="paused", updated_at=utcnow()).where(
-                Upload.id == upload.id
-            ).execute()
+            self.rows.update(upload.id, {"status": "paused", "updated_at": utcnow()})
             raise UploadInterrupted(
                 f"Interrupted; `shorts-desktop resume {upload.id}` continues the upload."
             ) from None
         except TransferPaused:  # what was sent is kept; sending again continues it
-            Upload.update(status="paused", updated_at=utcnow()).where(
-                Upload.id == upload.id
-            ).execute()
+            self.rows.update(upload.id, {"status": "paused", "updated_at": utcnow()})
             raise TransferPaused(f"Paused; `shorts-desktop resume {upload.id}` continues the "
                                  "upload.") from None
         except TransferInterrupted:  # the row stays uploading: the next start sends it on
             raise
         except BaseException as exc:
-            if isinstance(exc, Exception) and _asked_of(upload.id) == "cancel":
+            if isinstance(exc, Exception) and self._asked_of(upload.id) == "cancel":
                 # Cancelled from another process, which aborted the parts under us: that,
                 # not the refusal of the next part, is what happened.
                 exc = TransferCancelled("The upload was cancelled.")
@@ -311,28 +325,41 @@ class UploadService:
                 raise exc from None
             raise
         try:
-            now = utcnow()
-            updated = (
-                Upload.update(status="completed", completed_at=now, updated_at=now, error=None,
-                              bytes_done=sums.size)
-                .where((Upload.id == upload.id) & (Upload.status != "cancelled"))
-                .execute()
-            )
-            if updated != 1 and _asked_of(upload.id) == "cancel":  # by another process
-                self._fail(upload, TransferCancelled("The upload was cancelled."))
-                raise TransferCancelled("The upload was cancelled.")
-            if updated != 1:
-                raise StorageError("The upload's database row disappeared while it was stored.")
+            self._record_completed(upload, sums.size)
             if path.parent == self.scratch_dir:  # pasted text: its file was only a carrier
-                Upload.update(source_path=None).where(Upload.id == upload.id).execute()
+                self.rows.update(upload.id, {"source_path": None})
+                upload.source_path = None
                 path.unlink(missing_ok=True)
-        except (peewee.PeeweeException, StorageError):
+        except (peewee.PeeweeException, sqlite3.Error, StorageError):
             self.storage.delete(upload.key)  # undo: no object without a completed row
             with contextlib.suppress(peewee.PeeweeException):
                 Upload.update(status="failed", error="The database could not record it.",
                               updated_at=utcnow()).where(Upload.id == upload.id).execute()
             raise
-        return find_upload(upload.id)
+        return upload
+
+    _COMPLETION = ("status", "completed_at", "updated_at")
+
+    def _record_completed(self, upload: Upload, size: int) -> None:
+        """Mark the row completed, unless the engine's store did in the commit that ended
+        the transfer (one commit, not two); `upload` then reads as the row does."""
+        done = self.rows.read(upload.id, self._COMPLETION)
+        if done is None:
+            raise StorageError("The upload's database row disappeared while it was stored.")
+        if done["status"] != "completed":  # a store that keeps no rows: the local library
+            now = utcnow()
+            done = {"status": "completed", "completed_at": now, "updated_at": now}
+            updated = self.rows.update(upload.id, {**done, "error": None, "bytes_done": size},
+                                       unless_status=("cancelled",))
+            if updated != 1 and self._asked_of(upload.id) == "cancel":  # by another process
+                self._fail(upload, TransferCancelled("The upload was cancelled."))
+                raise TransferCancelled("The upload was cancelled.")
+            if updated != 1:
+                raise StorageError("The upload's database row disappeared while it was stored.")
+        for name, value in done.items():
+            setattr(upload, name, value)
+        upload.error = None
+        upload.bytes_done = size
 
     def pause(self, upload_id: str) -> Upload:
         """Pause a running upload (this process) or mark a stopped one not to resume."""
@@ -393,11 +420,8 @@ class UploadService:
                 self.storage.delete(upload.key)
         except ShortsError:
             reason += " (its partial data could not be removed yet; cleanup will retry)"
-        Upload.update(
-            status="cancelled" if cancelled else "failed",
-            error=reason,
-            updated_at=utcnow(),
-        ).where(Upload.id == upload.id).execute()
+        self.rows.update(upload.id, {"status": "cancelled" if cancelled else "failed",
+                                     "error": reason, "updated_at": utcnow()})
 
     def upload_transcript_text(
         self, text: str, *, is_temp: bool = True, name: str = "transcript.txt",

@@ -20,7 +20,6 @@ from shorts_desktop.core.transfers.store import (
     PartRecord,
     RoutingStore,
     SavedUpload,
-    SqliteTransferStore,
     TransferStore,
 )
 
@@ -33,7 +32,6 @@ __all__ = [
     "PartRecord",
     "RoutingStore",
     "SavedUpload",
-    "SqliteTransferStore",
     "TokenBucket",
     "TransferEngine",
     "TransferEvent",

@@ -4,21 +4,15 @@ Only finished parts are written (one small row each), never progress: the databa
 sees a write per part, not per byte. Before CreateMultipartUpload the store records an
 intent (key, time, token) in the same column the upload id later fills, so that a
 restart after a lost answer knows an upload may exist under that key and aborts it.
-The SQLite store speaks to the app's database in table and column names (the `upload`
-row plus `transfer_part`, schema version 3), so it works without today's models and from
-any thread.
+The app's store is `core.db.upload_rows.UploadRows`, the one writer of upload rows.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Protocol
 
 # Engine states as the `upload.status` column spells them.
@@ -171,161 +165,6 @@ class MemoryTransferStore:
             self._saved.pop(transfer_id, None)
             self._intents.pop(transfer_id, None)
             self.states[transfer_id] = ("completed", None)
-
-
-def _now() -> str:
-    # The format peewee's DateTimeField writes and reads (naive UTC).
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-
-
-class SqliteTransferStore:
-    """The app database (schema 3): `upload` columns and `transfer_part` rows.
-
-    Uses its own connection (safe across threads behind a lock) so that workers never
-    share peewee's per-thread connections; WAL lets it write beside the GUI's reads.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite3.connect(
-                self._path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._conn = conn
-        return self._conn
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One writer at a time, all or nothing."""
-        with self._lock:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def load(self, transfer_id: str) -> SavedUpload | None:
-        with self._lock:
-            db = self._db()
-            row = db.execute(
-                "SELECT multipart_upload_id, source_size, source_mtime_ns, part_size, checksum,"
-                " checksum_mode FROM upload WHERE id = ?",
-                (transfer_id,),
-            ).fetchone()
-            if (row is None or not row[0] or row[1] is None or row[3] is None
-                    or str(row[0]).startswith(INTENT_MARK)):
-                return None
-            parts = {
-                n: PartRecord(n, size, etag, checksum)
-                for n, size, etag, checksum in db.execute(
-                    "SELECT part_number, size, etag, checksum FROM transfer_part"
-                    " WHERE upload_id = ? ORDER BY part_number",
-                    (transfer_id,),
-                )
-            }
-        return SavedUpload(
-            multipart_id=row[0],
-            source_size=int(row[1]),
-            source_mtime_ns=int(row[2] or 0),
-            part_size=int(row[3]),
-            sha256=row[4],
-            checksum_mode=row[5] or "md5",
-            parts=parts,
-        )
-
-    def begin(self, transfer_id: str, saved: SavedUpload) -> None:
-        with self._transaction() as db:
-            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
-            db.execute(
-                "UPDATE upload SET multipart_upload_id = ?, source_size = ?,"
-                " source_mtime_ns = ?, part_size = ?, checksum = COALESCE(?, checksum),"
-                " checksum_mode = ?, bytes_done = 0, updated_at = ? WHERE id = ?",
-                (
-                    saved.multipart_id, saved.source_size, saved.source_mtime_ns,
-                    saved.part_size, saved.sha256, saved.checksum_mode, _now(), transfer_id,
-                ),
-            )
-            db.executemany(
-                "INSERT INTO transfer_part (upload_id, part_number, size, etag, checksum)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(transfer_id, p.number, p.size, p.etag, p.checksum)
-                 for p in saved.parts.values()],
-            )
-
-    def intend(self, transfer_id: str, intent: Intent) -> None:
-        with self._transaction() as db:
-            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
-            db.execute(
-                "UPDATE upload SET multipart_upload_id = ?, part_size = NULL, bytes_done = 0,"
-                " updated_at = ? WHERE id = ?",
-                (intent.encode(), _now(), transfer_id),
-            )
-
-    def intent(self, transfer_id: str) -> Intent | None:
-        with self._lock:
-            row = self._db().execute(
-                "SELECT multipart_upload_id FROM upload WHERE id = ?", (transfer_id,)
-            ).fetchone()
-        return None if row is None else parse_intent(row[0])
-
-    def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO transfer_part"
-                " (upload_id, part_number, size, etag, checksum) VALUES (?, ?, ?, ?, ?)",
-                (transfer_id, part.number, part.size, part.etag, part.checksum),
-            )
-            db.execute(
-                "UPDATE upload SET bytes_done = ? WHERE id = ?", (bytes_done, transfer_id)
-            )
-
-    def forget(self, transfer_id: str) -> None:
-        with self._transaction() as db:
-            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
-            db.execute(
-                "UPDATE upload SET multipart_upload_id = NULL, part_size = NULL,"
-                " bytes_done = 0 WHERE id = ?",
-                (transfer_id,),
-            )
-
-    def set_state(
-        self, transfer_id: str, state: str, *, error: str | None = None,
-        bytes_done: int | None = None, attempts: int | None = None,
-    ) -> None:
-        with self._lock:
-            self._db().execute(
-                "UPDATE upload SET status = ?, error = ?, bytes_done = COALESCE(?, bytes_done),"
-                " attempts = COALESCE(?, attempts), updated_at = ? WHERE id = ?",
-                (ROW_STATUS.get(state, state), error, bytes_done, attempts, _now(), transfer_id),
-            )
-
-    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
-        now = _now()
-        with self._transaction() as db:
-            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
-            cur = db.execute(
-                "UPDATE upload SET status = 'completed', error = NULL,"
-                " checksum = COALESCE(?, checksum), multipart_upload_id = NULL,"
-                " bytes_done = ?, updated_at = ?, completed_at = ? WHERE id = ?",
-                (sha256, size, now, now, transfer_id),
-            )
-            if cur.rowcount != 1:
-                raise LookupError(f"upload row {transfer_id} is gone")
 
 
 class RoutingStore:

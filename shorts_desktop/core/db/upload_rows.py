@@ -1,0 +1,248 @@
+"""The one writer of `upload` rows while files are being sent, and of their parts.
+
+Every write goes through one SQLite connection behind one lock. Worker threads wait on
+the lock, where a wait costs nothing, instead of in SQLite's busy handler, whose sleeps
+grow to 100 ms when two connections want to write at once (peewee opens a connection per
+thread: twenty upload workers wrote on twenty-one). A small file costs two commits: its
+row before the first byte, and `completed` once the object is verified.
+
+It speaks table and column names (the models only describe the columns), so it works
+from any thread, and it is the transfer engine's `TransferStore`: parts, multipart ids
+and intents live in the same rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shorts_desktop.core.db.models import Upload
+from shorts_desktop.core.transfers.store import (
+    INTENT_MARK,
+    ROW_STATUS,
+    Intent,
+    PartRecord,
+    SavedUpload,
+    parse_intent,
+)
+
+#: Engine states the row does not need: the upload service writes `uploading` before it
+#: hands a file to the engine, and a restart treats `uploading` as queued.
+_UNRECORDED_STATES = frozenset({"queued", "running"})
+_COLUMNS = {f.name: f.column_name for f in Upload._meta.sorted_fields}
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def _sql_value(value: Any) -> Any:
+    """A value as peewee stores it: naive UTC datetimes as text, booleans as integers."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class UploadRows:
+    """Writes `upload` and `transfer_part` rows of the database at `path`; thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(
+                self._path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")  # as the app's other connections (WAL)
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One writer at a time, all or nothing."""
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def insert(self, row: Upload) -> None:
+        """Store a new row (an unsaved `Upload`, its defaults filled in by the model)."""
+        names = [n for n in _COLUMNS if n in row.__data__]
+        columns = ", ".join(_COLUMNS[n] for n in names)
+        marks = ", ".join("?" for _ in names)
+        with self._lock:
+            self._db().execute(
+                f"INSERT INTO upload ({columns}) VALUES ({marks})",
+                [_sql_value(row.__data__[n]) for n in names],
+            )
+
+    def update(self, upload_id: str, values: Mapping[str, Any], *,
+               status_in: tuple[str, ...] = (), unless_status: tuple[str, ...] = ()) -> int:
+        """Change these columns (by model field name); how many rows changed (0 or 1).
+        Only a row whose status is in `status_in` (when given) and not in `unless_status`."""
+        sets = ", ".join(f"{_COLUMNS[n]} = ?" for n in values)
+        sql = f"UPDATE upload SET {sets} WHERE id = ?"
+        params = [_sql_value(v) for v in values.values()] + [upload_id]
+        for states, test in ((status_in, "IN"), (unless_status, "NOT IN")):
+            if states:
+                sql += f" AND status {test} ({', '.join('?' for _ in states)})"
+                params += list(states)
+        with self._lock:
+            return int(self._db().execute(sql, params).rowcount)
+
+    def read(self, upload_id: str, names: tuple[str, ...]) -> dict[str, Any] | None:
+        """These columns of a row (by model field name, as the model reads them)."""
+        fields = [Upload._meta.fields[n] for n in names]
+        with self._lock:
+            row = self._db().execute(
+                f"SELECT {', '.join(f.column_name for f in fields)} FROM upload WHERE id = ?",
+                (upload_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return {f.name: f.python_value(v) for f, v in zip(fields, row, strict=True)}
+
+    def status(self, upload_id: str) -> str | None:
+        found = self.read(upload_id, ("status",))
+        return None if found is None else str(found["status"])
+
+    # -- the engine's TransferStore ---------------------------------------------------------
+
+    def load(self, transfer_id: str) -> SavedUpload | None:
+        with self._lock:
+            db = self._db()
+            row = db.execute(
+                "SELECT multipart_upload_id, source_size, source_mtime_ns, part_size, checksum,"
+                " checksum_mode FROM upload WHERE id = ?",
+                (transfer_id,),
+            ).fetchone()
+            if (row is None or not row[0] or row[1] is None or row[3] is None
+                    or str(row[0]).startswith(INTENT_MARK)):
+                return None
+            parts = {
+                n: PartRecord(n, size, etag, checksum)
+                for n, size, etag, checksum in db.execute(
+                    "SELECT part_number, size, etag, checksum FROM transfer_part"
+                    " WHERE upload_id = ? ORDER BY part_number",
+                    (transfer_id,),
+                )
+            }
+        return SavedUpload(
+            multipart_id=row[0],
+            source_size=int(row[1]),
+            source_mtime_ns=int(row[2] or 0),
+            part_size=int(row[3]),
+            sha256=row[4],
+            checksum_mode=row[5] or "md5",
+            parts=parts,
+        )
+
+    def begin(self, transfer_id: str, saved: SavedUpload) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+            db.execute(
+                "UPDATE upload SET multipart_upload_id = ?, source_size = ?,"
+                " source_mtime_ns = ?, part_size = ?, checksum = COALESCE(?, checksum),"
+                " checksum_mode = ?, bytes_done = 0, updated_at = ? WHERE id = ?",
+                (
+                    saved.multipart_id, saved.source_size, saved.source_mtime_ns,
+                    saved.part_size, saved.sha256, saved.checksum_mode, _now(), transfer_id,
+                ),
+            )
+            db.executemany(
+                "INSERT INTO transfer_part (upload_id, part_number, size, etag, checksum)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(transfer_id, p.number, p.size, p.etag, p.checksum)
+                 for p in saved.parts.values()],
+            )
+
+    def intend(self, transfer_id: str, intent: Intent) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+            db.execute(
+                "UPDATE upload SET multipart_upload_id = ?, part_size = NULL, bytes_done = 0,"
+                " updated_at = ? WHERE id = ?",
+                (intent.encode(), _now(), transfer_id),
+            )
+
+    def intent(self, transfer_id: str) -> Intent | None:
+        with self._lock:
+            row = self._db().execute(
+                "SELECT multipart_upload_id FROM upload WHERE id = ?", (transfer_id,)
+            ).fetchone()
+        return None if row is None else parse_intent(row[0])
+
+    def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO transfer_part"
+                " (upload_id, part_number, size, etag, checksum) VALUES (?, ?, ?, ?, ?)",
+                (transfer_id, part.number, part.size, part.etag, part.checksum),
+            )
+            db.execute(
+                "UPDATE upload SET bytes_done = ? WHERE id = ?", (bytes_done, transfer_id)
+            )
+
+    def forget(self, transfer_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+            db.execute(
+                "UPDATE upload SET multipart_upload_id = NULL, part_size = NULL,"
+                " bytes_done = 0 WHERE id = ?",
+                (transfer_id,),
+            )
+
+    def set_state(
+        self, transfer_id: str, state: str, *, error: str | None = None,
+        bytes_done: int | None = None, attempts: int | None = None,
+    ) -> None:
+        if state in _UNRECORDED_STATES:
+            return
+        with self._lock:
+            self._db().execute(
+                "UPDATE upload SET status = ?, error = ?, bytes_done = COALESCE(?, bytes_done),"
+                " attempts = COALESCE(?, attempts), updated_at = ? WHERE id = ?",
+                (ROW_STATUS.get(state, state), error, bytes_done, attempts, _now(), transfer_id),
+            )
+
+    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
+        """The object is stored and verified: the row says so in the same commit that
+        forgets its parts. A row cancelled meanwhile (by another process) stays cancelled
+        and the engine hears LookupError, like for a row that is gone."""
+        now = _now()
+        with self._transaction() as db:
+            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+            cur = db.execute(
+                "UPDATE upload SET status = 'completed', error = NULL,"
+                " checksum = COALESCE(?, checksum), multipart_upload_id = NULL,"
+                " bytes_done = ?, updated_at = ?, completed_at = ?"
+                " WHERE id = ? AND status != 'cancelled'",
+                (sha256, size, now, now, transfer_id),
+            )
+            if cur.rowcount != 1:
+                raise LookupError(f"upload row {transfer_id} is gone or cancelled")

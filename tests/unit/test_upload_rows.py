@@ -1,0 +1,126 @@
+"""The one writer of upload rows: what a send costs the database, and what it leaves."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import peewee
+import pytest
+
+from shorts_desktop.core.db.models import Upload
+from shorts_desktop.core.db.upload_rows import UploadRows
+from shorts_desktop.core.services.uploads import UploadService, find_upload
+from shorts_desktop.core.storage.s3 import S3Storage
+from shorts_desktop.core.transfers import EngineConfig
+from tests.unit.conftest import BUCKET, CREDENTIALS, FAST_RETRIES, Media, s3_settings
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class CommitCounter:
+    """Counts write transactions on the connections it watches (an autocommit write
+    is one, a BEGIN ... COMMIT block is one)."""
+
+    def __init__(self) -> None:
+        self.commits = 0
+        self._open: set[int] = set()
+        self._lock = threading.Lock()
+
+    def watch(self, conn: sqlite3.Connection) -> None:
+        ident = id(conn)
+
+        def trace(sql: str) -> None:
+            head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+            with self._lock:
+                if head == "BEGIN":
+                    self._open.add(ident)
+                elif head in ("COMMIT", "END"):
+                    self._open.discard(ident)
+                    self.commits += 1
+                elif head == "ROLLBACK":
+                    self._open.discard(ident)
+                elif head in WRITES and ident not in self._open:
+                    self.commits += 1
+
+        conn.set_trace_callback(trace)
+
+
+@pytest.fixture
+def sender(db: peewee.SqliteDatabase, aws: None,
+           tmp_path: Path) -> Iterator[tuple[UploadService, UploadRows]]:
+    settings = s3_settings(S3_MULTIPART_THRESHOLD=str(5 * 1024 * 1024))
+    rows = UploadRows(tmp_path / "data" / "shorts-desktop.db")
+    storage = S3Storage(settings, CREDENTIALS, rows,
+                        engine_config=EngineConfig.from_settings(settings, retry=FAST_RETRIES))
+    storage.client.create_bucket(Bucket=BUCKET)
+    yield UploadService(settings, storage, tmp_path / "scratch", rows), rows
+    storage.close()
+    rows.close()
+
+
+def test_a_small_file_costs_two_commits_and_reads_as_its_row(
+    sender: tuple[UploadService, UploadRows], db: peewee.SqliteDatabase, media: Media
+) -> None:
+    uploads, rows = sender
+    path = media.transcript()
+    uploads.storage.warm_up()
+    counter = CommitCounter()
+    counter.watch(rows._db())
+    counter.watch(db.connection())
+    upload = uploads.upload_file(path, "transcript")
+    # The row before the first byte, `completed` once verified: nothing in between.
+    assert counter.commits == 2
+    stored = find_upload(upload.id)
+    assert stored.status == "completed"
+    assert upload.to_dict() == stored.to_dict()  # what the caller gets is the row
+    assert stored.bytes_done == path.stat().st_size
+    assert stored.multipart_upload_id is None
+
+
+def test_a_multipart_upload_forgets_its_parts_in_the_commit_that_completes_it(
+    sender: tuple[UploadService, UploadRows], media: Media
+) -> None:
+    uploads, rows = sender
+    path = media.mp4(size=11 * 1024 * 1024)
+    upload = uploads.upload_file(path, "video")
+    assert isinstance(uploads.storage, S3Storage)
+    etag = uploads.storage.client.head_object(Bucket=BUCKET, Key=str(upload.key))["ETag"]
+    assert etag.strip('"').endswith("-3")  # sent in three parts
+    stored = find_upload(upload.id)
+    assert stored.status == "completed" and stored.multipart_upload_id is None
+    assert rows.load(upload.id) is None
+    with sqlite3.connect(rows._path) as conn:
+        parts = conn.execute("SELECT COUNT(*) FROM transfer_part WHERE upload_id = ?",
+                             (upload.id,)).fetchone()[0]
+    assert parts == 0
+
+
+def test_completion_leaves_a_cancelled_row_cancelled(
+    sender: tuple[UploadService, UploadRows], media: Media
+) -> None:
+    uploads, rows = sender
+    upload, _sums = uploads.create(media.transcript(), "transcript")
+    rows.update(upload.id, {"status": "cancelled"})  # `shorts-desktop cancel ID` meanwhile
+    with pytest.raises(LookupError):
+        rows.complete(upload.id, sha256=None, size=1)
+    assert rows.status(upload.id) == "cancelled"
+
+
+def test_rows_read_and_write_as_the_models_do(
+    sender: tuple[UploadService, UploadRows], media: Media
+) -> None:
+    uploads, rows = sender
+    upload, _sums = uploads.create(media.transcript(), "transcript", is_temp=False)
+    stored = find_upload(upload.id)
+    assert stored.to_dict() == upload.to_dict()
+    assert stored.is_temp is False and stored.created_at == upload.created_at
+    assert rows.update(upload.id, {"status": "paused"}, status_in=("queued",)) == 0
+    assert rows.update(upload.id, {"status": "paused"}, unless_status=("uploading",)) == 0
+    assert rows.update(upload.id, {"status": "paused"}, status_in=("uploading",)) == 1
+    assert Upload.get_by_id(upload.id).status == "paused"
+    assert rows.read(upload.id, ("status", "created_at")) == {
+        "status": "paused", "created_at": upload.created_at}
+    assert rows.read("no-such-id", ("status",)) is None
