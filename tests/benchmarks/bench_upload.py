@@ -1,20 +1,26 @@
-"""Upload benchmark: our engine against boto3's upload_file, aws-cli and rclone.
+"""Upload benchmark: what a creator gets from the app against boto3, aws-cli and rclone.
 
 Not collected by pytest. Run on demand, e.g.
 
     python tests/benchmarks/bench_upload.py                    # full sizes, 3 rounds
     python tests/benchmarks/bench_upload.py --scale 0.25 --rounds 1 --servers sink-http
 
-Workloads: A 1 x 1 GiB, B 200 x 1 MiB, C 2,000 x 8 KiB (times --scale). Servers:
-moto's server over HTTP, and ../shared/bench/sink_s3.py over HTTP and HTTPS (skipped
-when absent). Every client runs in its own process, so its CPU seconds and peak RSS
-are its own (os.wait4), interleaved round by round. Peers that are not installed are
-skipped.
+Clients: `app` is the window's path (the files go through `intake.queue_paths` into
+the `UploadQueue` that `build_services` wires, as a drop on the window does: checks,
+duplicate look-up, hashing, database rows, engine); `cli` is `shorts-desktop upload
+video|transcript-file FILES...`; `engine` is the transfer engine alone with each file's
+checksums computed beforehand (a diagnosis, not what anyone gets). Workloads: A 1 x 1 GiB
+video (an MP4 header, then random bytes), B 200 x 1 MiB and C 2,000 x 8 KiB transcripts
+(random text), times --scale. Servers: moto's server over HTTP, and
+../shared/bench/sink_s3.py over HTTP and HTTPS (skipped when absent). Every client runs
+in its own process, so its CPU seconds and peak RSS are its own (os.wait4), interleaved
+round by round. Peers that are not installed are skipped.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -90,8 +96,10 @@ def ours_client_kwargs(endpoint: str) -> dict[str, Any]:
 def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
     import boto3
 
-    files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix == ".bin")
-    if kind.startswith("ours"):
+    files = sorted(p for p in src.iterdir() if p.is_file())
+    if kind == "app":
+        app_child(src)
+    elif kind.startswith("engine"):
         from shorts_desktop.core.transfers import EngineConfig, TransferEngine, UploadRequest
 
         # The app hashes every file (SHA-256 + MD5) when it records the upload, before it
@@ -101,12 +109,12 @@ def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
         config = EngineConfig(
             multipart_threshold=PART, part_size=PART, files_in_flight=CONCURRENCY,
             parts_in_flight=CONCURRENCY if len(files) == 1 else 2,
-            checksum="md5" if kind == "ours-md5" else "crc32",
+            checksum="md5" if kind == "engine-md5" else "crc32",
         )
         with TransferEngine(client, config) as engine:
             handles = [
                 engine.upload(UploadRequest(
-                    uuid.uuid4().hex, f, bucket, f"ours/{f.name}",
+                    uuid.uuid4().hex, f, bucket, f"engine/{f.name}",
                     sha256=sums[f.name][0], md5=sums[f.name][1],
                 ))
                 for f in files
@@ -131,7 +139,50 @@ def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
         raise SystemExit(f"unknown client {kind}")
 
 
+def app_child(src: Path) -> None:
+    """The window's path: the folder dropped, every file through the queue, all stored."""
+    import threading
+
+    from shorts_desktop.app import build_services
+    from shorts_desktop.core.services.intake import queue_paths
+
+    services = build_services()  # the environment names the bucket, keys and home
+    queue = services.upload_queue
+    idle = threading.Event()
+    queue.subscribe(lambda event: idle.set() if event.kind == "finished" else None)
+    # The files, as a multi-selection in Add files… gives them (a folder of more than
+    # 1,000 is refused as probably the wrong one).
+    refused, held = queue_paths(queue, sorted(src.iterdir()), is_temp=True)
+    if refused or held:
+        raise SystemExit(f"refused: {refused[:3]} held: {len(held)}")
+    idle.wait()
+    bad = [i for i in queue.items() if i.state != "completed"]
+    services.close()
+    if bad:
+        raise SystemExit(f"{len(bad)} not stored, e.g. {bad[0].name}: {bad[0].error}")
+
+
+def app_env(endpoint: str, bucket: str, home: Path, workload: str) -> dict[str, str]:
+    """The app's settings, as a creator would set them for this machine: as many files
+    and parts in flight as the peers get, 16 MiB parts."""
+    return {"S3_BUCKET_NAME": bucket, "S3_ENDPOINT_URL": endpoint,
+            "S3_ADDRESSING_STYLE": "path", "AWS_REGION": "us-east-1",
+            "SHORTS_DESKTOP_HOME": str(home),
+            "SHORTS_DESKTOP_FILES_IN_FLIGHT": str(CONCURRENCY),
+            "SHORTS_DESKTOP_PARTS_IN_FLIGHT": str(CONCURRENCY if workload == "A" else 2),
+            "S3_MULTIPART_THRESHOLD": str(PART)}
+
+
 # -- parent ---------------------------------------------------------------------------------
+
+
+def _content(size: int, video: bool, first: bool) -> bytes:
+    """Bytes the app accepts: an MP4 header before random bytes, or random text lines."""
+    if video:
+        head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" if first else b""
+        return head + os.urandom(size - len(head))
+    text = base64.b64encode(os.urandom(size))[:size]
+    return b"\n".join(text[i:i + 79] for i in range(0, len(text), 80))[:size].ljust(size, b"\n")
 
 
 def make_workloads(root: Path, scale: float, only: str) -> dict[str, Path]:
@@ -144,17 +195,19 @@ def make_workloads(root: Path, scale: float, only: str) -> dict[str, Path]:
         d = root / name
         d.mkdir()
         sums: dict[str, tuple[str, str]] = {}
+        video = name == "A"
         for i in range(count):
             sha, md5 = hashlib.sha256(), hashlib.md5()
-            with (d / f"f{i:05d}.bin").open("wb") as f:
+            file_name = f"f{i:05d}.mp4" if video else f"f{i:05d}.txt"
+            with (d / file_name).open("wb") as f:
                 left = size
                 while left:
-                    block = os.urandom(min(left, 8 * MIB))
+                    block = _content(min(left, 8 * MIB), video, first=left == size)
                     sha.update(block)
                     md5.update(block)
                     f.write(block)
                     left -= len(block)
-            sums[f"f{i:05d}.bin"] = (sha.hexdigest(), md5.hexdigest())
+            sums[file_name] = (sha.hexdigest(), md5.hexdigest())
         (root / f"{name}.sums.json").write_text(json.dumps(sums))  # not in the uploaded dir
         out[name] = d
     return out
@@ -215,6 +268,10 @@ def peer_command(kind: str, endpoint: str, bucket: str, src: Path, tmp: Path) ->
         return [rclone, "copy", "--s3-no-check-bucket", "--s3-chunk-size", "16M",
                 f"--transfers={CONCURRENCY}", f"--s3-upload-concurrency={CONCURRENCY}",
                 str(src), f"bench:{bucket}/rclone"]
+    if kind == "cli":
+        what = "video" if src.name == "A" else "transcript-file"
+        return [sys.executable, "-m", "shorts_desktop", "upload", what,
+                *map(str, sorted(src.iterdir()))]
     return [sys.executable, str(HERE), "--child", kind, endpoint, bucket, str(src)]
 
 
@@ -265,8 +322,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workloads", default="ABC")
     ap.add_argument("--servers", default="sink-http,sink-https,moto-http")
-    ap.add_argument("--clients", default="ours,boto3,aws-cli,rclone",
-                    help="also: ours-md5 (Content-MD5 parts instead of CRC32)")
+    ap.add_argument("--clients", default="app,cli,engine,boto3,aws-cli,rclone",
+                    help="also: engine-md5 (Content-MD5 parts instead of CRC32)")
     ap.add_argument("--aws", default=shutil.which("aws"), help="the aws-cli executable")
     ap.add_argument("--out", type=Path, help="also write the tables (markdown) here")
     args = ap.parse_args()
@@ -292,10 +349,11 @@ def main() -> None:
         servers, procs = start_servers(args.servers.split(","), tmp)
         clients = args.clients.split(",")
         emit(f"scale {args.scale}, {args.rounds} rounds, concurrency {CONCURRENCY}, part "
-             f"{PART // MIB} MiB, medians (peak RSS: max); ours/peer = peer wall / our wall")
+             f"{PART // MIB} MiB, medians (peak RSS: max); best peer / app = the fastest "
+             "peer's wall / the app's wall (>= 1: the app is as fast or faster)")
         emit("")
         emit("| server | workload | client | wall s | MB/s | files/s | CPU s | CPU s/GiB "
-             "| CPU ms/file | peak RSS MiB | ours/peer |")
+             "| CPU ms/file | peak RSS MiB | peer / app |")
         emit("|---|---|---|---|---|---|---|---|---|---|---|")
         for sname, (endpoint, extra_env) in servers.items():
             env = {**os.environ, "BOTO_DISABLE_CRT": "true", "AWS_ACCESS_KEY_ID": "bench",
@@ -311,7 +369,7 @@ def main() -> None:
             admin = boto3.client("s3", **client_kwargs(endpoint),
                                  verify=extra_env.get("AWS_CA_BUNDLE", True))
             for wname, src in data.items():
-                files = [p for p in src.iterdir() if p.suffix == ".bin"]
+                files = [p for p in src.iterdir() if p.is_file()]
                 total = sum(p.stat().st_size for p in files)
                 nfiles = len(files)
                 results: dict[str, list[tuple[float, float, float]]] = {}
@@ -325,17 +383,19 @@ def main() -> None:
                         cmd = peer_command(kind, endpoint, bucket, src, tmp)
                         assert cmd is not None
                         cenv = dict(env)
+                        if kind in ("app", "cli"):
+                            cenv.update(app_env(endpoint, bucket, tmp / f"home-{bucket}", wname))
                         if kind == "rclone":  # rclone must not see AWS_CA_BUNDLE
                             cenv.pop("AWS_CA_BUNDLE", None)
                         else:
                             cenv.pop("SSL_CERT_FILE", None)
                         results.setdefault(kind, []).append(measure(cmd, cenv))
-                ours = statistics.median(r[0] for r in results.get("ours", [(0, 0, 0)]))
+                app = statistics.median(r[0] for r in results.get("app", [(0, 0, 0)]))
                 for kind, runs in results.items():
                     wall = statistics.median(r[0] for r in runs)
                     cpu = statistics.median(r[1] for r in runs)
                     rss = max(r[2] for r in runs)
-                    ratio = f"{wall / ours:.2f}" if ours and kind != "ours" else "-"
+                    ratio = f"{wall / app:.2f}" if app and kind != "app" else "-"
                     emit(f"| {sname} | {wname} | {kind} | {wall:.2f} | {total / wall / 1e6:.0f}"
                          f" | {nfiles / wall:.0f} | {cpu:.2f} | {cpu / (total / 2**30):.2f}"
                          f" | {cpu / nfiles * 1000:.1f} | {rss:.0f} | {ratio} |")

@@ -750,3 +750,13 @@ def test_jobs_using_names_each_uploads_jobs_in_one_go(local_env: Env, media: Med
         "Live one": True, "Done one": False}
     assert {j["id"] for j in used[text.id]} == {done.id, live.id}
     assert env.uploads.jobs_using([]) == {}
+
+
+def test_sizes_stored_answers_for_a_whole_drop_in_one_look(local_env: Env, media: Media) -> None:
+    env = local_env
+    env.uploads.upload_file(media.mp4("kept.mp4", size=5000), "video")
+    failed = env.uploads.upload_file(media.mp4("failed.mp4", size=6000), "video")
+    Upload.update(status="failed").where(Upload.id == failed.id).execute()
+    assert env.uploads.sizes_stored([5000, 6000, 7000, 5000]) == {5000}
+    assert env.uploads.sizes_stored(range(1, 1300)) == set()  # more than one query's worth
+    assert env.uploads.sizes_stored([]) == set()

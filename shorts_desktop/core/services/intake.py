@@ -274,9 +274,10 @@ def queue_paths(queue: UploadQueue, paths: list[Path], is_temp: bool,
     refused = [(r.name, r.reason) for r in intake.refused]
     ready: list[CheckedFile] = []
     held: list[HeldFile] = []
+    stored = queue.uploads.sizes_stored(c.size for c in intake.files) if check_duplicates else ()
     for checked in intake.files:
         try:
-            same = queue.uploads.same_content_as(checked.path) if check_duplicates else []
+            same = queue.uploads.same_content_as(checked.path) if checked.size in stored else []
         except ShortsError as exc:
             refused.append((checked.path.name, str(exc)))
             continue

@@ -181,7 +181,10 @@ class UploadService:
     ) -> tuple[Upload, files.Digests]:
         """Validate and checksum a file and record it as `uploading`; nothing is sent yet.
         A `content_type` says the file was validated already (the queue's intake)."""
-        content_type = content_type or self.inspect(path, kind)
+        if content_type is None:
+            content_type = self.inspect(path, kind)
+        else:  # removed or unreadable since the intake looked: the same sentence as then
+            files.check_readable_file(path)
         name = original_name or path.name
         sums = self._digests(path)
         upload_id = str(uuid.uuid4())
@@ -483,6 +486,17 @@ class UploadService:
                                      & (Upload.status == "completed")).exists():
             return []
         return self.find_same_content(self._digests(Path(path)).sha256, size)
+
+    def sizes_stored(self, sizes: Iterable[int]) -> set[int]:
+        """Which of these sizes a completed upload has: one query for a whole drop, so
+        that only files of those sizes are hashed by `same_content_as`."""
+        wanted = list(set(sizes))
+        found: set[int] = set()
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+            query = Upload.select(Upload.size).distinct().where(
+                Upload.size.in_(wanted[start:start + 500]) & (Upload.status == "completed"))
+            found.update(int(row.size) for row in query)
+        return found
 
     def same_content_as_text(self, text: str) -> list[Upload]:
         """Completed uploads whose bytes are this transcript text (UTF-8), oldest first."""
