@@ -42,6 +42,9 @@ def test_decode_accepts_utf8_and_utf16_with_bom(data: bytes) -> None:
         ("Héllo".encode("latin-1"), "t.srt is not UTF-8 or UTF-16 text; save it as UTF-8."),
         (b"abc\x00def", "t.srt is not text (it contains binary data)."),
         (b"abc\x07def", "t.srt is not text (it contains control characters)."),
+        (b"caf\xc3\xa9 \x1b[0m", "t.srt is not text (it contains control characters)."),
+        ("\ufeffabc\x0bdef".encode("utf-16"),
+         "t.srt is not text (it contains control characters)."),
         (b"\xef\xbb\xbf  ", "t.srt has no text in it."),
     ],
 )
