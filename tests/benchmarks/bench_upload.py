@@ -7,9 +7,11 @@ Not collected by pytest. Run on demand, e.g.
 
 Clients: `app` is the window's path (the files go through `intake.queue_paths` into
 the `UploadQueue` that `build_services` wires, as a drop on the window does: checks,
-duplicate look-up, hashing, database rows, engine); `cli` is `shorts-desktop upload
-video|transcript-file FILES...`; `engine` is the transfer engine alone with each file's
-checksums computed beforehand (a diagnosis, not what anyone gets). Workloads: A 1 x 1 GiB
+duplicate look-up, hashing, database rows, engine) with the part checksum that the
+automatic setting picks on AWS (CRC32), `app-md5` the same with the one it picks on other
+endpoints (MD5); `cli` is `shorts-desktop upload video|transcript-file FILES...`;
+`engine` is the transfer engine alone with each file's checksums computed beforehand (a
+diagnosis, not what anyone gets). Workloads: A 1 x 1 GiB
 video (an MP4 header, then random bytes), B 200 x 1 MiB and C 2,000 x 8 KiB transcripts
 (random text), times --scale. Servers: moto's server over HTTP, and
 ../shared/bench/sink_s3.py over HTTP and HTTPS (skipped when absent). Every client runs
@@ -97,7 +99,7 @@ def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
     import boto3
 
     files = sorted(p for p in src.iterdir() if p.is_file())
-    if kind == "app":
+    if kind in ("app", "app-md5"):
         app_child(src)
     elif kind.startswith("engine"):
         from shorts_desktop.core.transfers import EngineConfig, TransferEngine, UploadRequest
@@ -162,10 +164,14 @@ def app_child(src: Path) -> None:
         raise SystemExit(f"{len(bad)} not stored, e.g. {bad[0].name}: {bad[0].error}")
 
 
-def app_env(endpoint: str, bucket: str, home: Path, workload: str) -> dict[str, str]:
+def app_env(endpoint: str, bucket: str, home: Path, workload: str,
+            kind: str) -> dict[str, str]:
     """The app's settings, as a creator would set them for this machine: as many files
-    and parts in flight as the peers get, 16 MiB parts."""
+    and parts in flight as the peers get, 16 MiB parts. The sink stands in for AWS S3,
+    where the automatic part checksum is CRC32 (what boto3, aws-cli and rclone send too);
+    `app-md5` keeps `auto`, which on an endpoint outside AWS means Content-MD5 parts."""
     return {"S3_BUCKET_NAME": bucket, "S3_ENDPOINT_URL": endpoint,
+            "S3_PART_CHECKSUM": "auto" if kind == "app-md5" else "crc32",
             "S3_ADDRESSING_STYLE": "path", "AWS_REGION": "us-east-1",
             "SHORTS_DESKTOP_HOME": str(home),
             "SHORTS_DESKTOP_FILES_IN_FLIGHT": str(CONCURRENCY),
@@ -323,7 +329,8 @@ def main() -> None:
     ap.add_argument("--workloads", default="ABC")
     ap.add_argument("--servers", default="sink-http,sink-https,moto-http")
     ap.add_argument("--clients", default="app,cli,engine,boto3,aws-cli,rclone",
-                    help="also: engine-md5 (Content-MD5 parts instead of CRC32)")
+                    help="also: engine-md5 (Content-MD5 parts instead of CRC32), app-md5 "
+                         "(the app's automatic part checksum: MD5 outside AWS)")
     ap.add_argument("--aws", default=shutil.which("aws"), help="the aws-cli executable")
     ap.add_argument("--out", type=Path, help="also write the tables (markdown) here")
     args = ap.parse_args()
@@ -383,8 +390,9 @@ def main() -> None:
                         cmd = peer_command(kind, endpoint, bucket, src, tmp)
                         assert cmd is not None
                         cenv = dict(env)
-                        if kind in ("app", "cli"):
-                            cenv.update(app_env(endpoint, bucket, tmp / f"home-{bucket}", wname))
+                        if kind in ("app", "app-md5", "cli"):
+                            cenv.update(app_env(endpoint, bucket, tmp / f"home-{bucket}", wname,
+                                                kind))
                         if kind == "rclone":  # rclone must not see AWS_CA_BUNDLE
                             cenv.pop("AWS_CA_BUNDLE", None)
                         else:

@@ -169,19 +169,62 @@ def test_event_hub_coalesces_progress_to_about_ten_a_second() -> None:
 @pytest.mark.parametrize("mode", ["md5", "crc32", "sha256"])
 def test_multipart_upload_every_checksum_mode(s3: Any, bigfile: Path, mode: str) -> None:
     events: list[TransferEvent] = []
-    with TransferEngine(s3, cfg(checksum=mode)) as engine:
+    store = MemoryTransferStore()
+    with TransferEngine(s3, cfg(checksum=mode), store) as engine:
         engine.subscribe(events.append)
         handle = engine.upload(UploadRequest("u1", bigfile, BUCKET, "temp/u1/clip.mp4",
                                              content_type="video/mp4"))
         assert handle.wait(30) == "completed", handle.error
     obj = s3.get_object(Bucket=BUCKET, Key="temp/u1/clip.mp4")
     assert obj["Body"].read() == bigfile.read_bytes()
-    assert obj["Metadata"]["sha256"] == sha(bigfile)
+    # Hashed while its parts were read: known only at the end, so it is in the row, not in
+    # the object's metadata (which is set when the upload is created).
+    assert store.checksums["u1"] == sha(bigfile)
+    assert "sha256" not in obj["Metadata"]
     assert obj["ContentType"] == "video/mp4"
     assert open_uploads(s3) == []
     kinds = [e.kind for e in events]
     assert kinds[:2] == [EventKind.QUEUED, EventKind.STARTED] and kinds[-1] == EventKind.COMPLETED
     assert events[-1].bytes_done == bigfile.stat().st_size
+
+
+def test_a_multipart_file_is_read_once_and_its_sha256_is_the_files(
+    s3: Any, bigfile: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One read per file: the SHA-256 comes from the reads that fill the part buffers, in
+    part order, even with parts finishing out of order and one of them sent twice."""
+    read = [0]
+    real_preadv, real_pread = os.preadv, os.pread
+
+    def preadv(fd: int, buffers: Any, offset: int) -> int:
+        n = real_preadv(fd, buffers, offset)
+        read[0] += n
+        return n
+
+    def pread(fd: int, length: int, offset: int) -> bytes:
+        data = real_pread(fd, length, offset)
+        read[0] += len(data)
+        return data
+
+    monkeypatch.setattr(os, "preadv", preadv)
+    monkeypatch.setattr(os, "pread", pread)
+    failed: list[int] = []
+
+    def flaky(request: Any, **_: Any) -> None:
+        if "partNumber=1&" in request.url + "&" and not failed:
+            failed.append(1)
+            time.sleep(0.2)  # part 1 ends after the others have been read
+            raise botocore.exceptions.ConnectionClosedError(endpoint_url=request.url)
+
+    s3.meta.events.register("before-send.s3.UploadPart", flaky)
+    store = MemoryTransferStore()
+    with TransferEngine(s3, cfg(parts_in_flight=4), store) as engine:
+        handle = engine.upload(UploadRequest("once", bigfile, BUCKET, "k"))
+        assert handle.wait(30) == "completed", handle.error
+    size = bigfile.stat().st_size
+    assert failed == [1]
+    assert read[0] == size + 5 * MIB  # every byte once, and part 1 again for its retry
+    assert store.checksums["once"] == sha(bigfile)
 
 
 def test_small_file_is_one_put_with_md5(s3: Any, tmp_path: Path) -> None:
@@ -470,7 +513,7 @@ def test_changed_source_starts_over_and_says_so(
     assert old_id not in [u["UploadId"] for u in open_uploads(s3)]
     obj = s3.get_object(Bucket=BUCKET, Key="k")
     assert obj["Body"].read() == bigfile.read_bytes()
-    assert obj["Metadata"]["sha256"] == sha(bigfile)
+    assert row(db, uid)["checksum"] == sha(bigfile)  # of the file as it is now
 
 
 def test_parts_s3_has_but_we_never_recorded_are_verified_and_kept(
@@ -770,3 +813,24 @@ def test_a_start_that_never_got_an_answer_aborts_exactly_its_own_key(
     assert len(lost) == FAST_RETRY.max_attempts  # each one created an upload in S3
     assert sorted(u["UploadId"] for u in open_uploads(s3)) == sorted(neighbours)
     assert store.intent("v1") is None
+
+
+@pytest.mark.parametrize(
+    ("setting", "endpoint", "mode"),
+    [
+        ("auto", None, "crc32"),  # AWS checks CRC32
+        ("auto", "http://127.0.0.1:9000", "md5"),  # a clone may not: its ETag is the MD5
+        ("crc32", "http://127.0.0.1:9000", "crc32"),  # MinIO, R2: the creator says so
+        ("md5", None, "md5"),
+    ],
+)
+def test_the_part_checksum_setting_chooses_the_engines_mode(
+    setting: str, endpoint: str | None, mode: str
+) -> None:
+    from shorts_desktop.core.config import Settings
+
+    settings = Settings(bucket_name="b", endpoint_url=endpoint, part_checksum=setting)
+    client = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint,
+                          aws_access_key_id="k", aws_secret_access_key="s")
+    with TransferEngine(client, EngineConfig.from_settings(settings)) as engine:
+        assert engine.checksum_mode() == mode

@@ -172,16 +172,19 @@ def test_s3_multipart_upload_completes_and_verifies(s3_env: Env, media: Media) -
     info = s3_env.storage.head(upload.key)
     assert info is not None and info.size == 6 * MIB
     assert info.etag.endswith("-2")  # parts of the 5 MiB threshold
-    assert info.metadata["sha256"] == sha256(path)
+    # Hashed from the reads that sent its parts: the row has it, the object's metadata
+    # (written when the upload began) cannot.
+    assert upload.checksum == sha256(path) == find_upload(upload.id).checksum
+    assert "sha256" not in info.metadata
     assert sum(progress) == 6 * MIB
     assert s3_env.storage.list_multipart_uploads("") == []
 
 
-def test_a_file_sent_in_parts_is_read_for_its_sha256_alone(
+def test_a_file_sent_to_s3_is_not_read_before_it_is_sent(
     s3_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No whole-file MD5 before the first byte of a multipart upload (each part carries its
-    own checksum); a single PUT still gets its Content-MD5 from the same one read."""
+    """One read per file: the engine hashes what it sends (SHA-256 from the part reads of
+    a multipart upload, SHA-256 and Content-MD5 from the buffer of a single PUT)."""
     from shorts_desktop.core.services import files
 
     asked: list[bool] = []
@@ -193,11 +196,12 @@ def test_a_file_sent_in_parts_is_read_for_its_sha256_alone(
 
     monkeypatch.setattr(files, "digests", digests)
     big = s3_env.uploads.upload_file(media.mp4("big.mp4", size=6 * MIB), "video")
-    assert asked == [False] and big.status == "completed"
-    assert s3_env.storage.head(big.key).metadata["sha256"] == big.checksum
-    asked.clear()
+    assert asked == [] and big.status == "completed"
+    assert big.checksum == sha256(media.folder / "big.mp4")
     small = s3_env.uploads.upload_file(media.mp4("small.mp4", size=MIB), "video")
-    assert asked == [True] and small.status == "completed"
+    assert asked == [] and small.status == "completed"
+    assert small.checksum == sha256(media.folder / "small.mp4") == find_upload(small.id).checksum
+    assert s3_env.storage.head(small.key).metadata["sha256"] == small.checksum
 
 
 def test_s3_small_file_is_one_put(s3_env: Env, media: Media) -> None:
@@ -215,18 +219,27 @@ def test_s3_small_file_is_one_put(s3_env: Env, media: Media) -> None:
 def test_file_changed_during_upload_is_refused(
     env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The bytes sent differ from the bytes hashed: the store (or our ETag check) refuses,
-    and the refusal is the user's input (exit 2), saying what happened to the file."""
-    real_put = env.storage.put_file
-
-    def change_then_put(path: Path, key: str, **kwargs: Any) -> str:
-        data = bytearray(path.read_bytes())
-        data[-1] ^= 0xFF
-        path.write_bytes(bytes(data))
-        return real_put(path, key, **kwargs)
-
-    monkeypatch.setattr(env.storage, "put_file", change_then_put)
+    """The file is rewritten while it is sent (S3: the engine read it, then it changed;
+    local: after it was hashed): refused, and the refusal is the user's input (exit 2),
+    saying what happened to the file."""
     clip = media.mp4(size=4000)
+
+    def rewrite(**_: Any) -> None:
+        data = bytearray(clip.read_bytes())
+        data[-1] ^= 0xFF
+        time.sleep(0.01)  # a new modification time, even on a coarse clock
+        clip.write_bytes(bytes(data))
+
+    if isinstance(env.storage, S3Storage):
+        env.storage.transfers.client.meta.events.register("before-send.s3.PutObject", rewrite)
+    else:
+        real_put = env.storage.put_file
+
+        def change_then_put(path: Path, key: str, **kwargs: Any) -> str | None:
+            rewrite()
+            return real_put(path, key, **kwargs)
+
+        monkeypatch.setattr(env.storage, "put_file", change_then_put)
     with pytest.raises(SourceFileChanged) as caught:
         env.uploads.upload_file(clip, "video")
     assert caught.value.exit_code == 2

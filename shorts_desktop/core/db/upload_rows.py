@@ -240,9 +240,9 @@ class UploadRows:
             cur = db.execute(
                 "UPDATE upload SET status = 'completed', error = NULL,"
                 " checksum = COALESCE(?, checksum), multipart_upload_id = NULL,"
-                " bytes_done = ?, updated_at = ?, completed_at = ?"
+                " size = ?, bytes_done = ?, updated_at = ?, completed_at = ?"
                 " WHERE id = ? AND status != 'cancelled'",
-                (sha256, size, now, now, transfer_id),
+                (sha256, size, size, now, now, transfer_id),
             )
             if cur.rowcount != 1:
                 raise LookupError(f"upload row {transfer_id} is gone or cancelled")

@@ -23,7 +23,7 @@ _MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"u
 
 @dataclass(frozen=True)
 class Digests:
-    sha256: str
+    sha256: str | None  # None: the S3 engine hashes it in the read that sends it
     md5: str | None  # only where a single PUT sends it (Content-MD5)
     size: int
 

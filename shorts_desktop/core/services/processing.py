@@ -344,6 +344,7 @@ class ProcessingService:
     def _store(self, job_id: str, name: str, path: Path, sums: files.Digests,
                progress: Callable[[int], None] | None) -> str:
         key = processed_key(self.settings.processed_prefix, job_id, name)
+        assert sums.sha256 is not None  # results are hashed first: their manifest lists it
         self.storage.put_file(path, key, content_type=RESULT_CONTENT_TYPES[name],
                               metadata=result_metadata(job_id, name, sums.sha256),
                               md5_hex=sums.md5, progress=progress, sha256=sums.sha256)

@@ -86,7 +86,7 @@ def source_changed(path: Path, sums: files.Digests,
         )
     rewritten = before is not None and (now.st_mtime_ns, now.st_ino) != (before.st_mtime_ns,
                                                                           before.st_ino)
-    if not rewritten and now.st_size <= REHASH_AFTER_FAILURE_MAX:
+    if not rewritten and sums.sha256 is not None and now.st_size <= REHASH_AFTER_FAILURE_MAX:
         try:
             rewritten = files.digests(path, md5=False).sha256 != sums.sha256
         except OSError:
@@ -261,12 +261,13 @@ class UploadService:
         return find_upload(upload.id), path, sums
 
     def _digests(self, path: Path) -> files.Digests:
-        """The checksums a send needs: MD5 only for a single PUT (and the local library,
-        which checks its copy with it)."""
+        """The checksums a send needs before it starts. The S3 engine computes SHA-256 and
+        MD5 in the read that sends the file (one read, not two), so for S3 only the size;
+        the local library checks its copy against both."""
         try:
-            size = path.stat().st_size
-            single = size < self.settings.multipart_threshold or self.storage.backend == "local"
-            return files.digests(path, md5=single)
+            if self.storage.backend != "local":
+                return files.Digests(None, None, path.stat().st_size)
+            return files.digests(path, md5=True)
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
 
@@ -286,7 +287,7 @@ class UploadService:
                                    bool(upload.is_temp), media_of(upload))
         before = _source_state(path)
         try:
-            self.storage.put_file(
+            stored_sha256 = self.storage.put_file(
                 path,
                 upload.key,
                 content_type=upload.content_type,
@@ -327,6 +328,7 @@ class UploadService:
             if isinstance(exc, TransferCancelled):
                 raise exc from None
             raise
+        upload.checksum = upload.checksum or stored_sha256
         try:
             self._record_completed(upload, sums.size)
             if path.parent == self.scratch_dir:  # pasted text: its file was only a carrier
@@ -341,7 +343,7 @@ class UploadService:
             raise
         return upload
 
-    _COMPLETION = ("status", "completed_at", "updated_at")
+    _COMPLETION = ("status", "completed_at", "updated_at", "checksum", "size")
 
     def _record_completed(self, upload: Upload, size: int) -> None:
         """Mark the row completed, unless the engine's store did in the commit that ended
@@ -351,7 +353,8 @@ class UploadService:
             raise StorageError("The upload's database row disappeared while it was stored.")
         if done["status"] != "completed":  # a store that keeps no rows: the local library
             now = utcnow()
-            done = {"status": "completed", "completed_at": now, "updated_at": now}
+            done = {"status": "completed", "completed_at": now, "updated_at": now,
+                    "checksum": upload.checksum, "size": size}
             updated = self.rows.update(upload.id, {**done, "error": None, "bytes_done": size},
                                        unless_status=("cancelled",))
             if updated != 1 and self._asked_of(upload.id) == "cancel":  # by another process
@@ -362,7 +365,7 @@ class UploadService:
         for name, value in done.items():
             setattr(upload, name, value)
         upload.error = None
-        upload.bytes_done = size
+        upload.bytes_done = upload.size
 
     def pause(self, upload_id: str) -> Upload:
         """Pause a running upload (this process) or mark a stopped one not to resume."""
@@ -485,7 +488,8 @@ class UploadService:
         if not Upload.select().where((Upload.size == size)
                                      & (Upload.status == "completed")).exists():
             return []
-        return self.find_same_content(self._digests(Path(path)).sha256, size)
+        sha256 = files.digests(Path(path), md5=False).sha256
+        return self.find_same_content(sha256 or "", size)
 
     def sizes_stored(self, sizes: Iterable[int]) -> set[int]:
         """Which of these sizes a completed upload has: one query for a whole drop, so

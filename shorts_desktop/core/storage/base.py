@@ -90,9 +90,11 @@ class Storage(Protocol):
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
         control: Callable[[], str | None] | None = None,
-    ) -> str:
-        """Store a file. A failure leaves nothing behind; an interrupted S3 upload keeps
-        its parts under `transfer_id` (the upload's id) so that it can be resumed.
+    ) -> str | None:
+        """Store a file; returns its SHA-256 (hex) when the backend computed it in the read
+        that sent it (S3: the caller need not read the file first), else None. A failure
+        leaves nothing behind; an interrupted S3 upload keeps its parts under
+        `transfer_id` (the upload's id) so that it can be resumed.
         `held()`, asked once the transfer is submitted, pauses it when true: a pause that
         came while the caller was handing it over still holds. `control()`, asked about
         twice a second while it runs, may answer "pause" or "cancel": what another process

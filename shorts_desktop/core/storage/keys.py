@@ -53,17 +53,20 @@ def upload_id_from_key(prefix: str, key: str) -> str | None:
 
 
 def object_metadata(
-    upload_id: str, kind: str, original_name: str, checksum: str, is_temp: bool,
+    upload_id: str, kind: str, original_name: str, checksum: str | None, is_temp: bool,
     media: tuple[float, int, int] | None = None,
 ) -> dict[str, str]:
-    """`media`: a video's (duration, width, height), so that `sync` restores them too."""
+    """`media`: a video's (duration, width, height), so that `sync` restores them too.
+    Without a `checksum` the engine adds the one it computes, when it has it before the
+    first byte (a single PUT); a multipart object's SHA-256 is in its row only."""
     meta = {
         "upload-id": upload_id,
         "kind": kind,
         "original-name": quote(original_name, safe=""),
-        "sha256": checksum,
         "is-temp": "true" if is_temp else "false",
     }
+    if checksum is not None:
+        meta["sha256"] = checksum
     if media is not None:
         meta["duration"] = f"{media[0]:.3f}"
         meta["width"], meta["height"] = str(media[1]), str(media[2])

@@ -263,8 +263,9 @@ class LocalStorage:
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
         control: Callable[[], str | None] | None = None,
-    ) -> str:
-        """Copy a file in; returns its MD5 hex as the ETag. A failure leaves nothing behind.
+    ) -> str | None:
+        """Copy a file in; a failure leaves nothing behind. Returns None: the caller hashed
+        the file (`sha256`), and the copy is checked against its `md5_hex`.
 
         A local copy is quick and is not resumed: `transfer_id`, `sha256`, `notice`
         (which reports restarts), `held` and `control` are unused (`progress` pauses a
@@ -278,7 +279,7 @@ class LocalStorage:
         except OSError as exc:
             raise os_error(exc, f"read {path}") from exc
         with src:
-            return self._store(
+            self._store(
                 src,
                 key,
                 content_type=content_type,
@@ -287,6 +288,7 @@ class LocalStorage:
                 progress=progress,
                 changed=f"The file {path}",
             )
+        return None
 
     def copy(self, src_key: str, dst_key: str, *, content_type: str,
              metadata: dict[str, str]) -> None:

@@ -48,6 +48,7 @@ from shorts_desktop.core.transfers import (
     RoutingStore,
     TransferEngine,
     TransferEvent,
+    TransferHandle,
     TransferStore,
     UploadRequest,
 )
@@ -295,8 +296,9 @@ class S3Storage:
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
         control: Callable[[], str | None] | None = None,
-    ) -> str:
-        """Upload through the engine and wait; resumes saved parts for `transfer_id`."""
+    ) -> str | None:
+        """Upload through the engine and wait; resumes saved parts for `transfer_id`.
+        Returns the SHA-256 the engine computed while it read the file."""
         request = UploadRequest(
             transfer_id=transfer_id or f"put-{uuid.uuid4()}",
             path=path,
@@ -308,13 +310,12 @@ class S3Storage:
             md5=md5_hex,
             extra_args=self.write_args(key),
         )
-        self._wait(self.transfers.upload, request, progress, notice, held, control)
-        return ""
+        return self._wait(self.transfers.upload, request, progress, notice, held, control).sha256
 
     def _wait(self, submit: Any, request: Any, progress: ProgressCallback | None,
               notice: Callable[[str], None] | None = None,
               held: Callable[[], bool] | None = None,
-              control: Callable[[], str | None] | None = None) -> None:
+              control: Callable[[], str | None] | None = None) -> TransferHandle:
         """Submit to the engine and block until the end, reporting progress as deltas;
         `held` and `control` as in `Storage.put_file`.
 
@@ -335,7 +336,7 @@ class S3Storage:
 
         unsubscribe = engine.subscribe(on_event)
         try:
-            handle = submit(request)
+            handle: TransferHandle = submit(request)
             if held is not None and held():  # paused while it was being handed over
                 engine.pause(ident)
             while True:
@@ -364,6 +365,7 @@ class S3Storage:
             raise StorageError(handle.error or f"The transfer {state}.")
         if progress is not None and handle.total > done[0]:
             progress(handle.total - done[0])
+        return handle
 
     def head(self, key: str) -> ObjectInfo | None:
         try:

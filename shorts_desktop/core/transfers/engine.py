@@ -74,6 +74,7 @@ class EngineConfig:
             "files_in_flight": settings.files_in_flight,
             "parts_in_flight": settings.parts_in_flight,
             "bandwidth_limit": settings.bandwidth_limit,
+            "checksum": settings.part_checksum,
             "part_size": max(5 * MIB, min(settings.multipart_threshold, DEFAULT_PART_SIZE)),
         }
         values.update(overrides)
@@ -118,6 +119,11 @@ class TransferHandle:
     @property
     def retries(self) -> int:
         return self._t.retries
+
+    @property
+    def sha256(self) -> str | None:
+        """The SHA-256 (hex) of what a completed upload stored."""
+        return self._t.sha256
 
     @property
     def closing(self) -> bool:

@@ -37,6 +37,7 @@ class Transfer:
         self._count_lock = threading.Lock()
         self._bytes = 0
         self.total = 0
+        self.sha256: str | None = None  # of the bytes an upload stored, once it has
         self.state = "queued"
         self.error: str | None = None
         self.message: str | None = None

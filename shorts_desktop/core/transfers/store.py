@@ -122,6 +122,7 @@ class MemoryTransferStore:
         self._saved: dict[str, SavedUpload] = {}
         self._intents: dict[str, Intent] = {}
         self.states: dict[str, tuple[str, str | None]] = {}
+        self.checksums: dict[str, str | None] = {}  # the SHA-256 each completion recorded
 
     def load(self, transfer_id: str) -> SavedUpload | None:
         with self._lock:
@@ -165,6 +166,7 @@ class MemoryTransferStore:
             self._saved.pop(transfer_id, None)
             self._intents.pop(transfer_id, None)
             self.states[transfer_id] = ("completed", None)
+            self.checksums[transfer_id] = sha256
 
 
 class RoutingStore:

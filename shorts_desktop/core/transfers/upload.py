@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import queue
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,10 +119,50 @@ def _hash_file(t: Transfer, fd: int, size: int, want_md5: bool) -> tuple[str, st
     return sha.hexdigest(), md5.hexdigest() if md5 is not None else None
 
 
-def _metadata(req: UploadRequest, sha256: str) -> dict[str, str]:
+def _metadata(req: UploadRequest, sha256: str | None) -> dict[str, str]:
+    """The object's metadata; a multipart upload whose SHA-256 is only known at its end
+    (computed while its parts are read) has none there: its row holds it."""
     meta = dict(req.metadata or {})
-    meta.setdefault("sha256", sha256)
+    if sha256 is not None:
+        meta.setdefault("sha256", sha256)
     return meta
+
+
+class InOrderSha256:
+    """The file's SHA-256 fed by the part workers in part order, from the read that fills
+    each part's buffer: one read of the file, and the first byte goes out before the
+    whole file is hashed. A part waits (a few ms) for the one before it to be hashed."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._next = 1
+        self._cond = threading.Condition()
+        self._broken = False
+
+    def feed(self, t: Transfer, n: int, data: memoryview) -> None:
+        with self._cond:
+            while self._next < n and not self._broken:
+                if t.should_stop():
+                    raise Stop()
+                self._cond.wait(0.05)
+            if self._broken or self._next != n:
+                return  # a part read again for a retry was hashed the first time
+        self._sha.update(data)  # only the part whose turn it is gets here
+        with self._cond:
+            self._next = n + 1
+            self._cond.notify_all()
+
+    def give_up(self) -> None:
+        """A part failed: the parts waiting for it stop waiting."""
+        with self._cond:
+            self._broken = True
+            self._cond.notify_all()
+
+    def hexdigest(self, count: int) -> str | None:
+        """The digest once parts 1..count are all in, else None."""
+        with self._cond:
+            whole = not self._broken and self._next == count + 1
+        return self._sha.hexdigest() if whole else None
 
 
 def run_upload(ctx: Context, t: Transfer) -> None:
@@ -245,6 +286,7 @@ def _delete_quietly(ctx: Context, req: UploadRequest) -> None:
 def _finish(ctx: Context, t: Transfer, sha: str | None, size: int) -> None:
     """Record completion; if the database refuses, remove the object (no orphan)."""
     req: UploadRequest = t.request
+    t.sha256 = sha
     try:
         ctx.store.complete(t.id, sha256=sha, size=size)
     except BaseException:
@@ -416,7 +458,7 @@ def _multipart(
             else:
                 done = _reconcile(ctx, t, fd, saved, size, server)
     if saved is None:
-        sha = req.sha256 or _hash_file(t, fd, size, want_md5=False)[0]
+        sha = req.sha256  # None: hashed below, from the reads that fill the part buffers
         mode = ctx.checksum_mode
         create: dict[str, Any] = {
             "Bucket": req.bucket,
@@ -432,6 +474,10 @@ def _multipart(
             part_size=part_size_for(size, ctx.part_size), sha256=sha, checksum_mode=mode,
         )
         ctx.store.begin(t.id, saved)
+        hasher = None if sha is not None else InOrderSha256()
+    else:  # parts sent before are not read again, so the SHA-256 needs a pass of its own
+        sha = saved.sha256 or req.sha256 or _hash_file(t, fd, size, want_md5=False)[0]
+        hasher = None
     t.extra["multipart_id"] = saved.multipart_id
     t.set_bytes(sum(p.size for p in done.values()))
     ctx.event(t, EventKind.STARTED, notice)
@@ -448,7 +494,11 @@ def _multipart(
         except queue.Empty:
             buffer = bytearray(current.part_size)
         try:
-            return _send_part(ctx, t, fd, current, size, n, buffer)
+            return _send_part(ctx, t, fd, current, size, n, buffer, hasher)
+        except BaseException:
+            if hasher is not None:
+                hasher.give_up()
+            raise
         finally:
             buffers.put(buffer)
 
@@ -468,7 +518,11 @@ def _multipart(
         ) from None
     if _stat(req.path) != (size, mtime):
         raise SourceChanged("The file changed while it was being uploaded; upload it again.")
-    _complete(ctx, t, saved, size, [done[n] for n in range(1, count + 1)])
+    if hasher is not None:
+        sha = hasher.hexdigest(count)
+        if sha is None:  # cannot be: every part was read in this run
+            raise SourceChanged("The file could not be read in full; upload it again.")
+    _complete(ctx, t, saved, size, [done[n] for n in range(1, count + 1)], sha)
 
 
 def _pread_into(fd: int, view: memoryview, offset: int) -> None:
@@ -483,7 +537,7 @@ def _pread_into(fd: int, view: memoryview, offset: int) -> None:
 
 def _send_part(
     ctx: Context, t: Transfer, fd: int, saved: SavedUpload, size: int, n: int,
-    buffer: bytearray,
+    buffer: bytearray, hasher: InOrderSha256 | None = None,
 ) -> PartRecord:
     """Send part `n` from `buffer` (reused across parts: no allocation per part)."""
     req: UploadRequest = t.request
@@ -494,6 +548,8 @@ def _send_part(
         t.check()
         data = memoryview(buffer)[:length]
         _pread_into(fd, data, offset)
+        if hasher is not None:
+            hasher.feed(t, n, data)
         digest = digest_part(data, saved.checksum_mode)
         body = SendBody(t, ctx.limiter, length, data=data, skip_first_pass=ctx.signs_payload)
         del data
@@ -536,7 +592,8 @@ def _send_part(
 
 
 def _complete(
-    ctx: Context, t: Transfer, saved: SavedUpload, size: int, parts: list[PartRecord]
+    ctx: Context, t: Transfer, saved: SavedUpload, size: int, parts: list[PartRecord],
+    sha: str | None,
 ) -> None:
     req: UploadRequest = t.request
     field = CHECKSUM_FIELD.get(saved.checksum_mode)
@@ -581,4 +638,4 @@ def _complete(
     if not ok:
         _delete_quietly(ctx, req)
         raise IntegrityError("The stored file does not match what was read from disk")
-    _finish(ctx, t, saved.sha256, size)
+    _finish(ctx, t, sha, size)

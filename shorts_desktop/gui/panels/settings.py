@@ -136,6 +136,12 @@ ENCRYPTION_WORDS = {
     "AES256": "SSE-S3 (AES256)",
     "aws:kms": "SSE-KMS (aws:kms)",
 }
+PART_CHECKSUM_WORDS = {
+    "auto": "Automatic (CRC32 on AWS, MD5 elsewhere)",
+    "crc32": "CRC32: fastest",
+    "md5": "MD5: every S3 service",
+    "sha256": "SHA-256",
+}
 STORAGE_CLASS_WORDS = {
     "STANDARD": "Standard: read often",
     "INTELLIGENT_TIERING": "Intelligent-Tiering: automatic",
@@ -661,6 +667,7 @@ class SettingsPanel(Panel):
         self._number(grid, "S3_CLEANUP_TEMP_HOURS")
         self._int(grid, "SHORTS_DESKTOP_FILES_IN_FLIGHT")
         self._int(grid, "SHORTS_DESKTOP_PARTS_IN_FLIGHT")
+        self._choice(grid, "S3_PART_CHECKSUM", lambda c: PART_CHECKSUM_WORDS.get(c, c))
         bandwidth = self._int(grid, "SHORTS_DESKTOP_BANDWIDTH_LIMIT")
         bandwidth.setSpecialValueText("Unlimited")
         return box
