@@ -193,8 +193,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
     """Every file and folder named is checked before the first byte is sent (a bad file
-    named uploads nothing); then they go one after another under one progress bar. One
-    that fails stops the rest; the ones already stored stay stored."""
+    named uploads nothing); then they go through the window's upload queue, as many at
+    once as the settings allow, under one progress bar. One that fails stops those not
+    started yet; the ones already stored stay stored."""
     from shorts_desktop.core.services.intake import take
 
     kind = "video" if args.what == "video" else "transcript"
@@ -212,32 +213,38 @@ def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
     if not intake.files:
         raise UserError(f"None of the {kind}s in the folders named can be uploaded (the notes "
                         "above say why); nothing was uploaded.")
-    one = len(paths) == 1 and intake.files[0].path == paths[0]
-    count = len(intake.files)
-    bar = ProgressBar(intake.total_size, intake.files[0].path.name, sys.stderr)
-    done: list[dict[str, Any]] = []
-    try:
+    if len(paths) == 1 and intake.files[0].path == paths[0]:  # one file: its own sentences
+        checked = intake.files[0]
+        bar = ProgressBar(checked.size, checked.path.name, sys.stderr)
         try:
-            for number, checked in enumerate(intake.files, 1):
-                bar.label = checked.path.name if one else f"{number}/{count} {checked.path.name}"
-                upload = svc.uploads.upload_file(checked.path, kind, is_temp=is_temp,
-                                                 progress=bar,
-                                                 content_type=checked.content_type)
-                done.append(upload.to_dict())
+            upload = svc.uploads.upload_file(checked.path, kind, is_temp=is_temp, progress=bar,
+                                             content_type=checked.content_type)
         finally:
             bar.finish()
-    except (ShortsError, KeyboardInterrupt):
-        if not one:
-            if args.json:
-                emit_json(done)
-            left = count - len(done) - 1
-            rest = f"; {_count(left, 'file')} not tried" if left else ""
-            print(f"Uploaded {len(done)} of {_count(count, 'file')} "
-                  f"({human_size(sum(int(u['size']) for u in done))}) before "
-                  f"{intake.files[len(done)].path.name} failed{rest}.", file=sys.stderr)
-        raise
-    if one:
-        return report_uploaded(args, done[0])
+        return report_uploaded(args, upload.to_dict())
+    ended = _send_through_queue(svc, intake.files, kind, is_temp,
+                                ProgressBar(intake.total_size, f"{len(intake.files)} files",
+                                            sys.stderr))
+    done = [item.upload for item in ended if item.state == "completed" and item.upload]
+    count = len(ended)
+    failed = next((item for item in ended if item.state == "failed"), None)
+    paused = [item for item in ended if item.state == "paused"]
+    if failed is not None or paused:
+        if args.json:
+            emit_json(done)
+        for item in paused:  # `shorts-desktop pause ID` from another terminal
+            print(f"note: {item.name} was paused; `shorts-desktop resume {item.upload_id}` "
+                  "continues it.", file=sys.stderr)
+        left = sum(1 for item in ended if item.state == "cancelled" and not item.upload_id)
+        rest = f"; {_count(left, 'file')} not tried" if left else ""
+        what = (f" before {failed.name} failed" if failed is not None
+                else f"; {_count(len(paused), 'file')} paused")
+        print(f"Uploaded {len(done)} of {_count(count, 'file')} "
+              f"({human_size(sum(int(u['size']) for u in done))}){what}{rest}.", file=sys.stderr)
+        if failed is not None:
+            error = UserError if failed.exit_code == UserError.exit_code else ShortsError
+            raise error(failed.error or f"{failed.name} could not be uploaded.")
+        return 1
     if args.json:
         emit_json(done)
         return 0
@@ -247,6 +254,87 @@ def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
     print(f"Uploaded {_count(count, 'file')} ({human_size(intake.total_size)}) to {where} "
           "storage.")
     return 0
+
+
+def _send_through_queue(svc: Any, files: Sequence[Any], kind: str, is_temp: bool,
+                        bar: ProgressBar) -> list[Any]:
+    """Queue `files` (checked by the intake) and wait until each has ended; returns their
+    last snapshots in the order given. The first failure cancels the files not started.
+    Ctrl-C stops the command: what was being sent keeps its parts for `resume`."""
+    import threading
+
+    queue = svc.upload_queue
+    lock = threading.Condition()
+    mine: dict[int, Any] = {}
+    sent: dict[int, int] = {}
+    ending = ("completed", "failed", "cancelled", "paused")
+    failure = [False]
+
+    def on_event(event: Any) -> None:
+        item = event.item
+        if item is None:
+            return
+        with lock:
+            if item.item_id not in mine:
+                return
+            mine[item.item_id] = item
+            delta = item.bytes_done - sent.get(item.item_id, 0)
+            if delta > 0:
+                sent[item.item_id] = item.bytes_done
+                bar(delta)
+            first_failure = item.state == "failed" and not failure[0]
+            failure[0] = failure[0] or item.state == "failed"
+            lock.notify_all()
+        if first_failure:  # stop what has not started; what is being sent finishes
+            for other in list(mine.values()):
+                if other.state == "queued" and other.upload_id is None:
+                    queue.cancel(other.item_id)
+
+    queue.subscribe(on_event)
+    order: list[int] = []
+    try:
+        try:
+            for checked in files:
+                with lock:
+                    if failure[0]:
+                        break
+                    item = queue.add_file(checked.path, kind, is_temp,
+                                          content_type=checked.content_type)
+                    mine.setdefault(item.item_id, item)
+                    order.append(item.item_id)
+            with lock:
+                while not all(mine[i].state in ending for i in order):
+                    lock.wait(0.5)  # a timeout, so that Ctrl-C gets through
+        finally:
+            bar.finish()
+    except KeyboardInterrupt:
+        svc.close()  # the engine stops; each unfinished upload keeps its parts and row
+        raise UploadsInterrupted() from None
+    ended = [mine[i] for i in order]
+    not_tried = len(files) - len(order)  # added none after the failure: they count too
+    return ended + [_NotTried(f.path.name) for f in files[len(files) - not_tried:]]
+
+
+class _NotTried:
+    """A file the command did not queue because an earlier one had failed."""
+
+    state = "cancelled"
+    upload_id = None
+    upload = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class UploadsInterrupted(ShortsError):
+    """Ctrl-C while several files were being sent."""
+
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("Interrupted; the files being sent keep what they sent: "
+                         "`shorts-desktop queue` lists them and `shorts-desktop resume ID` "
+                         "continues one.")
 
 
 def _count(count: int, word: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -109,6 +111,7 @@ def test_one_failing_midway_keeps_what_was_stored_and_says_which(
     second = make_mp4(tmp_path / "second.mp4")
     third = make_mp4(tmp_path / "third.mp4")
     env = {**cli_env, "S3_MULTIPART_THRESHOLD": str(5 * MIB),
+           "SHORTS_DESKTOP_FILES_IN_FLIGHT": "1",  # the others wait in line meanwhile
            "SHORTS_DESKTOP_BANDWIDTH_LIMIT": str(4 * MIB)}  # the first takes ~3 s
     child = subprocess.Popen(
         [sys.executable, "-m", "shorts_desktop", "upload", "video", str(first), str(second),
@@ -141,6 +144,33 @@ def test_one_failing_midway_keeps_what_was_stored_and_says_which(
         ("first.mp4", "completed")]
 
 
+def test_several_files_are_sent_at_once(
+    run_cli, cli_env, s3_bucket, tmp_path: Path, shorts_home: Path,
+) -> None:
+    """As many files at once as SHORTS_DESKTOP_FILES_IN_FLIGHT says, under one bar."""
+    clips = [make_mp4(tmp_path / f"clip-{n}.mp4", 6 * MIB) for n in range(4)]
+    env = {**cli_env, "SHORTS_DESKTOP_FILES_IN_FLIGHT": "2",
+           "SHORTS_DESKTOP_BANDWIDTH_LIMIT": str(8 * MIB)}  # ~3 s in all
+    child = subprocess.Popen(
+        [sys.executable, "-m", "shorts_desktop", "upload", "video", *map(str, clips), "--json"],
+        env=env, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = shorts_home / "data" / "shorts-desktop.db"
+    most = 0
+    while child.poll() is None:
+        if db.exists():
+            with contextlib.suppress(sqlite3.OperationalError), sqlite3.connect(db) as conn:
+                (sending,) = conn.execute(
+                    "SELECT COUNT(*) FROM upload WHERE status = 'uploading'").fetchone()
+                most = max(most, sending)
+        time.sleep(0.02)
+    out, err = child.communicate()
+    assert child.returncode == 0, err
+    assert most == 2  # two at a time: never one after another, never more than the setting
+    rows = json.loads(out)
+    assert [r["original_name"] for r in rows] == [c.name for c in clips]  # in the order named
+    assert sorted(bucket_keys(s3_bucket)) == sorted(r["key"] for r in rows)
+
+
 def test_help_says_what_paths_and_json_do(run_cli) -> None:
     shown = run_cli("upload", "video", "--help")
     text = " ".join(shown.stdout.split())
@@ -148,3 +178,38 @@ def test_help_says_what_paths_and_json_do(run_cli) -> None:
     assert "PATH [PATH ...]" in text
     assert "files or folders to upload; a folder adds every video in it" in text
     assert "one object when PATH is one file, else a list" in text
+
+
+def test_ctrl_c_stops_the_command_and_resume_finishes_what_was_being_sent(
+    run_cli, cli_env, s3_bucket, tmp_path: Path, shorts_home: Path,
+) -> None:
+    clips = [make_mp4(tmp_path / f"clip-{n}.mp4", 12 * MIB) for n in range(3)]
+    env = {**cli_env, "S3_MULTIPART_THRESHOLD": str(5 * MIB),
+           "SHORTS_DESKTOP_FILES_IN_FLIGHT": "2",
+           "SHORTS_DESKTOP_BANDWIDTH_LIMIT": str(2 * MIB)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "shorts_desktop", "upload", "video", *map(str, clips)],
+        env=env, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = shorts_home / "data" / "shorts-desktop.db"
+    deadline = time.monotonic() + 60
+    while True:  # both slots are sending parts
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        with contextlib.suppress(sqlite3.OperationalError), sqlite3.connect(db) as conn:
+            (parts,) = conn.execute("SELECT COUNT(DISTINCT upload_id) FROM transfer_part"
+                                    ).fetchone()
+            if parts == 2:
+                break
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _out, err = child.communicate(timeout=30)  # it stops at once, not after the uploads
+    assert child.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "error: Interrupted; the files being sent keep what they sent: `shorts-desktop queue` "
+        "lists them and `shorts-desktop resume ID` continues one.")
+    waiting = ok_json(run_cli("queue", "--json"))
+    assert sorted(r["original_name"] for r in waiting) == ["clip-0.mp4", "clip-1.mp4"]
+    assert all(r["bytes_done"] > 0 for r in waiting)  # they kept their parts
+    for row in waiting:
+        assert run_cli("resume", row["id"]).returncode == 0
+    assert sorted(r["original_name"] for r in stored(run_cli)) == ["clip-0.mp4", "clip-1.mp4"]
+    assert len(bucket_keys(s3_bucket)) == 2  # clip-2 was never started: nothing of it

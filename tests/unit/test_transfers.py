@@ -139,6 +139,35 @@ def test_token_bucket_limits_and_can_change_while_waiting() -> None:
     assert done.wait(1)
 
 
+def test_event_hub_batches_posts_keeps_their_order_and_routes_by_transfer() -> None:
+    """A busy hub wakes every BATCH_SECONDS, not per post; an event after a quiet spell
+    goes out at once; a subscriber to one transfer hears only its events."""
+    from shorts_desktop.core.transfers import events as events_module
+
+    hub = EventHub(0.1)
+    everything: list[TransferEvent] = []
+    only_b: list[TransferEvent] = []
+    hub.subscribe(everything.append)
+    stop_b = hub.subscribe(only_b.append, "b")
+    hub.start()
+    first = time.monotonic()
+    hub.post(TransferEvent("a", EventKind.QUEUED, "upload", 0, 1))
+    while not everything:
+        time.sleep(0.001)
+    assert time.monotonic() - first < events_module.BATCH_SECONDS  # out at once: it was idle
+    posted = [TransferEvent(t, EventKind.STARTED, "upload", n, 10)
+              for n in range(200) for t in ("a", "b")]
+    for event in posted:
+        hub.post(event)
+    while len(only_b) < 200:
+        time.sleep(0.001)
+    stop_b()
+    hub.post(TransferEvent("b", EventKind.COMPLETED, "upload", 10, 10))
+    hub.stop()
+    assert everything[1:-1] == posted and everything[-1].kind == EventKind.COMPLETED
+    assert only_b == [e for e in posted if e.transfer_id == "b"]  # it had unsubscribed
+
+
 def test_event_hub_coalesces_progress_to_about_ten_a_second() -> None:
     class Item:
         id, direction, total = "x", "upload", 10**9

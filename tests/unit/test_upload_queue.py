@@ -275,3 +275,39 @@ def test_a_full_disk_reads_as_one_on_the_row(
     wait_until(queue, lambda: states(queue)["full.mp4"] == "failed")
     error = by_name(queue, "full.mp4").error or ""
     assert "disk is full" in error and "Unexpected" not in error
+
+
+def test_files_wait_in_line_without_a_thread_or_a_row_until_a_slot_frees(
+    s3_env: Env, media: Media
+) -> None:
+    """Two slots: the others wait in line (no worker, no row); one cancelled or paused
+    while it waits is handled at once, and the rest go through in the order added."""
+    queue = UploadQueue(s3_env.uploads, files_in_flight=2)
+    try:
+        engine = s3_env.storage.transfers
+        engine.set_bandwidth_limit(2 * MIB)
+        paths = [media.mp4(f"clip-{n}.mp4", size=3 * MIB) for n in range(6)]
+        for path in paths:
+            queue.add_file(path, "video")
+        wait_until(queue, lambda: sending(queue, "clip-0.mp4") and sending(queue, "clip-1.mp4"))
+        assert {row.original_name for row in Upload.select()} == {"clip-0.mp4", "clip-1.mp4"}
+        assert list(queue._line) == [by_name(queue, f"clip-{n}.mp4").item_id for n in (2, 3, 4, 5)]
+        assert threading.active_count() < 30  # not a thread parked per waiting file
+
+        queue.cancel(by_name(queue, "clip-3.mp4").item_id)
+        wait_until(queue, lambda: states(queue)["clip-3.mp4"] == "cancelled")
+        queue.pause(by_name(queue, "clip-4.mp4").item_id)
+        assert states(queue)["clip-4.mp4"] == "paused"
+        assert list(queue._line) == [by_name(queue, f"clip-{n}.mp4").item_id for n in (2, 5)]
+
+        engine.set_bandwidth_limit(0)
+        wait_until(queue, lambda: all(states(queue)[f"clip-{n}.mp4"] == "completed"
+                                      for n in (0, 1, 2, 5)))
+        assert states(queue)["clip-4.mp4"] == "paused"
+        queue.resume(by_name(queue, "clip-4.mp4").item_id)
+        wait_until(queue, lambda: states(queue)["clip-4.mp4"] == "completed")
+        rows = {row.original_name: row.status for row in Upload.select()}
+        assert rows == {f"clip-{n}.mp4": "completed" for n in (0, 1, 2, 4, 5)}  # 3: no row
+        assert len(s3_env.keys()) == 5 and queue._slots_taken == 0
+    finally:
+        queue.shutdown()

@@ -82,19 +82,36 @@ def encoding_of(data: bytes) -> str:
 
 def decode(data: bytes, name: str) -> str:
     """Text of a transcript; accepts what the upload check accepts (UTF-8, UTF-16 with BOM)."""
+    text = _checked(data, name, want_text=True)
+    assert text is not None
+    return text
+
+
+def check(data: bytes, name: str) -> str:
+    """Refuse what `decode` refuses; returns the codec. ASCII bytes (most transcripts) are
+    valid UTF-8 by themselves, so their text is not built: a 1 MiB file in ~0.4 ms."""
+    _checked(data, name, want_text=False)
+    return encoding_of(data)
+
+
+def _checked(data: bytes, name: str, want_text: bool) -> str | None:
     if not data.strip():
         raise UserError(f"{name} is empty.")
     if len(data) > MAX_TRANSCRIPT_BYTES:
         raise UserError(f"{name} is larger than 10 MiB, too large for a transcript.")
     encoding = encoding_of(data)
-    if encoding != "utf-16" and b"\x00" in data:
-        raise UserError(f"{name} is not text (it contains binary data).")
+    if encoding != "utf-16":
+        if b"\x00" in data:
+            raise UserError(f"{name} is not text (it contains binary data).")
+        if data.translate(None, _ALL_BUT_CONTROL):
+            raise UserError(f"{name} is not text (it contains control characters).")
+        if not want_text and data.isascii():  # data.strip() found text: so would str.strip
+            return None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
         raise UserError(f"{name} is not UTF-8 or UTF-16 text; save it as UTF-8.") from None
-    if (data.translate(None, _ALL_BUT_CONTROL) if encoding != "utf-16"
-            else _CONTROL.search(text)):
+    if encoding == "utf-16" and _CONTROL.search(text):
         raise UserError(f"{name} is not text (it contains control characters).")
     if not text.strip():
         raise UserError(f"{name} has no text in it.")

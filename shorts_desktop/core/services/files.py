@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from shorts_desktop.core.errors import UserError
 from shorts_desktop.core.render.transcript import MAX_TRANSCRIPT_BYTES
+from shorts_desktop.core.render.transcript import check as check_transcript
 from shorts_desktop.core.render.transcript import decode as decode_transcript
 
 __all__ = ["decode_transcript"]  # the one decoder, shared with the render
@@ -43,24 +45,28 @@ def digests(path: Path, chunk: int = 8 * 1024 * 1024, *, md5: bool = True) -> Di
 
 
 def check_readable_file(path: Path) -> int:
-    """The file's size, or a UserError saying why it cannot be uploaded."""
-    if not path.exists():
-        raise UserError(f"{path} does not exist.")
-    if path.is_dir():
-        raise UserError(f"{path} is a folder, not a file.")
-    if not path.is_file():
-        raise UserError(f"{path} is not a regular file.")
-    if not os.access(path, os.R_OK):
-        raise UserError(f"{path} cannot be read (permission denied).")
+    """The file's size, or a UserError saying why it cannot be uploaded. One stat and one
+    open: every call is a system call that hands the GIL to another upload thread."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise UserError(f"{path} does not exist.") from None
+    # Any other OSError (a folder on the way that cannot be entered, a name too long) goes
+    # up as it is: `failures.explain` words each of those.
+    if stat.S_ISDIR(st.st_mode):
+        raise UserError(f"{path} is a folder, not a file.")
+    if not stat.S_ISREG(st.st_mode):
+        raise UserError(f"{path} is not a regular file.")
+    try:
+        with open(path, "rb") as f:
             f.read(1)
+    except PermissionError:
+        raise UserError(f"{path} cannot be read (permission denied).") from None
     except OSError as exc:
         raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
-    if size == 0:
+    if st.st_size == 0:
         raise UserError(f"{path} is empty.")
-    return size
+    return st.st_size
 
 
 def sniff_video(path: Path) -> str:
@@ -87,10 +93,11 @@ def check_transcript_file(path: Path) -> str:
     if ext not in TRANSCRIPT_EXTENSIONS:
         raise UserError(f"{path.name} is not a transcript: use a .txt, .srt or .vtt file.")
     data = path.read_bytes()[: MAX_TRANSCRIPT_BYTES + 1]
-    text = decode_transcript(data, path.name)
-    if ext == ".vtt" and not text.lstrip("\ufeff").startswith("WEBVTT"):
-        raise UserError(f"{path.name} is not a WebVTT file (it must start with WEBVTT).")
-    if ext in (".srt", ".vtt") and "-->" not in text:
-        raise UserError(f"{path.name} has no subtitle timings (no '-->' lines).")
-    charset = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
-    return f"{TRANSCRIPT_EXTENSIONS[ext]}; charset={charset}"
+    utf16 = check_transcript(data, path.name) == "utf-16"
+    if ext in (".srt", ".vtt"):  # UTF-8 is searched as bytes: no text built for it
+        text = data.decode("utf-16").lstrip("\ufeff").encode() if utf16 else data
+        if ext == ".vtt" and not text.removeprefix(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+            raise UserError(f"{path.name} is not a WebVTT file (it must start with WEBVTT).")
+        if b"-->" not in text:
+            raise UserError(f"{path.name} has no subtitle timings (no '-->' lines).")
+    return f"{TRANSCRIPT_EXTENSIONS[ext]}; charset={'utf-16' if utf16 else 'utf-8'}"

@@ -1,15 +1,18 @@
 """The upload queue the window shows: add, pause, resume, cancel, retry, pause all.
 
-Files are validated and checksummed a few at a time (`files_in_flight`), then handed to
-the storage: on S3 the transfer engine moves the bytes (bounded threads, pause/resume
-within a part, saved parts across restarts); in the local library a copy runs here and
-pauses between chunks. Unfinished uploads are in the database, so `restore()` brings
-the queue back after a restart. Subscribers get `QueueEvent`s on worker threads (never
-Qt); progress is coalesced to at most ~10 events a second per item.
+Files are sent `files_in_flight` at a time: an item waits in line, with no thread and no
+database row, until a slot frees; then a worker records it and hands it to the storage
+(so a file cancelled before its turn leaves no row). On S3 the transfer engine moves the
+bytes (bounded threads, pause/resume within a part, saved parts across restarts); in the
+local library a copy runs here and pauses between chunks. Unfinished uploads are in the
+database, so `restore()` brings the queue back after a restart. Subscribers get
+`QueueEvent`s on worker threads (never Qt); progress is coalesced to at most ~10 events a
+second per item.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import logging
@@ -56,6 +59,7 @@ class QueueItem:
     text: str | None = field(default=None, repr=False)
     upload_id: str | None = None
     content_type: str | None = None  # as the intake found it: not checked again
+    exit_code: int | None = None  # of a failure: 2 for the user's input (ShortsError's)
 
 
 @dataclass(frozen=True)
@@ -70,10 +74,11 @@ Subscriber = Callable[[QueueEvent], None]
 class _Control:
     """Per-item switches and the worker's claim on the item.
 
-    `attached`: a worker thread has the item (or will: it waits in the pool). A paused
-    item gives its thread back, so 200 paused files cost no thread; resuming it hands
-    it to the pool again. Both happen under the queue's lock, so that a resume racing a
-    worker that is letting go never leaves an item with no worker or with two.
+    `attached`: a worker thread has the item, or will (it is in line for a slot, or in
+    the pool). A paused item gives its thread back, so 200 paused files cost no thread;
+    resuming it hands it to the line again. Both happen under the queue's lock, so that a
+    resume racing a worker that is letting go never leaves an item with no worker or with
+    two.
     """
 
     def __init__(self) -> None:
@@ -88,12 +93,14 @@ class UploadQueue:
     def __init__(self, uploads: UploadService, files_in_flight: int = 2,
                  thread_nice: int = 0) -> None:
         self.uploads = uploads
-        # Enough workers to checksum the next files while the engine sends `files_in_flight`;
-        # few, because every runnable Python thread competes with the window for the GIL.
-        self.worker_threads = max(1, files_in_flight) * 2 + 4
+        # A worker per slot, and a few for cancelling items that are waiting in line; few,
+        # because every runnable Python thread competes with the window for the GIL.
+        self.slots = max(1, files_in_flight)
+        self.worker_threads = self.slots + 4
         self._pool = ThreadPoolExecutor(self.worker_threads, "shorts-desktop-upload",
                                         initializer=lower_priority(thread_nice))
-        self._slots = threading.BoundedSemaphore(max(1, files_in_flight))
+        self._line: collections.deque[int] = collections.deque()  # waiting for a slot
+        self._slots_taken = 0
         self._lock = threading.Lock()
         self._items: dict[int, QueueItem] = {}
         self._active: set[int] = set()  # ids of items in ACTIVE_STATES: counted per finish
@@ -205,12 +212,38 @@ class UploadQueue:
             self._dispatch(item.item_id)
         return item
 
-    def _dispatch(self, item_id: int) -> None:
-        """Hand the item to a worker (the caller made sure no worker has it)."""
+    def _dispatch(self, item_id: int, *, urgent: bool = False) -> None:
+        """Hand the item to a worker when a slot is free, else put it in line (the caller
+        made sure no worker has it). `urgent`: a cancelled item's recording, which sends
+        nothing, goes to a worker at once."""
         with self._lock:
             self._controls[item_id].attached = True
-        if not self._closed:
-            self._pool.submit(self._run, item_id)
+            if self._closed:
+                return
+            slotted = not urgent
+            if slotted and self._slots_taken >= self.slots:
+                self._line.append(item_id)
+                return
+            self._slots_taken += slotted
+        self._pool.submit(self._run, item_id, slotted)
+
+    def _next_in_line(self) -> int | None:
+        """The next item to take the slot just freed (the caller holds the lock)."""
+        while self._line and self._slots_taken < self.slots and not self._closed:
+            item_id = self._line.popleft()
+            if item_id in self._controls:
+                self._slots_taken += 1
+                return item_id
+        return None
+
+    def _leave_line(self, item_id: int) -> bool:
+        """Take a waiting item out of line (the caller holds the lock); False if it was
+        not in it (a worker has it)."""
+        try:
+            self._line.remove(item_id)
+        except ValueError:
+            return False
+        return True
 
     # -- controlling ------------------------------------------------------------------------
 
@@ -229,6 +262,8 @@ class UploadQueue:
             if item.state not in ("queued", "uploading"):
                 return
             self._controls[item_id].running.clear()
+            if self._leave_line(item_id):  # nothing runs for it: resuming puts it back
+                self._controls[item_id].attached = False
         if self._engine_has(item):
             self._engine.pause(item.upload_id)
         self._update(item_id, state="paused", rate=0.0, eta=None)
@@ -256,11 +291,11 @@ class UploadQueue:
             control = self._controls[item_id]
             control.cancelled = True
             control.running.set()
-            idle = not control.attached
+            idle = not control.attached or self._leave_line(item_id)
         if self._engine_has(item):
             self._engine.cancel(item.upload_id)
         if idle:  # a worker records it: the row and the storage are not touched here
-            self._dispatch(item_id)
+            self._dispatch(item_id, urgent=True)
 
     def retry(self, item_id: int) -> None:
         with self._lock:
@@ -268,7 +303,8 @@ class UploadQueue:
             if item.state not in ("failed", "cancelled"):
                 return
             self._controls[item_id] = _Control()
-        self._update(item_id, state="queued", bytes_done=0, error=None, rate=0.0, eta=None)
+        self._update(item_id, state="queued", bytes_done=0, error=None, exit_code=None,
+                     rate=0.0, eta=None)
         self._dispatch(item_id)
 
     def pause_all(self) -> None:
@@ -309,7 +345,7 @@ class UploadQueue:
             control.attached = False
             return True
 
-    def _run(self, item_id: int) -> None:
+    def _run(self, item_id: int, slotted: bool) -> None:
         control = self._controls[item_id]
         let_go = False
         try:
@@ -318,9 +354,13 @@ class UploadQueue:
             log.exception("the upload queue's worker failed")
             raise
         finally:
-            if not let_go:  # finished; after letting go, a resume may have a new worker on it
-                with self._lock:
+            with self._lock:
+                if not let_go:  # ended; after letting go, a resume may have a new worker on it
                     control.attached = False
+                self._slots_taken -= slotted
+                after = self._next_in_line() if slotted else None
+            if after is not None:
+                self._pool.submit(self._run, after, True)
 
     def _work(self, item_id: int, control: _Control) -> bool:
         """Prepare and send one item; False when it ended, True when it was let go paused."""
@@ -340,43 +380,42 @@ class UploadQueue:
                     self._finish(item_id, "completed", bytes_done=int(row.size or item.size),
                                  upload=row.to_dict())
                     return False
-            with self._slots if local else contextlib.nullcontext():
-                resumed = control.prepared is not None
-                if control.prepared is None:
-                    with contextlib.nullcontext() if local else self._slots:
-                        control.prepared = self._prepare(item)  # checksums: bounded
-                    upload, _path, sums = control.prepared
-                    item = self._update(item_id, upload_id=upload.id, size=sums.size)
-                upload, path, sums = control.prepared
-                while True:
-                    if self._let_go_if_paused(item_id):
-                        return True
-                    if control.cancelled or self._closed:
-                        raise TransferCancelled("The upload was cancelled.")
-                    if resumed:
-                        self.uploads.mark_sending(upload.id)
-                    try:
-                        progress = self._progress(item_id, item.size, local,
-                                                  resumed or item.bytes_done > 0)
-                        row = self.uploads.send(upload, path, sums, progress,
-                                                held=lambda: not control.running.is_set())
-                        break
-                    except TransferPaused:
-                        resumed = True  # let go below, or resumed while it stopped
-                        with self._lock:  # not paused here: `shorts-desktop pause ID` did
-                            outside = control.running.is_set() and not control.cancelled
-                            if outside:
-                                control.running.clear()
+            # The slot is this item's: its row is written now that its turn came.
+            resumed = control.prepared is not None
+            if control.prepared is None:
+                control.prepared = self._prepare(item)
+                upload, _path, sums = control.prepared
+                item = self._update(item_id, upload_id=upload.id, size=sums.size)
+            upload, path, sums = control.prepared
+            while True:
+                if self._let_go_if_paused(item_id):
+                    return True
+                if control.cancelled or self._closed:
+                    raise TransferCancelled("The upload was cancelled.")
+                if resumed:
+                    self.uploads.mark_sending(upload.id)
+                try:
+                    progress = self._progress(item_id, item.size, local,
+                                              resumed or item.bytes_done > 0)
+                    row = self.uploads.send(upload, path, sums, progress,
+                                            held=lambda: not control.running.is_set())
+                    break
+                except TransferPaused:
+                    resumed = True  # let go below, or resumed while it stopped
+                    with self._lock:  # not paused here: `shorts-desktop pause ID` did
+                        outside = control.running.is_set() and not control.cancelled
                         if outside:
-                            self._update(item_id, state="paused", rate=0.0, eta=None)
-                        continue
+                            control.running.clear()
+                    if outside:
+                        self._update(item_id, state="paused", rate=0.0, eta=None)
+                    continue
         except TransferCancelled:
             self._cancel_row(item_id)
             self._finish(item_id, "cancelled")
         except TransferInterrupted:  # closing: the row stays uploading for the next start
             pass
         except ShortsError as exc:
-            self._finish(item_id, "failed", error=str(exc))
+            self._finish(item_id, "failed", error=str(exc), exit_code=exc.exit_code)
         except Exception as exc:  # a full disk, a damaged database... or a bug
             known = explain(exc, database=bound_database_path())
             if known is None:

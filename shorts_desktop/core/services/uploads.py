@@ -153,6 +153,11 @@ class UploadService:
     def inspect(self, path: Path, kind: str) -> str:
         """Validate a file for `kind`; returns its content type."""
         files.check_readable_file(path)
+        return self._content_type(path, kind)
+
+    @staticmethod
+    def _content_type(path: Path, kind: str) -> str:
+        """What the file's bytes say it is, for `kind` (a UserError when not that)."""
         if kind == "video":
             return files.sniff_video(path)
         if kind == "transcript":
@@ -181,12 +186,11 @@ class UploadService:
     ) -> tuple[Upload, files.Digests]:
         """Validate and checksum a file and record it as `uploading`; nothing is sent yet.
         A `content_type` says the file was validated already (the queue's intake)."""
+        size = files.check_readable_file(path)  # gone since the intake looked: its sentence
         if content_type is None:
-            content_type = self.inspect(path, kind)
-        else:  # removed or unreadable since the intake looked: the same sentence as then
-            files.check_readable_file(path)
+            content_type = self._content_type(path, kind)
         name = original_name or path.name
-        sums = self._digests(path)
+        sums = self._digests(path, size)
         upload_id = str(uuid.uuid4())
         media = self._media(path) if kind == "video" else None
         upload = Upload(
@@ -201,7 +205,7 @@ class UploadService:
             key=upload_key(self.settings.prefix_for(kind, is_temp), upload_id, name),
             is_temp=is_temp,
             status="uploading",
-            source_path=str(path.resolve()),
+            source_path=os.path.abspath(path),  # not resolve(): a stat per folder in it
             **(media or {}),
         )
         self.rows.insert(upload)
@@ -260,13 +264,13 @@ class UploadService:
                                      "updated_at": utcnow()})
         return find_upload(upload.id), path, sums
 
-    def _digests(self, path: Path) -> files.Digests:
+    def _digests(self, path: Path, size: int | None = None) -> files.Digests:
         """The checksums a send needs before it starts. The S3 engine computes SHA-256 and
         MD5 in the read that sends the file (one read, not two), so for S3 only the size;
         the local library checks its copy against both."""
         try:
             if self.storage.backend != "local":
-                return files.Digests(None, None, path.stat().st_size)
+                return files.Digests(None, None, path.stat().st_size if size is None else size)
             return files.digests(path, md5=True)
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None

@@ -323,18 +323,20 @@ class S3Storage:
         """
         engine = self.transfers
         done = [0]
+        noticed: list[str] = []
         ident = request.transfer_id
 
         def on_event(event: TransferEvent) -> None:
             if event.transfer_id != ident:
                 return
             if event.kind == "started" and event.message and notice is not None:
+                noticed.append(event.message)
                 notice(event.message)  # e.g. the file changed since: starting over
             if progress is not None and event.bytes_done > done[0]:
                 progress(event.bytes_done - done[0])
                 done[0] = event.bytes_done
 
-        unsubscribe = engine.subscribe(on_event)
+        unsubscribe = engine.subscribe(on_event, ident)
         try:
             handle: TransferHandle = submit(request)
             if held is not None and held():  # paused while it was being handed over
@@ -354,6 +356,8 @@ class S3Storage:
             raise
         finally:
             unsubscribe()
+        if notice is not None and handle.message and not noticed:  # ended before its event
+            notice(handle.message)
         if state == "cancelled":
             raise TransferCancelled("The transfer was cancelled.")
         if state == "paused":  # resuming it, then submitting again, continues it

@@ -214,9 +214,11 @@ class TransferEngine:
         """The part checksum in use ("md5", "crc32" or "sha256"), "auto" resolved."""
         return self._context().checksum_mode
 
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Receive TransferEvents on the engine's event thread; returns an unsubscribe."""
-        return self.hub.subscribe(callback)
+    def subscribe(self, callback: Subscriber,
+                  transfer_id: str | None = None) -> Callable[[], None]:
+        """Receive TransferEvents (of one transfer, with `transfer_id`) on the engine's
+        event thread; returns an unsubscribe."""
+        return self.hub.subscribe(callback, transfer_id)
 
     def set_bandwidth_limit(self, bytes_per_second: int) -> None:
         """Change the shared limit now, running transfers included (0 = unlimited)."""

@@ -9,7 +9,6 @@ transfer); state events are delivered in order, each one promptly.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -77,29 +76,43 @@ class _Rate:
     last_bytes: int = -1
 
 
+#: While transfers are busy the dispatcher delivers what was posted every this many
+#: seconds instead of waking for each event (a small file posts four): 2,000 small files
+#: cost ~100 wake-ups instead of ~8,000. An event after a quiet spell goes out at once.
+BATCH_SECONDS = 0.02
+
+
 class EventHub:
     """Fans events out to subscribers on its own thread."""
 
     def __init__(self, interval: float = 0.1, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
         self._clock = clock
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: dict[str | None, list[Subscriber]] = {}  # None: every transfer
         self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[TransferEvent | None] = queue.SimpleQueue()
+        self._pending: list[TransferEvent] = []
+        self._wake = threading.Event()
+        self._asleep = False  # the dispatcher waits for a post to wake it
         self._active: dict[str, Progressing] = {}
         self._rates: dict[str, _Rate] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
 
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Add a subscriber; returns the function that removes it again."""
+    def subscribe(self, callback: Subscriber,
+                  transfer_id: str | None = None) -> Callable[[], None]:
+        """Add a subscriber (to one transfer's events only, with `transfer_id`: a caller
+        waiting for its own file is not called for everyone else's); returns the function
+        that removes it again."""
         with self._lock:
-            self._subscribers.append(callback)
+            self._subscribers.setdefault(transfer_id, []).append(callback)
 
         def unsubscribe() -> None:
             with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
+                found = self._subscribers.get(transfer_id, [])
+                if callback in found:
+                    found.remove(callback)
+                if not found and transfer_id is not None:
+                    self._subscribers.pop(transfer_id, None)
 
         return unsubscribe
 
@@ -117,13 +130,17 @@ class EventHub:
         with self._lock:
             thread, self._thread = self._thread, None
             self._stopping = True
+        self._wake.set()
         if thread is not None:
-            self._queue.put(None)
             thread.join(timeout)
 
     def post(self, event: TransferEvent) -> None:
         """Queue a state event (never dropped or merged)."""
-        self._queue.put(event)
+        with self._lock:
+            self._pending.append(event)
+            wake, self._asleep = self._asleep, False
+        if wake:
+            self._wake.set()
 
     def track(self, item: Progressing) -> None:
         """Sample this transfer's progress until `untrack`."""
@@ -147,33 +164,31 @@ class EventHub:
     def _run(self) -> None:
         next_sample = self._clock() + self.interval
         while True:
-            timeout = max(0.0, next_sample - self._clock())
-            try:
-                event = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                event = None
-                if not self._stopping:
-                    self._sample()
-                    next_sample = self._clock() + self.interval
-                    continue
-            if event is None:
-                if self._stopping:
-                    self._drain()
-                    return
-                continue
-            self._deliver(self._with_rate(event))
-            if self._clock() >= next_sample:
-                self._sample()
-                next_sample = self._clock() + self.interval
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                event = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if event is not None:
+            with self._lock:
+                events, self._pending = self._pending, []
+            for event in events:
                 self._deliver(self._with_rate(event))
+            now = self._clock()
+            if now >= next_sample:
+                self._sample()
+                next_sample = now + self.interval
+            if self._stopping:
+                with self._lock:
+                    events, self._pending = self._pending, []
+                for event in events:
+                    self._deliver(self._with_rate(event))
+                return
+            with self._lock:  # a post or stop after this sets the event again
+                idle = not self._pending and not self._active
+                self._asleep = idle
+                self._wake.clear()
+                if self._stopping:
+                    continue
+            if idle:  # nothing to sample: sleep until a post (or stop) wakes us
+                self._wake.wait()
+                next_sample = max(next_sample, self._clock())
+            else:
+                self._wake.wait(min(BATCH_SECONDS, max(0.0, next_sample - self._clock())))
 
     def _with_rate(self, event: TransferEvent) -> TransferEvent:
         if event.kind in FINAL_KINDS or event.kind == EventKind.QUEUED:
@@ -213,7 +228,8 @@ class EventHub:
 
     def _deliver(self, event: TransferEvent) -> None:
         with self._lock:
-            subscribers = list(self._subscribers)
+            subscribers = [*self._subscribers.get(None, ()),
+                           *self._subscribers.get(event.transfer_id, ())]
         for callback in subscribers:
             try:
                 callback(event)
