@@ -863,3 +863,29 @@ def test_the_part_checksum_setting_chooses_the_engines_mode(
                           aws_access_key_id="k", aws_secret_access_key="s")
     with TransferEngine(client, EngineConfig.from_settings(settings)) as engine:
         assert engine.checksum_mode() == mode
+
+
+def test_upload_here_runs_a_small_file_in_the_callers_thread(
+    s3: Any, tmp_path: Path, bigfile: Path
+) -> None:
+    """No hand-over to a file worker for a single PUT; a file sent in parts still goes to
+    the engine's workers (its caller keeps watching it), and pause/cancel reach both."""
+    small = tmp_path / "a.txt"
+    small.write_bytes(b"said here\n")
+    threads: list[str] = []
+    s3.meta.events.register("before-send.s3",
+                            lambda **_: threads.append(threading.current_thread().name))
+    with TransferEngine(s3, cfg()) as engine:
+        handle = engine.upload_here(UploadRequest("h1", small, BUCKET, "t/a.txt"))
+        assert handle.state == "completed"  # returned when done: it ran here
+        assert threads == [threading.current_thread().name]
+        threads.clear()
+        engine.set_bandwidth_limit(2 * MIB)
+        big = engine.upload_here(UploadRequest("h2", bigfile, BUCKET, "t/big"))
+        assert big.state in ("queued", "running")  # handed to the workers: not done yet
+        assert big.wait_for("running", timeout=10) == "running"
+        engine.cancel("h2")
+        assert big.wait(30) == "cancelled"
+    assert threads and all(name.startswith("transfers-") for name in threads)
+    assert s3.get_object(Bucket=BUCKET, Key="t/a.txt")["Body"].read() == b"said here\n"
+    assert open_uploads(s3) == []

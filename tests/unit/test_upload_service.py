@@ -773,3 +773,26 @@ def test_sizes_stored_answers_for_a_whole_drop_in_one_look(local_env: Env, media
     assert env.uploads.sizes_stored([5000, 6000, 7000, 5000]) == {5000}
     assert env.uploads.sizes_stored(range(1, 1300)) == set()  # more than one query's worth
     assert env.uploads.sizes_stored([]) == set()
+
+
+def test_a_file_sent_in_parts_stays_known_to_sync_and_promotion_writes_its_sha256(
+    s3_env: Env, media: Media
+) -> None:
+    """Its object has no SHA-256 in the bucket (hashed while it was sent); `sync` still
+    takes the object as the row's, and the permanent copy carries the row's SHA-256."""
+    from shorts_desktop.core.services.reconcile import ReconcileService
+
+    path = media.mp4("long.mp4", size=6 * MIB)
+    upload = s3_env.uploads.upload_file(path, "video")
+    assert "sha256" not in s3_env.storage.head(upload.key).metadata
+    # The row lost track of its object (as after a crash between a move and its record):
+    # sync finds it by the upload id and size, the missing SHA-256 no reason to refuse it.
+    Upload.update(key=f"{upload.key}.gone", status="missing").where(
+        Upload.id == upload.id).execute()
+    report = ReconcileService(s3_env.settings, s3_env.storage).run()
+    assert report.adopted == [upload.id]
+    assert (find_upload(upload.id).status, find_upload(upload.id).key) == ("completed",
+                                                                           upload.key)
+    promoted, changed = s3_env.uploads.promote(upload.id)
+    assert changed and promoted.status == "completed"
+    assert s3_env.storage.head(promoted.key).metadata["sha256"] == sha256(path)

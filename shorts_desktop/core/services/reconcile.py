@@ -99,8 +99,8 @@ class ReconcileService:
         if info is None:
             return False
         meta = read_metadata(info.metadata)
-        return meta.get("upload-id") == row.id and (
-            not row.checksum or meta.get("sha256") == row.checksum
+        return meta.get("upload-id") == row.id and (  # a file sent in parts has no SHA-256
+            not row.checksum or meta.get("sha256") in (None, row.checksum)  # in the bucket
         )
 
     def _settle(self, row: Upload, objects: dict[str, ObjectInfo],

