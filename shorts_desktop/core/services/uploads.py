@@ -184,8 +184,8 @@ class UploadService:
         self, path: Path, kind: str, *, is_temp: bool = True, original_name: str | None = None,
         content_type: str | None = None,
     ) -> tuple[Upload, files.Digests]:
-        """Validate and checksum a file and record it as `uploading`; nothing is sent yet.
-        A `content_type` says the file was validated already (the queue's intake)."""
+        """Validate a file and record it as `uploading`; nothing is sent or read yet (S3
+        hashes while it sends). A `content_type` says the intake validated it already."""
         size = files.check_readable_file(path)  # gone since the intake looked: its sentence
         if content_type is None:
             content_type = self._content_type(path, kind)
