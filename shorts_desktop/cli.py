@@ -310,9 +310,8 @@ def _send_through_queue(svc: Any, files: Sequence[Any], kind: str, is_temp: bool
     except KeyboardInterrupt:
         svc.close()  # the engine stops; each unfinished upload keeps its parts and row
         raise UploadsInterrupted() from None
-    ended = [mine[i] for i in order]
-    not_tried = len(files) - len(order)  # added none after the failure: they count too
-    return ended + [_NotTried(f.path.name) for f in files[len(files) - not_tried:]]
+    ended = [mine[i] for i in order]  # then the files not added after the failure
+    return ended + [_NotTried(f.path.name) for f in files[len(order):]]
 
 
 class _NotTried:

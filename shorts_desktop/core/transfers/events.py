@@ -3,7 +3,7 @@
 Workers only bump counters and post state changes; one dispatcher thread calls the
 subscribers, so a slow subscriber never stalls a socket and subscribers never run
 concurrently with each other. Progress is sampled (at most ~10 calls a second per
-transfer); state events are delivered in order, each one promptly.
+transfer); state events are delivered in order, within BATCH_SECONDS while busy.
 """
 
 from __future__ import annotations
@@ -164,19 +164,13 @@ class EventHub:
     def _run(self) -> None:
         next_sample = self._clock() + self.interval
         while True:
-            with self._lock:
-                events, self._pending = self._pending, []
-            for event in events:
-                self._deliver(self._with_rate(event))
+            self._deliver_pending()
             now = self._clock()
             if now >= next_sample:
                 self._sample()
                 next_sample = now + self.interval
             if self._stopping:
-                with self._lock:
-                    events, self._pending = self._pending, []
-                for event in events:
-                    self._deliver(self._with_rate(event))
+                self._deliver_pending()  # what was posted while it sampled
                 return
             with self._lock:  # a post or stop after this sets the event again
                 idle = not self._pending and not self._active
@@ -189,6 +183,12 @@ class EventHub:
                 next_sample = max(next_sample, self._clock())
             else:
                 self._wake.wait(min(BATCH_SECONDS, max(0.0, next_sample - self._clock())))
+
+    def _deliver_pending(self) -> None:
+        with self._lock:
+            events, self._pending = self._pending, []
+        for event in events:
+            self._deliver(self._with_rate(event))
 
     def _with_rate(self, event: TransferEvent) -> TransferEvent:
         if event.kind in FINAL_KINDS or event.kind == EventKind.QUEUED:
