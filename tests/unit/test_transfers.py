@@ -889,3 +889,55 @@ def test_upload_here_runs_a_small_file_in_the_callers_thread(
     assert threads and all(name.startswith("transfers-") for name in threads)
     assert s3.get_object(Bucket=BUCKET, Key="t/a.txt")["Body"].read() == b"said here\n"
     assert open_uploads(s3) == []
+
+
+@pytest.mark.parametrize("mode", ["md5", "crc32"])
+def test_a_single_put_carries_the_part_checksum_s3_checks(
+    s3: Any, tmp_path: Path, mode: str
+) -> None:
+    """In CRC32 mode a small file's PUT carries x-amz-checksum-crc32 (which S3 verifies)
+    instead of Content-MD5, and no MD5 is computed; otherwise Content-MD5, as before."""
+    import base64
+    import zlib
+
+    sent: list[Any] = []
+    s3.meta.events.register("before-send.s3.PutObject",
+                            lambda request, **_: sent.append(dict(request.headers)))
+    small = tmp_path / "t.srt"
+    small.write_bytes(b"1\n00:00:00,000 --> 00:00:01,000\nhello\n" * 50)
+    body = small.read_bytes()
+    with TransferEngine(s3, cfg(checksum=mode)) as engine:
+        handle = engine.upload(UploadRequest("s1", small, BUCKET, "temp/s1/t.srt"))
+        assert handle.wait(10) == "completed", handle.error
+    names = {k.lower() for k in sent[-1]}
+    crc = base64.b64encode((zlib.crc32(body) & 0xFFFFFFFF).to_bytes(4, "big")).decode()
+    if mode == "crc32":
+        assert "content-md5" not in names and "x-amz-checksum-crc32" in names
+        head = s3.head_object(Bucket=BUCKET, Key="temp/s1/t.srt", ChecksumMode="ENABLED")
+        assert head["ChecksumCRC32"] == crc  # what S3 checked the body against
+    else:
+        assert "content-md5" in names and "x-amz-checksum-crc32" not in names
+    assert s3.get_object(Bucket=BUCKET, Key="temp/s1/t.srt")["Body"].read() == body
+    assert handle.sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_a_single_put_whose_crc32_echo_differs_is_refused_and_removed(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shorts_desktop.core.transfers import fastput
+
+    real = fastput.FastPut.put
+
+    def wrong_echo(self: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = real(self, *args, **kwargs)
+        return None if answer is None else {**answer, "ChecksumCRC32": "AAAAAA=="}
+
+    monkeypatch.setattr(fastput.FastPut, "put", wrong_echo)
+    small = tmp_path / "t.txt"
+    small.write_bytes(b"some words\n" * 40)
+    with TransferEngine(s3, cfg(checksum="crc32")) as engine:
+        handle = engine.upload(UploadRequest("s2", small, BUCKET, "temp/s2/t.txt"))
+        assert handle.wait(10) == "failed"
+    assert "different" in (handle.error or "")
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.head_object(Bucket=BUCKET, Key="temp/s2/t.txt")

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import logging
 import socket
+import ssl
 import threading
 from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,6 @@ import botocore.exceptions as bex
 from botocore.awsrequest import AWSPreparedRequest, HeadersDict
 from botocore.httpsession import URLLib3Session
 from urllib3 import exceptions as u3
-from urllib3.util.retry import Retry
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -160,7 +160,8 @@ class FastPut:
         self, bucket: str, key: str, data: bytes, headers: dict[str, str],
         metadata: dict[str, str], extra_args: dict[str, str],
     ) -> dict[str, Any] | None:
-        """PUT `data`; returns {"ETag", "SSEKMSKeyId"} on 200, None when botocore must do it.
+        """PUT `data`; returns {"ETag", "SSEKMSKeyId", "ChecksumCRC32"} on 200, None when
+        botocore must do it.
 
         Connection failures raise the same botocore exceptions a client call would.
         """
@@ -199,7 +200,10 @@ class FastPut:
             creds.secret_key, region, service, amz_date,
         )
         if not self._send_hooks and self._direct.get(prefix, False):
-            status, answer = self._send_direct(url, prefix, all_headers, data)
+            sent = self._send_direct(url, prefix, all_headers, data)
+            if sent is None:
+                return None
+            status, answer = sent
         else:
             request = AWSPreparedRequest(
                 "PUT", url, HeadersDict(all_headers), data, False  # type: ignore[arg-type]
@@ -211,42 +215,69 @@ class FastPut:
             answer = response.headers
         if status != 200:
             return None
-        etag = answer.get("ETag")
+        etag = answer.get("etag")  # botocore's headers are case-insensitive, ours lower-case
         if etag is None:
             return None
-        return {"ETag": etag, "SSEKMSKeyId": answer.get(
-            "x-amz-server-side-encryption-aws-kms-key-id")}
+        return {"ETag": etag,
+                "SSEKMSKeyId": answer.get("x-amz-server-side-encryption-aws-kms-key-id"),
+                "ChecksumCRC32": answer.get("x-amz-checksum-crc32")}
 
     def _send_direct(
         self, url: str, prefix: str, headers: dict[str, str], data: bytes
-    ) -> tuple[int, Any]:
-        """The request through the session's own pool, as URLLib3Session.send makes it.
+    ) -> tuple[int, Any] | None:
+        """The request on one of the session pool's own connections, written and read here.
 
-        Taken when nothing listens on before-send and no proxy applies: the same pool,
-        TLS settings and timeouts, without the per-call wrapping (proxy lookup, headers
-        dict, response object). Errors are mapped to the exceptions botocore raises.
+        Taken when nothing listens on before-send and no proxy applies. urllib3 still
+        opens, verifies and pools the connection (same TLS settings, timeouts and pool);
+        the request goes out in one write and only the status line and headers of the
+        answer are parsed (http.client's response object and email header parser cost
+        more than the whole PUT of a small file). None when botocore should send it
+        instead: an answer this does not read (chunked, no length, not 200), or a pooled
+        connection that the server had closed. Errors are the exceptions botocore raises.
         """
         session: Any = self._session
+        target = urlsplit(url)
+        conn: Any = None
+        reused = False
         try:
             pool = session._manager.connection_from_url(prefix)
             session._setup_ssl_cert(pool, url, session._verify)
-            target = urlsplit(url)
-            response = pool.urlopen(
-                "PUT", target.path + (f"?{target.query}" if target.query else ""),
-                body=data, headers=headers, retries=Retry(False), assert_same_host=False,
-                preload_content=True, decode_content=False, chunked=False,
-                enforce_content_length=False,
-            )
-            return int(response.status), response.headers
-        except u3.SSLError as e:
+            timeout = pool.timeout  # the session's connect and read time-outs
+            conn = pool._get_conn()
+            if conn.sock is None:
+                conn.timeout = timeout.connect_timeout
+                pool._validate_conn(conn)  # HTTPS: connects and verifies, as urlopen does
+                if conn.sock is None:
+                    conn.connect()
+            else:
+                reused = True
+            sock = conn.sock
+            read_timeout = timeout.read_timeout
+            if sock.gettimeout() != read_timeout:
+                sock.settimeout(read_timeout)
+            head = [f"PUT {target.path} HTTP/1.1", f"Host: {_host_header(target)}",
+                    "Accept-Encoding: identity"]
+            head += [f"{name}: {value}" for name, value in headers.items()]
+            message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data
+            answer = _read_answer(sock, message, reused)
+            if answer is None:
+                conn.close()
+                return None
+            status, fields, keep = answer
+            if not keep:
+                conn.close()
+            pool._put_conn(conn)
+            conn = None
+            return status, fields
+        except (u3.SSLError, ssl.SSLError) as e:
             raise bex.SSLError(endpoint_url=url, error=e) from None
-        except (u3.NewConnectionError, socket.gaierror) as e:
+        except (u3.NewConnectionError, u3.NameResolutionError, socket.gaierror) as e:
             raise bex.EndpointConnectionError(endpoint_url=url, error=e) from None
         except u3.ConnectTimeoutError as e:
             raise bex.ConnectTimeoutError(endpoint_url=url, error=e) from None
-        except u3.ReadTimeoutError as e:
+        except TimeoutError as e:
             raise bex.ReadTimeoutError(endpoint_url=url, error=e) from None
-        except u3.ProtocolError as e:
+        except (OSError, _BadAnswer) as e:
             request = AWSPreparedRequest(
                 "PUT", url, HeadersDict(headers), data, False  # type: ignore[arg-type]
             )
@@ -256,6 +287,10 @@ class FastPut:
         except Exception as e:
             log.debug("Exception received when sending urllib3 HTTP request", exc_info=True)
             raise bex.HTTPClientError(error=e) from None
+        finally:
+            if conn is not None:  # failed half-way: nothing of it may be reused
+                conn.close()
+                pool._put_conn(conn)
 
     def authorization(
         self, method: str, path: str, host: str, headers: dict[str, str], payload: str,
@@ -290,6 +325,77 @@ class FastPut:
         signature = hmac.digest(k, to_sign.encode(), "sha256").hex()
         return (f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
                 f"SignedHeaders={';'.join(names)}, Signature={signature}")
+
+
+class _BadAnswer(Exception):
+    """The server's answer is not HTTP/1.1 as this reads it."""
+
+
+_ANSWER_MAX = 64 * 1024  # status line and headers at most
+_FIRST_READ = 4096  # S3's answer to a PUT is a few hundred bytes
+
+
+def _read_answer(
+    sock: socket.socket, message: bytes, reused: bool
+) -> tuple[int, dict[str, str], bool] | None:
+    """Send `message`, read the status and headers of the answer and its (empty) body:
+    (status, lower-case headers, connection reusable), or None when botocore should send
+    the request again (an answer that is not a 200 with a length; a reused connection
+    the server had closed before answering)."""
+    try:
+        sock.sendall(message)
+        buffer = sock.recv(_FIRST_READ)
+    except (ConnectionError, BrokenPipeError):
+        if reused:
+            return None
+        raise
+    if not buffer:
+        if reused:
+            return None
+        raise _BadAnswer("the server closed the connection without answering")
+    while b"\r\n\r\n" not in buffer:
+        if len(buffer) > _ANSWER_MAX:
+            raise _BadAnswer("the answer's headers are too long")
+        more = sock.recv(_ANSWER_MAX)
+        if not more:
+            raise _BadAnswer("the server closed the connection in the middle of its answer")
+        buffer += more
+    end = buffer.index(b"\r\n\r\n")
+    lines = buffer[:end].decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
+    code = rest[:3]
+    if not version.startswith("HTTP/1.") or not code.isdigit():
+        raise _BadAnswer(f"not an HTTP answer: {lines[0][:40]!r}")
+    fields: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise _BadAnswer("a header line without a colon")
+        fields[name.strip().lower()] = value.strip()
+    status = int(code)
+    length = fields.get("content-length")
+    if status != 200 or "transfer-encoding" in fields or length is None or not length.isdigit():
+        return None
+    body = len(buffer) - end - 4
+    left = int(length) - body
+    while left > 0:
+        more = sock.recv(min(left, _ANSWER_MAX))
+        if not more:
+            raise _BadAnswer("the server closed the connection in the middle of its answer")
+        left -= len(more)
+    if left < 0:
+        raise _BadAnswer("the server sent more than it announced")
+    keep = version != "HTTP/1.0" and fields.get("connection", "").lower() != "close"
+    return status, fields, keep
+
+
+def _host_header(target: Any) -> str:
+    """Host as http.client writes it: the port only when it is not the scheme's default."""
+    host, port = target.hostname or "", target.port
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if target.scheme == "https" else 80
+    return host if port is None or port == default else f"{host}:{port}"
 
 
 def _canonical_host(scheme: str, netloc: str) -> str:

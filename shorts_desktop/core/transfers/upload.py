@@ -195,10 +195,15 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
     req: UploadRequest = t.request
     ctx.event(t, EventKind.STARTED)
     data: bytes | None = None
+    md5: str | None = None
+    crc32: str | None = None  # CRC32 mode: S3 checks this instead of Content-MD5
     if size <= IN_MEMORY_PUT_MAX:
         data = _pread(fd, size, 0)
         sha = req.sha256 or hashlib.sha256(data).hexdigest()
-        md5 = hashlib.md5(data).hexdigest()
+        if ctx.checksum_mode == "crc32" and not req.md5:
+            crc32 = digest_part(data, "crc32").extra  # a few times cheaper than MD5
+        else:
+            md5 = hashlib.md5(data).hexdigest()
         if req.md5 and md5 != req.md5:  # the caller's checksums describe other bytes
             raise SourceChanged(
                 f"{req.path.name} changed while it was being uploaded; upload it again."
@@ -206,16 +211,21 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
     elif req.sha256 and req.md5:
         sha, md5 = req.sha256, req.md5
     else:
-        sha, md5_or_none = _hash_file(t, fd, size, want_md5=True)
+        sha, md5 = _hash_file(t, fd, size, want_md5=True)
         sha = req.sha256 or sha
-        assert md5_or_none is not None
-        md5 = md5_or_none
-    md5_b64 = base64.b64encode(bytes.fromhex(md5)).decode("ascii")
+    check: dict[str, str]  # the body's checksum, as a put_object argument and as a header
+    if crc32 is not None:
+        check = {"ChecksumAlgorithm": "CRC32", "ChecksumCRC32": crc32}
+        headers = {"x-amz-sdk-checksum-algorithm": "CRC32", "x-amz-checksum-crc32": crc32}
+    else:
+        assert md5 is not None
+        check = {"ContentMD5": base64.b64encode(bytes.fromhex(md5)).decode("ascii")}
+        headers = {"Content-MD5": check["ContentMD5"]}
     kwargs: dict[str, Any] = {
         "Bucket": req.bucket,
         "Key": req.key,
         "ContentType": req.content_type,
-        "ContentMD5": md5_b64,
+        **check,
         "ContentLength": size,
         "Metadata": _metadata(req, sha),
         **(req.extra_args or {}),
@@ -241,14 +251,20 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
                 assert data is not None
                 response = ctx.fast_put.put(
                     req.bucket, req.key, data,
-                    {"Content-Type": req.content_type, "Content-MD5": md5_b64,
+                    {"Content-Type": req.content_type, **headers,
                      "Content-Length": str(size)},
                     kwargs["Metadata"], req.extra_args or {},
                 )
             if response is None:
                 response = ctx.client.put_object(**kwargs)
             etag = response["ETag"].strip('"')
-            if looks_like_md5_etag(etag) and etag != md5 and not response.get("SSEKMSKeyId"):
+            if md5 is not None:
+                differs = (looks_like_md5_etag(etag) and etag != md5
+                           and not response.get("SSEKMSKeyId"))
+            else:  # S3 refuses a body whose CRC32 is not the header's; an echo must match
+                echo = response.get("ChecksumCRC32")
+                differs = echo is not None and echo != crc32
+            if differs:
                 raise IntegrityError("The file arrived in the bucket different from the disk")
         except Exception as exc:
             if body is not None:

@@ -1,0 +1,198 @@
+"""The fast PUT's own HTTP/1.1 exchange, against a scripted server on 127.0.0.1: one write
+per request, connections kept and reused, and every answer it does not read handed back
+to botocore (None) instead of being guessed at."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.config import Config
+
+from shorts_desktop.core.transfers.fastput import SEND_EVENT, FastPut
+
+OK = (b"HTTP/1.1 200 OK\r\nETag: \"abc\"\r\nx-amz-checksum-crc32: AAAAAA==\r\n"
+      b"Content-Length: 0\r\n\r\n")
+
+
+class ScriptedServer:
+    """Answers each request with the next scripted answer; `close_after` closes the
+    connection after answering, as a server ending an idle keep-alive connection does."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.answers: list[tuple[bytes, bool]] = []
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.reads: list[int] = []  # recv calls it took to get each whole request
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn: socket.socket) -> None:
+        with conn:
+            buffer = b""
+            while True:
+                reads = 0
+                while b"\r\n\r\n" not in buffer:
+                    more = conn.recv(65536)
+                    reads += 1
+                    if not more:
+                        return
+                    buffer += more
+                head, _, rest = buffer.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(rest) < length:
+                    more = conn.recv(65536)
+                    reads += 1
+                    rest += more
+                self.requests.append(head + b"\r\n\r\n" + rest[:length])
+                self.reads.append(reads)
+                buffer = rest[length:]
+                answer, close_after = self.answers.pop(0) if self.answers else (OK, False)
+                conn.sendall(answer)
+                if close_after:
+                    return
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    s = ScriptedServer()
+    yield s
+    s.close()
+
+
+def fast_put(port: int, read_timeout: float = 5) -> FastPut:
+    client = boto3.client(
+        "s3", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id="AKID", aws_secret_access_key="SECRET",
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
+                      connect_timeout=2, read_timeout=read_timeout),
+    )
+    # moto, imported by other tests, listens on before-send; the app's clients have nothing
+    # there, and then the fast path writes the request itself (what these tests are about).
+    events: Any = client.meta.events
+    for handler in list(events._emitter._handlers.prefix_search(SEND_EVENT)):
+        for name in ("before-send", "before-send.s3", SEND_EVENT):
+            events.unregister(name, handler)
+    fast = FastPut(client, sign_payload=False)
+    assert fast._only_own_handlers() and not fast._send_hooks
+    return fast
+
+
+def put(fast: FastPut, body: bytes = b"hello") -> dict[str, Any] | None:
+    return fast.put("bucket", "dir/a b.txt", body,
+                    {"Content-Type": "text/plain", "Content-Length": str(len(body))},
+                    {"sha256": "ab" * 32}, {})
+
+
+def test_requests_reuse_one_connection_and_carry_the_signed_headers(
+    server: ScriptedServer,
+) -> None:
+    fast = fast_put(server.port)
+    first, second = put(fast), put(fast, b"again" * 1000)
+    assert first == {"ETag": '"abc"', "SSEKMSKeyId": None, "ChecksumCRC32": "AAAAAA=="}
+    assert second is not None and second["ETag"] == '"abc"'
+    assert server.connections == 1  # kept alive, reused
+    head, _, body = server.requests[1].partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "PUT /bucket/dir/a%20b.txt HTTP/1.1"
+    fields = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    assert fields["host"] == f"127.0.0.1:{server.port}"
+    assert fields["x-amz-meta-sha256"] == "ab" * 32
+    assert fields["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKID/")
+    assert "expect" not in fields  # no 100-continue round trip
+    assert body == b"again" * 1000
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_used_again(
+    server: ScriptedServer,
+) -> None:
+    server.answers = [(OK, True)]  # answers, then closes without saying so
+    fast = fast_put(server.port)
+    assert put(fast) is not None
+    time.sleep(0.1)  # the close has reached us: the pool sees it and connects again
+    assert put(fast) is not None
+    assert server.connections == 2
+
+
+def test_a_close_that_crosses_the_request_hands_the_put_to_botocore(
+    server: ScriptedServer,
+) -> None:
+    """The server ends the kept connection as the next request arrives (its idle timer ran
+    out): that request may never have been read, so botocore sends it again."""
+    server.answers = [(OK, False), (b"", True)]  # the second request: closed, no answer
+    fast = fast_put(server.port)
+    assert put(fast) is not None
+    assert put(fast) is None  # nothing is lost, nothing guessed
+    assert put(fast) is not None  # and the pool opens a fresh connection after that
+    assert server.connections == 2
+
+
+def test_connection_close_is_honoured(server: ScriptedServer) -> None:
+    server.answers = [(OK.replace(b"Content-Length: 0", b"Connection: close\r\nContent-Length: 0"),
+                       True)]
+    fast = fast_put(server.port)
+    assert put(fast) is not None and put(fast) is not None
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\n\r\n<Error></Error>",
+    b"HTTP/1.1 200 OK\r\nETag: \"abc\"\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nETag: \"abc\"\r\n\r\n",  # no length: read until close
+])
+def test_answers_it_does_not_read_go_to_botocore(server: ScriptedServer, answer: bytes) -> None:
+    server.answers = [(answer, False)]
+    fast = fast_put(server.port)
+    assert put(fast) is None
+    assert put(fast) is not None  # that connection was dropped, not reused half-read
+    assert server.connections == 2
+
+
+def test_an_answer_that_is_not_http_is_botocore_s_connection_error(
+    server: ScriptedServer,
+) -> None:
+    server.answers = [(b"SSH-2.0-OpenSSH_9.6\r\n\r\n", True)]
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        put(fast_put(server.port))
+
+
+def test_a_silent_server_is_botocore_s_read_timeout(server: ScriptedServer) -> None:
+    gate = threading.Event()
+    server.answers = []
+    real_talk = server._talk
+
+    def never_answer(conn: socket.socket) -> None:
+        gate.wait(5)
+        conn.close()
+
+    server._talk = never_answer  # type: ignore[method-assign]
+    try:
+        with pytest.raises(botocore.exceptions.ReadTimeoutError):
+            put(fast_put(server.port, read_timeout=0.3))
+    finally:
+        gate.set()
+        server._talk = real_talk  # type: ignore[method-assign]
