@@ -351,6 +351,11 @@ def main() -> None:
         print(line, flush=True)
         lines.append(line)
 
+    # The app as installed carries its bytecode (pip compiles it, the bundle holds it); an
+    # editable checkout under PYTHONDONTWRITEBYTECODE would compile every module at every
+    # start, which no creator's app does.
+    package = HERE.parents[2] / "shorts_desktop"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
     try:
         data = make_workloads(tmp, args.scale, args.workloads)
         servers, procs = start_servers(args.servers.split(","), tmp)

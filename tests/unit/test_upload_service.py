@@ -796,3 +796,46 @@ def test_a_file_sent_in_parts_stays_known_to_sync_and_promotion_writes_its_sha25
     promoted, changed = s3_env.uploads.promote(upload.id)
     assert changed and promoted.status == "completed"
     assert s3_env.storage.head(promoted.key).metadata["sha256"] == sha256(path)
+
+
+def test_an_s3_upload_reads_as_its_row_without_reading_it_back(
+    db: Any, aws: None, tmp_path: Path, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the app wires it (the engine's store is the service's row writer), the commit
+    that ends a transfer marks the row completed; the service takes what that commit
+    wrote instead of selecting it again, and the upload it returns is the row."""
+    from conftest import BUCKET, CREDENTIALS, FAST_RETRIES, s3_settings
+
+    from shorts_desktop.core.db.upload_rows import UploadRows
+    from shorts_desktop.core.services.uploads import UploadService
+    from shorts_desktop.core.transfers import EngineConfig
+
+    settings = s3_settings()
+    rows = UploadRows(Path(db.database))
+    storage = S3Storage(settings, CREDENTIALS, transfer_store=rows,
+                        engine_config=EngineConfig.from_settings(settings, retry=FAST_RETRIES))
+    storage.client.create_bucket(Bucket=BUCKET)
+    uploads = UploadService(settings, storage, tmp_path / "scratch", rows=rows)
+    reads: list[tuple[str, ...]] = []
+    real = UploadRows.read
+
+    def read(self: Any, upload_id: str, names: tuple[str, ...]) -> Any:
+        reads.append(names)
+        return real(self, upload_id, names)
+
+    monkeypatch.setattr(UploadRows, "read", read)
+    try:
+        for path in (media.transcript("small.txt"), media.mp4("big.mp4", size=6 * MIB)):
+            upload = uploads.upload_file(path, "transcript" if path.suffix == ".txt"
+                                         else "video")
+            row = find_upload(upload.id)
+            assert (upload.status, upload.completed_at, upload.updated_at, upload.checksum,
+                    upload.size) == (row.status, row.completed_at, row.updated_at,
+                                     row.checksum, row.size)
+            assert (row.status, row.checksum, row.size) == (
+                "completed", sha256(path), path.stat().st_size)
+            assert row.completed_at is not None
+    finally:
+        storage.close()
+        rows.close()
+    assert UploadService._COMPLETION not in reads

@@ -35,6 +35,7 @@ from shorts_desktop.core.transfers.store import (
 #: hands a file to the engine, and a restart treats `uploading` as queued.
 _UNRECORDED_STATES = frozenset({"queued", "running"})
 _COLUMNS = {f.name: f.column_name for f in Upload._meta.sorted_fields}
+_COMPLETIONS_KEPT = 10_000
 
 
 def _now() -> str:
@@ -57,6 +58,8 @@ class UploadRows:
         self._path = path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        # What `complete` wrote, until the upload service takes it (saves it a read back).
+        self._completed: dict[str, dict[str, Any]] = {}
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -246,3 +249,16 @@ class UploadRows:
             )
             if cur.rowcount != 1:
                 raise LookupError(f"upload row {transfer_id} is gone or cancelled")
+            checksum = sha256 if sha256 is not None else db.execute(
+                "SELECT checksum FROM upload WHERE id = ?", (transfer_id,)).fetchone()[0]
+            if len(self._completed) >= _COMPLETIONS_KEPT:  # nobody took them: not ours to keep
+                self._completed.clear()
+            stamp = datetime.fromisoformat(now)
+            self._completed[transfer_id] = {"status": "completed", "completed_at": stamp,
+                                            "updated_at": stamp, "checksum": checksum,
+                                            "size": size}
+
+    def take_completion(self, upload_id: str) -> dict[str, Any] | None:
+        """The columns `complete` wrote for this upload (once), or None if it did not."""
+        with self._lock:
+            return self._completed.pop(upload_id, None)

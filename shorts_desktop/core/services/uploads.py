@@ -352,7 +352,7 @@ class UploadService:
     def _record_completed(self, upload: Upload, size: int) -> None:
         """Mark the row completed, unless the engine's store did in the commit that ended
         the transfer (one commit, not two); `upload` then reads as the row does."""
-        done = self.rows.read(upload.id, self._COMPLETION)
+        done = self.rows.take_completion(upload.id) or self.rows.read(upload.id, self._COMPLETION)
         if done is None:
             raise StorageError("The upload's database row disappeared while it was stored.")
         if done["status"] != "completed":  # a store that keeps no rows: the local library
