@@ -177,6 +177,7 @@ def test_event_hub_coalesces_progress_to_about_ten_a_second() -> None:
     seen: list[TransferEvent] = []
     hub.subscribe(seen.append)
     hub.start()
+    time.sleep(0.05)  # the hub is asleep, idle: tracking must wake it
     item = Item()
     hub.track(item)
     end = time.monotonic() + 1.0

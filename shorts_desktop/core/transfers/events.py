@@ -148,6 +148,9 @@ class EventHub:
             self._active[item.id] = item
             done = item.bytes_done
             self._rates[item.id] = _Rate(self._clock(), done, last_bytes=done)
+            wake, self._asleep = self._asleep, False  # idle, it sleeps until woken
+        if wake:
+            self._wake.set()
 
     def untrack(self, transfer_id: str) -> None:
         with self._lock:
