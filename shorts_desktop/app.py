@@ -16,7 +16,7 @@ from shorts_desktop.core.config import AppPaths, Settings, load_settings
 from shorts_desktop.core.credentials import KeyringStore, ResolvedCredentials, resolve_credentials
 from shorts_desktop.core.db.connection import close_database, open_database
 from shorts_desktop.core.db.schema import MigrationResult
-from shorts_desktop.core.db.upload_rows import UploadRows
+from shorts_desktop.core.db.upload_rows import UploadRows, bound_rows
 from shorts_desktop.core.errors import ShortsError, UserError
 from shorts_desktop.core.services.bucket import BucketService
 from shorts_desktop.core.services.cleanup import CleanupService
@@ -195,7 +195,7 @@ def build_services(
     credentials = resolve_credentials(env, cwd, profile=settings.profile)
     db, migration = open_database(paths.db_path)
     nice = INTERACTIVE_THREAD_NICE if interactive else 0
-    rows = UploadRows(paths.db_path)  # the one writer of upload rows, engine's parts included
+    rows = bound_rows()  # the one writer of upload rows, engine's parts included
     storage = build_storage(settings, credentials, paths, rows, nice)
     uploads = UploadService(settings, storage, paths.data_dir / "scratch", rows)
     jobs = JobService(settings, uploads)

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import peewee
 import pytest
@@ -62,7 +63,8 @@ def sender(db: peewee.SqliteDatabase, aws: None,
 
 
 def test_a_small_file_costs_two_commits_and_reads_as_its_row(
-    sender: tuple[UploadService, UploadRows], db: peewee.SqliteDatabase, media: Media
+    sender: tuple[UploadService, UploadRows], db: peewee.SqliteDatabase, media: Media,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     uploads, rows = sender
     path = media.transcript()
@@ -70,9 +72,19 @@ def test_a_small_file_costs_two_commits_and_reads_as_its_row(
     counter = CommitCounter()
     counter.watch(rows._db())
     counter.watch(db.connection())
+    reads: list[tuple[str, ...]] = []
+    real_read = UploadRows.read
+
+    def read(self: UploadRows, upload_id: str, names: tuple[str, ...]) -> Any:
+        reads.append(names)
+        return real_read(self, upload_id, names)
+
+    monkeypatch.setattr(UploadRows, "read", read)
     upload = uploads.upload_file(path, "transcript")
-    # The row before the first byte, `completed` once verified: nothing in between.
+    # The row before the first byte, `completed` once verified: nothing in between; and
+    # the service takes what that commit wrote instead of selecting it back.
     assert counter.commits == 2
+    assert UploadService._COMPLETION not in reads
     stored = find_upload(upload.id)
     assert stored.status == "completed"
     assert upload.to_dict() == stored.to_dict()  # what the caller gets is the row
@@ -91,6 +103,7 @@ def test_a_multipart_upload_forgets_its_parts_in_the_commit_that_completes_it(
     assert etag.strip('"').endswith("-3")  # sent in three parts
     stored = find_upload(upload.id)
     assert stored.status == "completed" and stored.multipart_upload_id is None
+    assert upload.to_dict() == stored.to_dict()
     assert rows.load(upload.id) is None
     with sqlite3.connect(rows._path) as conn:
         parts = conn.execute("SELECT COUNT(*) FROM transfer_part WHERE upload_id = ?",
@@ -124,3 +137,53 @@ def test_rows_read_and_write_as_the_models_do(
     assert rows.read(upload.id, ("status", "created_at")) == {
         "status": "paused", "created_at": upload.created_at}
     assert rows.read("no-such-id", ("status",)) is None
+
+
+def test_update_many_changes_only_the_rows_it_may_in_one_commit(
+    sender: tuple[UploadService, UploadRows], media: Media
+) -> None:
+    uploads, rows = sender
+    made = [uploads.create(media.transcript(f"t{i}.txt"), "transcript")[0].id for i in range(3)]
+    rows.update(made[2], {"status": "cancelled"})
+    counter = CommitCounter()
+    counter.watch(rows._db())
+    # more ids than one statement binds (unknown ones change nothing), in one transaction
+    ids = [*made, *(f"nope-{i}" for i in range(1200))]
+    assert rows.update_many(ids, {"status": "failed"}, unless_status=("cancelled",)) == 2
+    assert counter.commits == 1
+    assert [rows.status(i) for i in made] == ["failed", "failed", "cancelled"]
+    assert rows.update(made[0], {"thumbnail": b"jpeg"}, while_null="thumbnail") == 1
+    assert rows.update(made[0], {"thumbnail": b"other"}, while_null="thumbnail") == 0
+    assert Upload.get_by_id(made[0]).thumbnail == b"jpeg"
+    assert rows.update_many([], {"status": "failed"}) == 0
+
+
+def test_services_write_upload_rows_only_through_the_bound_writer(
+    db: peewee.SqliteDatabase, s3_env: Any, media: Media
+) -> None:
+    """Promote, delete, cleanup, sync: no `upload` row is written through peewee's own
+    connections, so every writer waits on one lock over one connection."""
+    from shorts_desktop.core.db.upload_rows import bound_rows
+    from shorts_desktop.core.services.reconcile import ReconcileService
+
+    writes: list[str] = []
+
+    def trace(sql: str) -> None:
+        head = " ".join(sql.split()[:3]).upper()
+        if head.startswith(("UPDATE \"UPLOAD\"", "UPDATE UPLOAD", "INSERT INTO \"UPLOAD\"",
+                            "INSERT INTO UPLOAD", "DELETE FROM \"UPLOAD\"")):
+            writes.append(sql)
+
+    db.connection().set_trace_callback(trace)
+    uploads = s3_env.uploads
+    assert uploads.rows is bound_rows()  # the service's writer is the process's one
+    kept = uploads.upload_file(media.transcript("kept.txt"), "transcript")
+    gone = uploads.upload_file(media.transcript("gone.txt"), "transcript")
+    promoted, changed = uploads.promote(kept.id)
+    assert changed and promoted.is_temp is False
+    assert uploads.delete(gone.id).status == "deleted"
+    s3_env.storage.delete(str(promoted.key))  # lost behind the app's back
+    report = ReconcileService(s3_env.settings, s3_env.storage).run()
+    assert kept.id in report.missing and find_upload(kept.id).status == "missing"
+    s3_env.cleanup.run(hours=0)
+    assert writes == []

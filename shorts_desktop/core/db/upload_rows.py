@@ -1,4 +1,4 @@
-"""The one writer of `upload` rows while files are being sent, and of their parts.
+"""The one writer of `upload` rows and of their parts (`bound_rows()`: one per process).
 
 Every write goes through one SQLite connection behind one lock. Worker threads wait on
 the lock, where a wait costs nothing, instead of in SQLite's busy handler, whose sleeps
@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shorts_desktop.core.db.connection import bound_database_path
 from shorts_desktop.core.db.models import Upload
+from shorts_desktop.core.errors import StorageError
 from shorts_desktop.core.transfers.store import (
     INTENT_MARK,
     ROW_STATUS,
@@ -36,6 +38,7 @@ from shorts_desktop.core.transfers.store import (
 _UNRECORDED_STATES = frozenset({"queued", "running"})
 _COLUMNS = {f.name: f.column_name for f in Upload._meta.sorted_fields}
 _COMPLETIONS_KEPT = 10_000
+_IDS_PER_STATEMENT = 500  # well under SQLite's limit of bound parameters
 
 
 def _now() -> str:
@@ -60,6 +63,10 @@ class UploadRows:
         self._conn: sqlite3.Connection | None = None
         # What `complete` wrote, until the upload service takes it (saves it a read back).
         self._completed: dict[str, dict[str, Any]] = {}
+
+    @property
+    def path(self) -> Path:
+        return self._path
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -105,18 +112,37 @@ class UploadRows:
             )
 
     def update(self, upload_id: str, values: Mapping[str, Any], *,
-               status_in: tuple[str, ...] = (), unless_status: tuple[str, ...] = ()) -> int:
+               status_in: tuple[str, ...] = (), unless_status: tuple[str, ...] = (),
+               while_null: str | None = None) -> int:
         """Change these columns (by model field name); how many rows changed (0 or 1).
-        Only a row whose status is in `status_in` (when given) and not in `unless_status`."""
+        Only a row whose status is in `status_in` (when given) and not in `unless_status`,
+        and whose column `while_null` (when given) is still empty."""
+        return self.update_many((upload_id,), values, status_in=status_in,
+                                unless_status=unless_status, while_null=while_null)
+
+    def update_many(self, upload_ids: Iterable[str], values: Mapping[str, Any], *,
+                    status_in: tuple[str, ...] = (), unless_status: tuple[str, ...] = (),
+                    while_null: str | None = None) -> int:
+        """`update` for several rows in one commit; how many changed."""
+        ids = list(upload_ids)
         sets = ", ".join(f"{_COLUMNS[n]} = ?" for n in values)
-        sql = f"UPDATE upload SET {sets} WHERE id = ?"
-        params = [_sql_value(v) for v in values.values()] + [upload_id]
-        for states, test in ((status_in, "IN"), (unless_status, "NOT IN")):
-            if states:
-                sql += f" AND status {test} ({', '.join('?' for _ in states)})"
-                params += list(states)
-        with self._lock:
-            return int(self._db().execute(sql, params).rowcount)
+        statements = []
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            chunk = ids[start:start + _IDS_PER_STATEMENT]
+            sql = f"UPDATE upload SET {sets} WHERE id IN ({', '.join('?' for _ in chunk)})"
+            params = [_sql_value(v) for v in values.values()] + chunk
+            for states, test in ((status_in, "IN"), (unless_status, "NOT IN")):
+                if states:
+                    sql += f" AND status {test} ({', '.join('?' for _ in states)})"
+                    params += list(states)
+            if while_null is not None:
+                sql += f" AND {_COLUMNS[while_null]} IS NULL"
+            statements.append((sql, params))
+        if len(statements) <= 1:
+            with self._lock:
+                return sum(int(self._db().execute(*st).rowcount) for st in statements)
+        with self._transaction() as db:
+            return sum(int(db.execute(*st).rowcount) for st in statements)
 
     def read(self, upload_id: str, names: tuple[str, ...]) -> dict[str, Any] | None:
         """These columns of a row (by model field name, as the model reads them)."""
@@ -262,3 +288,22 @@ class UploadRows:
         """The columns `complete` wrote for this upload (once), or None if it did not."""
         with self._lock:
             return self._completed.pop(upload_id, None)
+
+
+_bound: UploadRows | None = None
+_bound_lock = threading.Lock()
+
+
+def bound_rows() -> UploadRows:
+    """The writer of the database the models are bound to: one per process, so that every
+    service's row writes wait on one lock over one connection, not in SQLite's busy loop."""
+    global _bound
+    path = bound_database_path()
+    if path is None:
+        raise StorageError("The app's database is not open.")
+    with _bound_lock:
+        if _bound is None or _bound.path != path:
+            if _bound is not None:
+                _bound.close()  # the models moved to another file (tests, a new home)
+            _bound = UploadRows(path)
+        return _bound

@@ -17,6 +17,7 @@ from typing import Any
 
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Job, Upload, utcnow
+from shorts_desktop.core.db.upload_rows import bound_rows
 from shorts_desktop.core.errors import StorageError, UserError
 from shorts_desktop.core.services.files import TRANSCRIPT_EXTENSIONS
 from shorts_desktop.core.services.uploads import record_stored_object
@@ -273,11 +274,11 @@ class BucketService:
 
     def _revive(self, row: Upload, info: ObjectInfo, prefix: str) -> Upload:
         """A deleted or missing row whose object is in storage (again)."""
-        Upload.update(
-            key=info.key, size=info.size, is_temp=prefix == self.settings.temp_prefix,
-            status="completed", error=None, backend=self.storage.backend,
-            bucket=self.storage.bucket, updated_at=utcnow(),
-            completed_at=row.completed_at or info.last_modified.replace(tzinfo=None),
-        ).where(Upload.id == row.id).execute()
+        bound_rows().update(row.id, {
+            "key": info.key, "size": info.size, "is_temp": prefix == self.settings.temp_prefix,
+            "status": "completed", "error": None, "backend": self.storage.backend,
+            "bucket": self.storage.bucket, "updated_at": utcnow(),
+            "completed_at": row.completed_at or info.last_modified.replace(tzinfo=None),
+        })
         revived: Upload = Upload.get_by_id(row.id)
         return revived

@@ -15,6 +15,7 @@ from typing import Any
 
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Upload, utcnow
+from shorts_desktop.core.db.upload_rows import bound_rows
 from shorts_desktop.core.errors import UserError
 from shorts_desktop.core.services.multipart import MultipartService
 from shorts_desktop.core.services.uploads import (
@@ -183,7 +184,7 @@ class CleanupService:
         keys = [item.key for item in plan.delete]
         rows = [item.upload_id for item in plan.delete if not item.leftover]
         if rows:  # the intent first: a run killed after the request leaves `deleted`
-            Upload.update(deleting_at=utcnow()).where(Upload.id.in_(rows)).execute()
+            bound_rows().update_many(rows, {"deleting_at": utcnow()})
         failed = set(self.storage.delete_many(keys)) if keys else set()
         for item in plan.delete:
             if item.key in failed:
@@ -192,20 +193,17 @@ class CleanupService:
                 result.deleted.append(item.upload_id)
         kept = [i.upload_id for i in plan.delete if not i.leftover and i.key in failed]
         if kept:
-            Upload.update(deleting_at=None).where(Upload.id.in_(kept)).execute()
+            bound_rows().update_many(kept, {"deleting_at": None})
         gone = [i.upload_id for i in plan.delete if not i.leftover and i.key not in failed]
         if gone or plan.deleted_earlier:
-            Upload.update(status="deleted", updated_at=utcnow()).where(
-                Upload.id.in_(gone + plan.deleted_earlier)
-            ).execute()
+            bound_rows().update_many(gone + plan.deleted_earlier,
+                                     {"status": "deleted", "updated_at": utcnow()})
         for upload_id, key in plan.relink.items():
             row = Upload.get_or_none(Upload.id == upload_id)
             if row is not None:
                 complete_promotion(self.storage, row, key)
         if plan.missing:
-            Upload.update(status="missing", updated_at=utcnow()).where(
-                Upload.id.in_(plan.missing)
-            ).execute()
+            bound_rows().update_many(plan.missing, {"status": "missing", "updated_at": utcnow()})
         for mp in plan.abort:
             self.storage.abort_multipart(mp.key, mp.upload_id)
             result.aborted.append(mp)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Upload, utcnow
+from shorts_desktop.core.db.upload_rows import bound_rows
 from shorts_desktop.core.errors import ShortsError, UserError
 from shorts_desktop.core.services.files import digests
 from shorts_desktop.core.storage.base import Storage
@@ -58,9 +59,7 @@ class MigrateToS3Service:
     def _move(self, upload: Upload) -> None:
         source = self.library / upload.key if upload.key else Path(str(upload.file_path))
         if not source.is_file():
-            Upload.update(status="missing", updated_at=utcnow()).where(
-                Upload.id == upload.id
-            ).execute()
+            bound_rows().update(upload.id, {"status": "missing", "updated_at": utcnow()})
             raise UserError(f"{source} no longer exists.")
         sums = digests(source)
         key = upload.key or upload_key(
@@ -77,13 +76,8 @@ class MigrateToS3Service:
             ),
             md5_hex=sums.md5,
         )
-        Upload.update(
-            backend="s3",
-            bucket=self.s3.bucket,
-            key=key,
-            size=sums.size,
-            checksum=sums.sha256,
-            updated_at=utcnow(),
-        ).where(Upload.id == upload.id).execute()
+        bound_rows().update(upload.id, {"backend": "s3", "bucket": self.s3.bucket, "key": key,
+                                        "size": sums.size, "checksum": sums.sha256,
+                                        "updated_at": utcnow()})
         if upload.key:  # a library copy: now redundant
             self.local.delete(upload.key)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.models import Upload, utcnow
+from shorts_desktop.core.db.upload_rows import bound_rows
 from shorts_desktop.core.services.uploads import complete_promotion, record_stored_object
 from shorts_desktop.core.storage.base import ObjectInfo, Storage
 from shorts_desktop.core.storage.keys import (
@@ -80,9 +81,8 @@ class ReconcileService:
             report.foreign = [k for k in report.foreign if k not in owned]
         for ids, status in ((report.missing, "missing"), (report.deleted, "deleted")):
             if ids:
-                Upload.update(status=status, promote_key=None, updated_at=utcnow()).where(
-                    Upload.id.in_(ids)
-                ).execute()
+                bound_rows().update_many(ids, {"status": status, "promote_key": None,
+                                               "updated_at": utcnow()})
         return report
 
     def _ours(self, row: Upload) -> bool:
@@ -129,20 +129,17 @@ class ReconcileService:
             if row.is_temp and not key.startswith(temp):
                 complete_promotion(self.storage, row, key)
             else:
-                Upload.update(key=key, is_temp=key.startswith(temp), status="completed",
-                              promote_key=None, deleting_at=None, updated_at=utcnow()).where(
-                    Upload.id == row.id
-                ).execute()
+                bound_rows().update(row.id, {
+                    "key": key, "is_temp": key.startswith(temp), "status": "completed",
+                    "promote_key": None, "deleting_at": None, "updated_at": utcnow()})
             return True
         if not present:
             return False
         if row.status == "missing":  # its object is back where the row says
-            Upload.update(status="completed", updated_at=utcnow()).where(
-                Upload.id == row.id
-            ).execute()
+            bound_rows().update(row.id, {"status": "completed", "updated_at": utcnow()})
             report.adopted.append(row.id)
         elif row.deleting_at is not None and row.status == "completed":
-            Upload.update(deleting_at=None).where(Upload.id == row.id).execute()  # never sent
+            bound_rows().update(row.id, {"deleting_at": None})  # never sent
         return True
 
     def _add(self, upload_id: str, objects: dict[str, ObjectInfo],

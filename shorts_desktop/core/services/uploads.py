@@ -29,7 +29,7 @@ from shorts_desktop.core.db.models import (
     get_by_id_or_prefix,
     utcnow,
 )
-from shorts_desktop.core.db.upload_rows import UploadRows
+from shorts_desktop.core.db.upload_rows import UploadRows, bound_rows
 from shorts_desktop.core.errors import (
     NotFoundError,
     ShortsError,
@@ -137,10 +137,7 @@ class UploadService:
     def rows(self) -> UploadRows:
         """Where a send writes its row (the storage's engine keeps its parts there too)."""
         if self._rows is None:
-            path = bound_database_path()
-            if path is None:
-                raise StorageError("The app's database is not open.")
-            self._rows = UploadRows(path)
+            self._rows = bound_rows()
         return self._rows
 
     def _asked_of(self, upload_id: str) -> str | None:
@@ -342,8 +339,8 @@ class UploadService:
         except (peewee.PeeweeException, sqlite3.Error, StorageError):
             self.storage.delete(upload.key)  # undo: no object without a completed row
             with contextlib.suppress(peewee.PeeweeException):
-                Upload.update(status="failed", error="The database could not record it.",
-                              updated_at=utcnow()).where(Upload.id == upload.id).execute()
+                self.rows.update(upload.id, {"status": "failed", "updated_at": utcnow(),
+                                             "error": "The database could not record it."})
             raise
         return upload
 
@@ -378,9 +375,7 @@ class UploadService:
         if engine is not None and engine.get(upload.id) is not None:
             engine.pause(upload.id)
         elif upload.status in ("queued", "uploading"):
-            Upload.update(status="paused", updated_at=utcnow()).where(
-                Upload.id == upload.id
-            ).execute()
+            self.rows.update(upload.id, {"status": "paused", "updated_at": utcnow()})
         else:
             raise UserError(f"Upload {upload.id} is {upload.status}; only a running one pauses.")
         return find_upload(upload.id)
@@ -399,9 +394,7 @@ class UploadService:
             handle.wait(60)
         else:
             self._fail(upload, TransferCancelled("The upload was cancelled."))
-        Upload.update(status="cancelled", updated_at=utcnow()).where(
-            Upload.id == upload.id
-        ).execute()
+        self.rows.update(upload.id, {"status": "cancelled", "updated_at": utcnow()})
         return find_upload(upload.id)
 
     def unfinished(self) -> list[Upload]:
@@ -598,8 +591,7 @@ class UploadService:
             return None
         finally:
             out.unlink(missing_ok=True)
-        Upload.update(thumbnail=data).where(
-            (Upload.id == upload.id) & Upload.thumbnail.is_null()).execute()
+        self.rows.update(upload.id, {"thumbnail": data}, while_null="thumbnail")
         return data
 
     def _stored(self, upload: Upload) -> Upload:
@@ -659,9 +651,7 @@ class UploadService:
     def _copy_legacy(self, upload: Upload, target: Path) -> Path:
         source = Path(str(upload.file_path))
         if not source.is_file():
-            Upload.update(status="missing", updated_at=utcnow()).where(
-                Upload.id == upload.id
-            ).execute()
+            self.rows.update(upload.id, {"status": "missing", "updated_at": utcnow()})
             raise StorageError(f"The legacy file {source} no longer exists.")
         shutil.copyfile(source, target)
         return target
@@ -692,17 +682,14 @@ class UploadService:
         if self.storage.head(old_key) is None:
             if not resuming and copy_is_intact(self.storage, upload, target):
                 return complete_promotion(self.storage, upload, target), True
-            Upload.update(status="missing", promote_key=None, updated_at=utcnow()).where(
-                Upload.id == upload.id
-            ).execute()
+            self.rows.update(upload.id, {"status": "missing", "promote_key": None,
+                                         "updated_at": utcnow()})
             raise StorageError(
                 f"{upload.original_name} is no longer in storage (a cleanup or lifecycle rule "
                 "removed it) and has no permanent copy; upload it again."
             )
         if not resuming:  # the intent, before any byte is copied
-            Upload.update(promote_key=target, updated_at=utcnow()).where(
-                Upload.id == upload.id
-            ).execute()
+            self.rows.update(upload.id, {"promote_key": target, "updated_at": utcnow()})
         metadata = object_metadata(
             upload.id, upload.kind, upload.original_name, upload.checksum, False,
             media_of(upload),  # the SHA-256 too: a file sent in parts had none in the bucket
@@ -754,16 +741,15 @@ class UploadService:
             upload.bucket == self.storage.bucket
         ):
             # The intent first: a run killed after the request leaves `deleted`, not `missing`.
-            Upload.update(deleting_at=utcnow()).where(Upload.id == upload.id).execute()
+            self.rows.update(upload.id, {"deleting_at": utcnow()})
             self.storage.delete(upload.key)
             if upload.promote_key and upload.promote_key != upload.key:
                 self.storage.delete(upload.promote_key)  # an interrupted promote's copy too
         elif upload.key:
             where = upload.bucket or "the local library"
             raise UserError(f"Upload {upload.id} is stored in {where}, which the app is not using.")
-        Upload.update(status="deleted", promote_key=None, updated_at=utcnow()).where(
-            Upload.id == upload.id
-        ).execute()
+        self.rows.update(upload.id, {"status": "deleted", "promote_key": None,
+                                     "updated_at": utcnow()})
         return find_upload(upload.id)
 
 
@@ -776,7 +762,7 @@ def record_stored_object(storage: Storage, upload_id: str, info: ObjectInfo,
     found = kind or meta.get("kind", "video")
     media = media_from_metadata(meta)
     when = info.last_modified.replace(tzinfo=None)
-    created: Upload = Upload.create(
+    created = Upload(
         id=upload_id,
         kind=found if found in UPLOAD_KINDS else "video",
         original_name=meta.get("original-name") or info.key.rstrip("/").rsplit("/", 1)[-1],
@@ -795,6 +781,7 @@ def record_stored_object(storage: Storage, upload_id: str, info: ObjectInfo,
         width=media[1] if media else None,
         height=media[2] if media else None,
     )
+    bound_rows().insert(created)
     return created
 
 
@@ -816,10 +803,9 @@ def complete_promotion(storage: Storage, upload: Upload, key: str) -> Upload:
     first (a run killed in between leaves the row's intent, which the next one finishes)."""
     if upload.is_temp and upload.key and upload.key != key:
         storage.delete(upload.key)  # gone already is fine
-    Upload.update(key=key, is_temp=False, status="completed", promote_key=None,
-                  deleting_at=None, error=None, updated_at=utcnow()).where(
-        Upload.id == upload.id
-    ).execute()
+    bound_rows().update(upload.id, {"key": key, "is_temp": False, "status": "completed",
+                                    "promote_key": None, "deleting_at": None, "error": None,
+                                    "updated_at": utcnow()})
     return find_upload(upload.id)
 
 
@@ -834,12 +820,11 @@ def settle_intent(storage: Storage, row: Upload) -> bool:
         return False  # not copied yet: the next `promote` copies it
     if row.deleting_at is not None and row.status != "deleted":
         if row.key is None or storage.head(row.key) is None:
-            Upload.update(status="deleted", promote_key=None, updated_at=utcnow()).where(
-                Upload.id == row.id
-            ).execute()
+            bound_rows().update(row.id, {"status": "deleted", "promote_key": None,
+                                         "updated_at": utcnow()})
             return True
-        Upload.update(deleting_at=None).where(Upload.id == row.id).execute()  # never sent
+        bound_rows().update(row.id, {"deleting_at": None})  # never sent
         return False
     if row.promote_key:  # a permanent row's intent is spent
-        Upload.update(promote_key=None).where(Upload.id == row.id).execute()
+        bound_rows().update(row.id, {"promote_key": None})
     return False
