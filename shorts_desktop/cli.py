@@ -269,6 +269,7 @@ def _send_through_queue(svc: Any, files: Sequence[Any], kind: str, is_temp: bool
     sent: dict[int, int] = {}
     ending = ("completed", "failed", "cancelled", "paused")
     failure = [False]
+    waiting: set[int] = set()  # not ended yet: the command waits for these
 
     def on_event(event: Any) -> None:
         item = event.item
@@ -284,7 +285,10 @@ def _send_through_queue(svc: Any, files: Sequence[Any], kind: str, is_temp: bool
                 bar(delta)
             first_failure = item.state == "failed" and not failure[0]
             failure[0] = failure[0] or item.state == "failed"
-            lock.notify_all()
+            if item.state in ending:
+                waiting.discard(item.item_id)
+                if not waiting:
+                    lock.notify_all()
         if first_failure:  # stop what has not started; what is being sent finishes
             for other in list(mine.values()):
                 if other.state == "queued" and other.upload_id is None:
@@ -302,8 +306,10 @@ def _send_through_queue(svc: Any, files: Sequence[Any], kind: str, is_temp: bool
                                           content_type=checked.content_type)
                     mine.setdefault(item.item_id, item)
                     order.append(item.item_id)
+                    if mine[item.item_id].state not in ending:
+                        waiting.add(item.item_id)
             with lock:
-                while not all(mine[i].state in ending for i in order):
+                while waiting:  # woken when the last one ends, not for every event
                     lock.wait(0.5)  # a timeout, so that Ctrl-C gets through
         finally:
             bar.finish()
