@@ -91,9 +91,7 @@ class Services:
 
     def apply_bandwidth_limit(self, settings: Settings) -> None:
         """A new bandwidth limit takes effect on running transfers, with nothing restarted."""
-        engine = self.storage.transfers
-        if engine is not None:
-            engine.set_bandwidth_limit(settings.bandwidth_limit)
+        self.storage.set_bandwidth_limit(settings.bandwidth_limit)
         self.settings = settings
 
     def reconcile(self) -> ReconcileService:

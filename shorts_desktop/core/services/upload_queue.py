@@ -110,10 +110,6 @@ class UploadQueue:
         self._paused_all = False
         self._closed = False
 
-    @property
-    def _engine(self) -> Any:
-        return self.uploads.storage.transfers
-
     # -- observing --------------------------------------------------------------------------
 
     def subscribe(self, callback: Subscriber) -> None:
@@ -247,14 +243,9 @@ class UploadQueue:
 
     # -- controlling ------------------------------------------------------------------------
 
-    def _engine_has(self, item: QueueItem) -> bool:
-        if not item.upload_id:
-            return False
-        try:
-            engine = self._engine
-        except ShortsError:  # the storage cannot start (its sends fail and say why)
-            return False
-        return bool(engine is not None and engine.get(item.upload_id))
+    def _sending(self, item: QueueItem) -> bool:
+        """Whether the storage is sending the item's upload now (paused included)."""
+        return bool(item.upload_id) and self.uploads.storage.sending(str(item.upload_id))
 
     def pause(self, item_id: int) -> None:
         with self._lock:
@@ -264,8 +255,8 @@ class UploadQueue:
             self._controls[item_id].running.clear()
             if self._leave_line(item_id):  # nothing runs for it: resuming puts it back
                 self._controls[item_id].attached = False
-        if self._engine_has(item):
-            self._engine.pause(item.upload_id)
+        if item.upload_id:  # held where it is; nothing happens if it is not being sent
+            self.uploads.storage.pause_sending(item.upload_id)
         self._update(item_id, state="paused", rate=0.0, eta=None)
 
     def resume(self, item_id: int) -> None:
@@ -276,10 +267,10 @@ class UploadQueue:
             control = self._controls[item_id]
             control.running.set()
             idle = not control.attached
-        in_engine = self._engine_has(item)
-        self._update(item_id, state="uploading" if in_engine or item.bytes_done else "queued")
-        if in_engine:
-            self._engine.resume(item.upload_id)  # it goes on from the parts it sent
+        sending = self._sending(item)
+        self._update(item_id, state="uploading" if sending or item.bytes_done else "queued")
+        if sending:
+            self.uploads.storage.resume_sending(str(item.upload_id))  # from the parts it sent
         if idle:
             self._dispatch(item_id)  # a worker attaches to it (or starts it) and waits
 
@@ -292,8 +283,8 @@ class UploadQueue:
             control.cancelled = True
             control.running.set()
             idle = not control.attached or self._leave_line(item_id)
-        if self._engine_has(item):
-            self._engine.cancel(item.upload_id)
+        if item.upload_id:
+            self.uploads.storage.cancel_sending(item.upload_id)
         if idle:  # a worker records it: the row and the storage are not touched here
             self._dispatch(item_id, urgent=True)
 
@@ -372,7 +363,7 @@ class UploadQueue:
             self._finish(item_id, "cancelled")
             return False
         item = self._update(item_id, state="uploading", unless_paused=True)
-        local = self._engine is None
+        local = not self.uploads.storage.resumable
         try:
             if control.prepared is None and item.upload_id is not None:
                 row = find_upload(item.upload_id)

@@ -302,7 +302,7 @@ class UploadService:
                 control=lambda: self._asked_of(upload.id),
             )
         except KeyboardInterrupt:
-            if self.storage.transfers is None:
+            if not self.storage.resumable:
                 self._fail(upload, KeyboardInterrupt())
                 raise
             self.rows.update(upload.id, {"status": "paused", "updated_at": utcnow()})
@@ -371,9 +371,8 @@ class UploadService:
     def pause(self, upload_id: str) -> Upload:
         """Pause a running upload (this process) or mark a stopped one not to resume."""
         upload = find_upload(upload_id)
-        engine = self.storage.transfers
-        if engine is not None and engine.get(upload.id) is not None:
-            engine.pause(upload.id)
+        if self.storage.sending(upload.id):
+            self.storage.pause_sending(upload.id)
         elif upload.status in ("queued", "uploading"):
             self.rows.update(upload.id, {"status": "paused", "updated_at": utcnow()})
         else:
@@ -385,13 +384,8 @@ class UploadService:
         upload = find_upload(upload_id)
         if upload.status not in ("queued", "uploading", "paused", "failed"):
             raise UserError(f"Upload {upload.id} is {upload.status}; there is nothing to cancel.")
-        engine = self.storage.transfers
-        handle = engine.get(upload.id) if engine is not None else None
-        if engine is not None and handle is not None and handle.state not in (
-            "completed", "failed", "cancelled"
-        ):
-            engine.cancel(upload.id)
-            handle.wait(60)
+        if self.storage.sending(upload.id):
+            self.storage.cancel_sending(upload.id, wait=60)
         else:
             self._fail(upload, TransferCancelled("The upload was cancelled."))
         self.rows.update(upload.id, {"status": "cancelled", "updated_at": utcnow()})

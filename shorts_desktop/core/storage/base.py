@@ -6,10 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from shorts_desktop.core.transfers import TransferEngine
+from typing import Protocol
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just transferred (a delta, not a total)."""
@@ -101,9 +98,30 @@ class Storage(Protocol):
         (`shorts-desktop pause ID`) asked for."""
         ...
 
+    # -- the puts this process is sending (what the queue and `pause ID` reach) -----------
+
     @property
-    def transfers(self) -> TransferEngine | None:
-        """The engine that moves bytes, when the backend has one (pause/resume/cancel)."""
+    def resumable(self) -> bool:
+        """An interrupted put keeps what it sent (S3's parts) and goes on from there; a
+        local copy starts again."""
+        ...
+
+    def sending(self, transfer_id: str) -> bool:
+        """Whether this process is sending that put now (paused included)."""
+        ...
+
+    def pause_sending(self, transfer_id: str) -> None:
+        """Hold the put; what it sent is kept. Nothing happens when it is not being sent."""
+        ...
+
+    def resume_sending(self, transfer_id: str) -> None: ...
+
+    def cancel_sending(self, transfer_id: str, wait: float = 0.0) -> None:
+        """Stop the put and throw away what it sent; waits up to `wait` s for it to end."""
+        ...
+
+    def set_bandwidth_limit(self, bytes_per_second: int) -> None:
+        """Applies to the puts and downloads running now, and to the next ones."""
         ...
 
     def close(self) -> None:

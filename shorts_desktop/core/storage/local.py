@@ -115,7 +115,6 @@ class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.backend: str = "local"
         self.bucket: str | None = None
-        self.transfers: None = None  # copies are local: no engine to pause or resume
         self.root = Path(os.path.abspath(Path(root).expanduser()))
 
     def close(self) -> None:
@@ -123,6 +122,26 @@ class LocalStorage:
 
     def warm_up(self) -> None:
         """Nothing to set up: copies need no client."""
+
+    # A copy runs in its caller's thread and stops through its progress callback (the
+    # queue's pause and cancel): nothing is sent in the background to reach from here.
+
+    resumable = False
+
+    def sending(self, transfer_id: str) -> bool:
+        return False
+
+    def pause_sending(self, transfer_id: str) -> None:
+        pass
+
+    def resume_sending(self, transfer_id: str) -> None:
+        pass
+
+    def cancel_sending(self, transfer_id: str, wait: float = 0.0) -> None:
+        pass
+
+    def set_bandwidth_limit(self, bytes_per_second: int) -> None:
+        pass  # a copy on this disk is not limited
 
     def describe(self) -> str:
         """Where files go, for the status bar and `check`."""

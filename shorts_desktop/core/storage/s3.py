@@ -156,6 +156,38 @@ class S3Storage:
         self.client  # noqa: B018 -- built on first use
         self.transfers  # noqa: B018
 
+    # -- the puts this process is sending ---------------------------------------------------
+
+    resumable = True
+
+    def _handle(self, transfer_id: str) -> TransferHandle | None:
+        with self._engine_lock:
+            engine = self._engine
+        return None if engine is None else engine.get(transfer_id)  # none started: none sent
+
+    def sending(self, transfer_id: str) -> bool:
+        handle = self._handle(transfer_id)
+        return handle is not None and handle.state not in FINAL_STATES
+
+    def pause_sending(self, transfer_id: str) -> None:
+        if self.sending(transfer_id):
+            self.transfers.pause(transfer_id)
+
+    def resume_sending(self, transfer_id: str) -> None:
+        if self.sending(transfer_id):
+            self.transfers.resume(transfer_id)
+
+    def cancel_sending(self, transfer_id: str, wait: float = 0.0) -> None:
+        handle = self._handle(transfer_id)
+        if handle is None or handle.state in FINAL_STATES:
+            return
+        self.transfers.cancel(transfer_id)
+        if wait > 0:
+            handle.wait(wait)
+
+    def set_bandwidth_limit(self, bytes_per_second: int) -> None:
+        self.transfers.set_bandwidth_limit(bytes_per_second)
+
     def close(self) -> None:
         """Stop the engine; unfinished uploads keep their parts for the next start."""
         with self._engine_lock:
