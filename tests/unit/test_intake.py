@@ -148,6 +148,12 @@ def test_take_refuses_a_folder_without_that_kind_and_takes_a_file_once(media: Me
     transcripts = take([media.folder / "texts", media.folder / "clips"], "transcript")
     assert [f.kind for f in transcripts.files] == ["transcript"]
     assert transcripts.named_refused[0].reason.endswith("is a folder with no transcripts in it.")
+    # the same file by another path (a link, a detour through ..) is still taken once
+    link = media.folder / "link.mp4"
+    link.symlink_to(clip)
+    other = media.mp4("clips/b.mp4")
+    again = take([clip, link, media.folder / "texts" / ".." / "clips" / "a.mp4", other])
+    assert [f.path for f in again.files] == [clip, other]
 
 
 # -- queue_paths: the window's drop -------------------------------------------------------------

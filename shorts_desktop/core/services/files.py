@@ -44,9 +44,8 @@ def digests(path: Path, chunk: int = 8 * 1024 * 1024, *, md5: bool = True) -> Di
     return Digests(sha.hexdigest(), md5_sum.hexdigest() if md5_sum else None, size)
 
 
-def check_readable_file(path: Path) -> int:
-    """The file's size, or a UserError saying why it cannot be uploaded. One stat and one
-    open: every call is a system call that hands the GIL to another upload thread."""
+def regular_file_stat(path: Path) -> os.stat_result:
+    """The stat of a non-empty regular file, or a UserError saying why it is not one."""
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -57,15 +56,27 @@ def check_readable_file(path: Path) -> int:
         raise UserError(f"{path} is a folder, not a file.")
     if not stat.S_ISREG(st.st_mode):
         raise UserError(f"{path} is not a regular file.")
+    if st.st_size == 0:
+        raise UserError(f"{path} is empty.")
+    return st
+
+
+def unreadable(path: Path, exc: OSError) -> UserError:
+    """The sentence for a file that exists but cannot be opened or read."""
+    if isinstance(exc, PermissionError):
+        return UserError(f"{path} cannot be read (permission denied).")
+    return UserError(f"{path} cannot be read: {exc.strerror or exc}.")
+
+
+def check_readable_file(path: Path) -> int:
+    """The file's size, or a UserError saying why it cannot be uploaded. One stat and one
+    open: every call is a system call that hands the GIL to another upload thread."""
+    st = regular_file_stat(path)
     try:
         with open(path, "rb") as f:
             f.read(1)
-    except PermissionError:
-        raise UserError(f"{path} cannot be read (permission denied).") from None
     except OSError as exc:
-        raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
-    if st.st_size == 0:
-        raise UserError(f"{path} is empty.")
+        raise unreadable(path, exc) from None
     return st.st_size
 
 

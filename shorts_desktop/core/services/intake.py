@@ -69,6 +69,7 @@ class CheckedFile:
     kind: str
     size: int
     content_type: str
+    identity: tuple[int, int]  # device and inode: the same file by any name
 
 
 def check_file(path: Path, kind: str | None = None) -> CheckedFile:
@@ -80,24 +81,29 @@ def check_file(path: Path, kind: str | None = None) -> CheckedFile:
     if kind is not None and kind not in KINDS:
         raise UserError(f"Unknown upload kind {kind!r}; use video or transcript.")
     try:
-        size = files.check_readable_file(path)
-        if kind is None:
-            kind = _kind_by_name(path)
-            if kind is None:  # no known extension: the first bytes decide
-                try:
-                    return CheckedFile(path, "video", size, files.sniff_video(path))
-                except UserError:
-                    raise _neither(path) from None
-        if kind == "video":
-            content_type = files.sniff_video(path)
-        else:
-            content_type = files.check_transcript_file(path)
+        st = files.regular_file_stat(path)
+        found = (st.st_dev, st.st_ino)
+        try:  # reading the first bytes (or the transcript) is the test of readability
+            if kind is None:
+                kind = _kind_by_name(path)
+                if kind is None:  # no known extension: the first bytes decide
+                    try:
+                        return CheckedFile(path, "video", st.st_size, files.sniff_video(path),
+                                           found)
+                    except UserError:
+                        raise _neither(path) from None
+            if kind == "video":
+                content_type = files.sniff_video(path)
+            else:
+                content_type = files.check_transcript_file(path)
+        except (PermissionError, IsADirectoryError) as exc:
+            raise files.unreadable(path, exc) from None
     except OSError as exc:  # e.g. a name too long for the file system
         known = explain(exc)
         if known is None:
             raise UserError(f"{path.name} cannot be read: {exc.strerror or exc}.") from None
         raise known from None
-    return CheckedFile(path, kind, size, content_type)
+    return CheckedFile(path, kind, st.st_size, content_type, found)
 
 
 def _label(path: Path) -> str:
@@ -165,14 +171,13 @@ class Intake:
 
     files: list[CheckedFile] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
-    _seen: set[Path] = field(default_factory=set, repr=False)
+    _seen: set[tuple[int, int]] = field(default_factory=set, repr=False)
 
     def add(self, checked: CheckedFile) -> None:
         """Take a checked file, unless the same file was taken already (named twice, or
-        named and in a folder named too)."""
-        where = checked.path.resolve()
-        if where not in self._seen:
-            self._seen.add(where)
+        named and in a folder named too, or through a link)."""
+        if checked.identity not in self._seen:
+            self._seen.add(checked.identity)
             self.files.append(checked)
 
     @property

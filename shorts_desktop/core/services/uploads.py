@@ -183,9 +183,11 @@ class UploadService:
     ) -> tuple[Upload, files.Digests]:
         """Validate a file and record it as `uploading`; nothing is sent or read yet (S3
         hashes while it sends). A `content_type` says the intake validated it already."""
-        size = files.check_readable_file(path)  # gone since the intake looked: its sentence
         if content_type is None:
+            size = files.check_readable_file(path)
             content_type = self._content_type(path, kind)
+        else:  # the intake read it moments ago; gone since, or changed, it says so here
+            size = files.regular_file_stat(path).st_size
         name = original_name or path.name
         sums = self._digests(path, size)
         upload_id = str(uuid.uuid4())
