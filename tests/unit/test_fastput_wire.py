@@ -84,9 +84,9 @@ def server() -> Iterator[ScriptedServer]:
     s.close()
 
 
-def fast_put(port: int, read_timeout: float = 5) -> FastPut:
+def fast_put(port: int, read_timeout: float = 5, host: str = "127.0.0.1") -> FastPut:
     client = boto3.client(
-        "s3", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}",
+        "s3", region_name="us-east-1", endpoint_url=f"http://{host}:{port}",
         aws_access_key_id="AKID", aws_secret_access_key="SECRET",
         config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
                       connect_timeout=2, read_timeout=read_timeout),
@@ -196,3 +196,21 @@ def test_a_silent_server_is_botocore_s_read_timeout(server: ScriptedServer) -> N
     finally:
         gate.set()
         server._talk = real_talk  # type: ignore[method-assign]
+
+
+def test_the_host_header_is_the_host_it_signed(server: ScriptedServer) -> None:
+    """Spelled as in the endpoint URL (SigV4 signs it so; a lower-cased Host header would
+    not match the signature)."""
+    fast = fast_put(server.port, host="LocalHost")
+    assert put(fast) is not None
+    head = server.requests[0].partition(b"\r\n\r\n")[0].decode()
+    fields = {k.lower(): v.strip() for k, _, v in
+              (line.partition(":") for line in head.split("\r\n")[1:])}
+    assert fields["host"] == f"LocalHost:{server.port}"
+    signed = fields["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert "host" in signed
+    again = fast.authorization(
+        "PUT", "/bucket/dir/a%20b.txt", fields["host"],
+        {n: fields[n] for n in signed if n != "host"}, fields["x-amz-content-sha256"],
+        "AKID", "SECRET", "us-east-1", "s3", fields["x-amz-date"])
+    assert again == fields["authorization"]  # what a server recomputes from what it got

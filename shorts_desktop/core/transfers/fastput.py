@@ -255,7 +255,8 @@ class FastPut:
             read_timeout = timeout.read_timeout
             if sock.gettimeout() != read_timeout:
                 sock.settimeout(read_timeout)
-            head = [f"PUT {target.path} HTTP/1.1", f"Host: {_host_header(target)}",
+            head = [f"PUT {target.path} HTTP/1.1",
+                    f"Host: {_canonical_host(target.scheme, target.netloc)}",
                     "Accept-Encoding: identity"]
             head += [f"{name}: {value}" for name, value in headers.items()]
             message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data
@@ -387,15 +388,6 @@ def _read_answer(
         raise _BadAnswer("the server sent more than it announced")
     keep = version != "HTTP/1.0" and fields.get("connection", "").lower() != "close"
     return status, fields, keep
-
-
-def _host_header(target: Any) -> str:
-    """Host as http.client writes it: the port only when it is not the scheme's default."""
-    host, port = target.hostname or "", target.port
-    if ":" in host:
-        host = f"[{host}]"
-    default = 443 if target.scheme == "https" else 80
-    return host if port is None or port == default else f"{host}:{port}"
 
 
 def _canonical_host(scheme: str, netloc: str) -> str:
