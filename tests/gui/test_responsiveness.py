@@ -2,7 +2,7 @@
 
 A QTimer ticks every 10 ms on the GUI thread while the queue works; the worst gap
 between two ticks, minus the interval, is the longest the event loop stalled. The
-quality bar is 50 ms, and the measured worst stays under it (see the README). On a
+quality bar is 50 ms; the measured worst is mostly under it (figures in the README). On a
 small shared machine (two cores, shared with the S3 server and whatever else runs)
 the GUI thread sometimes just waits for a CPU, so the asserted bounds keep a margin
 that still catches what used to stall the window: a Python table model that the view
