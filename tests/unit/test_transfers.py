@@ -893,14 +893,20 @@ def test_upload_here_runs_a_small_file_in_the_callers_thread(
 
 
 @pytest.mark.parametrize("mode", ["md5", "crc32"])
+@pytest.mark.parametrize("path", ["fast", "botocore"])
 def test_a_single_put_carries_the_part_checksum_s3_checks(
-    s3: Any, tmp_path: Path, mode: str
+    s3: Any, tmp_path: Path, mode: str, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In CRC32 mode a small file's PUT carries x-amz-checksum-crc32 (which S3 verifies)
-    instead of Content-MD5, and no MD5 is computed; otherwise Content-MD5, as before."""
+    instead of Content-MD5, and no MD5 is computed; otherwise Content-MD5, as before. The
+    same through botocore's put_object, where the fast path steps aside."""
     import base64
     import zlib
 
+    from shorts_desktop.core.transfers import fastput
+
+    if path == "botocore":
+        monkeypatch.setattr(fastput.FastPut, "put", lambda *_args, **_kw: None)
     sent: list[Any] = []
     s3.meta.events.register("before-send.s3.PutObject",
                             lambda request, **_: sent.append(dict(request.headers)))
