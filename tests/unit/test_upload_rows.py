@@ -27,6 +27,7 @@ class CommitCounter:
 
     def __init__(self) -> None:
         self.commits = 0
+        self.statements: list[str] = []
         self._open: set[int] = set()
         self._lock = threading.Lock()
 
@@ -36,6 +37,7 @@ class CommitCounter:
         def trace(sql: str) -> None:
             head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
             with self._lock:
+                self.statements.append(sql)
                 if head == "BEGIN":
                     self._open.add(ident)
                 elif head in ("COMMIT", "END"):
@@ -85,6 +87,8 @@ def test_a_small_file_costs_two_commits_and_reads_as_its_row(
     # the service takes what that commit wrote instead of selecting it back.
     assert counter.commits == 2
     assert UploadService._COMPLETION not in reads
+    # one PUT has no parts: its completion is one statement, not a transaction
+    assert not [sql for sql in counter.statements if "transfer_part" in sql or "BEGIN" in sql]
     stored = find_upload(upload.id)
     assert stored.status == "completed"
     assert upload.to_dict() == stored.to_dict()  # what the caller gets is the row

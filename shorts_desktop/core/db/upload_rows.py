@@ -259,30 +259,42 @@ class UploadRows:
                 (ROW_STATUS.get(state, state), error, bytes_done, attempts, _now(), transfer_id),
             )
 
-    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
+    def complete(self, transfer_id: str, *, sha256: str | None, size: int,
+                 parts: bool = True) -> None:
         """The object is stored and verified: the row says so in the same commit that
-        forgets its parts. A row cancelled meanwhile (by another process) stays cancelled
-        and the engine hears LookupError, like for a row that is gone."""
+        forgets its parts (a single PUT has none: one statement). A row cancelled
+        meanwhile (by another process) stays cancelled and the engine hears LookupError,
+        like for a row that is gone."""
+        if parts:
+            with self._transaction() as db:
+                db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
+                self._mark_completed(db, transfer_id, sha256, size)
+        else:
+            with self._lock:
+                self._mark_completed(self._db(), transfer_id, sha256, size)
+
+    def _mark_completed(self, db: sqlite3.Connection, transfer_id: str, sha256: str | None,
+                        size: int) -> None:
+        """The row's completion, and what it wrote kept for `take_completion` (the caller
+        holds the lock)."""
         now = _now()
-        with self._transaction() as db:
-            db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
-            cur = db.execute(
-                "UPDATE upload SET status = 'completed', error = NULL,"
-                " checksum = COALESCE(?, checksum), multipart_upload_id = NULL,"
-                " size = ?, bytes_done = ?, updated_at = ?, completed_at = ?"
-                " WHERE id = ? AND status != 'cancelled'",
-                (sha256, size, size, now, now, transfer_id),
-            )
-            if cur.rowcount != 1:
-                raise LookupError(f"upload row {transfer_id} is gone or cancelled")
-            checksum = sha256 if sha256 is not None else db.execute(
-                "SELECT checksum FROM upload WHERE id = ?", (transfer_id,)).fetchone()[0]
-            if len(self._completed) >= _COMPLETIONS_KEPT:  # nobody took them: not ours to keep
-                self._completed.clear()
-            stamp = datetime.fromisoformat(now)
-            self._completed[transfer_id] = {"status": "completed", "completed_at": stamp,
-                                            "updated_at": stamp, "checksum": checksum,
-                                            "size": size}
+        cur = db.execute(
+            "UPDATE upload SET status = 'completed', error = NULL,"
+            " checksum = COALESCE(?, checksum), multipart_upload_id = NULL,"
+            " size = ?, bytes_done = ?, updated_at = ?, completed_at = ?"
+            " WHERE id = ? AND status != 'cancelled'",
+            (sha256, size, size, now, now, transfer_id),
+        )
+        if cur.rowcount != 1:
+            raise LookupError(f"upload row {transfer_id} is gone or cancelled")
+        checksum = sha256 if sha256 is not None else db.execute(
+            "SELECT checksum FROM upload WHERE id = ?", (transfer_id,)).fetchone()[0]
+        if len(self._completed) >= _COMPLETIONS_KEPT:  # nobody took them: not ours to keep
+            self._completed.clear()
+        stamp = datetime.fromisoformat(now)
+        self._completed[transfer_id] = {"status": "completed", "completed_at": stamp,
+                                        "updated_at": stamp, "checksum": checksum,
+                                        "size": size}
 
     def take_completion(self, upload_id: str) -> dict[str, Any] | None:
         """The columns `complete` wrote for this upload (once), or None if it did not."""

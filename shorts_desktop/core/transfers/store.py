@@ -109,8 +109,10 @@ class TransferStore(Protocol):
         bytes_done: int | None = None, attempts: int | None = None,
     ) -> None: ...
 
-    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
-        """The object is stored and verified."""
+    def complete(self, transfer_id: str, *, sha256: str | None, size: int,
+                 parts: bool = True) -> None:
+        """The object is stored and verified; `parts` False: it went up in one PUT, so
+        there are no parts to forget."""
         ...
 
 
@@ -161,7 +163,8 @@ class MemoryTransferStore:
         with self._lock:
             self.states[transfer_id] = (state, error)
 
-    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
+    def complete(self, transfer_id: str, *, sha256: str | None, size: int,
+                 parts: bool = True) -> None:
         with self._lock:
             self._saved.pop(transfer_id, None)
             self._intents.pop(transfer_id, None)
@@ -213,5 +216,6 @@ class RoutingStore:
             transfer_id, state, error=error, bytes_done=bytes_done, attempts=attempts
         )
 
-    def complete(self, transfer_id: str, *, sha256: str | None, size: int) -> None:
-        self._for(transfer_id).complete(transfer_id, sha256=sha256, size=size)
+    def complete(self, transfer_id: str, *, sha256: str | None, size: int,
+                 parts: bool = True) -> None:
+        self._for(transfer_id).complete(transfer_id, sha256=sha256, size=size, parts=parts)

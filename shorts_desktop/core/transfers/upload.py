@@ -289,7 +289,7 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
     if _stat(req.path) != (size, mtime):
         _delete_quietly(ctx, req)
         raise SourceChanged("The file changed while it was being uploaded; upload it again.")
-    _finish(ctx, t, sha, size)
+    _finish(ctx, t, sha, size, parts=False)  # one PUT: no parts rows
 
 
 def _delete_quietly(ctx: Context, req: UploadRequest) -> None:
@@ -299,12 +299,12 @@ def _delete_quietly(ctx: Context, req: UploadRequest) -> None:
         log.warning("could not remove %s after a failed upload", req.key, exc_info=True)
 
 
-def _finish(ctx: Context, t: Transfer, sha: str | None, size: int) -> None:
+def _finish(ctx: Context, t: Transfer, sha: str | None, size: int, parts: bool) -> None:
     """Record completion; if the database refuses, remove the object (no orphan)."""
     req: UploadRequest = t.request
     t.sha256 = sha
     try:
-        ctx.store.complete(t.id, sha256=sha, size=size)
+        ctx.store.complete(t.id, sha256=sha, size=size, parts=parts)
     except BaseException:
         _delete_quietly(ctx, req)
         raise
@@ -654,4 +654,4 @@ def _complete(
     if not ok:
         _delete_quietly(ctx, req)
         raise IntegrityError("The stored file does not match what was read from disk")
-    _finish(ctx, t, sha, size)
+    _finish(ctx, t, sha, size, parts=True)
