@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -178,3 +179,24 @@ def test_queue_paths_queues_checked_files_and_holds_back_duplicates(local_env: E
         ("take-1.mp4", "video", False, known.id)]
     assert sorted((i.name, i.kind, i.is_temp) for i in queue.items()) == [
         ("script.srt", "transcript", False), ("sunset.mkv", "video", False)]
+
+
+def test_without_inode_numbers_the_same_file_is_known_by_its_real_path(
+    media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some network shares report inode 0 for every file: then two files must not pass
+    for one, and one file named twice is still taken once."""
+    from shorts_desktop.core.services import files
+
+    real = files.regular_file_stat
+
+    def no_inode(path: Path) -> os.stat_result:
+        st = real(path)
+        return os.stat_result((st.st_mode, 0, st.st_dev, st.st_nlink, st.st_uid, st.st_gid,
+                               st.st_size, int(st.st_atime), int(st.st_mtime),
+                               int(st.st_ctime)))
+
+    monkeypatch.setattr(files, "regular_file_stat", no_inode)
+    first, second = media.mp4("a.mp4"), media.mp4("b.mp4")
+    got = take([first, second, media.folder / "." / "a.mp4"])
+    assert [f.path for f in got.files] == [first, second]

@@ -69,7 +69,7 @@ class CheckedFile:
     kind: str
     size: int
     content_type: str
-    identity: tuple[int, int]  # device and inode: the same file by any name
+    identity: tuple[int, int] | str  # device and inode: the same file by any name
 
 
 def check_file(path: Path, kind: str | None = None) -> CheckedFile:
@@ -82,7 +82,8 @@ def check_file(path: Path, kind: str | None = None) -> CheckedFile:
         raise UserError(f"Unknown upload kind {kind!r}; use video or transcript.")
     try:
         st = files.regular_file_stat(path)
-        found = (st.st_dev, st.st_ino)
+        # a file system without inode numbers (some network shares) says 0: the real path
+        found = (st.st_dev, st.st_ino) if st.st_ino else str(path.resolve())
         try:  # reading the first bytes (or the transcript) is the test of readability
             if kind is None:
                 kind = _kind_by_name(path)
@@ -171,7 +172,7 @@ class Intake:
 
     files: list[CheckedFile] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
-    _seen: set[tuple[int, int]] = field(default_factory=set, repr=False)
+    _seen: set[tuple[int, int] | str] = field(default_factory=set, repr=False)
 
     def add(self, checked: CheckedFile) -> None:
         """Take a checked file, unless the same file was taken already (named twice, or
