@@ -190,3 +190,35 @@ def test_digests_match_hashlib_across_chunks(media: Media) -> None:
     assert sums.sha256 == hashlib.sha256(data).hexdigest()
     assert sums.md5 == hashlib.md5(data).hexdigest()
     assert sums.size == 10_000
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("t.srt", "\ufeff1\n00:00:00,000 --> 00:00:01,500\nΚαλημέρα\n".encode("utf-16-le")),
+    ("t.vtt", "\ufeffWEBVTT\n\n00:00.000 --> 00:01.000\nHi\n".encode("utf-16-le")),
+    ("t.txt", "\ufeffΚαλημέρα κόσμε\n".encode("utf-16-le")),
+    ("t.srt", b"1\n00:00:00,000 --> 00:00:01,500\nHello\n"),
+])
+def test_a_transcript_is_checked_and_decoded_once(
+    media: Media, monkeypatch: pytest.MonkeyPatch, name: str, data: bytes
+) -> None:
+    from shorts_desktop.core.render import transcript
+
+    passes: list[bool] = []
+    real = transcript._checked
+
+    def counted(raw: bytes, label: str, want_text: bool) -> str | None:
+        passes.append(want_text)
+        return real(raw, label, want_text)
+
+    monkeypatch.setattr(transcript, "_checked", counted)
+    assert "charset=" in files.check_transcript_file(media.write(name, data))
+    # one pass; it builds the text only where the cues must be searched as text (UTF-16
+    # subtitles), and that text is what is searched, not a second decoding of the bytes
+    utf16_subtitles = name != "t.txt" and data.startswith(b"\xff\xfe")
+    assert passes == [utf16_subtitles]
+
+
+def test_a_utf16_subtitle_file_with_control_characters_is_refused(media: Media) -> None:
+    data = "\ufeff1\n00:00:00,000 --> 00:00:01,500\nbell \x07\n".encode("utf-16-le")
+    with pytest.raises(UserError, match="control characters"):
+        files.check_transcript_file(media.write("t.srt", data))

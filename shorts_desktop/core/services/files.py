@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shorts_desktop.core.errors import UserError
-from shorts_desktop.core.render.transcript import MAX_TRANSCRIPT_BYTES
+from shorts_desktop.core.render.transcript import MAX_TRANSCRIPT_BYTES, encoding_of
 from shorts_desktop.core.render.transcript import check as check_transcript
 from shorts_desktop.core.render.transcript import decode as decode_transcript
 
@@ -104,9 +104,14 @@ def check_transcript_file(path: Path) -> str:
     if ext not in TRANSCRIPT_EXTENSIONS:
         raise UserError(f"{path.name} is not a transcript: use a .txt, .srt or .vtt file.")
     data = path.read_bytes()[: MAX_TRANSCRIPT_BYTES + 1]
-    utf16 = check_transcript(data, path.name) == "utf-16"
-    if ext in (".srt", ".vtt"):  # UTF-8 is searched as bytes: no text built for it
-        text = data.decode("utf-16").lstrip("\ufeff").encode() if utf16 else data
+    utf16 = encoding_of(data) == "utf-16"
+    timed = ext in (".srt", ".vtt")
+    if timed and utf16:  # checked and decoded in one go: its cues are searched as text
+        text = decode_transcript(data, path.name).encode()
+    else:  # UTF-8 is searched as bytes: no text built for it
+        check_transcript(data, path.name)
+        text = data
+    if timed:
         if ext == ".vtt" and not text.removeprefix(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
             raise UserError(f"{path.name} is not a WebVTT file (it must start with WEBVTT).")
         if b"-->" not in text:
