@@ -69,7 +69,7 @@ class CheckedFile:
     kind: str
     size: int
     content_type: str
-    identity: tuple[int, int] | str  # device and inode: the same file by any name
+    identity: tuple[int, int] | str  # (device, inode), or its real path where there are none
 
 
 def check_file(path: Path, kind: str | None = None) -> CheckedFile:
