@@ -796,4 +796,3 @@ def test_a_file_sent_in_parts_stays_known_to_sync_and_promotion_writes_its_sha25
     promoted, changed = s3_env.uploads.promote(upload.id)
     assert changed and promoted.status == "completed"
     assert s3_env.storage.head(promoted.key).metadata["sha256"] == sha256(path)
-

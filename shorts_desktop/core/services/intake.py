@@ -102,7 +102,7 @@ def check_file(path: Path, kind: str | None = None) -> CheckedFile:
     except OSError as exc:  # e.g. a name too long for the file system
         known = explain(exc)
         if known is None:
-            raise UserError(f"{path.name} cannot be read: {exc.strerror or exc}.") from None
+            raise UserError(_unreadable(path, exc)) from None
         raise known from None
     return CheckedFile(path, kind, st.st_size, content_type, found)
 
