@@ -25,6 +25,7 @@ from shorts_desktop.core.db.upload_rows import UploadRows
 from shorts_desktop.core.transfers import (
     DownloadRequest,
     EngineConfig,
+    SavedUpload,
     TransferEngine,
     UploadRequest,
 )
@@ -183,8 +184,8 @@ def test_kill_9_mid_upload_then_resume_from_another_process(
         "before-send.s3.UploadPart", lambda request, **_: sent.append(1)
     )
     store = UploadRows(db)
-    saved = store.load(uid)  # what the killed process left for the next one
-    assert saved is not None and len(saved.parts) == kept
+    saved = store.resume_point(uid)  # what the killed process left for the next one
+    assert isinstance(saved, SavedUpload) and len(saved.parts) == kept
     with TransferEngine(client, config(parts_in_flight=2), store) as engine:
         h = engine.upload(UploadRequest(uid, video, bucket, "killed"))
         assert h.wait(60) == "completed", h.error

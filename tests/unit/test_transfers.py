@@ -36,6 +36,7 @@ from shorts_desktop.core.transfers import (
 from shorts_desktop.core.transfers.events import EventHub
 from shorts_desktop.core.transfers.parts import MAX_OBJECT_SIZE, MAX_PARTS, MIB
 from shorts_desktop.core.transfers.retry import RetryPolicy, is_retryable
+from shorts_desktop.core.transfers.store import Intent, SavedUpload
 
 BUCKET = "transfer-tests"
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
@@ -503,7 +504,7 @@ def test_resume_in_a_new_engine_sends_only_missing_parts(
 
     sent = count_parts(s3)
     store2 = UploadRows(db)
-    assert store2.load(uid) is not None  # what a new process resumes from
+    assert isinstance(store2.resume_point(uid), SavedUpload)  # what a new process resumes from
     with TransferEngine(s3, cfg(), store2) as engine2:
         handle2 = engine2.upload(UploadRequest(uid, bigfile, BUCKET, "k"))
         assert handle2.wait(30) == "completed", handle2.error
@@ -564,8 +565,8 @@ def test_parts_s3_has_but_we_never_recorded_are_verified_and_kept(
     h = engine.upload(UploadRequest("v1", bigfile, BUCKET, "k"))
     wait_bytes(h, 18 * MIB, timeout=15)
     engine.close()
-    saved = store.load("v1")
-    assert saved is not None and len(saved.parts) == 2
+    saved = store.resume_point("v1")
+    assert isinstance(saved, SavedUpload) and len(saved.parts) == 2
     sent = count_parts(s3)
     store.add_part = original  # type: ignore[method-assign]
     with TransferEngine(s3, cfg(), store) as engine2:
@@ -814,8 +815,8 @@ def test_restart_after_a_crash_before_the_create_answer_leaves_one_object(
     engine.close()  # the process is gone; S3 has an upload nobody knows the id of
     assert [u["UploadId"] for u in open_uploads(s3)] == lost
     ledger = UploadRows(db)
-    intent = ledger.intent(uid)
-    assert intent is not None and intent.key == key and ledger.load(uid) is None
+    intent = ledger.resume_point(uid)  # an intent, not a multipart upload to go on with
+    assert isinstance(intent, Intent) and intent.key == key
     assert row(db, uid)["multipart_upload_id"].startswith("intent:")
     if shrinks:
         bigfile.write_bytes(os.urandom(MIB))
@@ -826,7 +827,7 @@ def test_restart_after_a_crash_before_the_create_answer_leaves_one_object(
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == bigfile.read_bytes()
     assert open_uploads(s3) == []
-    assert row(db, uid)["multipart_upload_id"] is None and ledger.intent(uid) is None
+    assert row(db, uid)["multipart_upload_id"] is None and ledger.resume_point(uid) is None
     ledger.close()
 
 
@@ -842,7 +843,7 @@ def test_a_start_that_never_got_an_answer_aborts_exactly_its_own_key(
         assert handle.wait(30) == "failed"
     assert len(lost) == FAST_RETRY.max_attempts  # each one created an upload in S3
     assert sorted(u["UploadId"] for u in open_uploads(s3)) == sorted(neighbours)
-    assert store.intent("v1") is None
+    assert store.resume_point("v1") is None
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,7 @@ def test_a_multipart_upload_forgets_its_parts_in_the_commit_that_completes_it(
     stored = find_upload(upload.id)
     assert stored.status == "completed" and stored.multipart_upload_id is None
     assert upload.to_dict() == stored.to_dict()
-    assert rows.load(upload.id) is None
+    assert rows.resume_point(upload.id) is None
     with sqlite3.connect(rows._path) as conn:
         parts = conn.execute("SELECT COUNT(*) FROM transfer_part WHERE upload_id = ?",
                              (upload.id,)).fetchone()[0]

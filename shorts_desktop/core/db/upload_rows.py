@@ -61,8 +61,10 @@ class UploadRows:
         self._path = path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        # What `complete` wrote, until the upload service takes it (saves it a read back).
+        # What `complete` wrote, until the upload service takes it (saves it a read back);
+        # a lock of its own: taking it must not wait behind the database's writes.
         self._completed: dict[str, dict[str, Any]] = {}
+        self._completed_lock = threading.Lock()
 
     @property
     def path(self) -> Path:
@@ -162,7 +164,7 @@ class UploadRows:
 
     # -- the engine's TransferStore ---------------------------------------------------------
 
-    def load(self, transfer_id: str) -> SavedUpload | None:
+    def resume_point(self, transfer_id: str) -> SavedUpload | Intent | None:
         with self._lock:
             db = self._db()
             row = db.execute(
@@ -170,8 +172,11 @@ class UploadRows:
                 " checksum_mode FROM upload WHERE id = ?",
                 (transfer_id,),
             ).fetchone()
-            if (row is None or not row[0] or row[1] is None or row[3] is None
-                    or str(row[0]).startswith(INTENT_MARK)):
+            if row is None or not row[0]:
+                return None
+            if str(row[0]).startswith(INTENT_MARK):
+                return parse_intent(row[0])
+            if row[1] is None or row[3] is None:
                 return None
             parts = {
                 n: PartRecord(n, size, etag, checksum)
@@ -218,13 +223,6 @@ class UploadRows:
                 " updated_at = ? WHERE id = ?",
                 (intent.encode(), _now(), transfer_id),
             )
-
-    def intent(self, transfer_id: str) -> Intent | None:
-        with self._lock:
-            row = self._db().execute(
-                "SELECT multipart_upload_id FROM upload WHERE id = ?", (transfer_id,)
-            ).fetchone()
-        return None if row is None else parse_intent(row[0])
 
     def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
         with self._transaction() as db:
@@ -289,16 +287,17 @@ class UploadRows:
             raise LookupError(f"upload row {transfer_id} is gone or cancelled")
         checksum = sha256 if sha256 is not None else db.execute(
             "SELECT checksum FROM upload WHERE id = ?", (transfer_id,)).fetchone()[0]
-        if len(self._completed) >= _COMPLETIONS_KEPT:  # nobody took them: not ours to keep
-            self._completed.clear()
         stamp = datetime.fromisoformat(now)
-        self._completed[transfer_id] = {"status": "completed", "completed_at": stamp,
-                                        "updated_at": stamp, "checksum": checksum,
-                                        "size": size}
+        with self._completed_lock:
+            if len(self._completed) >= _COMPLETIONS_KEPT:  # nobody took them: not ours
+                self._completed.clear()
+            self._completed[transfer_id] = {"status": "completed", "completed_at": stamp,
+                                            "updated_at": stamp, "checksum": checksum,
+                                            "size": size}
 
     def take_completion(self, upload_id: str) -> dict[str, Any] | None:
         """The columns `complete` wrote for this upload (once), or None if it did not."""
-        with self._lock:
+        with self._completed_lock:
             return self._completed.pop(upload_id, None)
 
 

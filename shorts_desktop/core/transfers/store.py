@@ -83,7 +83,10 @@ def parse_intent(value: str | None) -> Intent | None:
 class TransferStore(Protocol):
     """Persistence for resumable uploads; implementations must be thread-safe."""
 
-    def load(self, transfer_id: str) -> SavedUpload | None: ...
+    def resume_point(self, transfer_id: str) -> SavedUpload | Intent | None:
+        """What a new run starts from: the multipart upload to go on with, an intent whose
+        multipart id never came back, or nothing (one read: every upload asks)."""
+        ...
 
     def begin(self, transfer_id: str, saved: SavedUpload) -> None:
         """A multipart upload was created (parts, if any, are forgotten)."""
@@ -94,10 +97,6 @@ class TransferStore(Protocol):
     def intend(self, transfer_id: str, intent: Intent) -> None:
         """A multipart upload is about to be created (saved parts, if any, are forgotten);
         `begin` replaces the intent, `forget` clears it."""
-        ...
-
-    def intent(self, transfer_id: str) -> Intent | None:
-        """The recorded intent when no multipart upload id followed it."""
         ...
 
     def forget(self, transfer_id: str) -> None:
@@ -126,10 +125,12 @@ class MemoryTransferStore:
         self.states: dict[str, tuple[str, str | None]] = {}
         self.checksums: dict[str, str | None] = {}  # the SHA-256 each completion recorded
 
-    def load(self, transfer_id: str) -> SavedUpload | None:
+    def resume_point(self, transfer_id: str) -> SavedUpload | Intent | None:
         with self._lock:
             saved = self._saved.get(transfer_id)
-            return None if saved is None else replace(saved, parts=dict(saved.parts))
+            if saved is None:
+                return self._intents.get(transfer_id)
+            return replace(saved, parts=dict(saved.parts))
 
     def begin(self, transfer_id: str, saved: SavedUpload) -> None:
         with self._lock:
@@ -140,10 +141,6 @@ class MemoryTransferStore:
         with self._lock:
             self._saved.pop(transfer_id, None)
             self._intents[transfer_id] = intent
-
-    def intent(self, transfer_id: str) -> Intent | None:
-        with self._lock:
-            return self._intents.get(transfer_id)
 
     def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
         with self._lock:
@@ -190,8 +187,8 @@ class RoutingStore:
             return self.memory
         return self.persistent
 
-    def load(self, transfer_id: str) -> SavedUpload | None:
-        return self._for(transfer_id).load(transfer_id)
+    def resume_point(self, transfer_id: str) -> SavedUpload | Intent | None:
+        return self._for(transfer_id).resume_point(transfer_id)
 
     def begin(self, transfer_id: str, saved: SavedUpload) -> None:
         self._for(transfer_id).begin(transfer_id, saved)
@@ -201,9 +198,6 @@ class RoutingStore:
 
     def intend(self, transfer_id: str, intent: Intent) -> None:
         self._for(transfer_id).intend(transfer_id, intent)
-
-    def intent(self, transfer_id: str) -> Intent | None:
-        return self._for(transfer_id).intent(transfer_id)
 
     def forget(self, transfer_id: str) -> None:
         self._for(transfer_id).forget(transfer_id)

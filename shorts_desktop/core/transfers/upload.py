@@ -170,16 +170,16 @@ def run_upload(ctx: Context, t: Transfer) -> None:
     req: UploadRequest = t.request
     size, mtime = _stat(req.path)
     t.total = size
-    saved = ctx.store.load(t.id)
+    point = ctx.store.resume_point(t.id)
+    saved = point if isinstance(point, SavedUpload) else None
     try:
         fd = os.open(req.path, os.O_RDONLY)
     except OSError as exc:
         raise UserError(f"{req.path} cannot be read: {exc.strerror or exc}.") from None
     try:
         if saved is None and size < ctx.multipart_threshold:
-            intent = ctx.store.intent(t.id)
-            if intent is not None:  # a multipart try lost its answer, then the file shrank
-                _abort_unknown(ctx, t, intent.key)
+            if isinstance(point, Intent):  # a multipart try lost its answer, then the file shrank
+                _abort_unknown(ctx, t, point.key)
                 ctx.store.forget(t.id)
             _single_put(ctx, t, fd, size, mtime)
         else:
@@ -411,13 +411,11 @@ def _abort_unknown(
 def abort_saved(ctx: Context, t: Transfer) -> None:
     """Abort the transfer's multipart upload (if any) and forget its parts; an intent
     without an id aborts whatever upload its lost answer may have created."""
-    saved = ctx.store.load(t.id)
-    if saved is not None:
-        _abort(ctx, t.request, saved.multipart_id)
-    else:
-        intent = ctx.store.intent(t.id)
-        if intent is not None:
-            _abort_unknown(ctx, t, intent.key, retry=False)
+    point = ctx.store.resume_point(t.id)
+    if isinstance(point, SavedUpload):
+        _abort(ctx, t.request, point.multipart_id)
+    elif point is not None:
+        _abort_unknown(ctx, t, point.key, retry=False)
     ctx.store.forget(t.id)
 
 
@@ -428,8 +426,8 @@ def _create(ctx: Context, t: Transfer, create: dict[str, Any]) -> str:
     the others of this key are aborted (our key, nobody else's upload).
     """
     req: UploadRequest = t.request
-    earlier = ctx.store.intent(t.id)
-    if earlier is not None:  # a run before this one lost the answer
+    earlier = ctx.store.resume_point(t.id)
+    if isinstance(earlier, Intent):  # a run before this one lost the answer
         _abort_unknown(ctx, t, earlier.key)
     ctx.store.intend(t.id, Intent(req.key, datetime.now(UTC), uuid.uuid4().hex))
     attempts = [0]
