@@ -151,6 +151,19 @@ def test_a_close_that_crosses_the_request_hands_the_put_to_botocore(
     assert server.connections == 2
 
 
+def test_a_pool_that_was_closed_is_not_written_to(server: ScriptedServer) -> None:
+    """The session's pool is kept between PUTs; once closed (urllib3 closes a pool it
+    evicts), the next PUT takes the session's pool for the endpoint again."""
+    fast = fast_put(server.port)
+    assert put(fast) is not None
+    manager = fast._session._manager  # type: ignore[attr-defined]
+    pool = manager.connection_from_url(f"http://127.0.0.1:{server.port}")
+    pool.close()
+    manager.clear()
+    assert put(fast) is not None and put(fast) is not None
+    assert server.connections == 2 and len(server.requests) == 3
+
+
 def test_connection_close_is_honoured(server: ScriptedServer) -> None:
     server.answers = [(OK.replace(b"Content-Length: 0", b"Connection: close\r\nContent-Length: 0"),
                        True)]

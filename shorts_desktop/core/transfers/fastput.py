@@ -83,6 +83,8 @@ class FastPut:
         self._lock = threading.Lock()
         self._endpoints: dict[str, tuple[str, str, str, str] | None] = {}
         self._direct: dict[str, bool] = {}  # url prefix -> no proxy: straight to the pool
+        # url prefix -> the session's pool for it (its look-up parses the URL every time)
+        self._pools: dict[str, Any] = {}
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
         self._seen: object = None
         self._plain = False
@@ -195,12 +197,13 @@ class FastPut:
         all_headers["X-Amz-Content-SHA256"] = payload
         if creds.token:
             all_headers["X-Amz-Security-Token"] = creds.token
+        signed_path = urlsplit(url).path
         all_headers["Authorization"] = self.authorization(
-            "PUT", urlsplit(url).path, host, all_headers, payload, creds.access_key,
+            "PUT", signed_path, host, all_headers, payload, creds.access_key,
             creds.secret_key, region, service, amz_date,
         )
         if not self._send_hooks and self._direct.get(prefix, False):
-            sent = self._send_direct(url, prefix, all_headers, data)
+            sent = self._send_direct(url, prefix, signed_path, host, all_headers, data)
             if sent is None:
                 return None
             status, answer = sent
@@ -223,7 +226,8 @@ class FastPut:
                 "ChecksumCRC32": answer.get("x-amz-checksum-crc32")}
 
     def _send_direct(
-        self, url: str, prefix: str, headers: dict[str, str], data: bytes
+        self, url: str, prefix: str, path: str, host: str, headers: dict[str, str],
+        data: bytes,
     ) -> tuple[int, Any] | None:
         """The request on one of the session pool's own connections, written and read here.
 
@@ -236,12 +240,14 @@ class FastPut:
         connection that the server had closed. Errors are the exceptions botocore raises.
         """
         session: Any = self._session
-        target = urlsplit(url)
         conn: Any = None
         reused = False
         try:
-            pool = session._manager.connection_from_url(prefix)
-            session._setup_ssl_cert(pool, url, session._verify)
+            pool: Any = self._pools.get(prefix)
+            if pool is None or pool.pool is None:  # first use, or closed (evicted)
+                pool = session._manager.connection_from_url(prefix)
+                session._setup_ssl_cert(pool, url, session._verify)
+                self._pools[prefix] = pool
             timeout = pool.timeout  # the session's connect and read time-outs
             conn = pool._get_conn()
             if conn.sock is None:
@@ -255,9 +261,7 @@ class FastPut:
             read_timeout = timeout.read_timeout
             if sock.gettimeout() != read_timeout:
                 sock.settimeout(read_timeout)
-            head = [f"PUT {target.path} HTTP/1.1",
-                    f"Host: {_canonical_host(target.scheme, target.netloc)}",
-                    "Accept-Encoding: identity"]
+            head = [f"PUT {path} HTTP/1.1", f"Host: {host}", "Accept-Encoding: identity"]
             head += [f"{name}: {value}" for name, value in headers.items()]
             message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data
             answer = _read_answer(sock, message, reused)
