@@ -173,6 +173,23 @@ def test_files_added_while_paused_wait_without_threads_and_then_complete(
     assert len(env.keys()) == len(paths)
 
 
+def test_a_file_sent_in_one_go_completes_with_all_its_bytes_and_no_progress_in_between(
+    env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
+) -> None:
+    """A small file's only progress report is the whole file: "completed" carries it."""
+    path = media.mp4("short.mp4")
+    queue = make_queue(env)
+    seen: list[tuple[str, str, int]] = []
+    queue.subscribe(lambda e: seen.append((e.kind, e.item.state, e.item.bytes_done))
+                    if e.item is not None else None)
+    queue.add_file(path, "video")
+    wait_until(queue, lambda: states(queue) == {"short.mp4": "completed"})
+    size = path.stat().st_size
+    assert [kind for kind, _, _ in seen].count("progress") == 0
+    assert seen[-1] == ("state", "completed", size)
+    assert all(done <= size for _, _, done in seen)
+
+
 def test_a_restored_upload_that_another_process_finished_is_completed(
     env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
 ) -> None:

@@ -438,6 +438,8 @@ class UploadQueue:
             if local and not control.running.is_set():
                 raise TransferPaused("The copy is paused; resuming starts it again.")
             done += delta
+            if not last and done >= size and not continued:
+                return  # all of it in the first report: "completed" follows with the bytes
             now = time.monotonic()
             if base is None:
                 base, started = done, now
