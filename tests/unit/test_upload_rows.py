@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from shorts_desktop.core.db.upload_rows import UploadRows
 from shorts_desktop.core.services.uploads import UploadService, find_upload
 from shorts_desktop.core.storage.s3 import S3Storage
 from shorts_desktop.core.transfers import EngineConfig
+from shorts_desktop.core.transfers.store import Intent, PartRecord, SavedUpload
 from tests.unit.conftest import BUCKET, CREDENTIALS, FAST_RETRIES, Media, s3_settings
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -89,6 +92,8 @@ def test_a_small_file_costs_two_commits_and_reads_as_its_row(
     assert UploadService._COMPLETION not in reads
     # one PUT has no parts: its completion is one statement, not a transaction
     assert not [sql for sql in counter.statements if "transfer_part" in sql or "BEGIN" in sql]
+    # a row this process just inserted has no parts to resume from: it is not read back
+    assert not [sql for sql in counter.statements if sql.lstrip().upper().startswith("SELECT")]
     stored = find_upload(upload.id)
     assert stored.status == "completed"
     assert upload.to_dict() == stored.to_dict()  # what the caller gets is the row
@@ -124,6 +129,81 @@ def test_completion_leaves_a_cancelled_row_cancelled(
     with pytest.raises(LookupError):
         rows.complete(upload.id, sha256=None, size=1)
     assert rows.status(upload.id) == "cancelled"
+
+
+def test_a_new_row_resumes_from_what_was_written_after_it(
+    sender: tuple[UploadService, UploadRows], media: Media
+) -> None:
+    """A row inserted here answers `resume_point` without a read only until the engine
+    writes a multipart upload or an intent to it."""
+    uploads, rows = sender
+    begun, _ = uploads.create(media.transcript("begun.txt"), "transcript")
+    saved = SavedUpload("mp-1", 10, 5, 8, None, "crc32",
+                        {1: PartRecord(1, 8, '"e1"', "c1")})
+    rows.begin(begun.id, saved)
+    assert rows.resume_point(begun.id) == saved
+    intended, _ = uploads.create(media.transcript("intended.txt"), "transcript")
+    intent = Intent("video/k.mp4", datetime(2026, 12, 3, tzinfo=UTC), "token-1")
+    rows.intend(intended.id, intent)
+    assert rows.resume_point(intended.id) == intent
+    fresh, _ = uploads.create(media.transcript("fresh.txt"), "transcript")
+    assert rows.resume_point(fresh.id) is None
+    rows.begin(fresh.id, saved)  # the engine began it after asking
+    assert rows.resume_point(fresh.id) == saved
+
+
+def _row(upload_id: str, name: str) -> Upload:
+    return Upload(id=upload_id, kind="transcript", original_name=name, status="uploading")
+
+
+def test_writes_that_wait_together_are_committed_together(
+    sender: tuple[UploadService, UploadRows]
+) -> None:
+    """Group commit: rows written while another write holds the database share one
+    commit; one that fails (an id already taken) fails alone and the others are stored."""
+    _uploads, rows = sender
+    rows.insert(_row("taken", "first.txt"))
+    counter = CommitCounter()
+    counter.watch(rows._db())
+    ids = [f"row-{n}" for n in range(6)] + ["taken"]
+    errors: dict[str, BaseException] = {}
+
+    def write(upload_id: str) -> None:
+        try:
+            rows.insert(_row(upload_id, f"{upload_id}.txt"))
+        except BaseException as exc:
+            errors[upload_id] = exc
+
+    with rows._lock:  # a write in progress: the others line up behind it
+        threads = [threading.Thread(target=write, args=(i,)) for i in ids]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(rows._pending) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert len(rows._pending) == len(ids)
+    for thread in threads:
+        thread.join(10)
+    assert set(errors) == {"taken"}
+    assert isinstance(errors["taken"], sqlite3.IntegrityError)
+    stored = {u.id: u.original_name for u in Upload.select()}
+    assert stored == {"taken": "first.txt", **{i: f"{i}.txt" for i in ids[:-1]}}
+    # the batch (rolled back by the duplicate), then each of the seven on its own
+    assert counter.commits == len(ids)
+    counter.commits = 0
+    with rows._lock:
+        threads = [threading.Thread(target=rows.complete, args=(i,),
+                                    kwargs={"sha256": "ab" * 32, "size": 3, "parts": False})
+                   for i in ids[:-1]]
+        for thread in threads:
+            thread.start()
+        while len(rows._pending) < len(threads) and time.monotonic() < deadline:
+            time.sleep(0.005)
+    for thread in threads:
+        thread.join(10)
+    assert counter.commits == 1
+    assert {u.status for u in Upload.select().where(Upload.id != "taken")} == {"completed"}
+    assert all(rows.take_completion(i) is not None for i in ids[:-1])
 
 
 def test_rows_read_and_write_as_the_models_do(

@@ -3,8 +3,10 @@
 Every write goes through one SQLite connection behind one lock. Worker threads wait on
 the lock, where a wait costs nothing, instead of in SQLite's busy handler, whose sleeps
 grow to 100 ms when two connections want to write at once (peewee opens a connection per
-thread: twenty upload workers wrote on twenty-one). A small file costs two commits: its
-row before the first byte, and `completed` once the object is verified.
+thread: twenty upload workers wrote on twenty-one). A small file costs two commits at
+most: its row before the first byte, and `completed` once the object is verified; rows
+written while another write holds the database are committed together with it (group
+commit), so eight files finishing at once cost one commit.
 
 It speaks table and column names (the models only describe the columns), so it works
 from any thread, and it is the transfer engine's `TransferStore`: parts, multipart ids
@@ -39,6 +41,12 @@ _UNRECORDED_STATES = frozenset({"queued", "running"})
 _COLUMNS = {f.name: f.column_name for f in Upload._meta.sorted_fields}
 _COMPLETIONS_KEPT = 10_000
 _IDS_PER_STATEMENT = 500  # well under SQLite's limit of bound parameters
+_INSERTS: dict[tuple[str, ...], str] = {}  # the columns a new row fills -> its INSERT
+_COMPLETE = (
+    "UPDATE upload SET status = 'completed', error = NULL, checksum = COALESCE(?, checksum),"
+    " multipart_upload_id = NULL, size = ?, bytes_done = ?, updated_at = ?, completed_at = ?"
+    " WHERE id = ? AND status != 'cancelled'"
+)
 
 
 def _now() -> str:
@@ -54,6 +62,19 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
+class _Write:
+    """One statement of a group commit, and what became of it."""
+
+    __slots__ = ("done", "error", "params", "rowcount", "sql")
+
+    def __init__(self, sql: str, params: Any) -> None:
+        self.sql = sql
+        self.params = params
+        self.rowcount = 0
+        self.error: BaseException | None = None
+        self.done = False
+
+
 class UploadRows:
     """Writes `upload` and `transfer_part` rows of the database at `path`; thread-safe."""
 
@@ -65,6 +86,14 @@ class UploadRows:
         # a lock of its own: taking it must not wait behind the database's writes.
         self._completed: dict[str, dict[str, Any]] = {}
         self._completed_lock = threading.Lock()
+        # Rows this writer inserted that the engine has not asked about: they have no parts
+        # and no intent, so their resume point needs no read. Touched by single set
+        # operations only (atomic): no lock, no wait behind a commit.
+        self._fresh: set[str] = set()
+        # Statements waiting to be committed together with whatever else is waiting
+        # (group commit): eight workers finishing at once make one commit, not eight.
+        self._pending: list[_Write] = []
+        self._pending_lock = threading.Lock()
 
     @property
     def path(self) -> Path:
@@ -104,14 +133,64 @@ class UploadRows:
 
     def insert(self, row: Upload) -> None:
         """Store a new row (an unsaved `Upload`, its defaults filled in by the model)."""
-        names = [n for n in _COLUMNS if n in row.__data__]
-        columns = ", ".join(_COLUMNS[n] for n in names)
-        marks = ", ".join("?" for _ in names)
-        with self._lock:
-            self._db().execute(
-                f"INSERT INTO upload ({columns}) VALUES ({marks})",
-                [_sql_value(row.__data__[n]) for n in names],
+        data = row.__data__
+        names = tuple(n for n in _COLUMNS if n in data)
+        sql = _INSERTS.get(names)
+        if sql is None:
+            sql = _INSERTS[names] = (
+                f"INSERT INTO upload ({', '.join(_COLUMNS[n] for n in names)})"
+                f" VALUES ({', '.join('?' for _ in names)})"
             )
+        self._committed(sql, [_sql_value(data[n]) for n in names])
+        if not data.get("multipart_upload_id"):
+            if len(self._fresh) >= _COMPLETIONS_KEPT:  # inserted, never sent: forget them
+                self._fresh.clear()
+            self._fresh.add(str(data["id"]))
+
+    def _committed(self, sql: str, params: Any) -> int:
+        """Run one statement and commit it, in one transaction with the statements other
+        threads are waiting to commit meanwhile; its row count. Returns once committed."""
+        write = _Write(sql, params)
+        with self._pending_lock:
+            self._pending.append(write)
+        with self._lock:
+            if not write.done:  # nobody took it along: commit what is waiting, it included
+                self._commit_pending()
+        if write.error is not None:
+            raise write.error
+        return write.rowcount
+
+    def _commit_pending(self) -> None:
+        """Commit every waiting statement (the caller holds the lock). One that fails
+        fails alone: the others are committed without it."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        db = self._db()
+        try:
+            if len(batch) > 1:
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    for write in batch:
+                        write.rowcount = db.execute(write.sql, write.params).rowcount
+                    db.execute("COMMIT")
+                except sqlite3.Error:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                else:
+                    for write in batch:
+                        write.done = True
+                    return
+            for write in batch:  # alone, or the batch failed: each in its own commit
+                try:
+                    write.rowcount = db.execute(write.sql, write.params).rowcount
+                except sqlite3.Error as exc:
+                    write.error = exc
+                write.done = True
+        finally:
+            for write in batch:  # interrupted half-way: no writer may wait for nothing
+                if not write.done:
+                    write.error = StorageError("The database write was interrupted.")
+                    write.done = True
 
     def update(self, upload_id: str, values: Mapping[str, Any], *,
                status_in: tuple[str, ...] = (), unless_status: tuple[str, ...] = (),
@@ -165,6 +244,11 @@ class UploadRows:
     # -- the engine's TransferStore ---------------------------------------------------------
 
     def resume_point(self, transfer_id: str) -> SavedUpload | Intent | None:
+        try:
+            self._fresh.remove(transfer_id)
+            return None  # inserted here, nothing written to it since
+        except KeyError:
+            pass
         with self._lock:
             db = self._db()
             row = db.execute(
@@ -197,6 +281,7 @@ class UploadRows:
         )
 
     def begin(self, transfer_id: str, saved: SavedUpload) -> None:
+        self._fresh.discard(transfer_id)
         with self._transaction() as db:
             db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
             db.execute(
@@ -216,6 +301,7 @@ class UploadRows:
             )
 
     def intend(self, transfer_id: str, intent: Intent) -> None:
+        self._fresh.discard(transfer_id)
         with self._transaction() as db:
             db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
             db.execute(
@@ -225,6 +311,7 @@ class UploadRows:
             )
 
     def add_part(self, transfer_id: str, part: PartRecord, bytes_done: int) -> None:
+        self._fresh.discard(transfer_id)
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO transfer_part"
@@ -260,35 +347,25 @@ class UploadRows:
     def complete(self, transfer_id: str, *, sha256: str | None, size: int,
                  parts: bool = True) -> None:
         """The object is stored and verified: the row says so in the same commit that
-        forgets its parts (a single PUT has none: one statement). A row cancelled
-        meanwhile (by another process) stays cancelled and the engine hears LookupError,
-        like for a row that is gone."""
+        forgets its parts (a single PUT has none: one statement, committed with others'
+        at the same moment). A row cancelled meanwhile (by another process) stays
+        cancelled and the engine hears LookupError, like for a row that is gone."""
+        now = _now()
+        values = (sha256, size, size, now, now, transfer_id)
+        gone = LookupError(f"upload row {transfer_id} is gone or cancelled")
         if parts:
             with self._transaction() as db:
                 db.execute("DELETE FROM transfer_part WHERE upload_id = ?", (transfer_id,))
-                self._mark_completed(db, transfer_id, sha256, size)
-        else:
-            with self._lock:
-                self._mark_completed(self._db(), transfer_id, sha256, size)
-
-    def _mark_completed(self, db: sqlite3.Connection, transfer_id: str, sha256: str | None,
-                        size: int) -> None:
-        """The row's completion, and what it wrote kept for `take_completion` (the caller
-        holds the lock)."""
-        now = _now()
-        cur = db.execute(
-            "UPDATE upload SET status = 'completed', error = NULL,"
-            " checksum = COALESCE(?, checksum), multipart_upload_id = NULL,"
-            " size = ?, bytes_done = ?, updated_at = ?, completed_at = ?"
-            " WHERE id = ? AND status != 'cancelled'",
-            (sha256, size, size, now, now, transfer_id),
-        )
-        if cur.rowcount != 1:
-            raise LookupError(f"upload row {transfer_id} is gone or cancelled")
-        checksum = sha256 if sha256 is not None else db.execute(
-            "SELECT checksum FROM upload WHERE id = ?", (transfer_id,)).fetchone()[0]
+                if db.execute(_COMPLETE, values).rowcount != 1:
+                    raise gone  # rolled back: its parts stay with it
+        elif self._committed(_COMPLETE, values) != 1:
+            raise gone
+        checksum = sha256
+        if checksum is None:
+            found = self.read(transfer_id, ("checksum",))
+            checksum = None if found is None else found["checksum"]
         stamp = datetime.fromisoformat(now)
-        with self._completed_lock:
+        with self._completed_lock:  # kept for `take_completion`
             if len(self._completed) >= _COMPLETIONS_KEPT:  # nobody took them: not ours
                 self._completed.clear()
             self._completed[transfer_id] = {"status": "completed", "completed_at": stamp,
