@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,20 @@ class QueueItem:
     upload_id: str | None = None
     content_type: str | None = None  # as the intake found it: not checked again
     exit_code: int | None = None  # of a failure: 2 for the user's input (ShortsError's)
+
+
+_ITEM_FIELDS = frozenset(f.name for f in fields(QueueItem))
+
+
+def _changed(item: QueueItem, changes: dict[str, Any]) -> QueueItem:
+    """`dataclasses.replace` without its __init__ call: a few snapshots per file, three
+    times faster (the fields are plain values, nothing to check or compute)."""
+    unknown = changes.keys() - _ITEM_FIELDS
+    if unknown:
+        raise TypeError(f"QueueItem has no field {sorted(unknown)[0]!r}")
+    new = object.__new__(QueueItem)
+    new.__dict__.update(item.__dict__, **changes)
+    return new
 
 
 @dataclass(frozen=True)
@@ -144,7 +158,7 @@ class UploadQueue:
             item = self._items[item_id]
             if unless_paused and item.state == "paused":
                 return item  # paused meanwhile: the worker lets go at its next look
-            item = replace(item, **changes)
+            item = _changed(item, changes)
             self._put(item)
         self._emit(QueueEvent(kind, item))
         return item
@@ -199,7 +213,7 @@ class UploadQueue:
         control = _Control()
         if self._paused_all or hold:
             control.running.clear()
-            item = replace(item, state="paused")
+            item = _changed(item, {"state": "paused"})
         with self._lock:
             self._put(item)
             self._controls[item.item_id] = control
