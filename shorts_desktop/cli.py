@@ -303,7 +303,8 @@ def _send_through_queue(svc: Any, files: Sequence[Any], kind: str, is_temp: bool
                     if failure[0]:
                         break
                     item = queue.add_file(checked.path, kind, is_temp,
-                                          content_type=checked.content_type)
+                                          content_type=checked.content_type,
+                                          size=checked.size)
                     mine.setdefault(item.item_id, item)
                     order.append(item.item_id)
                     if mine[item.item_id].state not in ending:

@@ -98,10 +98,11 @@ def ours_client_kwargs(endpoint: str) -> dict[str, Any]:
 def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
     import boto3
 
-    files = sorted(p for p in src.iterdir() if p.is_file())
     if kind in ("app", "app-md5"):
         app_child(src)
-    elif kind.startswith("engine"):
+        return
+    files = sorted(p for p in src.iterdir() if p.is_file())
+    if kind.startswith("engine"):
         from shorts_desktop.core.transfers import EngineConfig, TransferEngine, UploadRequest
 
         # The app hashes every file (SHA-256 + MD5) when it records the upload, before it
@@ -154,7 +155,8 @@ def app_child(src: Path) -> None:
     queue.subscribe(lambda event: idle.set() if event.kind == "finished" else None)
     # The files, as a multi-selection in Add files… gives them (a folder of more than
     # 1,000 is refused as probably the wrong one).
-    refused, held = queue_paths(queue, sorted(src.iterdir()), is_temp=True)
+    refused, held = queue_paths(queue, [src / name for name in sorted(os.listdir(src))],
+                                is_temp=True)
     if refused or held:
         raise SystemExit(f"refused: {refused[:3]} held: {len(held)}")
     idle.wait()

@@ -190,8 +190,8 @@ def test_without_inode_numbers_the_same_file_is_known_by_its_real_path(
 
     real = files.regular_file_stat
 
-    def no_inode(path: Path) -> os.stat_result:
-        st = real(path)
+    def no_inode(path: Path, made: os.stat_result | None = None) -> os.stat_result:
+        st = real(path, made)
         return os.stat_result((st.st_mode, 0, st.st_dev, st.st_nlink, st.st_uid, st.st_gid,
                                st.st_size, int(st.st_atime), int(st.st_mtime),
                                int(st.st_ctime)))

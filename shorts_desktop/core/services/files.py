@@ -44,12 +44,14 @@ def digests(path: Path, chunk: int = 8 * 1024 * 1024, *, md5: bool = True) -> Di
     return Digests(sha.hexdigest(), md5_sum.hexdigest() if md5_sum else None, size)
 
 
-def regular_file_stat(path: Path) -> os.stat_result:
-    """The stat of a non-empty regular file, or a UserError saying why it is not one."""
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise UserError(f"{path} does not exist.") from None
+def regular_file_stat(path: Path, st: os.stat_result | None = None) -> os.stat_result:
+    """The stat of a non-empty regular file, or a UserError saying why it is not one;
+    `st`: the path's stat, made already."""
+    if st is None:
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise UserError(f"{path} does not exist.") from None
     # Any other OSError (a folder on the way that cannot be entered, a name too long) goes
     # up as it is: `failures.explain` words each of those.
     if stat.S_ISDIR(st.st_mode):

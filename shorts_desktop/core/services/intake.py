@@ -8,6 +8,7 @@ refuse the same files with the same sentences. Reads the disk: call it off the G
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +73,10 @@ class CheckedFile:
     identity: tuple[int, int] | str  # (device, inode), or its real path where there are none
 
 
-def check_file(path: Path, kind: str | None = None) -> CheckedFile:
-    """Classify (when `kind` is None) and validate a file in one pass over its first bytes.
+def check_file(path: Path, kind: str | None = None,
+               st: os.stat_result | None = None) -> CheckedFile:
+    """Classify (when `kind` is None) and validate a file in one pass over its first bytes;
+    `st`: its stat, when the caller made it already.
 
     The same checks as `UploadService.inspect`, so a file accepted here is accepted when
     its upload is recorded; raises a ShortsError with the one sentence saying why not.
@@ -81,7 +84,7 @@ def check_file(path: Path, kind: str | None = None) -> CheckedFile:
     if kind is not None and kind not in KINDS:
         raise UserError(f"Unknown upload kind {kind!r}; use video or transcript.")
     try:
-        st = files.regular_file_stat(path)
+        st = files.regular_file_stat(path, st)
         # a file system without inode numbers (some network shares) says 0: the real path
         found = (st.st_dev, st.st_ino) if st.st_ino else str(path.resolve())
         try:  # reading the first bytes (or the transcript) is the test of readability
@@ -199,9 +202,10 @@ def take(paths: Iterable[Path], kind: str | None = None) -> Intake:
     """
     intake = Intake()
     for path in (Path(p) for p in paths):
-        if not _is_dir(path):
+        st = _stat(path)
+        if st is None or not stat.S_ISDIR(st.st_mode):
             try:
-                intake.add(check_file(path, kind))
+                intake.add(check_file(path, kind, st))
             except ShortsError as exc:
                 intake.refused.append(Refusal(_label(path), str(exc), True))
             continue
@@ -209,11 +213,12 @@ def take(paths: Iterable[Path], kind: str | None = None) -> Intake:
     return intake
 
 
-def _is_dir(path: Path) -> bool:
+def _stat(path: Path) -> os.stat_result | None:
+    """The path's stat, the one a file's check uses too; None when there is none."""
     try:
-        return path.is_dir()
-    except OSError:  # too long, or on the way through a folder that cannot be entered
-        return False  # check_file says why
+        return os.stat(path)
+    except OSError:  # gone, too long, or behind a folder that cannot be entered
+        return None  # check_file says why
 
 
 def _take_folder(intake: Intake, folder: Path, kind: str | None) -> None:
@@ -296,7 +301,8 @@ def queue_paths(queue: UploadQueue, paths: list[Path], is_temp: bool,
         else:
             ready.append(checked)
     for checked in ready:
-        _add(queue, checked.path, checked.kind, is_temp, refused, content_type=checked.content_type)
+        _add(queue, checked.path, checked.kind, is_temp, refused, content_type=checked.content_type,
+             size=checked.size)
     return refused, held
 
 
@@ -317,9 +323,9 @@ def queue_held(queue: UploadQueue, held: list[HeldFile]) -> Added:
 
 def _add(queue: UploadQueue, path: Path, kind: str, is_temp: bool,
          refused: list[tuple[str, str]], name: str | None = None,
-         content_type: str | None = None) -> None:
+         content_type: str | None = None, size: int | None = None) -> None:
     try:
-        queue.add_file(path, kind, is_temp, content_type)
+        queue.add_file(path, kind, is_temp, content_type, size)
     except ShortsError as exc:
         refused.append((name or _label(path), str(exc)))
     except OSError as exc:

@@ -166,12 +166,16 @@ class UploadQueue:
     # -- adding -----------------------------------------------------------------------------
 
     def add_file(self, path: Path, kind: str, is_temp: bool = True,
-                 content_type: str | None = None) -> QueueItem:
+                 content_type: str | None = None, size: int | None = None) -> QueueItem:
         """Validate and queue a file; raises UserError for a file that cannot be uploaded.
-        A `content_type` says the intake has validated it already (`intake.check_file`)."""
+        A `content_type` (and `size`) says the intake has validated it already
+        (`intake.check_file`)."""
         if content_type is None:
             content_type = self.uploads.inspect(path, kind)
-        item = QueueItem(next(self._ids), path.name, kind, is_temp, path.stat().st_size,
+            size = None  # a size comes with the intake's validation, not without it
+        if size is None:
+            size = path.stat().st_size
+        item = QueueItem(next(self._ids), path.name, kind, is_temp, size,
                          path=path, content_type=content_type)
         return self._enqueue(item)
 
