@@ -96,11 +96,11 @@ def ours_client_kwargs(endpoint: str) -> dict[str, Any]:
 
 
 def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
+    if kind in ("app", "app-md5"):
+        app_child(src)  # the app imports what it needs itself
+        return
     import boto3
 
-    if kind in ("app", "app-md5"):
-        app_child(src)
-        return
     files = sorted(p for p in src.iterdir() if p.is_file())
     if kind.startswith("engine"):
         from shorts_desktop.core.transfers import EngineConfig, TransferEngine, UploadRequest

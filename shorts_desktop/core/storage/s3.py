@@ -1,4 +1,4 @@
-"""The S3 backend: one pooled boto3 client, standard retries, errors as sentences.
+"""The S3 backend: one pooled botocore client, standard retries, errors as sentences.
 
 On endpoints other than AWS (MinIO, R2, B2, moto) boto3's default request checksums
 break uploads on some stores, so they are sent only when required there; integrity
@@ -14,13 +14,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
 import botocore.exceptions
 import botocore.loaders
 import botocore.session
-from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from shorts_desktop.core.config import MIB, Settings
@@ -231,16 +229,19 @@ class S3Storage:
             user_agent_extra="shorts-desktop",
             **options,
         )
+        # A botocore client, not boto3's: boto3 and s3transfer cost every start ~30 ms of
+        # imports for what only a managed copy uses (`copy` imports them then).
+        session = _botocore_session()
+        if not key and s.aws_profile:
+            session.set_config_variable("profile", s.aws_profile)
         try:
-            session = boto3.session.Session(
-                botocore_session=_botocore_session(),
+            client = cast("S3Client", session.create_client(
+                "s3", region_name=s.region, endpoint_url=s.endpoint_url,
                 aws_access_key_id=key.access_key_id if key else None,
                 aws_secret_access_key=key.secret_access_key if key else None,
                 aws_session_token=key.session_token if key else None,
-                region_name=s.region,
-                profile_name=None if key else s.aws_profile,
-            )
-            client: S3Client = session.client("s3", endpoint_url=s.endpoint_url, config=config)
+                config=config,
+            ))
         except botocore.exceptions.ProfileNotFound:
             raise ConfigError(
                 f"The AWS profile {s.aws_profile!r} (AWS_PROFILE) does not exist."
@@ -432,13 +433,17 @@ class S3Storage:
     def copy(
         self, src_key: str, dst_key: str, *, content_type: str, metadata: dict[str, str]
     ) -> None:
+        from boto3.s3.inject import copy as managed_copy  # boto3's, over our client
+        from boto3.s3.transfer import TransferConfig
+
         config = TransferConfig(
             multipart_threshold=COPY_THRESHOLD,
             multipart_chunksize=512 * MIB,
             max_concurrency=self.settings.parts_in_flight,
         )
         try:
-            self.client.copy(
+            managed_copy(
+                self.client,
                 {"Bucket": self.bucket, "Key": src_key},
                 self.bucket,
                 dst_key,
