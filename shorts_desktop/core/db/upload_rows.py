@@ -15,6 +15,7 @@ and intents live in the same rows.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -186,8 +187,11 @@ class UploadRows:
                 except sqlite3.Error as exc:
                     write.error = exc
                 write.done = True
-        finally:
-            for write in batch:  # interrupted half-way: no writer may wait for nothing
+        finally:  # interrupted half-way: nothing left open, no writer waiting for nothing
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            for write in batch:
                 if not write.done:
                     write.error = StorageError("The database write was interrupted.")
                     write.done = True
