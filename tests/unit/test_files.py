@@ -222,3 +222,22 @@ def test_a_utf16_subtitle_file_with_control_characters_is_refused(media: Media) 
     data = "\ufeff1\n00:00:00,000 --> 00:00:01,500\nbell \x07\n".encode("utf-16-le")
     with pytest.raises(UserError, match="control characters"):
         files.check_transcript_file(media.write("t.srt", data))
+
+
+def test_read_head_reads_at_most_the_limit_whatever_the_stat_said(tmp_path: Path) -> None:
+    """A transcript's check reads its head only, never a whole large file; a size from a
+    stat made before the file changed still gives what the file holds now, up to it."""
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * 100_000)
+    assert files.read_head(big, 1_000) == b"a" * 1_000
+    assert files.read_head(big, 1_000, size=100_000) == b"a" * 1_000
+    assert files.read_head(big, 200_000) == b"a" * 100_000
+    shrunk = tmp_path / "shrunk.txt"
+    shrunk.write_bytes(b"short")
+    assert files.read_head(shrunk, 1_000, size=4_000) == b"short"  # stat made when longer
+    assert files.read_head(shrunk, 1_000, size=5) == b"short"
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert files.read_head(empty, 1_000) == b""
+    with pytest.raises(FileNotFoundError):
+        files.read_head(tmp_path / "gone.txt", 10)

@@ -273,6 +273,39 @@ def test_small_file_is_one_put_with_md5(s3: Any, tmp_path: Path) -> None:
     assert head["Metadata"] == {"kind": "transcript", "sha256": sha(small)}
 
 
+def test_a_source_from_the_callers_stat_spares_the_engine_its_own_and_is_checked(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's (size, mtime) stands for the stat before the read (a system call, a
+    GIL hand-over, less per small file); the stat after the read still checks the file
+    against it, so a file that changed since the caller looked is refused, not stored."""
+    small = tmp_path / "a.txt"
+    small.write_bytes(b"as it was\n")
+    st = small.stat()
+    stats: list[Path] = []
+    real_stat = Path.stat
+
+    def counted(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == small:
+            stats.append(self)
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", counted)
+    source = (st.st_size, st.st_mtime_ns)
+    with TransferEngine(s3, cfg()) as engine:
+        handle = engine.upload_here(UploadRequest("src1", small, BUCKET, "t/a.txt",
+                                                  source=source))
+        assert handle.state == "completed", handle.error
+        assert len(stats) == 1  # after the read only
+        small.write_bytes(b"changed since\n")  # after the caller's stat, before the send
+        handle = engine.upload_here(UploadRequest("src2", small, BUCKET, "t/b.txt",
+                                                  source=source))
+        assert handle.state == "failed"
+        assert "changed" in (handle.error or "")
+    assert s3.get_object(Bucket=BUCKET, Key="t/a.txt")["Body"].read() == b"as it was\n"
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="t/b.txt")
+
+
 def test_transient_failures_are_retried_per_part(s3: Any, bigfile: Path) -> None:
     count = {"n": 0}
 

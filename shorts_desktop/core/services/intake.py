@@ -99,7 +99,7 @@ def check_file(path: Path, kind: str | None = None,
             if kind == "video":
                 content_type = files.sniff_video(path)
             else:
-                content_type = files.check_transcript_file(path)
+                content_type = files.check_transcript_file(path, st.st_size)
         except (PermissionError, IsADirectoryError) as exc:
             raise files.unreadable(path, exc) from None
     except OSError as exc:  # e.g. a name too long for the file system

@@ -183,13 +183,15 @@ class UploadService:
     ) -> tuple[Upload, files.Digests]:
         """Validate a file and record it as `uploading`; nothing is sent or read yet (S3
         hashes while it sends). A `content_type` says the intake validated it already."""
+        st: os.stat_result | None = None
         if content_type is None:
             size = files.check_readable_file(path)
             content_type = self._content_type(path, kind)
         else:  # the intake read it moments ago; gone since, or changed, it says so here
-            size = files.regular_file_stat(path).st_size
+            st = files.regular_file_stat(path)
+            size = st.st_size
         name = original_name or path.name
-        sums = self._digests(path, size)
+        sums = self._digests(path, size, st)
         upload_id = str(uuid.uuid4())
         media = self._media(path) if kind == "video" else None
         upload = Upload(
@@ -263,13 +265,15 @@ class UploadService:
                                      "updated_at": utcnow()})
         return find_upload(upload.id), path, sums
 
-    def _digests(self, path: Path, size: int | None = None) -> files.Digests:
+    def _digests(self, path: Path, size: int | None = None,
+                 st: os.stat_result | None = None) -> files.Digests:
         """The checksums a send needs before it starts. The S3 engine computes SHA-256 and
         MD5 in the read that sends the file (one read, not two), so for S3 only the size;
         the local library checks its copy against both."""
         try:
             if self.storage.backend != "local":
-                return files.Digests(None, None, path.stat().st_size if size is None else size)
+                return files.Digests(None, None, path.stat().st_size if size is None else size,
+                                     st)
             return files.digests(path, md5=True)
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
@@ -288,7 +292,7 @@ class UploadService:
         assert upload.key is not None
         metadata = object_metadata(upload.id, upload.kind, upload.original_name, sums.sha256,
                                    bool(upload.is_temp), media_of(upload))
-        before = _source_state(path)
+        before = sums.stat if sums.stat is not None else _source_state(path)
         try:
             stored_sha256 = self.storage.put_file(
                 path,
@@ -299,6 +303,7 @@ class UploadService:
                 progress=progress,
                 transfer_id=upload.id,
                 sha256=sums.sha256,
+                source=None if sums.stat is None else (sums.size, sums.stat.st_mtime_ns),
                 notice=notice,
                 held=held,
                 control=lambda: self._asked_of(upload.id),

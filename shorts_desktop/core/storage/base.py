@@ -84,6 +84,7 @@ class Storage(Protocol):
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
+        source: tuple[int, int] | None = None,
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
         control: Callable[[], str | None] | None = None,
@@ -95,7 +96,9 @@ class Storage(Protocol):
         `held()`, asked once the transfer is submitted, pauses it when true: a pause that
         came while the caller was handing it over still holds. `control()`, asked about
         twice a second while it runs, may answer "pause" or "cancel": what another process
-        (`shorts-desktop pause ID`) asked for."""
+        (`shorts-desktop pause ID`) asked for. `source`: the (size, mtime_ns) of the
+        caller's stat of the file, made just before; a backend that checks the file before
+        it reads it may take that instead of a stat of its own."""
         ...
 
     # -- the puts this process is sending (what the queue and `pause ID` reach) -----------

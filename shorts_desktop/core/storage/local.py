@@ -279,6 +279,7 @@ class LocalStorage:
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
+        source: tuple[int, int] | None = None,
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
         control: Callable[[], str | None] | None = None,
@@ -286,7 +287,7 @@ class LocalStorage:
         """Copy a file in; a failure leaves nothing behind. Returns None: the caller hashed
         the file (`sha256`), and the copy is checked against its `md5_hex`.
 
-        A local copy is quick and is not resumed: `transfer_id`, `sha256`, `notice`
+        A local copy is quick and is not resumed: `transfer_id`, `sha256`, `source`, `notice`
         (which reports restarts), `held` and `control` are unused (`progress` pauses a
         copy).
         """

@@ -331,6 +331,7 @@ class S3Storage:
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
+        source: tuple[int, int] | None = None,
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
         control: Callable[[], str | None] | None = None,
@@ -347,6 +348,7 @@ class S3Storage:
             sha256=sha256,
             md5=md5_hex,
             extra_args=self.write_args(key),
+            source=source,
         )
         engine = self.transfers
         submit = engine.upload if held is not None and held() else engine.upload_here

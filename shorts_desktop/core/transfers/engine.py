@@ -255,8 +255,10 @@ class TransferEngine:
                     raise ValueError(f"transfer {transfer_id} is already {old.state}")
                 return TransferHandle(old)
             t = Transfer(transfer_id, direction, request, self._closing)
+            source = getattr(request, "source", None) if direction == "upload" else None
             try:
-                t.total = request.path.stat().st_size if direction == "upload" else 0
+                t.total = (0 if direction != "upload" else source[0] if source is not None
+                           else request.path.stat().st_size)
             except OSError:
                 t.total = 0
             self._transfers[transfer_id] = t

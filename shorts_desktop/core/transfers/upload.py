@@ -67,6 +67,9 @@ class UploadRequest:
     sha256: str | None = None  # whole-file SHA-256 (hex) when the caller already has it
     md5: str | None = None  # whole-file MD5 (hex), saves a pass for single PUTs
     extra_args: dict[str, str] | None = None  # ServerSideEncryption, StorageClass, ...
+    #: (size, mtime_ns) of the caller's stat made just before: the first run of a new upload
+    #: starts from it instead of a stat of its own (checked again after the read).
+    source: tuple[int, int] | None = None
 
 
 class SourceChanged(UserError):
@@ -168,10 +171,11 @@ class InOrderSha256:
 def run_upload(ctx: Context, t: Transfer) -> None:
     """Upload `t.request`; returns when the object is stored and verified."""
     req: UploadRequest = t.request
-    size, mtime = _stat(req.path)
-    t.total = size
     point = ctx.store.resume_point(t.id)
     saved = point if isinstance(point, SavedUpload) else None
+    fresh = req.source is not None and point is None and t.attempts <= 1
+    size, mtime = req.source if fresh and req.source is not None else _stat(req.path)
+    t.total = size
     try:
         fd = os.open(req.path, os.O_RDONLY)
     except OSError as exc:
