@@ -26,7 +26,7 @@ MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 MAX_CLEANUP_HOURS = 24 * 3650
 AFTER_PUBLISH_CHOICES = ("delete", "promote", "keep")
 ADDRESSING_STYLES = ("auto", "path", "virtual")
-PART_CHECKSUMS = ("auto", "crc32", "md5", "sha256")  # the transfer engine's modes, and auto
+PART_CHECKSUMS = ("auto", "crc32c", "crc32", "md5", "sha256")  # the engine's modes, and auto
 ENCRYPTION_CHOICES = ("none", "AES256", "aws:kms")
 STORAGE_CLASSES = (
     "STANDARD",
@@ -318,9 +318,10 @@ class Settings:
     part_checksum: str = field(default="auto", metadata={
         "env": "S3_PART_CHECKSUM", **_one_of(PART_CHECKSUMS),
         "label": "Part checks&um:",
-        "help": "How the bucket checks every part of a large upload. Automatic: CRC32 on AWS, "
-                "MD5 elsewhere. CRC32 is the fastest, for services that check it (AWS, MinIO, "
-                "Cloudflare R2); MD5 works everywhere and costs more CPU; SHA-256 the most",
+        "help": "How the bucket checks every part of a large upload. Automatic: CRC32C on "
+                "AWS, MD5 elsewhere. CRC32C (computed in hardware) is the fastest and CRC32 "
+                "next, for services that check them (AWS, MinIO, Cloudflare R2); MD5 works "
+                "everywhere and costs more CPU; SHA-256 the most",
     })
     files_in_flight: int = field(default=2, metadata={
         "env": "SHORTS_DESKTOP_FILES_IN_FLIGHT", **_whole(1, 16),

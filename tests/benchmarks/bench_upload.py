@@ -8,7 +8,7 @@ Not collected by pytest. Run on demand, e.g.
 Clients: `app` is the window's path (the files go through `intake.queue_paths` into
 the `UploadQueue` that `build_services` wires, as a drop on the window does: checks,
 duplicate look-up, hashing, database rows, engine) with the part checksum that the
-automatic setting picks on AWS (CRC32), `app-md5` the same with the one it picks on other
+automatic setting picks on AWS (CRC32C), `app-md5` the same with the one it picks on other
 endpoints (MD5); `cli` is `shorts-desktop upload video|transcript-file FILES...`;
 `engine` is the transfer engine alone with each file's checksums computed beforehand (a
 diagnosis, not what anyone gets). Inside each `app` run the drop itself is timed too
@@ -115,7 +115,7 @@ def child(kind: str, endpoint: str, bucket: str, src: Path) -> None:
         config = EngineConfig(
             multipart_threshold=PART, part_size=PART, files_in_flight=CONCURRENCY,
             parts_in_flight=CONCURRENCY if len(files) == 1 else 2,
-            checksum="md5" if kind == "engine-md5" else "crc32",
+            checksum="md5" if kind == "engine-md5" else "crc32c",
         )
         with TransferEngine(client, config) as engine:
             handles = [
@@ -194,10 +194,10 @@ def app_env(endpoint: str, bucket: str, home: Path, workload: str,
             kind: str) -> dict[str, str]:
     """The app's settings, as a creator would set them for this machine: as many files
     and parts in flight as the peers get, 16 MiB parts. The sink stands in for AWS S3,
-    where the automatic part checksum is CRC32 (what boto3, aws-cli and rclone send too);
+    where the automatic part checksum is CRC32C (boto3, aws-cli and rclone send CRC32);
     `app-md5` keeps `auto`, which on an endpoint outside AWS means Content-MD5 parts."""
     return {"S3_BUCKET_NAME": bucket, "S3_ENDPOINT_URL": endpoint,
-            "S3_PART_CHECKSUM": "auto" if kind == "app-md5" else "crc32",
+            "S3_PART_CHECKSUM": "auto" if kind == "app-md5" else "crc32c",
             "S3_ADDRESSING_STYLE": "path", "AWS_REGION": "us-east-1",
             "SHORTS_DESKTOP_HOME": str(home),
             "SHORTS_DESKTOP_FILES_IN_FLIGHT": str(CONCURRENCY),
@@ -355,7 +355,7 @@ def main() -> None:
     ap.add_argument("--workloads", default="ABC")
     ap.add_argument("--servers", default="sink-http,sink-https,moto-http")
     ap.add_argument("--clients", default="app,cli,engine,boto3,aws-cli,rclone",
-                    help="also: engine-md5 (Content-MD5 parts instead of CRC32), app-md5 "
+                    help="also: engine-md5 (Content-MD5 parts instead of CRC32C), app-md5 "
                          "(the app's automatic part checksum: MD5 outside AWS)")
     ap.add_argument("--aws", default=shutil.which("aws"), help="the aws-cli executable")
     ap.add_argument("--out", type=Path, help="also write the tables (markdown) here")

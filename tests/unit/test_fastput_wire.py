@@ -113,7 +113,8 @@ def test_requests_reuse_one_connection_and_carry_the_signed_headers(
 ) -> None:
     fast = fast_put(server.port)
     first, second = put(fast), put(fast, b"again" * 1000)
-    assert first == {"ETag": '"abc"', "SSEKMSKeyId": None, "ChecksumCRC32": "AAAAAA=="}
+    assert first == {"ETag": '"abc"', "SSEKMSKeyId": None, "ChecksumCRC32": "AAAAAA==",
+                     "ChecksumCRC32C": None}
     assert second is not None and second["ETag"] == '"abc"'
     assert server.connections == 1  # kept alive, reused
     head, _, body = server.requests[1].partition(b"\r\n\r\n")

@@ -197,7 +197,24 @@ def test_event_hub_coalesces_progress_to_about_ten_a_second() -> None:
 # -- uploads ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", ["md5", "crc32", "sha256"])
+def test_the_crc_part_digests_are_the_standard_check_values() -> None:
+    """CRC32 and CRC32C of "123456789" are the catalogued check values; S3's composite is
+    the same CRC of the parts' raw CRCs, then the part count."""
+    import base64
+
+    from shorts_desktop.core.transfers.parts import composite_checksum, digest_part
+
+    for mode, check in (("crc32", 0xCBF43926), ("crc32c", 0xE3069283)):
+        digest = digest_part(b"123456789", mode)
+        assert base64.b64decode(digest.extra or "") == check.to_bytes(4, "big")
+        assert digest.md5_hex == ""  # no MD5 in a CRC mode
+        halves = [digest_part(b"12345", mode).extra or "", digest_part(b"6789", mode).extra or ""]
+        raw = b"".join(base64.b64decode(h) for h in halves)
+        assert composite_checksum(mode, halves) == (
+            f"{digest_part(raw, mode).extra}-2")
+
+
+@pytest.mark.parametrize("mode", ["md5", "crc32", "crc32c", "sha256"])
 def test_multipart_upload_every_checksum_mode(s3: Any, bigfile: Path, mode: str) -> None:
     events: list[TransferEvent] = []
     store = MemoryTransferStore()
@@ -882,9 +899,10 @@ def test_a_start_that_never_got_an_answer_aborts_exactly_its_own_key(
 @pytest.mark.parametrize(
     ("setting", "endpoint", "mode"),
     [
-        ("auto", None, "crc32"),  # AWS checks CRC32
+        ("auto", None, "crc32c"),  # AWS checks CRC32C (in hardware here: the cheapest)
         ("auto", "http://127.0.0.1:9000", "md5"),  # a clone may not: its ETag is the MD5
         ("crc32", "http://127.0.0.1:9000", "crc32"),  # MinIO, R2: the creator says so
+        ("crc32c", "http://127.0.0.1:9000", "crc32c"),
         ("md5", None, "md5"),
     ],
 )
@@ -926,16 +944,18 @@ def test_upload_here_runs_a_small_file_in_the_callers_thread(
     assert open_uploads(s3) == []
 
 
-@pytest.mark.parametrize("mode", ["md5", "crc32"])
+@pytest.mark.parametrize("mode", ["md5", "crc32", "crc32c"])
 @pytest.mark.parametrize("path", ["fast", "botocore"])
 def test_a_single_put_carries_the_part_checksum_s3_checks(
     s3: Any, tmp_path: Path, mode: str, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In CRC32 mode a small file's PUT carries x-amz-checksum-crc32 (which S3 verifies)
-    instead of Content-MD5, and no MD5 is computed; otherwise Content-MD5, as before. The
-    same through botocore's put_object, where the fast path steps aside."""
+    """In a CRC mode a small file's PUT carries x-amz-checksum-crc32 or -crc32c (which S3
+    verifies) instead of Content-MD5, and no MD5 is computed; otherwise Content-MD5, as
+    before. The same through botocore's put_object, where the fast path steps aside."""
     import base64
     import zlib
+
+    import crc32c
 
     from shorts_desktop.core.transfers import fastput
 
@@ -951,13 +971,15 @@ def test_a_single_put_carries_the_part_checksum_s3_checks(
         handle = engine.upload(UploadRequest("s1", small, BUCKET, "temp/s1/t.srt"))
         assert handle.wait(10) == "completed", handle.error
     names = {k.lower() for k in sent[-1]}
-    crc = base64.b64encode((zlib.crc32(body) & 0xFFFFFFFF).to_bytes(4, "big")).decode()
-    if mode == "crc32":
-        assert "content-md5" not in names and "x-amz-checksum-crc32" in names
+    value = crc32c.crc32c(body) if mode == "crc32c" else zlib.crc32(body) & 0xFFFFFFFF
+    crc = base64.b64encode(value.to_bytes(4, "big")).decode()
+    if mode != "md5":
+        assert "content-md5" not in names and f"x-amz-checksum-{mode}" in names
         head = s3.head_object(Bucket=BUCKET, Key="temp/s1/t.srt", ChecksumMode="ENABLED")
-        assert head["ChecksumCRC32"] == crc  # what S3 checked the body against
+        assert head[f"Checksum{mode.upper()}"] == crc  # what S3 checked the body against
     else:
-        assert "content-md5" in names and "x-amz-checksum-crc32" not in names
+        assert "content-md5" in names
+        assert not names & {"x-amz-checksum-crc32", "x-amz-checksum-crc32c"}
     assert s3.get_object(Bucket=BUCKET, Key="temp/s1/t.srt")["Body"].read() == body
     assert handle.sha256 == hashlib.sha256(body).hexdigest()
 

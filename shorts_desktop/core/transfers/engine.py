@@ -61,7 +61,7 @@ class EngineConfig:
     parts_in_flight: int = 4
     part_size: int = DEFAULT_PART_SIZE  # preferred; grows so a file fits in 10,000 parts
     bandwidth_limit: int = 0  # bytes/s, 0 = unlimited
-    checksum: str = "auto"  # md5 | crc32 | sha256 | auto (crc32 on AWS, md5 elsewhere)
+    checksum: str = "auto"  # md5 | crc32 | crc32c | sha256 | auto (crc32c on AWS, md5 else)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress_interval: float = 0.1  # at most ~10 progress calls a second per transfer
     thread_nice: int = 0  # an interactive app's workers step back for its GUI thread
@@ -192,7 +192,7 @@ class TransferEngine:
                 mode = c.checksum
                 if mode == "auto":  # AWS checks flexible checksums; not every clone does
                     host = urlparse(endpoint).hostname or ""
-                    mode = "crc32" if host.endswith(".amazonaws.com") else "md5"
+                    mode = "crc32c" if host.endswith(".amazonaws.com") else "md5"
                 # Over plain HTTP botocore signs a SHA-256 of every body unless the client's
                 # s3 config says payload_signing_enabled=False; our parts carry a signed
                 # Content-MD5 or x-amz-checksum-* header that S3 verifies either way.
@@ -211,7 +211,8 @@ class TransferEngine:
             return self._ctx
 
     def checksum_mode(self) -> str:
-        """The part checksum in use ("md5", "crc32" or "sha256"), "auto" resolved."""
+        """The part checksum in use ("md5", "crc32", "crc32c" or "sha256"), "auto"
+        resolved."""
         return self._context().checksum_mode
 
     def subscribe(self, callback: Subscriber,

@@ -162,8 +162,8 @@ class FastPut:
         self, bucket: str, key: str, data: bytes, headers: dict[str, str],
         metadata: dict[str, str], extra_args: dict[str, str],
     ) -> dict[str, Any] | None:
-        """PUT `data`; returns {"ETag", "SSEKMSKeyId", "ChecksumCRC32"} on 200, None when
-        botocore must do it.
+        """PUT `data`; returns {"ETag", "SSEKMSKeyId", "ChecksumCRC32", "ChecksumCRC32C"}
+        on 200, None when botocore must do it.
 
         Connection failures raise the same botocore exceptions a client call would.
         """
@@ -223,7 +223,8 @@ class FastPut:
             return None
         return {"ETag": etag,
                 "SSEKMSKeyId": answer.get("x-amz-server-side-encryption-aws-kms-key-id"),
-                "ChecksumCRC32": answer.get("x-amz-checksum-crc32")}
+                "ChecksumCRC32": answer.get("x-amz-checksum-crc32"),
+                "ChecksumCRC32C": answer.get("x-amz-checksum-crc32c")}
 
     def _send_direct(
         self, url: str, prefix: str, path: str, host: str, headers: dict[str, str],

@@ -12,6 +12,8 @@ import hashlib
 import zlib
 from dataclasses import dataclass
 
+import crc32c
+
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
 MAX_PART_SIZE = 5 * 1024 * MIB
@@ -19,10 +21,19 @@ MAX_PARTS = 10_000
 MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MIB
 DEFAULT_PART_SIZE = 16 * MIB
 
-CHECKSUM_MODES = ("md5", "crc32", "sha256")
+CHECKSUM_MODES = ("md5", "crc32", "crc32c", "sha256")
 """md5: Content-MD5, which every S3-compatible store checks or at least answers with
-(the part ETag); crc32/sha256: S3's flexible checksums (ChecksumAlgorithm), cheaper
-(crc32) or stronger (sha256) where the endpoint supports them."""
+(the part ETag); crc32/crc32c/sha256: S3's flexible checksums (ChecksumAlgorithm),
+cheaper (crc32c in hardware, crc32) or stronger (sha256) where the endpoint supports
+them."""
+#: The modes that send a CRC instead of Content-MD5 (no MD5 computed, no ETag check).
+CRC_MODES = frozenset({"crc32", "crc32c"})
+
+
+def _crc(data: bytes | memoryview, mode: str) -> bytes:
+    if mode == "crc32c":
+        return crc32c.crc32c(data).to_bytes(4, "big")
+    return (zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big")
 
 
 def part_size_for(size: int, preferred: int = DEFAULT_PART_SIZE) -> int:
@@ -51,7 +62,7 @@ class PartDigest:
     """What we computed over a part's bytes before sending them."""
 
     md5: bytes
-    extra: str | None  # base64 CRC32/SHA-256 for ChecksumCRC32/ChecksumSHA256, or None
+    extra: str | None  # base64 CRC32/CRC32C/SHA-256 for its Checksum* field, or None
 
     @property
     def md5_b64(self) -> str:
@@ -64,10 +75,9 @@ class PartDigest:
 
 def digest_part(data: bytes | memoryview, mode: str) -> PartDigest:
     """MD5 is always kept (it is what the part ETag is); the flexible checksum when asked."""
-    if mode == "crc32":
-        crc = zlib.crc32(data) & 0xFFFFFFFF
-        # CRC32 mode skips MD5's cost: S3 verifies the CRC; the ETag check is skipped.
-        return PartDigest(b"", base64.b64encode(crc.to_bytes(4, "big")).decode("ascii"))
+    if mode in CRC_MODES:
+        # A CRC mode skips MD5's cost: S3 verifies the CRC; the ETag check is skipped.
+        return PartDigest(b"", base64.b64encode(_crc(data, mode)).decode("ascii"))
     md5 = hashlib.md5(data).digest()
     if mode == "sha256":
         return PartDigest(md5, base64.b64encode(hashlib.sha256(data).digest()).decode("ascii"))
@@ -82,10 +92,7 @@ def multipart_etag(part_md5s: list[bytes]) -> str:
 def composite_checksum(mode: str, part_checksums: list[str]) -> str:
     """S3's COMPOSITE checksum of a multipart object: checksum of the raw part checksums."""
     raw = b"".join(base64.b64decode(c) for c in part_checksums)
-    if mode == "crc32":
-        value = (zlib.crc32(raw) & 0xFFFFFFFF).to_bytes(4, "big")
-    else:
-        value = hashlib.sha256(raw).digest()
+    value = _crc(raw, mode) if mode in CRC_MODES else hashlib.sha256(raw).digest()
     return f"{base64.b64encode(value).decode('ascii')}-{len(part_checksums)}"
 
 

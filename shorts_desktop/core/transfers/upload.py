@@ -33,6 +33,7 @@ from shorts_desktop.core.transfers.bodies import SendBody
 from shorts_desktop.core.transfers.context import Context
 from shorts_desktop.core.transfers.events import EventKind
 from shorts_desktop.core.transfers.parts import (
+    CRC_MODES,
     composite_checksum,
     digest_part,
     looks_like_md5_etag,
@@ -50,8 +51,9 @@ log = logging.getLogger(__name__)
 RAW_BODY_MAX = 1024 * 1024  # below this a PUT body is plain bytes: no Expect: 100-continue
 IN_MEMORY_PUT_MAX = 8 * 1024 * 1024
 HASH_CHUNK = 4 * 1024 * 1024
-CHECKSUM_FIELD = {"crc32": "ChecksumCRC32", "sha256": "ChecksumSHA256"}
-CHECKSUM_ALGORITHM = {"crc32": "CRC32", "sha256": "SHA256"}
+CHECKSUM_FIELD = {"crc32": "ChecksumCRC32", "crc32c": "ChecksumCRC32C",
+                  "sha256": "ChecksumSHA256"}
+CHECKSUM_ALGORITHM = {"crc32": "CRC32", "crc32c": "CRC32C", "sha256": "SHA256"}
 
 
 @dataclass(frozen=True)
@@ -200,12 +202,12 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
     ctx.event(t, EventKind.STARTED)
     data: bytes | None = None
     md5: str | None = None
-    crc32: str | None = None  # CRC32 mode: S3 checks this instead of Content-MD5
+    crc: str | None = None  # a CRC mode: S3 checks this instead of Content-MD5
     if size <= IN_MEMORY_PUT_MAX:
         data = _pread(fd, size, 0)
         sha = req.sha256 or hashlib.sha256(data).hexdigest()
-        if ctx.checksum_mode == "crc32" and not req.md5:
-            crc32 = digest_part(data, "crc32").extra  # a few times cheaper than MD5
+        if ctx.checksum_mode in CRC_MODES and not req.md5:
+            crc = digest_part(data, ctx.checksum_mode).extra  # a few times cheaper than MD5
         else:
             md5 = hashlib.md5(data).hexdigest()
         if req.md5 and md5 != req.md5:  # the caller's checksums describe other bytes
@@ -218,9 +220,11 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
         sha, md5 = _hash_file(t, fd, size, want_md5=True)
         sha = req.sha256 or sha
     check: dict[str, str]  # the body's checksum, as a put_object argument and as a header
-    if crc32 is not None:
-        check = {"ChecksumAlgorithm": "CRC32", "ChecksumCRC32": crc32}
-        headers = {"x-amz-sdk-checksum-algorithm": "CRC32", "x-amz-checksum-crc32": crc32}
+    if crc is not None:
+        algorithm = CHECKSUM_ALGORITHM[ctx.checksum_mode]
+        check = {"ChecksumAlgorithm": algorithm, CHECKSUM_FIELD[ctx.checksum_mode]: crc}
+        headers = {"x-amz-sdk-checksum-algorithm": algorithm,
+                   f"x-amz-checksum-{ctx.checksum_mode}": crc}
     else:
         assert md5 is not None
         check = {"ContentMD5": base64.b64encode(bytes.fromhex(md5)).decode("ascii")}
@@ -265,9 +269,9 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
             if md5 is not None:
                 differs = (looks_like_md5_etag(etag) and etag != md5
                            and not response.get("SSEKMSKeyId"))
-            else:  # S3 refuses a body whose CRC32 is not the header's; an echo must match
-                echo = response.get("ChecksumCRC32")
-                differs = echo is not None and echo != crc32
+            else:  # S3 refuses a body whose CRC is not the header's; an echo must match
+                echo = response.get(CHECKSUM_FIELD[ctx.checksum_mode])
+                differs = echo is not None and echo != crc
             if differs:
                 raise IntegrityError("The file arrived in the bucket different from the disk")
         except Exception as exc:
@@ -362,7 +366,7 @@ def _reconcile(
         digest = digest_part(_pread(fd, length, offset), saved.checksum_mode)
         field = CHECKSUM_FIELD.get(saved.checksum_mode)
         if (field is not None and info.get(field) == digest.extra) or (
-            saved.checksum_mode != "crc32" and etag == digest.md5_hex
+            saved.checksum_mode not in CRC_MODES and etag == digest.md5_hex
         ):
             done[n] = PartRecord(n, length, etag, digest.extra or digest.md5_hex)
     return done
@@ -575,7 +579,7 @@ def _send_part(
             "Bucket": req.bucket, "Key": req.key, "UploadId": saved.multipart_id,
             "PartNumber": n, "Body": body, "ContentLength": length,
         }
-        if saved.checksum_mode != "crc32":
+        if saved.checksum_mode not in CRC_MODES:
             kwargs["ContentMD5"] = digest.md5_b64
         field = CHECKSUM_FIELD.get(saved.checksum_mode)
         if field is not None:
@@ -586,7 +590,7 @@ def _send_part(
             if field is not None and response.get(field) not in (None, digest.extra):
                 raise IntegrityError(f"Part {n} arrived in the bucket different from the disk")
             if (
-                saved.checksum_mode != "crc32"
+                saved.checksum_mode not in CRC_MODES
                 and looks_like_md5_etag(etag)
                 and etag != digest.md5_hex
                 and not response.get("SSEKMSKeyId")
@@ -621,8 +625,8 @@ def _complete(
         if field is not None and p.checksum:
             item[field] = p.checksum
         listed.append(item)
-    if saved.checksum_mode == "crc32":
-        expected = composite_checksum("crc32", [p.checksum or "" for p in parts])
+    if saved.checksum_mode in CRC_MODES:
+        expected = composite_checksum(saved.checksum_mode, [p.checksum or "" for p in parts])
     else:
         expected = multipart_etag([bytes.fromhex(p.etag) for p in parts])
     attempt = 0
@@ -648,8 +652,8 @@ def _complete(
             ctx.backoff(t, attempt, exc, "finish the upload")
     ctx.store.forget(t.id)
     etag = str(response.get("ETag", "")).strip('"')
-    if saved.checksum_mode == "crc32":
-        got = response.get("ChecksumCRC32")
+    if saved.checksum_mode in CRC_MODES:
+        got = response.get(CHECKSUM_FIELD[saved.checksum_mode])
         ok = got is None or got == expected
     else:
         ok = etag == expected or not (len(etag.split("-")[0]) == 32 and "-" in etag)

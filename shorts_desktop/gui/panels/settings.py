@@ -137,8 +137,9 @@ ENCRYPTION_WORDS = {
     "aws:kms": "SSE-KMS (aws:kms)",
 }
 PART_CHECKSUM_WORDS = {
-    "auto": "Automatic (CRC32 on AWS, MD5 elsewhere)",
-    "crc32": "CRC32: fastest",
+    "auto": "Automatic (CRC32C on AWS, MD5 elsewhere)",
+    "crc32c": "CRC32C: fastest",
+    "crc32": "CRC32: fast",
     "md5": "MD5: every S3 service",
     "sha256": "SHA-256",
 }
