@@ -9,6 +9,7 @@ the first transfer is submitted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -256,12 +257,13 @@ class TransferEngine:
                     raise ValueError(f"transfer {transfer_id} is already {old.state}")
                 return TransferHandle(old)
             t = Transfer(transfer_id, direction, request, self._closing)
-            source = getattr(request, "source", None) if direction == "upload" else None
-            try:
-                t.total = (0 if direction != "upload" else source[0] if source is not None
-                           else request.path.stat().st_size)
-            except OSError:
-                t.total = 0
+            t.total = 0
+            if direction == "upload":
+                if request.source is not None:  # the caller's stat, made just before
+                    t.total = request.source[0]
+                else:
+                    with contextlib.suppress(OSError):
+                        t.total = request.path.stat().st_size
             self._transfers[transfer_id] = t
             hold = self._paused_all
         here = here and t.total < self.config.multipart_threshold
