@@ -175,8 +175,8 @@ def run_upload(ctx: Context, t: Transfer) -> None:
     req: UploadRequest = t.request
     point = ctx.store.resume_point(t.id)
     saved = point if isinstance(point, SavedUpload) else None
-    fresh = req.source is not None and point is None and t.attempts <= 1
-    size, mtime = req.source if fresh and req.source is not None else _stat(req.path)
+    source = req.source if point is None and t.attempts <= 1 else None  # a new upload's
+    size, mtime = source if source is not None else _stat(req.path)
     t.total = size
     try:
         fd = os.open(req.path, os.O_RDONLY)
