@@ -10,71 +10,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
-from botocore.config import Config
 
-from shorts_desktop.core.transfers.fastput import SEND_EVENT, FastPut
-
-OK = (b"HTTP/1.1 200 OK\r\nETag: \"abc\"\r\nx-amz-checksum-crc32: AAAAAA==\r\n"
-      b"Content-Length: 0\r\n\r\n")
-
-
-class ScriptedServer:
-    """Answers each request with the next scripted answer; `close_after` closes the
-    connection after answering, as a server ending an idle keep-alive connection does."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.answers: list[tuple[bytes, bool]] = []
-        self.requests: list[bytes] = []
-        self.connections = 0
-        self.reads: list[int] = []  # recv calls it took to get each whole request
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
-
-    def _talk(self, conn: socket.socket) -> None:
-        with conn:
-            buffer = b""
-            while True:
-                reads = 0
-                while b"\r\n\r\n" not in buffer:
-                    more = conn.recv(65536)
-                    reads += 1
-                    if not more:
-                        return
-                    buffer += more
-                head, _, rest = buffer.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(rest) < length:
-                    more = conn.recv(65536)
-                    reads += 1
-                    rest += more
-                self.requests.append(head + b"\r\n\r\n" + rest[:length])
-                self.reads.append(reads)
-                buffer = rest[length:]
-                answer, close_after = self.answers.pop(0) if self.answers else (OK, False)
-                conn.sendall(answer)
-                if close_after:
-                    return
-
-    def close(self) -> None:
-        self.sock.close()
+from shorts_desktop.core.transfers.fastput import FastPut
+from tests.stubs.scripted_http import OK, ScriptedServer, fast_put
 
 
 @pytest.fixture
@@ -82,24 +22,6 @@ def server() -> Iterator[ScriptedServer]:
     s = ScriptedServer()
     yield s
     s.close()
-
-
-def fast_put(port: int, read_timeout: float = 5, host: str = "127.0.0.1") -> FastPut:
-    client = boto3.client(
-        "s3", region_name="us-east-1", endpoint_url=f"http://{host}:{port}",
-        aws_access_key_id="AKID", aws_secret_access_key="SECRET",
-        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
-                      connect_timeout=2, read_timeout=read_timeout),
-    )
-    # moto, imported by other tests, listens on before-send; the app's clients have nothing
-    # there, and then the fast path writes the request itself (what these tests are about).
-    events: Any = client.meta.events
-    for handler in list(events._emitter._handlers.prefix_search(SEND_EVENT)):
-        for name in ("before-send", "before-send.s3", SEND_EVENT):
-            events.unregister(name, handler)
-    fast = FastPut(client, sign_payload=False)
-    assert fast._only_own_handlers() and not fast._send_hooks
-    return fast
 
 
 def put(fast: FastPut, body: bytes = b"hello") -> dict[str, Any] | None:

@@ -151,11 +151,16 @@ def test_event_hub_batches_posts_keeps_their_order_and_routes_by_transfer() -> N
     hub.subscribe(everything.append)
     stop_b = hub.subscribe(only_b.append, "b")
     hub.start()
-    first = time.monotonic()
-    hub.post(TransferEvent("a", EventKind.QUEUED, "upload", 0, 1))
-    while not everything:
-        time.sleep(0.001)
-    assert time.monotonic() - first < events_module.BATCH_SECONDS  # out at once: it was idle
+    waits = []
+    for _ in range(3):  # out at once when it was idle (best of three: a loaded machine can
+        time.sleep(0.05)  # hold a thread back for a tick once, but not three times)
+        seen, first = len(everything), time.monotonic()
+        hub.post(TransferEvent("a", EventKind.QUEUED, "upload", 0, 1))
+        while len(everything) == seen:
+            time.sleep(0.001)
+        waits.append(time.monotonic() - first)
+    assert min(waits) < events_module.BATCH_SECONDS, waits
+    everything.clear()
     posted = [TransferEvent(t, EventKind.STARTED, "upload", n, 10)
               for n in range(200) for t in ("a", "b")]
     for event in posted:
@@ -165,7 +170,7 @@ def test_event_hub_batches_posts_keeps_their_order_and_routes_by_transfer() -> N
     stop_b()
     hub.post(TransferEvent("b", EventKind.COMPLETED, "upload", 10, 10))
     hub.stop()
-    assert everything[1:-1] == posted and everything[-1].kind == EventKind.COMPLETED
+    assert everything[:-1] == posted and everything[-1].kind == EventKind.COMPLETED
     assert only_b == [e for e in posted if e.transfer_id == "b"]  # it had unsubscribed
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from shorts_desktop.core.db.models import Upload
 from shorts_desktop.core.db.upload_rows import UploadRows
+from shorts_desktop.core.errors import UserError
 from shorts_desktop.core.services.uploads import UploadService, find_upload
 from shorts_desktop.core.storage.s3 import S3Storage
 from shorts_desktop.core.transfers import EngineConfig
@@ -204,6 +205,29 @@ def test_writes_that_wait_together_are_committed_together(
     assert counter.commits == 1
     assert {u.status for u in Upload.select().where(Upload.id != "taken")} == {"completed"}
     assert all(rows.take_completion(i) is not None for i in ids[:-1])
+
+
+def test_create_many_writes_a_drop_s_rows_in_one_commit_all_or_none(
+    sender: tuple[UploadService, UploadRows], media: Media
+) -> None:
+    """The lane's rows: one commit for all; a file gone meanwhile gets its error in its
+    place; a row the database refuses (an id taken) leaves none of the batch stored."""
+    uploads, rows = sender
+    paths = [media.transcript(f"part-{n}.txt") for n in range(4)]
+    paths[2].unlink()
+    counter = CommitCounter()
+    counter.watch(rows._db())
+    made = uploads.create_many([(p, "transcript", True, "text/plain") for p in paths])
+    assert counter.commits == 1
+    assert isinstance(made[2], UserError) and "does not exist" in str(made[2])
+    stored = [m for m in made if not isinstance(m, UserError)]
+    assert {find_upload(u.id).original_name for u, _ in stored} == {
+        "part-0.txt", "part-1.txt", "part-3.txt"}
+    assert rows.resume_point(stored[0][0].id) is None  # fresh: answered without a read
+    before = Upload.select().count()
+    with pytest.raises(sqlite3.IntegrityError):
+        rows.insert_many([_row("new-one", "a.txt"), _row(stored[0][0].id, "b.txt")])
+    assert Upload.select().count() == before  # rolled back: "new-one" is not stored either
 
 
 def test_rows_read_and_write_as_the_models_do(

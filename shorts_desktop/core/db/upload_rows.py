@@ -63,6 +63,19 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
+def _insert(row: Upload) -> tuple[str, list[Any]]:
+    """The INSERT of a new row and its values (its text made once per set of columns)."""
+    data = row.__data__
+    names = tuple(n for n in _COLUMNS if n in data)
+    sql = _INSERTS.get(names)
+    if sql is None:
+        sql = _INSERTS[names] = (
+            f"INSERT INTO upload ({', '.join(_COLUMNS[n] for n in names)})"
+            f" VALUES ({', '.join('?' for _ in names)})"
+        )
+    return sql, [_sql_value(data[n]) for n in names]
+
+
 class _Write:
     """One statement of a group commit, and what became of it."""
 
@@ -134,19 +147,23 @@ class UploadRows:
 
     def insert(self, row: Upload) -> None:
         """Store a new row (an unsaved `Upload`, its defaults filled in by the model)."""
-        data = row.__data__
-        names = tuple(n for n in _COLUMNS if n in data)
-        sql = _INSERTS.get(names)
-        if sql is None:
-            sql = _INSERTS[names] = (
-                f"INSERT INTO upload ({', '.join(_COLUMNS[n] for n in names)})"
-                f" VALUES ({', '.join('?' for _ in names)})"
-            )
-        self._committed(sql, [_sql_value(data[n]) for n in names])
-        if not data.get("multipart_upload_id"):
-            if len(self._fresh) >= _COMPLETIONS_KEPT:  # inserted, never sent: forget them
-                self._fresh.clear()
-            self._fresh.add(str(data["id"]))
+        self._committed(*_insert(row))
+        self._inserted([row])
+
+    def insert_many(self, rows: list[Upload]) -> None:
+        """Store new rows in one commit: all of them or, on an error, none."""
+        if not rows:
+            return
+        with self._transaction() as db:
+            for row in rows:
+                db.execute(*_insert(row))
+        self._inserted(rows)
+
+    def _inserted(self, rows: list[Upload]) -> None:
+        if len(self._fresh) >= _COMPLETIONS_KEPT:  # inserted, never sent: forget them
+            self._fresh.clear()
+        self._fresh.update(str(row.__data__["id"]) for row in rows
+                           if not row.__data__.get("multipart_upload_id"))
 
     def _committed(self, sql: str, params: Any) -> int:
         """Run one statement and commit it, in one transaction with the statements other

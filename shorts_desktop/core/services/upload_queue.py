@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import itertools
 import logging
 import threading
@@ -33,6 +34,7 @@ from shorts_desktop.core.errors import (
 )
 from shorts_desktop.core.failures import explain
 from shorts_desktop.core.services.uploads import UploadService, find_upload
+from shorts_desktop.core.transfers.lane import LANE_MAX, LaneJob, PutLane
 from shorts_desktop.core.transfers.priority import lower_priority
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,10 @@ class UploadQueue:
         self._ids = itertools.count(1)
         self._paused_all = False
         self._closed = False
+        # Small files go to the storage's lane (one thread, kept-alive connections) when it
+        # has one: opened at the first such file; False once the storage said it has none.
+        self._lane: PutLane | bool | None = None
+        self._lane_ready: collections.deque[int] = collections.deque()  # slotted, for it
 
     # -- observing --------------------------------------------------------------------------
 
@@ -156,8 +162,10 @@ class UploadQueue:
                 **changes: Any) -> QueueItem:
         with self._lock:
             item = self._items[item_id]
-            if unless_paused and item.state == "paused":
-                return item  # paused meanwhile: the worker lets go at its next look
+            if unless_paused and item.state == "paused":  # meanwhile: the worker lets go
+                changes.pop("state", None)  # at its next look; the rest is news
+                if not changes:
+                    return item
             item = _changed(item, changes)
             self._put(item)
         self._emit(QueueEvent(kind, item))
@@ -239,7 +247,39 @@ class UploadQueue:
                 self._line.append(item_id)
                 return
             self._slots_taken += slotted
-        self._pool.submit(self._run, item_id, slotted)
+        if slotted:
+            self._start(item_id)
+        else:
+            self._pool.submit(self._run, item_id, False)
+
+    def _start(self, item_id: int) -> None:
+        """Send an item that holds a slot: through the lane when it is a small file the
+        lane can take, else on a worker."""
+        item = self._items.get(item_id)
+        lane = self._lane_for(item) if item is not None else None
+        if lane is None:
+            self._to_worker(item_id)
+            return
+        with self._lock:
+            self._lane_ready.append(item_id)
+        lane.wake()
+
+    def _lane_for(self, item: QueueItem) -> PutLane | None:
+        """The lane, for a new small file from disk (a transcript: a video's row wants a
+        probe, too slow for the one thread), else None."""
+        if (item.kind != "transcript" or item.path is None or item.content_type is None
+                or item.upload_id is not None or item.size > LANE_MAX
+                or self._controls[item.item_id].prepared is not None):
+            return None
+        lane = self._lane
+        if lane is None or (isinstance(lane, PutLane) and lane.closed):
+            try:
+                lane = self.uploads.open_lane(self._lane_take, self.slots) or False
+            except Exception:  # no storage to open one for: the worker says why
+                log.debug("no upload lane", exc_info=True)
+                return None
+            self._lane = lane
+        return lane if isinstance(lane, PutLane) else None
 
     def _next_in_line(self) -> int | None:
         """The next item to take the slot just freed (the caller holds the lock)."""
@@ -362,14 +402,29 @@ class UploadQueue:
         except BaseException:
             log.exception("the upload queue's worker failed")
             raise
-        finally:
-            with self._lock:
-                if not let_go:  # ended; after letting go, a resume may have a new worker on it
+        finally:  # ended; after letting go, a resume may have a new worker on it
+            if slotted:
+                self._release(control, detach=not let_go)
+            elif not let_go:
+                with self._lock:
                     control.attached = False
-                self._slots_taken -= slotted
-                after = self._next_in_line() if slotted else None
-            if after is not None:
-                self._pool.submit(self._run, after, True)
+
+    def _release(self, control: _Control, detach: bool = True) -> None:
+        """The item gives its slot back (and, `detach`, its claim); the next in line
+        takes the slot."""
+        with self._lock:
+            if detach:
+                control.attached = False
+            self._slots_taken -= 1
+            after = self._next_in_line()
+        if after is not None:
+            self._start(after)
+
+    def _to_worker(self, item_id: int) -> None:
+        """Hand an item that holds a slot to a worker; none once the queue is shut down
+        (a row it has stays `uploading`: the next start sends it)."""
+        with contextlib.suppress(RuntimeError):  # the pool is shut down
+            self._pool.submit(self._run, item_id, True)
 
     def _work(self, item_id: int, control: _Control) -> bool:
         """Prepare and send one item; False when it ended, True when it was let go paused."""
@@ -418,22 +473,89 @@ class UploadQueue:
                     if outside:
                         self._update(item_id, state="paused", rate=0.0, eta=None)
                     continue
-        except TransferCancelled:
-            self._cancel_row(item_id)
-            self._finish(item_id, "cancelled")
-        except TransferInterrupted:  # closing: the row stays uploading for the next start
-            pass
-        except ShortsError as exc:
-            self._finish(item_id, "failed", error=str(exc), exit_code=exc.exit_code)
-        except Exception as exc:  # a full disk, a damaged database... or a bug
-            known = explain(exc, database=bound_database_path())
-            if known is None:
-                log.exception("upload of %s failed", item.name)
-            self._finish(item_id, "failed", error=str(known) if known is not None else
-                         f"Unexpected error ({type(exc).__name__}), see the log.")
+        except Exception as exc:
+            self._ended_by(item_id, item.name, exc)
         else:
             self._finish(item_id, "completed", bytes_done=item.size, upload=row.to_dict())
         return False
+
+    def _ended_by(self, item_id: int, name: str, exc: Exception) -> None:
+        """End an item that `exc` stopped, in the sentence it carries."""
+        if isinstance(exc, TransferCancelled):
+            self._cancel_row(item_id)
+            self._finish(item_id, "cancelled")
+        elif isinstance(exc, TransferInterrupted):
+            pass  # closing: the row stays uploading for the next start
+        elif isinstance(exc, ShortsError):
+            self._finish(item_id, "failed", error=str(exc), exit_code=exc.exit_code)
+        else:  # a full disk, a damaged database... or a bug
+            known = explain(exc, database=bound_database_path())
+            if known is None:
+                log.error("upload of %s failed", name, exc_info=exc)
+            self._finish(item_id, "failed", error=str(known) if known is not None else
+                         f"Unexpected error ({type(exc).__name__}), see the log.")
+
+    # -- the lane ---------------------------------------------------------------------------
+
+    def _lane_take(self, n: int) -> list[LaneJob]:
+        """Up to `n` items for the lane (on its thread), their rows written in one commit.
+        An item paused or cancelled meanwhile, or one that cannot be recorded, goes to a
+        worker, which lets it go, records the cancel or says what is wrong."""
+        with self._lock:
+            picked = [self._lane_ready.popleft() for _ in range(min(n, len(self._lane_ready)))]
+        regular: list[int] = []
+        taken: list[tuple[QueueItem, Path, str]] = []
+        for item_id in picked:
+            control = self._controls[item_id]
+            item = self._items[item_id]
+            if (not control.running.is_set() or control.cancelled or self._closed
+                    or item.state == "paused" or item.path is None or item.content_type is None):
+                regular.append(item_id)
+            else:
+                taken.append((item, item.path, item.content_type))
+        jobs: list[LaneJob] = []
+        try:
+            made = self.uploads.create_many([
+                (path, item.kind, item.is_temp, content_type) for item, path, content_type in taken
+            ]) if taken else []
+        except Exception:
+            log.debug("the lane's rows could not be written", exc_info=True)
+            regular += [item.item_id for item, _, _ in taken]
+            made = []
+        for (item, path, _), result in zip(taken, made, strict=False):
+            if isinstance(result, ShortsError):
+                regular.append(item.item_id)  # the worker records it again and says why
+                continue
+            upload, sums = result
+            self._controls[item.item_id].prepared = (upload, path, sums)
+            if self._update(item.item_id, state="uploading", upload_id=upload.id,
+                            size=sums.size, unless_paused=True).state == "paused":
+                regular.append(item.item_id)  # paused just now: its worker lets go of it
+                continue
+            jobs.append(self.uploads.lane_job(
+                upload, path, sums, functools.partial(self._lane_done, item.item_id)
+            ))
+        for item_id in regular:
+            self._to_worker(item_id)
+        return jobs
+
+    def _lane_done(self, item_id: int, job: LaneJob, reason: BaseException | None) -> None:
+        """The lane stored the item, or gave it back (`reason`): a worker then sends it as
+        any other. A cancel that came while its one request was out came too late: it is
+        stored."""
+        control = self._controls[item_id]
+        assert control.prepared is not None
+        if reason is not None:
+            self._to_worker(item_id)
+            return
+        upload, path, sums = control.prepared
+        try:
+            row = self.uploads.record_sent(upload, path, sums, job.sha256)
+        except Exception as exc:  # the database refused: the object is removed again
+            self._ended_by(item_id, path.name, exc)
+        else:
+            self._finish(item_id, "completed", bytes_done=row.size, upload=row.to_dict())
+        self._release(control)
 
     def _progress(self, item_id: int, size: int, local: bool,
                   continued: bool) -> Callable[[int], None]:

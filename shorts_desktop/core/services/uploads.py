@@ -51,6 +51,7 @@ from shorts_desktop.core.storage.keys import (
     safe_name,
     upload_key,
 )
+from shorts_desktop.core.transfers.lane import LaneJob, PutLane
 
 UPLOAD_KINDS = ("video", "transcript")
 THUMBNAIL_WIDTH = 160
@@ -177,12 +178,41 @@ class UploadService:
                                    content_type=content_type)
         return self.send(upload, Path(path), sums, progress)
 
+    def open_lane(self, take: Callable[[int], list[LaneJob]],
+                  in_flight: int) -> PutLane | None:
+        """The storage's lane for small files (`Storage.open_put_lane`), or None."""
+        return self.storage.open_put_lane(take, in_flight)
+
     def create(
         self, path: Path, kind: str, *, is_temp: bool = True, original_name: str | None = None,
         content_type: str | None = None,
     ) -> tuple[Upload, files.Digests]:
         """Validate a file and record it as `uploading`; nothing is sent or read yet (S3
         hashes while it sends). A `content_type` says the intake validated it already."""
+        upload, sums = self._new_upload(path, kind, is_temp, original_name, content_type)
+        self.rows.insert(upload)
+        return upload, sums
+
+    def create_many(
+        self, checked: list[tuple[Path, str, bool, str]],
+    ) -> list[tuple[Upload, files.Digests] | ShortsError]:
+        """`create` for files the intake validated, (path, kind, is_temp, content_type)
+        each: their rows in one commit. A file that cannot be recorded (gone since, say)
+        gets its error in its place; a database that refuses fails them all."""
+        made: list[tuple[Upload, files.Digests] | ShortsError] = []
+        for path, kind, is_temp, content_type in checked:
+            try:
+                made.append(self._new_upload(path, kind, is_temp, None, content_type))
+            except ShortsError as exc:
+                made.append(exc)
+        self.rows.insert_many([m[0] for m in made if not isinstance(m, ShortsError)])
+        return made
+
+    def _new_upload(
+        self, path: Path, kind: str, is_temp: bool, original_name: str | None,
+        content_type: str | None,
+    ) -> tuple[Upload, files.Digests]:
+        """The row of a new upload (not stored yet) and what its send needs."""
         st: os.stat_result | None = None
         if content_type is None:
             size = files.check_readable_file(path)
@@ -209,7 +239,6 @@ class UploadService:
             source_path=os.path.abspath(path),  # not resolve(): a stat per folder in it
             **(media or {}),
         )
-        self.rows.insert(upload)
         return upload, sums
 
     def _media(self, path: Path) -> dict[str, object] | None:
@@ -290,15 +319,13 @@ class UploadService:
         """Send a recorded upload's bytes and mark it completed once verified; `held` as
         in `Storage.put_file`."""
         assert upload.key is not None
-        metadata = object_metadata(upload.id, upload.kind, upload.original_name, sums.sha256,
-                                   bool(upload.is_temp), media_of(upload))
         before = sums.stat if sums.stat is not None else _source_state(path)
         try:
             stored_sha256 = self.storage.put_file(
                 path,
                 upload.key,
                 content_type=upload.content_type,
-                metadata=metadata,
+                metadata=self._object_metadata(upload, sums),
                 md5_hex=sums.md5,
                 progress=progress,
                 transfer_id=upload.id,
@@ -336,10 +363,32 @@ class UploadService:
             if isinstance(exc, TransferCancelled):
                 raise exc from None
             raise
+        return self.record_sent(upload, path, sums, stored_sha256)
+
+    def _object_metadata(self, upload: Upload, sums: files.Digests) -> dict[str, str]:
+        return object_metadata(upload.id, upload.kind, upload.original_name, sums.sha256,
+                               bool(upload.is_temp), media_of(upload))
+
+    def lane_job(self, upload: Upload, path: Path, sums: files.Digests,
+                 done: Callable[[LaneJob, BaseException | None], None]) -> LaneJob:
+        """A recorded upload as the storage's lane for small files sends it (`done` as in
+        `LaneJob`); after `done(None)`, `record_sent` ends it as `send` does."""
+        assert upload.key is not None and upload.content_type is not None
+        return LaneJob(upload.id, path, upload.key, upload.content_type,
+                       self._object_metadata(upload, sums),
+                       None if sums.stat is None else (sums.size, sums.stat.st_mtime_ns), done)
+
+    def record_sent(self, upload: Upload, path: Path, sums: files.Digests,
+                    stored_sha256: str | None) -> Upload:
+        """The upload's object is stored and verified: its row says so (`upload` then
+        reads as the row does); a database that cannot record it leaves no object."""
+        assert upload.key is not None
         upload.checksum = upload.checksum or stored_sha256
         try:
             self._record_completed(upload, sums.size)
-            if path.parent == self.scratch_dir:  # pasted text: its file was only a carrier
+            # Pasted text: its file was only a carrier (compared as text: a Path's == costs
+            # more than the rest of this).
+            if os.path.dirname(path) == os.fspath(self.scratch_dir):
                 self.rows.update(upload.id, {"source_path": None})
                 upload.source_path = None
                 path.unlink(missing_ok=True)

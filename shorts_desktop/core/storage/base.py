@@ -6,7 +6,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from shorts_desktop.core.transfers.lane import LaneJob, PutLane
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just transferred (a delta, not a total)."""
@@ -99,6 +102,12 @@ class Storage(Protocol):
         (`shorts-desktop pause ID`) asked for. `source`: the (size, mtime_ns) of the
         caller's stat of the file, made just before; a backend that checks the file before
         it reads it may take that instead of a stat of its own."""
+        ...
+
+    def open_put_lane(self, take: Callable[[int], list[LaneJob]],
+                      in_flight: int) -> PutLane | None:
+        """A lane that sends the small files `take(n)` hands it from one thread
+        (transfers/lane.py), or None where puts have no lane (the local library)."""
         ...
 
     # -- the puts this process is sending (what the queue and `pause ID` reach) -----------

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from shorts_desktop.core.errors import ShortsError, StorageError, UserError
 from shorts_desktop.core.failures import os_error
@@ -43,6 +43,9 @@ from shorts_desktop.core.storage.base import (
     ObjectInfo,
     ProgressCallback,
 )
+
+if TYPE_CHECKING:
+    from shorts_desktop.core.transfers.lane import LaneJob, PutLane
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +270,10 @@ class LocalStorage:
             if isinstance(exc, OSError):
                 raise os_error(exc, f"store {key} in the local library") from exc
             raise
+
+    def open_put_lane(self, take: Callable[[int], list[LaneJob]],
+                      in_flight: int) -> PutLane | None:
+        return None  # a local copy is a file copy: nothing to gain from one thread
 
     def put_file(
         self,

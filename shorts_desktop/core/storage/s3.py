@@ -57,6 +57,8 @@ from shorts_desktop.core.transfers.state import FINAL_STATES
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from shorts_desktop.core.transfers.lane import LaneJob, PutLane
+
 log = logging.getLogger(__name__)
 _BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 COPY_THRESHOLD = 5 * 1024 * MIB
@@ -149,6 +151,10 @@ class S3Storage:
                     describe_error=self._describe,
                 )
             return self._engine
+
+    def open_put_lane(self, take: Callable[[int], list[LaneJob]],
+                      in_flight: int) -> PutLane | None:
+        return self.transfers.open_lane(self.bucket, self.write_args, take, in_flight)
 
     def warm_up(self) -> None:
         self.client  # noqa: B018 -- built on first use

@@ -29,6 +29,7 @@ from shorts_desktop.core.transfers.context import (
 from shorts_desktop.core.transfers.download import DownloadRequest, discard, run_download
 from shorts_desktop.core.transfers.events import EventHub, EventKind, Subscriber, TransferEvent
 from shorts_desktop.core.transfers.fastput import FastPut
+from shorts_desktop.core.transfers.lane import LaneJob, PutLane
 from shorts_desktop.core.transfers.parts import CHECKSUM_MODES, DEFAULT_PART_SIZE, MIB
 from shorts_desktop.core.transfers.priority import lower_priority
 from shorts_desktop.core.transfers.retry import RetryPolicy
@@ -172,6 +173,7 @@ class TransferEngine:
         self._parts: ThreadPoolExecutor | None = None
         self._chores: ThreadPoolExecutor | None = None
         self._ctx: Context | None = None
+        self._lanes: list[PutLane] = []
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -210,6 +212,19 @@ class TransferEngine:
                     fast_put=FastPut(self.client, signs) if c.fast_put else None,
                 )
             return self._ctx
+
+    def open_lane(self, bucket: str, extra_args: Callable[[str], dict[str, str]],
+                  take: Callable[[int], list[LaneJob]], in_flight: int) -> PutLane | None:
+        """A lane for small files to `bucket` (lane.py), closed with the engine; None when
+        this engine leaves every PUT to botocore."""
+        ctx = self._context()
+        if ctx.fast_put is None or not ctx.fast_put.usable:
+            return None
+        lane = PutLane(ctx, bucket, extra_args, take, in_flight,
+                       lower_priority(self.config.thread_nice))
+        with self._lock:
+            self._lanes.append(lane)
+        return lane
 
     def checksum_mode(self) -> str:
         """The part checksum in use ("md5", "crc32", "crc32c" or "sha256"), "auto"
@@ -387,6 +402,8 @@ class TransferEngine:
             with t.lock:
                 if t.state == "queued" and t.future is not None:
                     t.future.cancel()
+        for lane in self._lanes:
+            lane.close()
         for pool in (self._files, self._parts, self._chores):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -26,6 +26,7 @@ import socket
 import ssl
 import threading
 from concurrent.futures import CancelledError
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -107,6 +108,11 @@ class FastPut:
 
     # -- when it may be used ---------------------------------------------------------------
 
+    @property
+    def usable(self) -> bool:
+        """Whether the client's signer is one this signs for (SigV4, credentials)."""
+        return self._usable
+
     def _only_own_handlers(self) -> bool:
         """True while every handler on the call's events is botocore's own."""
         cache = self._emitter._lookup_cache  # replaced by every (un)register
@@ -158,15 +164,12 @@ class FastPut:
 
     # -- the request -----------------------------------------------------------------------
 
-    def put(
+    def sign(
         self, bucket: str, key: str, data: bytes, headers: dict[str, str],
-        metadata: dict[str, str], extra_args: dict[str, str],
-    ) -> dict[str, Any] | None:
-        """PUT `data`; returns {"ETag", "SSEKMSKeyId", "ChecksumCRC32", "ChecksumCRC32C"}
-        on 200, None when botocore must do it.
-
-        Connection failures raise the same botocore exceptions a client call would.
-        """
+        metadata: dict[str, str], extra_args: dict[str, str], payload_sha256: str | None = None,
+    ) -> SignedPut | None:
+        """The signed request for a PUT of `data`, or None when botocore must send it.
+        `payload_sha256`: the body's SHA-256 (hex) when the caller has it already."""
         if (
             not self._usable
             or "put_object" in vars(self._client)  # replaced on the instance (tests, wrappers)
@@ -190,7 +193,10 @@ class FastPut:
         creds = self._signer._credentials.get_frozen_credentials()
         path = quote(f"/{key}".encode(), safe="/~")
         url = prefix + path
-        payload = hashlib.sha256(data).hexdigest() if self._sign_payload else UNSIGNED_PAYLOAD
+        if not self._sign_payload:
+            payload = UNSIGNED_PAYLOAD
+        else:
+            payload = payload_sha256 or hashlib.sha256(data).hexdigest()
         now = datetime.datetime.now(datetime.UTC)
         amz_date = now.strftime("%Y%m%dT%H%M%SZ")
         all_headers["X-Amz-Date"] = amz_date
@@ -202,14 +208,29 @@ class FastPut:
             "PUT", signed_path, host, all_headers, payload, creds.access_key,
             creds.secret_key, region, service, amz_date,
         )
-        if not self._send_hooks and self._direct.get(prefix, False):
-            sent = self._send_direct(url, prefix, signed_path, host, all_headers, data)
+        direct = not self._send_hooks and self._direct.get(prefix, False)
+        return SignedPut(url, prefix, signed_path, host, all_headers, data, direct)
+
+    def put(
+        self, bucket: str, key: str, data: bytes, headers: dict[str, str],
+        metadata: dict[str, str], extra_args: dict[str, str],
+    ) -> dict[str, Any] | None:
+        """PUT `data`; returns {"ETag", "SSEKMSKeyId", "ChecksumCRC32", "ChecksumCRC32C"}
+        on 200, None when botocore must do it.
+
+        Connection failures raise the same botocore exceptions a client call would.
+        """
+        signed = self.sign(bucket, key, data, headers, metadata, extra_args)
+        if signed is None:
+            return None
+        if signed.direct:
+            sent = self._send_direct(signed)
             if sent is None:
                 return None
             status, answer = sent
         else:
             request = AWSPreparedRequest(
-                "PUT", url, HeadersDict(all_headers), data, False  # type: ignore[arg-type]
+                "PUT", signed.url, HeadersDict(signed.headers), data, False  # type: ignore[arg-type]
             )
             _, stubbed = self._events.emit_until_response(SEND_EVENT, request=request)
             response = stubbed if stubbed is not None else self._session.send(request)
@@ -218,18 +239,32 @@ class FastPut:
             answer = response.headers
         if status != 200:
             return None
-        etag = answer.get("etag")  # botocore's headers are case-insensitive, ours lower-case
-        if etag is None:
-            return None
-        return {"ETag": etag,
-                "SSEKMSKeyId": answer.get("x-amz-server-side-encryption-aws-kms-key-id"),
-                "ChecksumCRC32": answer.get("x-amz-checksum-crc32"),
-                "ChecksumCRC32C": answer.get("x-amz-checksum-crc32c")}
+        return stored_answer(answer)
 
-    def _send_direct(
-        self, url: str, prefix: str, path: str, host: str, headers: dict[str, str],
-        data: bytes,
-    ) -> tuple[int, Any] | None:
+    def connection(self, signed: SignedPut) -> tuple[Any, Any, bool]:
+        """(pool, connection, reused): one of the session pool's own connections for the
+        request, connected (and, over HTTPS, verified) as urlopen would, its socket set to
+        the session's read time-out. Errors are urllib3's; the caller translates them."""
+        session: Any = self._session
+        pool: Any = self._pools.get(signed.prefix)
+        if pool is None or pool.pool is None:  # first use, or closed (evicted)
+            pool = session._manager.connection_from_url(signed.prefix)
+            session._setup_ssl_cert(pool, signed.url, session._verify)
+            self._pools[signed.prefix] = pool
+        timeout = pool.timeout  # the session's connect and read time-outs
+        conn = pool._get_conn()
+        reused = conn.sock is not None
+        if not reused:
+            conn.timeout = timeout.connect_timeout
+            pool._validate_conn(conn)  # HTTPS: connects and verifies, as urlopen does
+            if conn.sock is None:
+                conn.connect()
+        read_timeout = timeout.read_timeout
+        if conn.sock.gettimeout() != read_timeout:
+            conn.sock.settimeout(read_timeout)
+        return pool, conn, reused
+
+    def _send_direct(self, signed: SignedPut) -> tuple[int, Any] | None:
         """The request on one of the session pool's own connections, written and read here.
 
         Taken when nothing listens on before-send and no proxy applies. urllib3 still
@@ -240,32 +275,11 @@ class FastPut:
         instead: an answer this does not read (chunked, no length, not 200), or a pooled
         connection that the server had closed. Errors are the exceptions botocore raises.
         """
-        session: Any = self._session
         conn: Any = None
-        reused = False
+        pool: Any = None
         try:
-            pool: Any = self._pools.get(prefix)
-            if pool is None or pool.pool is None:  # first use, or closed (evicted)
-                pool = session._manager.connection_from_url(prefix)
-                session._setup_ssl_cert(pool, url, session._verify)
-                self._pools[prefix] = pool
-            timeout = pool.timeout  # the session's connect and read time-outs
-            conn = pool._get_conn()
-            if conn.sock is None:
-                conn.timeout = timeout.connect_timeout
-                pool._validate_conn(conn)  # HTTPS: connects and verifies, as urlopen does
-                if conn.sock is None:
-                    conn.connect()
-            else:
-                reused = True
-            sock = conn.sock
-            read_timeout = timeout.read_timeout
-            if sock.gettimeout() != read_timeout:
-                sock.settimeout(read_timeout)
-            head = [f"PUT {path} HTTP/1.1", f"Host: {host}", "Accept-Encoding: identity"]
-            head += [f"{name}: {value}" for name, value in headers.items()]
-            message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data
-            answer = _read_answer(sock, message, reused)
+            pool, conn, reused = self.connection(signed)
+            answer = _read_answer(conn.sock, signed.message(), reused)
             if answer is None:
                 conn.close()
                 return None
@@ -275,24 +289,10 @@ class FastPut:
             pool._put_conn(conn)
             conn = None
             return status, fields
-        except (u3.SSLError, ssl.SSLError) as e:
-            raise bex.SSLError(endpoint_url=url, error=e) from None
-        except (u3.NewConnectionError, u3.NameResolutionError, socket.gaierror) as e:
-            raise bex.EndpointConnectionError(endpoint_url=url, error=e) from None
-        except u3.ConnectTimeoutError as e:
-            raise bex.ConnectTimeoutError(endpoint_url=url, error=e) from None
-        except TimeoutError as e:
-            raise bex.ReadTimeoutError(endpoint_url=url, error=e) from None
-        except (OSError, _BadAnswer) as e:
-            request = AWSPreparedRequest(
-                "PUT", url, HeadersDict(headers), data, False  # type: ignore[arg-type]
-            )
-            raise bex.ConnectionClosedError(error=e, request=request, endpoint_url=url) from None
         except CancelledError:
             raise
         except Exception as e:
-            log.debug("Exception received when sending urllib3 HTTP request", exc_info=True)
-            raise bex.HTTPClientError(error=e) from None
+            raise botocore_error(e, signed) from None
         finally:
             if conn is not None:  # failed half-way: nothing of it may be reused
                 conn.close()
@@ -337,8 +337,100 @@ class _BadAnswer(Exception):
     """The server's answer is not HTTP/1.1 as this reads it."""
 
 
+@dataclass(frozen=True, slots=True)
+class SignedPut:
+    """A signed PutObject request, ready to be written to a connection."""
+
+    url: str
+    prefix: str  # the endpoint's url prefix: which pool the connection comes from
+    path: str
+    host: str
+    headers: dict[str, str]
+    data: bytes
+    direct: bool  # nothing listens on before-send and no proxy applies: our own write
+
+    def message(self) -> bytes:
+        head = [f"PUT {self.path} HTTP/1.1", f"Host: {self.host}", "Accept-Encoding: identity"]
+        head += [f"{name}: {value}" for name, value in self.headers.items()]
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + self.data
+
+
+def stored_answer(fields: Any) -> dict[str, Any] | None:
+    """What a 200 answer to a PUT says of the stored object; None without an ETag."""
+    etag = fields.get("etag")  # botocore's headers are case-insensitive, ours lower-case
+    if etag is None:
+        return None
+    return {"ETag": etag,
+            "SSEKMSKeyId": fields.get("x-amz-server-side-encryption-aws-kms-key-id"),
+            "ChecksumCRC32": fields.get("x-amz-checksum-crc32"),
+            "ChecksumCRC32C": fields.get("x-amz-checksum-crc32c")}
+
+
+def botocore_error(e: Exception, signed: SignedPut) -> Exception:
+    """The exception botocore would raise for a failure to send `signed`."""
+    url = signed.url
+    if isinstance(e, u3.SSLError | ssl.SSLError):
+        return bex.SSLError(endpoint_url=url, error=e)
+    if isinstance(e, u3.NewConnectionError | u3.NameResolutionError | socket.gaierror):
+        return bex.EndpointConnectionError(endpoint_url=url, error=e)
+    if isinstance(e, u3.ConnectTimeoutError):
+        return bex.ConnectTimeoutError(endpoint_url=url, error=e)
+    if isinstance(e, TimeoutError):
+        return bex.ReadTimeoutError(endpoint_url=url, error=e)
+    if isinstance(e, OSError | _BadAnswer):
+        request = AWSPreparedRequest(
+            "PUT", url, HeadersDict(signed.headers), signed.data, False  # type: ignore[arg-type]
+        )
+        return bex.ConnectionClosedError(error=e, request=request, endpoint_url=url)
+    log.debug("Exception received when sending urllib3 HTTP request", exc_info=e)
+    return bex.HTTPClientError(error=e)
+
+
 _ANSWER_MAX = 64 * 1024  # status line and headers at most
 _FIRST_READ = 4096  # S3's answer to a PUT is a few hundred bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerHead:
+    """The status line and headers of an answer, and how much of its body is to come."""
+
+    status: int
+    fields: dict[str, str]  # lower-case names
+    body_left: int  # bytes of body not yet read (negative: more came than announced)
+    keep: bool  # the connection may be used again
+    framed: bool  # a Content-Length, no Transfer-Encoding: its end is known
+
+    @property
+    def readable(self) -> bool:
+        """A 200 with a length: an answer this module reads (others go to botocore)."""
+        return self.status == 200 and self.framed
+
+
+def parse_head(buffer: bytes) -> AnswerHead | None:
+    """The head of the answer that `buffer` begins with, or None while it is incomplete.
+    Raises _BadAnswer for what is not an HTTP/1.x answer."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        if len(buffer) > _ANSWER_MAX:
+            raise _BadAnswer("the answer's headers are too long")
+        return None
+    lines = buffer[:end].decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
+    code = rest[:3]
+    if not version.startswith("HTTP/1.") or not code.isdigit():
+        raise _BadAnswer(f"not an HTTP answer: {lines[0][:40]!r}")
+    fields: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise _BadAnswer("a header line without a colon")
+        fields[name.strip().lower()] = value.strip()
+    status = int(code)
+    length = fields.get("content-length")
+    if "transfer-encoding" in fields or length is None or not length.isdigit():
+        return AnswerHead(status, fields, 0, False, False)
+    keep = version != "HTTP/1.0" and fields.get("connection", "").lower() != "close"
+    return AnswerHead(status, fields, int(length) - (len(buffer) - end - 4), keep, True)
 
 
 def _read_answer(
@@ -359,31 +451,16 @@ def _read_answer(
         if reused:
             return None
         raise _BadAnswer("the server closed the connection without answering")
-    while b"\r\n\r\n" not in buffer:
-        if len(buffer) > _ANSWER_MAX:
-            raise _BadAnswer("the answer's headers are too long")
+    head = parse_head(buffer)
+    while head is None:
         more = sock.recv(_ANSWER_MAX)
         if not more:
             raise _BadAnswer("the server closed the connection in the middle of its answer")
         buffer += more
-    end = buffer.index(b"\r\n\r\n")
-    lines = buffer[:end].decode("latin-1").split("\r\n")
-    version, _, rest = lines[0].partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/1.") or not code.isdigit():
-        raise _BadAnswer(f"not an HTTP answer: {lines[0][:40]!r}")
-    fields: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise _BadAnswer("a header line without a colon")
-        fields[name.strip().lower()] = value.strip()
-    status = int(code)
-    length = fields.get("content-length")
-    if status != 200 or "transfer-encoding" in fields or length is None or not length.isdigit():
+        head = parse_head(buffer)
+    if not head.readable:
         return None
-    body = len(buffer) - end - 4
-    left = int(length) - body
+    left = head.body_left
     while left > 0:
         more = sock.recv(min(left, _ANSWER_MAX))
         if not more:
@@ -391,8 +468,7 @@ def _read_answer(
         left -= len(more)
     if left < 0:
         raise _BadAnswer("the server sent more than it announced")
-    keep = version != "HTTP/1.0" and fields.get("connection", "").lower() != "close"
-    return status, fields, keep
+    return head.status, head.fields, head.keep
 
 
 def _canonical_host(scheme: str, netloc: str) -> str:

@@ -170,6 +170,19 @@ class InOrderSha256:
         return self._sha.hexdigest() if whole else None
 
 
+def body_checksum(mode: str, crc: str | None, md5: str | None
+                  ) -> tuple[dict[str, str], dict[str, str]]:
+    """A PUT body's checksum as put_object arguments and as headers: the part checksum
+    mode's `crc` when there is one, else Content-MD5 from `md5` (hex)."""
+    if crc is not None:
+        algorithm = CHECKSUM_ALGORITHM[mode]
+        return ({"ChecksumAlgorithm": algorithm, CHECKSUM_FIELD[mode]: crc},
+                {"x-amz-sdk-checksum-algorithm": algorithm, f"x-amz-checksum-{mode}": crc})
+    assert md5 is not None
+    content_md5 = base64.b64encode(bytes.fromhex(md5)).decode("ascii")
+    return {"ContentMD5": content_md5}, {"Content-MD5": content_md5}
+
+
 def run_upload(ctx: Context, t: Transfer) -> None:
     """Upload `t.request`; returns when the object is stored and verified."""
     req: UploadRequest = t.request
@@ -219,16 +232,7 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
     else:
         sha, md5 = _hash_file(t, fd, size, want_md5=True)
         sha = req.sha256 or sha
-    check: dict[str, str]  # the body's checksum, as a put_object argument and as a header
-    if crc is not None:
-        algorithm = CHECKSUM_ALGORITHM[ctx.checksum_mode]
-        check = {"ChecksumAlgorithm": algorithm, CHECKSUM_FIELD[ctx.checksum_mode]: crc}
-        headers = {"x-amz-sdk-checksum-algorithm": algorithm,
-                   f"x-amz-checksum-{ctx.checksum_mode}": crc}
-    else:
-        assert md5 is not None
-        check = {"ContentMD5": base64.b64encode(bytes.fromhex(md5)).decode("ascii")}
-        headers = {"Content-MD5": check["ContentMD5"]}
+    check, headers = body_checksum(ctx.checksum_mode, crc, md5)
     kwargs: dict[str, Any] = {
         "Bucket": req.bucket,
         "Key": req.key,
