@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
+import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,7 +24,8 @@ class ScriptedServer:
     """Answers each request with the next scripted answer; `close_after` closes the
     connection after answering, as a server ending an idle keep-alive connection does."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls  # a server context: HTTPS, each connection's handshake in its thread
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.answers: list[tuple[bytes, bool]] = []
@@ -44,6 +48,11 @@ class ScriptedServer:
             threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
 
     def _talk(self, conn: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
         with conn:
             buffer = b""
             while True:
@@ -83,9 +92,14 @@ class ScriptedServer:
         self._thread.join(5)
 
 
-def fast_put(port: int, read_timeout: float = 5, host: str = "127.0.0.1") -> FastPut:
+def fast_put(port: int, read_timeout: float = 5, host: str = "127.0.0.1",
+             ca: Path | None = None) -> FastPut:
+    """A FastPut over a client of the server at `port`; HTTPS when `ca` (the certificate
+    to trust) is given."""
     client = boto3.client(
-        "s3", region_name="us-east-1", endpoint_url=f"http://{host}:{port}",
+        "s3", region_name="us-east-1",
+        endpoint_url=f"{'https' if ca else 'http'}://{host}:{port}",
+        verify=str(ca) if ca else None,
         aws_access_key_id="AKID", aws_secret_access_key="SECRET",
         config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
                       connect_timeout=2, read_timeout=read_timeout),
@@ -104,3 +118,16 @@ def drop_send_hooks(client: Any) -> None:
     for handler in list(events._emitter._handlers.prefix_search(SEND_EVENT)):
         for name in ("before-send", "before-send.s3", SEND_EVENT):
             events.unregister(name, handler)
+
+
+def self_signed(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 (openssl, as the benchmark makes its own) and a server
+    context that presents it."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context

@@ -19,7 +19,7 @@ import pytest
 from shorts_desktop.core.transfers import EngineConfig, MemoryTransferStore, TransferEngine
 from shorts_desktop.core.transfers.lane import Declined, LaneJob, PutLane
 from shorts_desktop.core.transfers.retry import IntegrityError
-from tests.stubs.scripted_http import OK, ScriptedServer, fast_put
+from tests.stubs.scripted_http import OK, ScriptedServer, fast_put, self_signed
 
 
 @pytest.fixture
@@ -33,8 +33,8 @@ class Lane:
     """A lane on an engine whose client writes to the scripted server, and what it did."""
 
     def __init__(self, port: int, in_flight: int = 4, read_timeout: float = 5,
-                 extra: dict[str, str] | None = None) -> None:
-        client = fast_put(port, read_timeout=read_timeout)._client
+                 extra: dict[str, str] | None = None, ca: Path | None = None) -> None:
+        client = fast_put(port, read_timeout=read_timeout, ca=ca)._client
         self.store = MemoryTransferStore()
         self.engine = TransferEngine(client, EngineConfig(checksum="crc32c"), self.store)
         self.jobs: list[LaneJob] = []
@@ -122,6 +122,39 @@ def test_many_small_files_go_out_together_from_one_thread(
         # the row is completed, with the file's SHA-256
         assert lane.store.states[path.name] == ("completed", None)
         assert lane.store.checksums[path.name] == hashlib.sha256(data).hexdigest()
+
+
+def test_over_https_the_answers_are_read_as_they_are_decrypted(tmp_path: Path) -> None:
+    """TLS: the connections are verified and kept; an answer the TLS layer has already
+    decrypted is read without waiting for the socket to be readable again."""
+    cert, context = self_signed(tmp_path)
+    server = ScriptedServer(tls=context)
+    lane = Lane(server.port, in_flight=3, ca=cert)
+    try:
+        files = texts(tmp_path, 15, size=20_000)
+        results = lane.send(files)
+    finally:
+        lane.close()
+        server.close()
+    assert results == {p.name: None for p in files}
+    assert lane.lane.sent == 15 and 1 <= server.connections <= 3
+    bodies = {r.split(b" ")[1].decode(): headers_of(r)[1] for r in server.requests}
+    assert all(bodies[f"/bucket/temp/{p.name}"] == p.read_bytes() for p in files)
+
+
+def test_a_certificate_it_cannot_verify_is_botocore_s_ssl_error(tmp_path: Path) -> None:
+    _cert, context = self_signed(tmp_path)
+    (tmp_path / "other").mkdir()
+    other, _ = self_signed(tmp_path / "other")  # trusts another certificate than the server's
+    server = ScriptedServer(tls=context)
+    lane = Lane(server.port, ca=other)
+    try:
+        results = lane.send(texts(tmp_path, 1))
+    finally:
+        lane.close()
+        server.close()
+    assert isinstance(results["t000.txt"], botocore.exceptions.SSLError)
+    assert server.requests == []
 
 
 def test_the_storage_s_write_arguments_are_sent_and_signed(

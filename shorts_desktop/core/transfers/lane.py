@@ -233,13 +233,17 @@ class PutLane:
             if signed is None or not signed.direct:
                 raise Declined("botocore sends this one")
             job.sha256 = sha
+        except Exception as exc:  # the file, or a request botocore must make
+            self._done(job, exc)
+            return
+        try:
             pool, conn, _reused = self._fast.connection(signed)
             conn.sock.sendall(signed.message())
-        except Exception as exc:
+        except Exception as exc:  # on the wire: as botocore would say it
             if conn is not None:
                 conn.close()
                 pool._put_conn(conn)
-            self._done(job, exc)
+            self._done(job, botocore_error(exc, signed))
             return
         timeout = conn.sock.gettimeout()
         out = _Out(job, conn.sock.fileno(), signed, pool, conn, size, mtime, md5, crc,
