@@ -3,8 +3,11 @@
 Files are sent `files_in_flight` at a time: an item waits in line, with no thread and no
 database row, until a slot frees; then a worker records it and hands it to the storage
 (so a file cancelled before its turn leaves no row). On S3 the transfer engine moves the
-bytes (bounded threads, pause/resume within a part, saved parts across restarts); in the
-local library a copy runs here and pauses between chunks. Unfinished uploads are in the
+bytes (bounded threads, pause/resume within a part, saved parts across restarts), and a
+new transcript of up to 1 MiB goes through the storage's lane instead of a worker: one
+thread records and sends all of them (a worker per small file cost more in GIL hand-offs
+than the request); what the lane hands back, a worker sends. In the local library a copy
+runs here and pauses between chunks. Unfinished uploads are in the
 database, so `restore()` brings the queue back after a restart. Subscribers get
 `QueueEvent`s on worker threads (never Qt); progress is coalesced to at most ~10 events a
 second per item.
