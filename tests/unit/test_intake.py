@@ -200,3 +200,40 @@ def test_without_inode_numbers_the_same_file_is_known_by_its_real_path(
     first, second = media.mp4("a.mp4"), media.mp4("b.mp4")
     got = take([first, second, media.folder / "." / "a.mp4"])
     assert [f.path for f in got.files] == [first, second]
+
+
+def test_a_file_the_duplicate_check_hashed_is_not_hashed_again_when_sent(
+    s3_env: Env, media: Media,
+) -> None:
+    """A new video the size of a stored one: the drop hashes it to compare, and its upload
+    takes that SHA-256 (a file sent in parts otherwise has it only at its end, so its
+    object's metadata carries none); one rewritten since is hashed from what is sent."""
+    import hashlib
+
+    size = 6 * 1024 * 1024  # over the 5 MiB threshold: sent in parts
+    s3_env.uploads.upload_file(media.mp4("first.mp4", size=size), "video")
+    second, third = media.mp4("second.mp4", size=size), media.mp4("third.mp4", size=size)
+    queue = UploadQueue(s3_env.uploads, files_in_flight=1)
+    queue.pause_all()  # held in line while the third is rewritten after the check
+    try:
+        refused, held = queue_paths(queue, [second, third], is_temp=True)
+        assert not refused and not held
+        rewritten = media.mp4("third.mp4", size=size)  # same size, other bytes
+        os.utime(rewritten, ns=(time.time_ns(), time.time_ns() + 10**9))
+        queue.resume_all()
+        deadline = time.monotonic() + 30
+        while {i.state for i in queue.items()} != {"completed"}:
+            assert time.monotonic() < deadline, [(i.name, i.state) for i in queue.items()]
+            time.sleep(0.01)
+    finally:
+        queue.shutdown()
+    rows = {i.name: i.upload for i in queue.items()}
+    for name, path in (("second.mp4", second), ("third.mp4", third)):
+        row = rows[name]
+        assert row is not None
+        assert row["checksum"] == hashlib.sha256(path.read_bytes()).hexdigest(), name
+    meta = {name: s3_env.storage.client.head_object(
+        Bucket=s3_env.storage.bucket, Key=str(rows[name]["key"]))["Metadata"]  # type: ignore[index]
+        for name in rows}
+    assert meta["second.mp4"].get("sha256") == rows["second.mp4"]["checksum"]  # type: ignore[index]
+    assert "sha256" not in meta["third.mp4"]  # hashed in the read that sent it, after

@@ -133,6 +133,10 @@ class UploadService:
         self.storage = storage
         self.scratch_dir = scratch_dir
         self._rows = rows
+        # SHA-256s the duplicate check computed, by absolute path, with the (size,
+        # mtime_ns) they were computed at: the upload of such a file, if it is still
+        # that, takes its hash from here instead of hashing the file a second time.
+        self._hashed: dict[str, tuple[int, int, str]] = {}
 
     @property
     def rows(self) -> UploadRows:
@@ -297,12 +301,17 @@ class UploadService:
     def _digests(self, path: Path, size: int | None = None,
                  st: os.stat_result | None = None) -> files.Digests:
         """The checksums a send needs before it starts. The S3 engine computes SHA-256 and
-        MD5 in the read that sends the file (one read, not two), so for S3 only the size;
-        the local library checks its copy against both."""
+        MD5 in the read that sends the file (one read, not two), so for S3 only the size
+        (and the SHA-256 the duplicate check computed, if the file is still what it
+        hashed); the local library checks its copy against both."""
         try:
             if self.storage.backend != "local":
-                return files.Digests(None, None, path.stat().st_size if size is None else size,
-                                     st)
+                if st is None:
+                    st = path.stat()
+                known = self._hashed.pop(os.path.abspath(path), None)
+                same = known is not None and known[:2] == (st.st_size, st.st_mtime_ns)
+                return files.Digests(known[2] if known and same else None, None,
+                                     st.st_size if size is None else size, st)
             return files.digests(path, md5=True)
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
@@ -376,7 +385,8 @@ class UploadService:
         assert upload.key is not None and upload.content_type is not None
         return LaneJob(upload.id, path, upload.key, upload.content_type,
                        self._object_metadata(upload, sums),
-                       None if sums.stat is None else (sums.size, sums.stat.st_mtime_ns), done)
+                       None if sums.stat is None else (sums.size, sums.stat.st_mtime_ns), done,
+                       sums.sha256)
 
     def record_sent(self, upload: Upload, path: Path, sums: files.Digests,
                     stored_sha256: str | None) -> Upload:
@@ -531,12 +541,19 @@ class UploadService:
         The file is hashed only when a completed upload has its size, so most new files
         cost one query and no read. Reads the disk: call it from a worker thread.
         """
-        size = Path(path).stat().st_size
+        before = os.stat(path)
+        size = before.st_size
         if not Upload.select().where((Upload.size == size)
                                      & (Upload.status == "completed")).exists():
             return []
-        sha256 = files.digests(Path(path), md5=False).sha256
-        return self.find_same_content(sha256 or "", size)
+        sha256 = files.digests(Path(path), md5=False).sha256 or ""
+        after = os.stat(path)
+        stamp = (after.st_size, after.st_mtime_ns)
+        if stamp == (before.st_size, before.st_mtime_ns):  # unchanged while it was read
+            if len(self._hashed) >= 10_000:  # hashed, never uploaded: forget them
+                self._hashed.clear()
+            self._hashed[os.path.abspath(path)] = (*stamp, sha256)
+        return self.find_same_content(sha256, size)
 
     def sizes_stored(self, sizes: Iterable[int]) -> set[int]:
         """Which of these sizes a completed upload has: one query for a whole drop, so

@@ -65,7 +65,7 @@ class LaneJob:
     metadata: dict[str, str]
     source: tuple[int, int] | None  # (size, mtime_ns) of the caller's stat, made just before
     done: Callable[[LaneJob, BaseException | None], None]
-    sha256: str | None = None  # the file's SHA-256, from the read that sent it
+    sha256: str | None = None  # the file's SHA-256: known before, or from the read that sent it
 
 
 @dataclass
@@ -217,7 +217,7 @@ class PutLane:
                 data = f.read(size + 1)
             if len(data) != size:
                 raise Declined("the file's size changed")
-            sha = hashlib.sha256(data).hexdigest()
+            sha = job.sha256 or hashlib.sha256(data).hexdigest()
             md5 = crc = None
             if ctx.checksum_mode in CRC_MODES:
                 crc = digest_part(data, ctx.checksum_mode).extra
