@@ -328,3 +328,34 @@ def test_files_wait_in_line_without_a_thread_or_a_row_until_a_slot_frees(
         assert len(s3_env.keys()) == 5 and queue._slots_taken == 0
     finally:
         queue.shutdown()
+
+
+
+def test_a_transcript_paused_as_the_lane_takes_it_is_held_and_its_row_says_so(
+    s3_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pause lands between the lane writing the file's row and marking it uploading:
+    the queue shows it paused, its row says paused (a restart holds it), and resuming
+    sends it."""
+    queue = UploadQueue(s3_env.uploads, files_in_flight=2)
+    path = media.transcript("voiceover.txt")
+    real = s3_env.uploads.create_many
+
+    def create_then_pause(checked: list[Any]) -> list[Any]:
+        made = real(checked)
+        queue.pause(by_name(queue, path.name).item_id)
+        return made
+
+    monkeypatch.setattr(s3_env.uploads, "create_many", create_then_pause)
+    try:
+        item = queue.add_file(path, "transcript", content_type="text/plain",
+                              size=path.stat().st_size)
+        wait_until(queue, lambda: by_name(queue, path.name).upload_id is not None
+                   and by_name(queue, path.name).state == "paused")
+        upload_id = by_name(queue, path.name).upload_id
+        assert Upload.get_by_id(upload_id).status == "paused"
+        queue.resume(item.item_id)
+        wait_until(queue, lambda: by_name(queue, path.name).state == "completed")
+    finally:
+        queue.shutdown()
+    assert Upload.get_by_id(upload_id).status == "completed"

@@ -533,7 +533,9 @@ class UploadQueue:
             self._controls[item.item_id].prepared = (upload, path, sums)
             if self._update(item.item_id, state="uploading", upload_id=upload.id,
                             size=sums.size, unless_paused=True).state == "paused":
-                regular.append(item.item_id)  # paused just now: its worker lets go of it
+                with contextlib.suppress(ShortsError):  # paused just now: its row says so
+                    self.uploads.pause(upload.id)  # (a restart holds it), a worker lets go
+                regular.append(item.item_id)
                 continue
             jobs.append(self.uploads.lane_job(
                 upload, path, sums, functools.partial(self._lane_done, item.item_id)
