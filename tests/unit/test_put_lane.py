@@ -155,6 +155,8 @@ def test_a_certificate_it_cannot_verify_is_botocore_s_ssl_error(tmp_path: Path) 
         server.close()
     assert isinstance(results["t000.txt"], botocore.exceptions.SSLError)
     assert server.requests == []
+    (pool,) = lane.lane._fast._pools.values()  # the failed connection gave its place back
+    assert pool.pool.qsize() == pool.pool.maxsize
 
 
 def test_the_storage_s_write_arguments_are_sent_and_signed(

@@ -254,14 +254,19 @@ class FastPut:
         timeout = pool.timeout  # the session's connect and read time-outs
         conn = pool._get_conn()
         reused = conn.sock is not None
-        if not reused:
-            conn.timeout = timeout.connect_timeout
-            pool._validate_conn(conn)  # HTTPS: connects and verifies, as urlopen does
-            if conn.sock is None:
-                conn.connect()
-        read_timeout = timeout.read_timeout
-        if conn.sock.gettimeout() != read_timeout:
-            conn.sock.settimeout(read_timeout)
+        try:
+            if not reused:
+                conn.timeout = timeout.connect_timeout
+                pool._validate_conn(conn)  # HTTPS: connects and verifies, as urlopen does
+                if conn.sock is None:
+                    conn.connect()
+            read_timeout = timeout.read_timeout
+            if conn.sock.gettimeout() != read_timeout:
+                conn.sock.settimeout(read_timeout)
+        except BaseException:  # not connected: closed, and its place in the pool given back
+            conn.close()
+            pool._put_conn(conn)
+            raise
         return pool, conn, reused
 
     def _send_direct(self, signed: SignedPut) -> tuple[int, Any] | None:
