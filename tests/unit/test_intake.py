@@ -160,6 +160,13 @@ def test_take_refuses_a_folder_without_that_kind_and_takes_a_file_once(media: Me
 # -- queue_paths: the window's drop -------------------------------------------------------------
 
 
+def wait_all_stored(queue: UploadQueue, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while {i.state for i in queue.items()} != {"completed"}:
+        assert time.monotonic() < deadline, [(i.name, i.state) for i in queue.items()]
+        time.sleep(0.01)
+
+
 def test_queue_paths_queues_checked_files_and_holds_back_duplicates(local_env: Env,
                                                                     media: Media) -> None:
     folder = shoot(media)
@@ -168,10 +175,7 @@ def test_queue_paths_queues_checked_files_and_holds_back_duplicates(local_env: E
     queue = UploadQueue(local_env.uploads, files_in_flight=1)
     try:
         refused, held = queue_paths(queue, [picture, folder], is_temp=False)
-        deadline = time.monotonic() + 30
-        while {i.state for i in queue.items()} != {"completed"}:
-            assert time.monotonic() < deadline, [(i.name, i.state) for i in queue.items()]
-            time.sleep(0.01)
+        wait_all_stored(queue)
     finally:
         queue.shutdown()
     assert [name for name, _ in refused] == ["holiday.png", "shoot"]
@@ -221,10 +225,7 @@ def test_a_file_the_duplicate_check_hashed_is_not_hashed_again_when_sent(
         rewritten = media.mp4("third.mp4", size=size)  # same size, other bytes
         os.utime(rewritten, ns=(time.time_ns(), time.time_ns() + 10**9))
         queue.resume_all()
-        deadline = time.monotonic() + 30
-        while {i.state for i in queue.items()} != {"completed"}:
-            assert time.monotonic() < deadline, [(i.name, i.state) for i in queue.items()]
-            time.sleep(0.01)
+        wait_all_stored(queue)
     finally:
         queue.shutdown()
     rows = {i.name: i.upload for i in queue.items()}
