@@ -31,6 +31,11 @@ class Digests:
     #: The stat the size came from, when it was made just before (saves the send its own).
     stat: os.stat_result | None = None
 
+    @property
+    def source(self) -> tuple[int, int] | None:
+        """(size, mtime_ns) of that stat, as a send takes it (`UploadRequest.source`)."""
+        return None if self.stat is None else (self.size, self.stat.st_mtime_ns)
+
 
 def digests(path: Path, chunk: int = 8 * 1024 * 1024, *, md5: bool = True) -> Digests:
     """SHA-256 (stored, verified on download) and, with `md5`, MD5 (S3's own check of a

@@ -339,7 +339,7 @@ class UploadService:
                 progress=progress,
                 transfer_id=upload.id,
                 sha256=sums.sha256,
-                source=None if sums.stat is None else (sums.size, sums.stat.st_mtime_ns),
+                source=sums.source,
                 notice=notice,
                 held=held,
                 control=lambda: self._asked_of(upload.id),
@@ -384,9 +384,7 @@ class UploadService:
         `LaneJob`); after `done(None)`, `record_sent` ends it as `send` does."""
         assert upload.key is not None and upload.content_type is not None
         return LaneJob(upload.id, path, upload.key, upload.content_type,
-                       self._object_metadata(upload, sums),
-                       None if sums.stat is None else (sums.size, sums.stat.st_mtime_ns), done,
-                       sums.sha256)
+                       self._object_metadata(upload, sums), sums.source, done, sums.sha256)
 
     def record_sent(self, upload: Upload, path: Path, sums: files.Digests,
                     stored_sha256: str | None) -> Upload:

@@ -38,9 +38,9 @@ from shorts_desktop.core.transfers.fastput import (
     parse_head,
     stored_answer,
 )
-from shorts_desktop.core.transfers.parts import CRC_MODES, digest_part, looks_like_md5_etag
+from shorts_desktop.core.transfers.parts import CRC_MODES, digest_part
 from shorts_desktop.core.transfers.retry import IntegrityError
-from shorts_desktop.core.transfers.upload import CHECKSUM_FIELD, body_checksum
+from shorts_desktop.core.transfers.upload import body_checksum, stored_differs
 
 log = logging.getLogger(__name__)
 
@@ -294,14 +294,7 @@ class PutLane:
             answer = stored_answer(head.fields)
             if answer is None:
                 raise Declined("the answer has no ETag")
-            etag = answer["ETag"].strip('"')
-            if out.md5 is not None:
-                differs = (looks_like_md5_etag(etag) and etag != out.md5
-                           and not answer.get("SSEKMSKeyId"))
-            else:
-                echo = answer.get(CHECKSUM_FIELD[self._ctx.checksum_mode])
-                differs = echo is not None and echo != out.crc
-            if differs:
+            if stored_differs(self._ctx.checksum_mode, answer, out.md5, out.crc):
                 raise IntegrityError("The file arrived in the bucket different from the disk")
             st = os.stat(job.path)
             if (st.st_size, st.st_mtime_ns) != (out.size, out.mtime):

@@ -183,6 +183,18 @@ def body_checksum(mode: str, crc: str | None, md5: str | None
     return {"ContentMD5": content_md5}, {"Content-MD5": content_md5}
 
 
+def stored_differs(mode: str, answer: dict[str, Any], md5: str | None,
+                   crc: str | None) -> bool:
+    """Whether a PUT's answer says S3 stored other bytes than the body sent: its ETag
+    against the body's MD5 (not under SSE-KMS, whose ETag is no MD5), or, in a CRC mode,
+    the CRC's echo (S3 refuses a body whose CRC is not the header's; an echo must match)."""
+    if md5 is not None:
+        etag = str(answer["ETag"]).strip('"')
+        return looks_like_md5_etag(etag) and etag != md5 and not answer.get("SSEKMSKeyId")
+    echo = answer.get(CHECKSUM_FIELD[mode])
+    return echo is not None and echo != crc
+
+
 def run_upload(ctx: Context, t: Transfer) -> None:
     """Upload `t.request`; returns when the object is stored and verified."""
     req: UploadRequest = t.request
@@ -269,14 +281,7 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
                 )
             if response is None:
                 response = ctx.client.put_object(**kwargs)
-            etag = response["ETag"].strip('"')
-            if md5 is not None:
-                differs = (looks_like_md5_etag(etag) and etag != md5
-                           and not response.get("SSEKMSKeyId"))
-            else:  # S3 refuses a body whose CRC is not the header's; an echo must match
-                echo = response.get(CHECKSUM_FIELD[ctx.checksum_mode])
-                differs = echo is not None and echo != crc
-            if differs:
+            if stored_differs(ctx.checksum_mode, response, md5, crc):
                 raise IntegrityError("The file arrived in the bucket different from the disk")
         except Exception as exc:
             if body is not None:
