@@ -7,10 +7,13 @@ caller is told in a sentence; nothing is ever written to a plaintext file instea
 from __future__ import annotations
 
 import json
+import logging
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from shorts_desktop.core.config import read_dotenv
 from shorts_desktop.core.errors import StorageError, UserError
@@ -18,6 +21,8 @@ from shorts_desktop.core.errors import StorageError, UserError
 KEYRING_SERVICE = "shorts-desktop"
 DEFAULT_PROFILE = "default"
 OPENAI_SECRET = "openai-key"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def _keyring_error(exc: Exception) -> KeyringUnavailable:
     name = type(exc).__name__
     if name == "NoKeyringError":
         why = "no keyring service is available on this system"
-    elif name == "KeyringLocked":
+    elif name in ("KeyringLocked", "LockedException"):
         why = "the keyring is locked"
     else:
         why = "the keyring refused access"
@@ -68,6 +73,33 @@ def _keyring_error(exc: Exception) -> KeyringUnavailable:
     )
 
 
+# gnome-keyring loses track of its collection under concurrent requests from one client
+# (measured: eight threads writing at once left the login collection locked, or the default
+# alias pointing at a collection that no longer exists). One request at a time per process.
+_KEYRING_CALLS = threading.Lock()
+
+_T = TypeVar("_T")
+
+
+def _keyring_call(call: Callable[[], _T]) -> _T:
+    """Run one keyring request; whatever the backend raises becomes a KeyringUnavailable.
+
+    The backends raise their own types (secretstorage, jeepney, OSError from D-Bus) besides
+    keyring's; to the caller they all mean the keyring could not be used. Only the type is
+    logged: a backend's message is not ours to vet for secrets.
+    """
+    from keyring.errors import PasswordDeleteError
+
+    with _KEYRING_CALLS:
+        try:
+            return call()
+        except PasswordDeleteError:
+            raise
+        except Exception as exc:
+            log.warning("keyring request failed: %s", type(exc).__name__)
+            raise _keyring_error(exc) from None
+
+
 class KeyringStore:
     """Access keys in the OS keyring: service `shorts-desktop`, one entry per profile."""
 
@@ -75,13 +107,7 @@ class KeyringStore:
         self.service = service
 
     def get(self, profile: str = DEFAULT_PROFILE) -> AccessKey | None:
-        import keyring
-        from keyring.errors import KeyringError
-
-        try:
-            raw = keyring.get_password(self.service, profile)
-        except (KeyringError, RuntimeError) as exc:
-            raise _keyring_error(exc) from None
+        raw = self._read(profile)
         if not raw:
             return None
         try:
@@ -94,16 +120,10 @@ class KeyringStore:
             ) from None
 
     def set(self, key: AccessKey, profile: str = DEFAULT_PROFILE) -> None:
-        import keyring
-        from keyring.errors import KeyringError
-
         payload = json.dumps(
             {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key}
         )
-        try:
-            keyring.set_password(self.service, profile, payload)
-        except (KeyringError, RuntimeError) as exc:
-            raise _keyring_error(exc) from None
+        self._write(profile, payload)
 
     def clear(self, profile: str = DEFAULT_PROFILE) -> bool:
         return self._delete(profile)
@@ -112,36 +132,32 @@ class KeyringStore:
     # each per profile: "<profile>/<name>" (a profile name never contains a slash).
 
     def get_secret(self, name: str, profile: str = DEFAULT_PROFILE) -> str | None:
-        import keyring
-        from keyring.errors import KeyringError
-
-        try:
-            return keyring.get_password(self.service, f"{profile}/{name}") or None
-        except (KeyringError, RuntimeError) as exc:
-            raise _keyring_error(exc) from None
+        return self._read(f"{profile}/{name}") or None
 
     def set_secret(self, name: str, value: str, profile: str = DEFAULT_PROFILE) -> None:
-        import keyring
-        from keyring.errors import KeyringError
-
-        try:
-            keyring.set_password(self.service, f"{profile}/{name}", value)
-        except (KeyringError, RuntimeError) as exc:
-            raise _keyring_error(exc) from None
+        self._write(f"{profile}/{name}", value)
 
     def clear_secret(self, name: str, profile: str = DEFAULT_PROFILE) -> bool:
         return self._delete(f"{profile}/{name}")
 
+    def _read(self, username: str) -> str | None:
+        import keyring
+
+        return _keyring_call(lambda: keyring.get_password(self.service, username))
+
+    def _write(self, username: str, value: str) -> None:
+        import keyring
+
+        _keyring_call(lambda: keyring.set_password(self.service, username, value))
+
     def _delete(self, username: str) -> bool:
         import keyring
-        from keyring.errors import KeyringError, PasswordDeleteError
+        from keyring.errors import PasswordDeleteError
 
         try:
-            keyring.delete_password(self.service, username)
+            _keyring_call(lambda: keyring.delete_password(self.service, username))
         except PasswordDeleteError:
             return False
-        except (KeyringError, RuntimeError) as exc:
-            raise _keyring_error(exc) from None
         return True
 
 

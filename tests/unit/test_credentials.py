@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import keyring
@@ -101,6 +104,77 @@ def test_locked_keyring_is_a_sentence_and_falls_back_to_the_chain(tmp_path) -> N
         assert resolved.keyring_problem and "keyring is locked" in resolved.keyring_problem
     finally:
         keyring.set_keyring(previous)
+
+
+class ItemNotFoundException(Exception):
+    """Named as secretstorage's: a backend's own error type, not one of keyring's."""
+
+
+class DBusFailingKeyring(MemoryKeyring):
+    def get_password(self, service: str, username: str) -> str | None:
+        raise ItemNotFoundException("Object does not exist at path /collection/XL_9a_b9DV")
+
+
+def test_a_backend_error_of_its_own_type_is_a_sentence(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(DBusFailingKeyring())
+    try:
+        with pytest.raises(KeyringUnavailable, match="refused access") as raised:
+            KeyringStore().get_secret("openai-key")
+        assert "XL_9a_b9DV" not in str(raised.value) and "\n" not in str(raised.value)
+        resolved = resolve_credentials({}, tmp_path)
+        assert resolved.key is None and resolved.keyring_problem
+    finally:
+        keyring.set_keyring(previous)
+    assert "ItemNotFoundException" in caplog.text and "XL_9a_b9DV" not in caplog.text
+
+
+class OverlapKeyring(MemoryKeyring):
+    """Counts requests that are in the backend at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = 0
+        self.most_inside = 0
+        self.count_lock = threading.Lock()
+
+    def _visit(self) -> None:
+        with self.count_lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        time.sleep(0.002)
+        with self.count_lock:
+            self.inside -= 1
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self._visit()
+        return super().get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._visit()
+        super().set_password(service, username, password)
+
+
+def test_one_keyring_request_at_a_time_from_many_threads() -> None:
+    previous = keyring.get_keyring()
+    backend = OverlapKeyring()
+    keyring.set_keyring(backend)
+    store = KeyringStore()
+
+    def work(i: int) -> None:
+        for n in range(10):
+            store.set_secret("token", f"{i}-{n}", f"p{i}")
+            assert store.get_secret("token", f"p{i}") == f"{i}-{n}"
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(work, range(8)))
+    finally:
+        keyring.set_keyring(previous)
+    assert backend.most_inside == 1
+    assert len(backend.entries) == 8
 
 
 @pytest.mark.parametrize("key_id, secret", [("", "x"), ("AKIA", ""), ("AKIA X", "y")])
