@@ -17,7 +17,9 @@ when it opens): the row "app, drop on an open window", what a creator waits for 
 drop; the peers, command-line programs, always pay their start. Workloads: A 1 x 1 GiB
 video (an MP4 header, then random bytes), B 200 x 1 MiB and C 2,000 x 8 KiB transcripts
 (random text), times --scale. Servers: moto's server over HTTP, and
-../shared/bench/sink_s3.py over HTTP and HTTPS (skipped when absent). Every client runs
+../shared/bench/sink_s3.py over HTTP and HTTPS (skipped when absent); `local` is no server
+but the local library (no bucket set: `app` and `cli` copy into the library folder, with
+`cp -r` and `rclone copy` between two folders of the same disk as the peers). Every client runs
 in its own process, so its CPU seconds and peak RSS are its own (os.wait4), interleaved
 round by round. Peers that are not installed are skipped.
 """
@@ -246,11 +248,15 @@ def make_workloads(root: Path, scale: float, only: str) -> dict[str, Path]:
 
 
 Servers = dict[str, tuple[str, dict[str, str]]]
+LOCAL = "local"  # the local library: no endpoint, no bucket
+LOCAL_PEERS = ("cp", "rclone")
 
 
 def start_servers(which: list[str], tmp: Path) -> tuple[Servers, list[Any]]:
     servers: Servers = {}
     procs: list[Any] = []
+    if LOCAL in which:
+        servers[LOCAL] = (LOCAL, {})
     if "moto-http" in which:
         port = free_port()
         code = ("import logging,time;logging.getLogger('werkzeug').setLevel(logging.ERROR);"
@@ -287,6 +293,16 @@ def start_servers(which: list[str], tmp: Path) -> tuple[Servers, list[Any]]:
 
 
 def peer_command(kind: str, endpoint: str, bucket: str, src: Path, tmp: Path) -> list[str] | None:
+    if endpoint == LOCAL:  # the folder `bucket` beside the workloads stands for the library
+        if kind == "cp":
+            return ["cp", "-r", str(src), str(tmp / f"copy-{bucket}")]
+        if kind == "rclone" and shutil.which("rclone"):
+            return [str(shutil.which("rclone")), "copy", f"--transfers={CONCURRENCY}",
+                    str(src), str(tmp / f"copy-{bucket}")]
+        if kind not in ("app", "app-md5", "cli"):
+            return None
+    elif kind == "cp":
+        return None
     if kind == "aws-cli":
         aws = AWS
         if aws is None or not Path(aws).exists():
@@ -353,8 +369,9 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="shrink workloads (0.25 = quarter)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workloads", default="ABC")
-    ap.add_argument("--servers", default="sink-http,sink-https,moto-http")
-    ap.add_argument("--clients", default="app,cli,engine,boto3,aws-cli,rclone",
+    ap.add_argument("--servers", default="sink-http,sink-https,moto-http",
+                    help=f"also: {LOCAL} (the local library; peers: cp, rclone)")
+    ap.add_argument("--clients", default="app,cli,engine,boto3,aws-cli,rclone,cp",
                     help="also: engine-md5 (Content-MD5 parts instead of CRC32C), app-md5 "
                          "(the app's automatic part checksum: MD5 outside AWS)")
     ap.add_argument("--aws", default=shutil.which("aws"), help="the aws-cli executable")
@@ -404,8 +421,8 @@ def main() -> None:
             awscfg.write_text(f"[default]\ns3 =\n  max_concurrent_requests = {CONCURRENCY}\n"
                               "  multipart_threshold = 16MB\n  multipart_chunksize = 16MB\n")
             env["AWS_CONFIG_FILE"] = str(awscfg)
-            admin = boto3.client("s3", **client_kwargs(endpoint),
-                                 verify=extra_env.get("AWS_CA_BUNDLE", True))
+            admin = None if endpoint == LOCAL else boto3.client(
+                "s3", **client_kwargs(endpoint), verify=extra_env.get("AWS_CA_BUNDLE", True))
             for wname, src in data.items():
                 files = [p for p in src.iterdir() if p.is_file()]
                 total = sum(p.stat().st_size for p in files)
@@ -417,13 +434,17 @@ def main() -> None:
                         if cmd is None:
                             continue
                         bucket = f"bench-{uuid.uuid4().hex[:12]}"
-                        admin.create_bucket(Bucket=bucket)
+                        if admin is not None:
+                            admin.create_bucket(Bucket=bucket)
                         cmd = peer_command(kind, endpoint, bucket, src, tmp)
                         assert cmd is not None
                         cenv = dict(env)
                         if kind in ("app", "app-md5", "cli"):
                             cenv.update(app_env(endpoint, bucket, tmp / f"home-{bucket}", wname,
                                                 kind))
+                            if endpoint == LOCAL:  # no bucket: the library in that home
+                                for name in ("S3_BUCKET_NAME", "S3_ENDPOINT_URL"):
+                                    cenv.pop(name)
                         if kind == "rclone":  # rclone must not see AWS_CA_BUNDLE
                             cenv.pop("AWS_CA_BUNDLE", None)
                         else:
@@ -432,6 +453,9 @@ def main() -> None:
                         report.unlink(missing_ok=True)
                         cenv["BENCH_DROP_REPORT"] = str(report)
                         measured = measure(cmd, cenv)
+                        if endpoint == LOCAL:  # what was copied: gone before the next one
+                            shutil.rmtree(tmp / f"copy-{bucket}", ignore_errors=True)
+                            shutil.rmtree(tmp / f"home-{bucket}", ignore_errors=True)
                         results.setdefault(kind, []).append(measured)
                         if kind == "app" and report.exists():  # the drop, inside that run
                             drop_wall, drop_cpu = map(float, report.read_text().split())
@@ -439,7 +463,8 @@ def main() -> None:
                                 (drop_wall, drop_cpu, measured[2]))
                 app = statistics.median(r[0] for r in results.get("app", [(0, 0, 0)]))
                 peer_walls = [statistics.median(r[0] for r in runs)
-                              for kind, runs in results.items() if kind in PEERS]
+                              for kind, runs in results.items()
+                              if kind in (LOCAL_PEERS if endpoint == LOCAL else PEERS)]
                 for kind, runs in results.items():
                     wall = statistics.median(r[0] for r in runs)
                     cpu = statistics.median(r[1] for r in runs)

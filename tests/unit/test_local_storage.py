@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from shorts_desktop.core.errors import StorageError, UserError
+from shorts_desktop.core.errors import (
+    StorageError,
+    TransferCancelled,
+    TransferPaused,
+    UserError,
+)
+from shorts_desktop.core.storage import local as local_storage
 from shorts_desktop.core.storage.base import Storage
 from shorts_desktop.core.storage.local import CHUNK_SIZE, LocalStorage
 
@@ -65,11 +71,13 @@ def test_round_trip_with_metadata_and_progress(store: LocalStorage, tmp_path: Pa
     stored = store.put_file(src, KEY, content_type="video/mp4", metadata=meta,
                             md5_hex=md5, progress=up.append)
 
-    assert stored is None  # the caller hashed it; the copy was checked against `md5`
+    sha = hashlib.sha256(data).hexdigest()
+    assert stored == sha  # hashed in the read that copied it
     assert up == [CHUNK_SIZE, CHUNK_SIZE, 12345]
     info = store.head(KEY)
     assert info is not None
-    assert (info.key, info.size, info.etag, info.metadata) == (KEY, len(data), md5, meta)
+    assert (info.key, info.size, info.etag, info.metadata) == (
+        KEY, len(data), sha, {**meta, "sha256": sha})
     assert info.last_modified.tzinfo is not None
     assert info.last_modified.utcoffset() == timedelta(0)
     assert before <= info.last_modified <= datetime.now(UTC) + timedelta(seconds=5)
@@ -77,7 +85,7 @@ def test_round_trip_with_metadata_and_progress(store: LocalStorage, tmp_path: Pa
 
     dest = tmp_path / "out" / "saved.mp4"
     down: list[int] = []
-    store.download_file(KEY, dest, progress=down.append)
+    store.download_file(KEY, dest, progress=down.append, sha256=sha)
     assert dest.read_bytes() == data
     assert sum(down) == len(data)
     assert [p.name for p in dest.parent.iterdir()] == ["saved.mp4"]  # no temp left beside
@@ -100,7 +108,7 @@ def test_md5_mismatch_keeps_the_previous_object(store: LocalStorage, tmp_path: P
         store.put_file(src, KEY, content_type="video/mp4", metadata={"v": "2"},
                        md5_hex="0" * 32)
     info = store.head(KEY)
-    assert info is not None and info.metadata == {"v": "1"}
+    assert info is not None and info.metadata["v"] == "1"
     assert store._path(KEY).read_bytes() == b"version one"
 
 
@@ -115,6 +123,98 @@ def test_cancel_from_progress_leaves_nothing(store: LocalStorage, root: Path,
         store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=md5,
                        progress=cancel)
     assert files_under(root) == []
+
+
+def test_a_copy_is_checked_against_the_sha256_the_caller_knows(
+    store: LocalStorage, root: Path, tmp_path: Path
+) -> None:
+    src, _ = make_file(tmp_path, "clip.mp4", b"the real bytes")
+    with pytest.raises(StorageError, match="changed while it was being copied"):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                       sha256=hashlib.sha256(b"what the duplicate check read").hexdigest())
+    assert files_under(root) == []
+    stored = store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                            sha256=hashlib.sha256(b"the real bytes").hexdigest())
+    assert stored == hashlib.sha256(b"the real bytes").hexdigest()
+
+
+def test_a_file_changed_while_it_is_copied_is_refused(
+    store: LocalStorage, root: Path, tmp_path: Path
+) -> None:
+    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(3 * CHUNK_SIZE))
+    st = src.stat()
+
+    def rewrite(_: int) -> None:
+        with open(src, "r+b") as fh:  # same size, new bytes and time
+            fh.write(b"x" * 16)
+        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+    with pytest.raises(StorageError, match="changed while it was being copied"):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                       progress=rewrite, source=(st.st_size, st.st_mtime_ns))
+    assert files_under(root) == []
+
+
+def test_pause_and_cancel_reach_a_running_copy(store: LocalStorage, root: Path,
+                                               tmp_path: Path) -> None:
+    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(4 * CHUNK_SIZE))
+    seen: list[bool] = []
+
+    def pause_after_first(_: int) -> None:
+        seen.append(store.sending("tid-1"))
+        store.pause_sending("tid-1")
+
+    with pytest.raises(TransferPaused):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                       progress=pause_after_first, transfer_id="tid-1")
+    assert seen == [True] and not store.sending("tid-1")
+    assert files_under(root) == []
+
+    def cancel_after_first(_: int) -> None:
+        store.cancel_sending("tid-2")
+        store.resume_sending("tid-2")  # a cancel is not undone by a resume
+
+    with pytest.raises(TransferCancelled):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                       progress=cancel_after_first, transfer_id="tid-2")
+    assert files_under(root) == []
+
+    store.pause_sending("tid-3")  # nothing runs under that id: nothing to remember
+    assert store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                          transfer_id="tid-3") == hashlib.sha256(src.read_bytes()).hexdigest()
+
+
+def test_held_and_another_process_asking_stop_a_copy(
+    store: LocalStorage, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(3 * CHUNK_SIZE))
+    with pytest.raises(TransferPaused):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                       held=lambda: True)
+    monkeypatch.setattr(local_storage, "CONTROL_POLL", 0.0)  # ask at every chunk
+    for wanted, raised in (("pause", TransferPaused), ("cancel", TransferCancelled)):
+        asked: list[str] = []
+
+        def control(wanted: str = wanted, asked: list[str] = asked) -> str | None:
+            asked.append(wanted)
+            return wanted
+
+        with pytest.raises(raised):
+            store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                           control=control)
+        assert asked == [wanted]
+    assert files_under(root) == []
+
+
+def test_a_download_that_is_not_the_stored_file_saves_nothing(
+    store: LocalStorage, tmp_path: Path
+) -> None:
+    put(store, tmp_path, KEY, b"stored bytes")
+    dest = tmp_path / "out" / "saved.mp4"
+    dest.parent.mkdir()
+    with pytest.raises(StorageError, match="does not match its checksum"):
+        store.download_file(KEY, dest, sha256="0" * 64)
+    assert list(dest.parent.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -213,9 +313,10 @@ def test_copy_is_independent_of_the_source(store: LocalStorage, root: Path,
 
     src_info, dst_info = store.head(KEY), store.head(dst)
     assert src_info is not None and dst_info is not None
-    assert src_info.metadata == {"is-temp": "true"}
-    assert dst_info.metadata == {"is-temp": "false"}
-    assert dst_info.etag == hashlib.md5(data).hexdigest()
+    sha = hashlib.sha256(data).hexdigest()
+    assert src_info.metadata == {"is-temp": "true", "sha256": sha}
+    assert dst_info.metadata == {"is-temp": "false", "sha256": sha}
+    assert dst_info.etag == sha
     assert dst_info.size == len(data)
     assert os.stat(store._path(dst)).st_ino != os.stat(store._path(KEY)).st_ino
     store.delete(KEY)

@@ -11,7 +11,7 @@ import pytest
 
 from shorts_desktop.app import narration_provider
 from shorts_desktop.core.db.models import Job
-from shorts_desktop.core.errors import UserError
+from shorts_desktop.core.errors import StorageError, UserError
 from shorts_desktop.core.render.probe import probe
 from shorts_desktop.core.render.types import CancelToken, RenderCancelled
 from shorts_desktop.core.services.jobs import JobDraft
@@ -191,6 +191,26 @@ def test_preview_and_download_are_verified(s3_env: Env, media: Media, tmp_path: 
     url, seconds = processing.short_link(job.id, 600)
     assert f"processed/{job.id}/short.mp4" in url and seconds == 600
     assert done.render_info["sha256"] == hashlib.sha256(expected or b"").hexdigest()
+
+
+def test_a_short_replaced_in_storage_is_not_saved(env: Env, media: Media,
+                                                   tmp_path: Path) -> None:
+    """The storage checks a download against the Short's SHA-256 in the read that saves it:
+    a changed object leaves nothing at the target, for a save as for a preview."""
+    job = make_job(env, media)
+    processing = processing_for(env)
+    processing.process(job.id)
+    key = f"processed/{job.id}/short.mp4"
+    good = env.raw_get(key) or b""
+    env.raw_put(key, b"X" + good[1:])  # same size, one byte off
+    processing.preview_path(job.id).unlink(missing_ok=True)  # (the render's own copy)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(StorageError, match="does not match its checksum"):
+        processing.save_short(job.id, out)
+    assert list(out.iterdir()) == []
+    with pytest.raises(StorageError, match="does not match its checksum"):
+        processing.preview(job.id)
 
 
 def test_no_short_before_processing(s3_env: Env, media: Media) -> None:

@@ -155,6 +155,52 @@ def test_cancelling_a_paused_upload_removes_what_it_sent(
     assert s3_env.keys() == []
 
 
+def test_pause_and_cancel_reach_a_copy_into_the_local_library(
+    local_env: Env, media: Media, make_queue: Callable[[Env], UploadQueue],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The queue stops a local copy through the storage, as it does the engine: paused, it
+    lets its worker go and leaves nothing; resumed, it copies again from the start;
+    cancelled, it ends cancelled with nothing in the library."""
+    from shorts_desktop.core.storage import local as local_storage
+
+    copy_stream = local_storage._copy_stream
+
+    def slow_copy(src: Any, dst: Any, progress: Any, *digests: Any) -> None:
+        def every_chunk(delta: int) -> None:
+            time.sleep(0.02)  # a slow disk: long enough to pause mid-copy
+            if progress is not None:
+                progress(delta)
+        copy_stream(src, dst, every_chunk, *digests)
+
+    monkeypatch.setattr(local_storage, "_copy_stream", slow_copy)
+    queue = make_queue(local_env)
+    root = local_env.storage.root
+    stored_files = lambda: [p for p in root.rglob("*") if p.is_file()]  # noqa: E731
+    path = media.mp4("long take.mp4", size=24 * MIB)
+    item = queue.add_file(path, "video")
+    wait_until(queue, lambda: by_name(queue, path.name).bytes_done > 0)
+    queue.pause(item.item_id)
+    wait_until(queue, lambda: not queue._controls[item.item_id].attached)
+    paused = by_name(queue, path.name)
+    assert paused.state == "paused" and paused.bytes_done < path.stat().st_size
+    assert Upload.get_by_id(paused.upload_id).status == "paused"
+    assert stored_files() == []
+    queue.resume(item.item_id)
+    wait_until(queue, lambda: by_name(queue, path.name).state == "completed", timeout=60)
+    row = Upload.get_by_id(by_name(queue, path.name).upload_id)
+    assert row.status == "completed" and local_env.raw_get(row.key) == path.read_bytes()
+
+    other = media.mp4("second take.mp4", size=24 * MIB)
+    item = queue.add_file(other, "video")
+    wait_until(queue, lambda: by_name(queue, other.name).bytes_done > 0)
+    queue.cancel(item.item_id)
+    wait_until(queue, lambda: by_name(queue, other.name).state == "cancelled")
+    assert Upload.get_by_id(by_name(queue, other.name).upload_id).status == "cancelled"
+    name = Path(str(row.key)).name  # only the first take and its sidecar
+    assert sorted(p.name for p in stored_files()) == [f".{name}.meta.json", name]
+
+
 def test_files_added_while_paused_wait_without_threads_and_then_complete(
     env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
 ) -> None:

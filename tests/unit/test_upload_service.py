@@ -796,3 +796,36 @@ def test_a_file_sent_in_parts_stays_known_to_sync_and_promotion_writes_its_sha25
     promoted, changed = s3_env.uploads.promote(upload.id)
     assert changed and promoted.status == "completed"
     assert s3_env.storage.head(promoted.key).metadata["sha256"] == sha256(path)
+
+
+@pytest.mark.parametrize("asked, status, raised", [
+    ("paused", "paused", "shorts-desktop resume"), ("cancelled", "cancelled", "cancelled"),
+])
+def test_a_local_copy_stops_when_another_process_asks(
+    local_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch,
+    asked: str, status: str, raised: str,
+) -> None:
+    """`shorts-desktop pause ID` / `cancel ID` from another terminal write the row; the
+    process copying the file reads it between chunks, as an S3 upload does."""
+    from shorts_desktop.core.storage import local as local_storage
+
+    monkeypatch.setattr(local_storage, "CONTROL_POLL", 0.0)
+    path = media.mp4(size=4 * MIB)
+    upload, sums = local_env.uploads.create(path, "video")
+    chunks: list[int] = []
+
+    def other_process_asks(delta: int) -> None:
+        chunks.append(delta)
+        with sqlite3.connect(local_env.tmp / "data" / "shorts-desktop.db") as conn:
+            conn.execute("UPDATE upload SET status = ? WHERE id = ?", (asked, upload.id))
+
+    with pytest.raises(Exception, match=raised):
+        local_env.uploads.send(upload, path, sums, other_process_asks)
+    assert len(chunks) == 1  # stopped at the next chunk, not at the end
+    assert find_upload(upload.id).status == status
+    assert nothing_stored(local_env)
+    if status == "paused":  # sent again, the copy starts over and completes
+        again, again_path, again_sums = local_env.uploads.reopen(upload.id)
+        done = local_env.uploads.send(again, again_path, again_sums)
+        assert (done.status, done.checksum) == ("completed", sha256(path))
+        assert local_env.storage.head(str(done.key)).metadata["sha256"] == sha256(path)

@@ -7,7 +7,7 @@ bytes (bounded threads, pause/resume within a part, saved parts across restarts)
 new transcript of up to 1 MiB goes through the storage's lane instead of a worker: one
 thread records and sends all of them (a worker per small file cost more in GIL hand-offs
 than the request); what the lane hands back, a worker sends. In the local library a copy
-runs here and pauses between chunks. Unfinished uploads are in the
+runs in the worker; the storage pauses or cancels it between chunks. Unfinished uploads are in the
 database, so `restore()` brings the queue back after a restart. Subscribers get
 `QueueEvent`s on worker threads (never Qt); progress is coalesced to at most ~10 events a
 second per item.
@@ -439,7 +439,7 @@ class UploadQueue:
             self._finish(item_id, "cancelled")
             return False
         item = self._update(item_id, state="uploading", unless_paused=True)
-        local = not self.uploads.storage.resumable
+        resumes = self.uploads.storage.resumable  # a local copy starts again from 0
         try:
             if control.prepared is None and item.upload_id is not None:
                 row = find_upload(item.upload_id)
@@ -462,8 +462,8 @@ class UploadQueue:
                 if resumed:
                     self.uploads.mark_sending(upload.id)
                 try:
-                    progress = self._progress(item_id, item.size, local,
-                                              resumed or item.bytes_done > 0)
+                    progress = self._progress(
+                        item_id, item.size, resumes and (resumed or item.bytes_done > 0))
                     row = self.uploads.send(upload, path, sums, progress,
                                             held=lambda: not control.running.is_set())
                     break
@@ -562,15 +562,12 @@ class UploadQueue:
             self._finish(item_id, "completed", bytes_done=row.size, upload=row.to_dict())
         self._release(control)
 
-    def _progress(self, item_id: int, size: int, local: bool,
-                  continued: bool) -> Callable[[int], None]:
+    def _progress(self, item_id: int, size: int, continued: bool) -> Callable[[int], None]:
         """A progress callback for one send: bytes, rate and ETA at most every 0.1 s.
 
         The first report of a `continued` upload is what was sent before (the engine
-        resumes from its parts); the rate is measured from there. A local copy stops
-        here when paused or cancelled.
+        resumes from its parts); the rate is measured from there.
         """
-        control = self._controls[item_id]
         done = 0
         base: int | None = None if continued else 0
         started = time.monotonic()
@@ -578,10 +575,6 @@ class UploadQueue:
 
         def progress(delta: int) -> None:
             nonlocal done, base, started, last
-            if local and control.cancelled:
-                raise TransferCancelled("The upload was cancelled.")
-            if local and not control.running.is_set():
-                raise TransferPaused("The copy is paused; resuming starts it again.")
             done += delta
             if not last and done >= size and not continued:
                 return  # all of it in the first report: "completed" follows with the bytes

@@ -300,19 +300,16 @@ class UploadService:
 
     def _digests(self, path: Path, size: int | None = None,
                  st: os.stat_result | None = None) -> files.Digests:
-        """The checksums a send needs before it starts. The S3 engine computes SHA-256 and
-        MD5 in the read that sends the file (one read, not two), so for S3 only the size
-        (and the SHA-256 the duplicate check computed, if the file is still what it
-        hashed); the local library checks its copy against both."""
+        """What a send needs before it starts: the size and the stat it starts from, and
+        the SHA-256 the duplicate check computed if the file is still what it hashed. Both
+        storages hash the file in the read that sends it (one read, not two)."""
         try:
-            if self.storage.backend != "local":
-                if st is None:
-                    st = path.stat()
-                known = self._hashed.pop(os.path.abspath(path), None)
-                same = known is not None and known[:2] == (st.st_size, st.st_mtime_ns)
-                return files.Digests(known[2] if known and same else None, None,
-                                     st.st_size if size is None else size, st)
-            return files.digests(path, md5=True)
+            if st is None:
+                st = path.stat()
+            known = self._hashed.pop(os.path.abspath(path), None)
+            same = known is not None and known[:2] == (st.st_size, st.st_mtime_ns)
+            return files.Digests(known[2] if known and same else None, None,
+                                 st.st_size if size is None else size, st)
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
 
@@ -704,13 +701,9 @@ class UploadService:
             return self._copy_legacy(upload, target)
         upload = self._stored(upload)
         assert upload.key is not None
+        # Checked against the SHA-256 by the storage, in its own read: nothing is left at
+        # `target` when it does not match.
         self.storage.download_file(upload.key, target, progress, sha256=upload.checksum)
-        if upload.checksum and files.digests(target, md5=False).sha256 != upload.checksum:
-            target.unlink(missing_ok=True)
-            raise StorageError(
-                f"The downloaded copy of {upload.original_name} does not match its checksum; "
-                "it was discarded."
-            )
         return target
 
     def _copy_legacy(self, upload: Upload, target: Path) -> Path:

@@ -5,7 +5,8 @@ not care which one they talk to, so this folder implements the same `Storage` pr
 with the same keys (`temp/<uuid>/<name>`, `videos/<uuid>/<name>`, ...).
 
 On disk, key `a/b/name` is the file `<root>/a/b/name`. Its content type, metadata and
-ETag (the MD5 of its bytes) live in a hidden sidecar beside it, `<root>/a/b/.name.meta.json`.
+ETag (the SHA-256 of its bytes, hex; sidecars written before 2026-12 hold their MD5) live in
+a hidden sidecar beside it, `<root>/a/b/.name.meta.json`.
 Files in flight are hidden too (`.<name>.<random>.part`) and renamed into place once
 complete and checked, so a reader never sees half a file. Because every name that
 starts with a dot is ours, keys may not have a path segment that starts with a dot;
@@ -28,13 +29,21 @@ import logging
 import os
 import shutil
 import stat
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from shorts_desktop.core.errors import ShortsError, StorageError, UserError
+from shorts_desktop.core.errors import (
+    ShortsError,
+    StorageError,
+    TransferCancelled,
+    TransferPaused,
+    UserError,
+)
 from shorts_desktop.core.failures import os_error
 from shorts_desktop.core.storage.base import (
     CheckResult,
@@ -52,6 +61,9 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 1024 * 1024
 SIDECAR_SUFFIX = ".meta.json"
 TEMP_SUFFIX = ".part"
+#: How often a copy asks `control()` what another process wants of it (as S3's puts do).
+CONTROL_POLL = 0.5
+PAUSED = "The copy is paused; resuming starts it again."
 PRESIGN_REFUSAL = (
     "Share links need an S3 bucket; files in the local library have no web address."
 )
@@ -97,19 +109,56 @@ def _open_temp(folder: Path, name: str) -> tuple[Path, io.BufferedWriter]:
     raise AssertionError("unreachable")
 
 
-def _copy_stream(
-    src: BinaryIO, dst: io.BufferedWriter, progress: ProgressCallback | None
-) -> str:
-    """Copy in chunks, report each chunk, fsync; returns the MD5 hex of the bytes."""
-    digest = hashlib.md5(usedforsecurity=False)
+def _copy_stream(src: BinaryIO, dst: io.BufferedWriter, progress: ProgressCallback | None,
+                 *digests: Any) -> None:
+    """Copy in chunks, feeding each to `digests` and reporting it; fsync at the end."""
     while chunk := src.read(CHUNK_SIZE):
         dst.write(chunk)
-        digest.update(chunk)
+        for digest in digests:
+            digest.update(chunk)
         if progress is not None:
             progress(len(chunk))
     dst.flush()
     os.fsync(dst.fileno())
-    return digest.hexdigest()
+
+
+class _Copies:
+    """The puts this process is copying in, by transfer id, and what was asked of each
+    ("pause", "cancel"): what the queue's pause and cancel reach, as the engine's are for
+    S3. A pause ends the copy (it starts again on resume: a local copy is not resumed)."""
+
+    def __init__(self) -> None:
+        self._asked: dict[str, str | None] = {}
+        self._changed = threading.Condition()
+
+    def __contains__(self, transfer_id: str) -> bool:
+        with self._changed:
+            return transfer_id in self._asked
+
+    @contextlib.contextmanager
+    def running(self, transfer_id: str) -> Iterator[None]:
+        with self._changed:
+            self._asked[transfer_id] = None
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._asked.pop(transfer_id, None)
+                self._changed.notify_all()
+
+    def ask(self, transfer_id: str, wanted: str | None) -> None:
+        """Ask a running copy to pause or cancel (None: go on); a cancel is not undone."""
+        with self._changed:
+            if transfer_id in self._asked and self._asked[transfer_id] != "cancel":
+                self._asked[transfer_id] = wanted
+
+    def asked(self, transfer_id: str) -> str | None:
+        with self._changed:
+            return self._asked.get(transfer_id)
+
+    def wait_ended(self, transfer_id: str, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: transfer_id not in self._asked, timeout)
 
 
 class LocalStorage:
@@ -119,6 +168,7 @@ class LocalStorage:
         self.backend: str = "local"
         self.bucket: str | None = None
         self.root = Path(os.path.abspath(Path(root).expanduser()))
+        self._copies = _Copies()
 
     def close(self) -> None:
         """Nothing runs in the background here."""
@@ -126,22 +176,23 @@ class LocalStorage:
     def warm_up(self) -> None:
         """Nothing to set up: copies need no client."""
 
-    # A copy runs in its caller's thread and stops through its progress callback (the
-    # queue's pause and cancel): nothing is sent in the background to reach from here.
+    # A copy runs in its caller's thread; pause and cancel reach it between chunks.
 
     resumable = False
 
     def sending(self, transfer_id: str) -> bool:
-        return False
+        return transfer_id in self._copies
 
     def pause_sending(self, transfer_id: str) -> None:
-        pass
+        self._copies.ask(transfer_id, "pause")
 
     def resume_sending(self, transfer_id: str) -> None:
-        pass
+        self._copies.ask(transfer_id, None)  # a pause the copy has not reached yet
 
     def cancel_sending(self, transfer_id: str, wait: float = 0.0) -> None:
-        pass
+        self._copies.ask(transfer_id, "cancel")
+        if wait > 0:
+            self._copies.wait_ended(transfer_id, wait)
 
     def set_bandwidth_limit(self, bytes_per_second: int) -> None:
         pass  # a copy on this disk is not limited
@@ -231,11 +282,16 @@ class LocalStorage:
         *,
         content_type: str,
         metadata: dict[str, str],
-        md5_hex: str | None,
         progress: ProgressCallback | None,
         changed: str,
+        sha256: str | None = None,
+        md5_hex: str | None = None,
+        unchanged: Callable[[], bool] | None = None,
     ) -> str:
-        """Write `src` to `key` with its sidecar, atomically; returns the MD5 hex."""
+        """Write `src` to `key` with its sidecar, atomically; returns the SHA-256 (hex) of
+        the bytes, read in the pass that copies them. The copy is refused (StorageError,
+        nothing left) when it is not the `sha256` / `md5_hex` expected, or when
+        `unchanged()` says the source changed meanwhile."""
         path = self._path(key)
         sidecar = self._sidecar(path)
         folder = path.parent
@@ -244,11 +300,17 @@ class LocalStorage:
         placed = False
         try:
             tmp_data, fh = _open_temp(folder, path.name)
+            sha = hashlib.sha256()
+            md5 = hashlib.md5(usedforsecurity=False) if md5_hex and not sha256 else None
             with fh:
-                etag = _copy_stream(src, fh, progress)
-            if md5_hex is not None and etag != md5_hex.lower():
+                _copy_stream(src, fh, progress, sha, *([md5] if md5 is not None else []))
+            digest = sha.hexdigest()
+            if ((sha256 is not None and digest != sha256.lower())
+                    or (md5 is not None and md5.hexdigest() != str(md5_hex).lower())
+                    or (unchanged is not None and not unchanged())):
                 raise StorageError(f"{changed} changed while it was being copied; try again.")
-            record = {"content_type": content_type, "etag": etag, "metadata": metadata}
+            record = {"content_type": content_type, "etag": digest,
+                      "metadata": {**metadata, "sha256": metadata.get("sha256", digest)}}
             tmp_meta, mh = _open_temp(folder, sidecar.name)
             with mh:
                 mh.write(json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"))
@@ -259,7 +321,7 @@ class LocalStorage:
             os.replace(tmp_meta, sidecar)
             tmp_meta = None
             _fsync_dir(folder)
-            return etag
+            return digest
         except BaseException as exc:
             _remove_quietly(tmp_data)
             _remove_quietly(tmp_meta)
@@ -291,31 +353,60 @@ class LocalStorage:
         held: Callable[[], bool] | None = None,
         control: Callable[[], str | None] | None = None,
     ) -> str | None:
-        """Copy a file in; a failure leaves nothing behind. Returns None: the caller hashed
-        the file (`sha256`), and the copy is checked against its `md5_hex`.
+        """Copy a file in, in one read that also hashes it; returns its SHA-256 (hex). A
+        failure leaves nothing behind. Checked against `sha256` or `md5_hex` when the
+        caller knows them, and against `source` (or a stat made here): a file that
+        changed while it was copied is refused.
 
-        A local copy is quick and is not resumed: `transfer_id`, `sha256`, `source`, `notice`
-        (which reports restarts), `held` and `control` are unused (`progress` pauses a
-        copy).
+        Paused (`pause_sending`, `held()`, `control()` answering "pause") or cancelled, a
+        copy stops between chunks and leaves nothing; a paused one starts again when sent
+        again. `notice` is unused: a copy is never restarted on its own.
         """
         self._path(key)  # refuse a bad key before touching the source
+        ident = transfer_id or f"put-{uuid.uuid4()}"
+        if held is not None and held():
+            raise TransferPaused(PAUSED)
         try:
             src = open(path, "rb")  # noqa: SIM115 - closed below
+            st = os.fstat(src.fileno())
         except (FileNotFoundError, IsADirectoryError) as exc:
             raise UserError(f"The file {path} does not exist any more.") from exc
         except OSError as exc:
             raise os_error(exc, f"read {path}") from exc
-        with src:
-            self._store(
+        before = source if source is not None else (st.st_size, st.st_mtime_ns)
+        polled = time.monotonic()
+
+        def step(delta: int) -> None:
+            nonlocal polled
+            wanted = self._copies.asked(ident)
+            if wanted is None and control is not None and time.monotonic() - polled >= CONTROL_POLL:
+                polled = time.monotonic()
+                wanted = control()
+            if wanted == "cancel":
+                raise TransferCancelled("The upload was cancelled.")
+            if wanted == "pause":
+                raise TransferPaused(PAUSED)
+            if progress is not None:
+                progress(delta)
+
+        def unchanged() -> bool:
+            now = os.stat(path)
+            return (now.st_size, now.st_mtime_ns) == before
+
+        with src, self._copies.running(ident):
+            if held is not None and held():  # paused while it was being handed over
+                raise TransferPaused(PAUSED)
+            return self._store(
                 src,
                 key,
                 content_type=content_type,
                 metadata=metadata,
-                md5_hex=md5_hex,
-                progress=progress,
+                progress=step,
                 changed=f"The file {path}",
+                sha256=sha256,
+                md5_hex=md5_hex,
+                unchanged=unchanged,
             )
-        return None
 
     def copy(self, src_key: str, dst_key: str, *, content_type: str,
              metadata: dict[str, str]) -> None:
@@ -331,15 +422,8 @@ class LocalStorage:
         except OSError as exc:
             raise os_error(exc, f"read {src_key}") from exc
         with src:
-            self._store(
-                src,
-                dst_key,
-                content_type=content_type,
-                metadata=metadata,
-                md5_hex=None,
-                progress=None,
-                changed=src_key,
-            )
+            self._store(src, dst_key, content_type=content_type, metadata=metadata,
+                        progress=None, changed=src_key)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -365,8 +449,12 @@ class LocalStorage:
         try:
             with open(src_path, "rb") as src:
                 tmp, fh = _open_temp(dest.parent, dest.name)
+                digest = hashlib.sha256()
                 with fh:
-                    _copy_stream(src, fh, progress)
+                    _copy_stream(src, fh, progress, digest)
+            if sha256 is not None and digest.hexdigest() != sha256.lower():
+                raise StorageError(f"The copy of {key} in the local library does not match "
+                                   "its checksum; nothing was saved.")
             os.replace(tmp, dest)
             tmp = None
             _fsync_dir(dest.parent)
