@@ -88,7 +88,7 @@ def _keyring_call(call: Callable[[], _T]) -> _T:
     keyring's; to the caller they all mean the keyring could not be used. Only the type is
     logged: a backend's message is not ours to vet for secrets.
     """
-    from keyring.errors import PasswordDeleteError
+    from keyring.errors import KeyringError, PasswordDeleteError
 
     with _KEYRING_CALLS:
         try:
@@ -96,7 +96,8 @@ def _keyring_call(call: Callable[[], _T]) -> _T:
         except PasswordDeleteError:
             raise
         except Exception as exc:
-            log.warning("keyring request failed: %s", type(exc).__name__)
+            if not isinstance(exc, KeyringError | RuntimeError):  # not keyring's own words
+                log.warning("keyring request failed: %s", type(exc).__name__)
             raise _keyring_error(exc) from None
 
 

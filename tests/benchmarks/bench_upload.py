@@ -294,11 +294,14 @@ def start_servers(which: list[str], tmp: Path) -> tuple[Servers, list[Any]]:
 
 def peer_command(kind: str, endpoint: str, bucket: str, src: Path, tmp: Path) -> list[str] | None:
     if endpoint == LOCAL:  # the folder `bucket` beside the workloads stands for the library
+        # The app fsyncs each copy before it records it; a peer's copy is made as durable
+        # by a sync of the file system at its end, counted in its time.
+        dest = str(tmp / f"copy-{bucket}")
         if kind == "cp":
-            return ["cp", "-r", str(src), str(tmp / f"copy-{bucket}")]
+            return ["/bin/sh", "-c", 'cp -r "$0" "$1" && sync -f "$1"', str(src), dest]
         if kind == "rclone" and shutil.which("rclone"):
-            return [str(shutil.which("rclone")), "copy", f"--transfers={CONCURRENCY}",
-                    str(src), str(tmp / f"copy-{bucket}")]
+            return ["/bin/sh", "-c", f'rclone copy --transfers={CONCURRENCY} "$0" "$1" && '
+                    'sync -f "$1"', str(src), dest]
         if kind not in ("app", "app-md5", "cli"):
             return None
     elif kind == "cp":
@@ -452,6 +455,8 @@ def main() -> None:
                         report = tmp / "drop-report"
                         report.unlink(missing_ok=True)
                         cenv["BENCH_DROP_REPORT"] = str(report)
+                        if endpoint == LOCAL:
+                            os.sync()  # no writeback left from the one before
                         measured = measure(cmd, cenv)
                         if endpoint == LOCAL:  # what was copied: gone before the next one
                             shutil.rmtree(tmp / f"copy-{bucket}", ignore_errors=True)
