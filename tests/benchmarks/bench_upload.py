@@ -431,8 +431,9 @@ def main() -> None:
                 total = sum(p.stat().st_size for p in files)
                 nfiles = len(files)
                 results: dict[str, list[tuple[float, float, float]]] = {}
-                for _ in range(args.rounds):  # interleaved: every client once per round
-                    for kind in clients:
+                for turn in range(args.rounds):  # interleaved: every client once per round,
+                    # each round starting one client later (none always runs first)
+                    for kind in clients[turn % len(clients):] + clients[:turn % len(clients)]:
                         cmd = peer_command(kind, endpoint, "", src, tmp)
                         if cmd is None:
                             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,8 +41,13 @@ def root(tmp_path: Path) -> Path:
     return tmp_path / "library"
 
 
-@pytest.fixture
-def store(root: Path) -> LocalStorage:
+@pytest.fixture(params=["hashed after", "hashed beside"])
+def store(root: Path, request: pytest.FixtureRequest,
+          monkeypatch: pytest.MonkeyPatch) -> LocalStorage:
+    """Every test twice: the file hashed after its copy (small files), and by a thread
+    beside it (large ones)."""
+    if request.param == "hashed beside":
+        monkeypatch.setattr(local_storage, "HASH_BESIDE_MIN", 0)
     return LocalStorage(root)
 
 
@@ -169,6 +175,7 @@ def test_pause_and_cancel_reach_a_running_copy(store: LocalStorage, root: Path,
                        progress=pause_after_first, transfer_id="tid-1")
     assert seen == [True] and not store.sending("tid-1")
     assert files_under(root) == []
+    assert not [t for t in threading.enumerate() if t.name == "shorts-desktop-hash"]
 
     def cancel_after_first(_: int) -> None:
         store.cancel_sending("tid-2")
@@ -236,6 +243,60 @@ def test_os_errors_become_one_sentence(store: LocalStorage, root: Path, tmp_path
     text = str(caught.value)
     assert text.startswith(message)
     assert text.endswith(".") and "\n" not in text
+    assert files_under(root) == []
+
+
+def test_a_disk_full_in_the_kernel_copy_is_one_sentence(
+    store: LocalStorage, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(3 * CHUNK_SIZE))
+
+    def full(*_args: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "copy_file_range", full, raising=False)
+    with pytest.raises(StorageError, match=r"^The disk is full"):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None)
+    assert files_under(root) == []
+
+
+@pytest.mark.parametrize("kernel", ["refuses", "absent"])
+def test_where_the_kernel_cannot_copy_the_bytes_pass_through_the_app(
+    store: LocalStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: str
+) -> None:
+    """Another file system (EXDEV on older kernels) or no copy_file_range (macOS)."""
+    data = os.urandom(2 * CHUNK_SIZE + 777)
+    src, _ = make_file(tmp_path, "clip.mp4", data)
+    if kernel == "absent":
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
+    else:
+        def refuse(*_args: object) -> int:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+        monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
+    progress: list[int] = []
+    stored = store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                            progress=progress.append)
+    assert stored == hashlib.sha256(data).hexdigest()
+    assert store._path(KEY).read_bytes() == data and sum(progress) == len(data)
+    dest = tmp_path / "back.mp4"
+    store.download_file(KEY, dest, sha256=stored)
+    assert dest.read_bytes() == data
+
+
+def test_a_file_cut_short_while_it_is_copied_is_refused(
+    store: LocalStorage, root: Path, tmp_path: Path
+) -> None:
+    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(4 * CHUNK_SIZE))
+    st = src.stat()
+
+    def truncate(_: int) -> None:
+        os.truncate(src, CHUNK_SIZE + 10)
+        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))  # even with its old time
+
+    with pytest.raises(StorageError, match="changed while it was being copied"):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                       progress=truncate)
     assert files_under(root) == []
 
 

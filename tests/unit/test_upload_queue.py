@@ -164,16 +164,16 @@ def test_pause_and_cancel_reach_a_copy_into_the_local_library(
     cancelled, it ends cancelled with nothing in the library."""
     from shorts_desktop.core.storage import local as local_storage
 
-    copy_stream = local_storage._copy_stream
+    copy_file = local_storage._copy_file
 
-    def slow_copy(src: Any, dst: Any, progress: Any, *digests: Any) -> None:
+    def slow_copy(src: int, dst: int, size: int, progress: Any, digests: Any) -> int:
         def every_chunk(delta: int) -> None:
             time.sleep(0.02)  # a slow disk: long enough to pause mid-copy
             if progress is not None:
                 progress(delta)
-        copy_stream(src, dst, every_chunk, *digests)
+        return copy_file(src, dst, size, every_chunk, digests)
 
-    monkeypatch.setattr(local_storage, "_copy_stream", slow_copy)
+    monkeypatch.setattr(local_storage, "_copy_file", slow_copy)
     queue = make_queue(local_env)
     root = local_env.storage.root
     stored_files = lambda: [p for p in root.rglob("*") if p.is_file()]  # noqa: E731

@@ -22,6 +22,7 @@ deleted.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -32,10 +33,10 @@ import stat
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from shorts_desktop.core.errors import (
     ShortsError,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
+HASH_BESIDE_MIN = 8 * CHUNK_SIZE  # larger files are hashed by a thread beside their copy
 SIDECAR_SUFFIX = ".meta.json"
 TEMP_SUFFIX = ".part"
 #: How often a copy asks `control()` what another process wants of it (as S3's puts do).
@@ -109,17 +111,96 @@ def _open_temp(folder: Path, name: str) -> tuple[Path, io.BufferedWriter]:
     raise AssertionError("unreachable")
 
 
-def _copy_stream(src: BinaryIO, dst: io.BufferedWriter, progress: ProgressCallback | None,
-                 *digests: Any) -> None:
-    """Copy in chunks, feeding each to `digests` and reporting it; fsync at the end."""
-    while chunk := src.read(CHUNK_SIZE):
-        dst.write(chunk)
-        for digest in digests:
-            digest.update(chunk)
-        if progress is not None:
-            progress(len(chunk))
-    dst.flush()
-    os.fsync(dst.fileno())
+# copy_file_range refuses files it cannot copy between (other file systems on older
+# kernels, some network and FUSE file systems): the bytes then pass through this process.
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM,
+                   errno.ETXTBSY}
+
+
+class _Hasher(threading.Thread):
+    """Reads `size` bytes of a file from its start into `digests`, beside the copy."""
+
+    def __init__(self, fd: int, size: int, digests: Sequence[Any]) -> None:
+        super().__init__(name="shorts-desktop-hash", daemon=True)
+        self._fd = fd
+        self._size = size
+        self._digests = digests
+        self.stopped = False
+        self.hashed = 0
+        self.error: OSError | None = None
+
+    def run(self) -> None:
+        buffer = bytearray(CHUNK_SIZE)  # one buffer: fresh memory per chunk costs faults
+        view = memoryview(buffer)
+        try:
+            with io.FileIO(os.dup(self._fd), "rb") as file:  # its own offset, from 0
+                while self.hashed < self._size and not self.stopped:
+                    count = file.readinto(view[:min(CHUNK_SIZE, self._size - self.hashed)])
+                    if not count:
+                        return
+                    for digest in self._digests:
+                        digest.update(view[:count])
+                    self.hashed += count
+        except OSError as exc:
+            self.error = exc
+
+
+def _copy_file(src: int, dst: int, size: int, progress: ProgressCallback | None,
+               digests: Sequence[Any]) -> int:
+    """Copy the first `size` bytes of `src` into `dst` (descriptors) and feed them to
+    `digests`; returns how many were copied (fewer: the file became shorter).
+
+    The kernel copies them (copy_file_range: the bytes do not pass through this process)
+    while a helper thread reads them, from the page cache, into the digests: on two cores
+    the two overlap (measured on 1 GiB: 1.1 s, where reading, writing and hashing in turn
+    took 2.5 s); a file of a few chunks is hashed here, after its copy (a thread would
+    cost more than it saves). Stopping (an exception from `progress`: pause, cancel)
+    stops both."""
+    hasher = _Hasher(src, size, digests)
+    beside = size > HASH_BESIDE_MIN
+    if beside:
+        hasher.start()
+    copied = 0
+    kernel = hasattr(os, "copy_file_range")
+    buffer: memoryview | None = None
+    try:
+        while copied < size:
+            count = min(CHUNK_SIZE, size - copied)
+            done = -1
+            if kernel:
+                try:
+                    done = os.copy_file_range(src, dst, count, copied, copied)
+                except OSError as exc:
+                    if exc.errno not in _NO_KERNEL_COPY or copied:
+                        raise
+                    kernel = False
+            if done < 0:  # through this process
+                buffer = buffer if buffer is not None else memoryview(bytearray(CHUNK_SIZE))
+                done = os.preadv(src, [buffer[:count]], copied)
+                written = 0
+                while written < done:
+                    written += os.pwrite(dst, buffer[written:done], copied + written)
+            if not done:
+                break
+            copied += done
+            if progress is not None:
+                progress(done)
+    finally:
+        if copied < size:
+            hasher.stopped = True
+        if beside:
+            hasher.join()
+    if not beside:
+        hasher.run()
+    if hasher.error is not None:
+        raise hasher.error
+    return min(copied, hasher.hashed)
+
+
+def _filler(src: int, size: int, progress: ProgressCallback | None
+            ) -> Callable[[io.BufferedWriter, Sequence[Any]], bool]:
+    """A `_store` fill that copies the first `size` bytes of the open file `src`."""
+    return lambda file, digests: _copy_file(src, file.fileno(), size, progress, digests) == size
 
 
 class _Copies:
@@ -277,21 +358,22 @@ class LocalStorage:
 
     def _store(
         self,
-        src: BinaryIO,
+        fill: Callable[[io.BufferedWriter, Sequence[Any]], bool],
         key: str,
         *,
         content_type: str,
         metadata: dict[str, str],
-        progress: ProgressCallback | None,
         changed: str,
         sha256: str | None = None,
         md5_hex: str | None = None,
         unchanged: Callable[[], bool] | None = None,
     ) -> str:
-        """Write `src` to `key` with its sidecar, atomically; returns the SHA-256 (hex) of
-        the bytes, read in the pass that copies them. The copy is refused (StorageError,
-        nothing left) when it is not the `sha256` / `md5_hex` expected, or when
-        `unchanged()` says the source changed meanwhile."""
+        """Write `key` with its sidecar, atomically; returns the SHA-256 (hex) of its bytes.
+
+        `fill(file, digests)` writes the bytes into the new file and feeds them to
+        `digests`; False: it could not write them all (the source became shorter). The
+        file is refused (StorageError, nothing left) when its bytes are not the `sha256`
+        / `md5_hex` expected, or when `unchanged()` says the source changed meanwhile."""
         path = self._path(key)
         sidecar = self._sidecar(path)
         folder = path.parent
@@ -303,9 +385,11 @@ class LocalStorage:
             sha = hashlib.sha256()
             md5 = hashlib.md5(usedforsecurity=False) if md5_hex and not sha256 else None
             with fh:
-                _copy_stream(src, fh, progress, sha, *([md5] if md5 is not None else []))
+                whole = fill(fh, [sha, *([md5] if md5 is not None else [])])
+                fh.flush()
+                os.fsync(fh.fileno())
             digest = sha.hexdigest()
-            if ((sha256 is not None and digest != sha256.lower())
+            if (not whole or (sha256 is not None and digest != sha256.lower())
                     or (md5 is not None and md5.hexdigest() != str(md5_hex).lower())
                     or (unchanged is not None and not unchanged())):
                 raise StorageError(f"{changed} changed while it was being copied; try again.")
@@ -397,11 +481,10 @@ class LocalStorage:
             if held is not None and held():  # paused while it was being handed over
                 raise TransferPaused(PAUSED)
             return self._store(
-                src,
+                _filler(src.fileno(), st.st_size, step),
                 key,
                 content_type=content_type,
                 metadata=metadata,
-                progress=step,
                 changed=f"The file {path}",
                 sha256=sha256,
                 md5_hex=md5_hex,
@@ -422,8 +505,8 @@ class LocalStorage:
         except OSError as exc:
             raise os_error(exc, f"read {src_key}") from exc
         with src:
-            self._store(src, dst_key, content_type=content_type, metadata=metadata,
-                        progress=None, changed=src_key)
+            self._store(_filler(src.fileno(), os.fstat(src.fileno()).st_size, None), dst_key,
+                        content_type=content_type, metadata=metadata, changed=src_key)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -451,8 +534,10 @@ class LocalStorage:
                 tmp, fh = _open_temp(dest.parent, dest.name)
                 digest = hashlib.sha256()
                 with fh:
-                    _copy_stream(src, fh, progress, digest)
-            if sha256 is not None and digest.hexdigest() != sha256.lower():
+                    size = os.fstat(src.fileno()).st_size
+                    whole = _copy_file(src.fileno(), fh.fileno(), size, progress, [digest])
+                    os.fsync(fh.fileno())
+            if whole != size or (sha256 is not None and digest.hexdigest() != sha256.lower()):
                 raise StorageError(f"The copy of {key} in the local library does not match "
                                    "its checksum; nothing was saved.")
             os.replace(tmp, dest)
@@ -634,15 +719,14 @@ class LocalStorage:
         key = f"{probe_prefix}shorts-desktop-check-{uuid.uuid4().hex}.txt"
         payload = f"shorts-desktop check {uuid.uuid4()}\n".encode()
         try:
-            self._store(
-                io.BytesIO(payload),
-                key,
-                content_type="text/plain",
-                metadata={"purpose": "check"},
-                md5_hex=hashlib.md5(payload, usedforsecurity=False).hexdigest(),
-                progress=None,
-                changed="The probe file",
-            )
+            def fill(file: io.BufferedWriter, digests: Sequence[Any]) -> bool:
+                file.write(payload)
+                for digest in digests:
+                    digest.update(payload)
+                return True
+
+            self._store(fill, key, content_type="text/plain", metadata={"purpose": "check"},
+                        sha256=hashlib.sha256(payload).hexdigest(), changed="The probe file")
         except ShortsError as exc:
             skipped = "Skipped: the probe file could not be written."
             rows.append(CheckResult("write", False, str(exc)))
