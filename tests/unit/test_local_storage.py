@@ -300,6 +300,16 @@ def test_a_file_cut_short_while_it_is_copied_is_refused(
     assert files_under(root) == []
 
 
+def test_a_file_deleted_while_it_is_copied_is_refused_in_a_sentence(
+    store: LocalStorage, root: Path, tmp_path: Path
+) -> None:
+    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(3 * CHUNK_SIZE))
+    with pytest.raises(StorageError, match="changed while it was being copied"):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+                       progress=lambda _: src.unlink(missing_ok=True))
+    assert files_under(root) == []
+
+
 def test_missing_source_file_is_a_user_error(store: LocalStorage, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         store.put_file(tmp_path / "gone.mp4", KEY, content_type="video/mp4", metadata={},

@@ -162,7 +162,6 @@ def _copy_file(src: int, dst: int, size: int, progress: ProgressCallback | None,
         hasher.start()
     copied = 0
     kernel = hasattr(os, "copy_file_range")
-    buffer: memoryview | None = None
     try:
         while copied < size:
             count = min(CHUNK_SIZE, size - copied)
@@ -175,11 +174,11 @@ def _copy_file(src: int, dst: int, size: int, progress: ProgressCallback | None,
                         raise
                     kernel = False
             if done < 0:  # through this process
-                buffer = buffer if buffer is not None else memoryview(bytearray(CHUNK_SIZE))
-                done = os.preadv(src, [buffer[:count]], copied)
+                chunk = memoryview(os.pread(src, count, copied))
+                done = len(chunk)
                 written = 0
                 while written < done:
-                    written += os.pwrite(dst, buffer[written:done], copied + written)
+                    written += os.pwrite(dst, chunk[written:], copied + written)
             if not done:
                 break
             copied += done
@@ -474,7 +473,10 @@ class LocalStorage:
                 progress(delta)
 
         def unchanged() -> bool:
-            now = os.stat(path)
+            try:
+                now = os.stat(path)
+            except OSError:  # moved or deleted meanwhile
+                return False
             return (now.st_size, now.st_mtime_ns) == before
 
         with src, self._copies.running(ident):
