@@ -475,6 +475,8 @@ class UploadQueue:
                             control.running.clear()
                     if outside:
                         self._update(item_id, state="paused", rate=0.0, eta=None)
+                    if not resumes:  # a paused copy kept nothing: it starts again from 0
+                        self._update(item_id, bytes_done=0)
                     continue
         except Exception as exc:
             self._ended_by(item_id, item.name, exc)
