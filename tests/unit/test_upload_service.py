@@ -736,9 +736,14 @@ def test_same_content_finds_completed_uploads_with_the_same_bytes(
     other = media.mp4("other.mp4", size=7000)
     read: list[Path] = []
     real = files.digests
-    monkeypatch.setattr(files, "digests", lambda path, *a: read.append(path) or real(path, *a))
+    monkeypatch.setattr(files, "digests",
+                        lambda path, *a, **k: read.append(path) or real(path, *a, **k))
     assert env.uploads.same_content_as(other) == []
     assert read == []
+    # The intake asked for the sizes of a whole drop at once: the question is not asked
+    # again, and the file is hashed (and the hash kept for its upload).
+    assert env.uploads.same_content_as(other, size_stored=True) == []
+    assert read == [other]
 
 
 def test_same_content_as_pasted_text(local_env: Env) -> None:

@@ -288,7 +288,8 @@ def queue_paths(queue: UploadQueue, paths: list[Path], is_temp: bool,
     stored = queue.uploads.sizes_stored(c.size for c in intake.files) if check_duplicates else ()
     for checked in intake.files:
         try:
-            same = queue.uploads.same_content_as(checked.path) if checked.size in stored else []
+            same = (queue.uploads.same_content_as(checked.path, size_stored=True)
+                    if checked.size in stored else [])
         except ShortsError as exc:
             refused.append((checked.path.name, str(exc)))
             continue

@@ -530,16 +530,18 @@ class UploadService:
             query = query.where(Upload.size == size)
         return list(query.order_by(Upload.completed_at, Upload.created_at))
 
-    def same_content_as(self, path: Path) -> list[Upload]:
+    def same_content_as(self, path: Path, *, size_stored: bool = False) -> list[Upload]:
         """Completed uploads with the same bytes as the file at `path`, oldest first.
 
         The file is hashed only when a completed upload has its size, so most new files
-        cost one query and no read. Reads the disk: call it from a worker thread.
+        cost one query and no read; `size_stored`: the caller asked that already
+        (`sizes_stored`, once for a whole drop). Reads the disk: call it from a worker
+        thread.
         """
         before = os.stat(path)
         size = before.st_size
-        if not Upload.select().where((Upload.size == size)
-                                     & (Upload.status == "completed")).exists():
+        if not size_stored and not Upload.select().where(
+                (Upload.size == size) & (Upload.status == "completed")).exists():
             return []
         sha256 = files.digests(Path(path), md5=False).sha256 or ""
         after = os.stat(path)
