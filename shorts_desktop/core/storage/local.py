@@ -173,6 +173,8 @@ def _copy_file(src: int, dst: int, size: int, progress: ProgressCallback | None,
                     if exc.errno not in _NO_KERNEL_COPY or copied:
                         raise
                     kernel = False
+                if done == 0:  # the end of the file, or a file system that copies nothing
+                    kernel, done = False, -1  # (some kernels, for some): read() says which
             if done < 0:  # through this process
                 chunk = memoryview(os.pread(src, count, copied))
                 done = len(chunk)
