@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -53,13 +55,22 @@ class LockedKeyring(MemoryKeyring):
         raise keyring.errors.KeyringLocked("locked")
 
 
-@pytest.fixture
-def memory_keyring():
+@contextlib.contextmanager
+def using(backend: keyring.backend.KeyringBackend) -> Iterator[None]:
+    """keyring answers from `backend` inside the block, from the real one after it."""
     previous = keyring.get_keyring()
-    backend = MemoryKeyring()
     keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    backend = MemoryKeyring()
+    with using(backend):
+        yield backend
 
 
 def test_environment_wins_then_dotenv_then_keyring_then_chain(memory_keyring, tmp_path) -> None:
@@ -96,16 +107,12 @@ def test_profiles_are_separate_entries(memory_keyring) -> None:
 def test_locked_keyring_is_a_sentence_and_falls_back_to_the_chain(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(LockedKeyring())
-    try:
+    with using(LockedKeyring()):
         with pytest.raises(KeyringUnavailable, match="locked"):
             KeyringStore().set(AccessKey("AKIAX", "secret-value"))
         resolved = resolve_credentials({}, tmp_path)
         assert resolved.key is None
         assert resolved.keyring_problem and "keyring is locked" in resolved.keyring_problem
-    finally:
-        keyring.set_keyring(previous)
     assert "keyring request failed" not in caplog.text  # keyring's own words: the caller's
 
 
@@ -121,16 +128,12 @@ class DBusFailingKeyring(MemoryKeyring):
 def test_a_backend_error_of_its_own_type_is_a_sentence(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(DBusFailingKeyring())
-    try:
+    with using(DBusFailingKeyring()):
         with pytest.raises(KeyringUnavailable, match="refused access") as raised:
             KeyringStore().get_secret("openai-key")
         assert "XL_9a_b9DV" not in str(raised.value) and "\n" not in str(raised.value)
         resolved = resolve_credentials({}, tmp_path)
         assert resolved.key is None and resolved.keyring_problem
-    finally:
-        keyring.set_keyring(previous)
     assert "ItemNotFoundException" in caplog.text and "XL_9a_b9DV" not in caplog.text
 
 
@@ -161,9 +164,7 @@ class OverlapKeyring(MemoryKeyring):
 
 
 def test_one_keyring_request_at_a_time_from_many_threads() -> None:
-    previous = keyring.get_keyring()
     backend = OverlapKeyring()
-    keyring.set_keyring(backend)
     store = KeyringStore()
 
     def work(i: int) -> None:
@@ -171,11 +172,8 @@ def test_one_keyring_request_at_a_time_from_many_threads() -> None:
             store.set_secret("token", f"{i}-{n}", f"p{i}")
             assert store.get_secret("token", f"p{i}") == f"{i}-{n}"
 
-    try:
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(work, range(8)))
-    finally:
-        keyring.set_keyring(previous)
+    with using(backend), ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(8)))
     assert backend.most_inside == 1
     assert len(backend.entries) == 8
 

@@ -8,6 +8,7 @@ import os
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,6 +57,14 @@ def put(store: LocalStorage, tmp_path: Path, key: str, data: bytes,
     path, md5 = make_file(tmp_path, key.rsplit("/", 1)[-1], data)
     return store.put_file(path, key, content_type="video/mp4", metadata=meta or {},
                           md5_hex=md5)
+
+
+def refused_as_changed(store: LocalStorage, root: Path, src: Path, **put: Any) -> None:
+    """The put of `src` is refused as a file that changed, and leaves nothing behind."""
+    with pytest.raises(StorageError, match="changed while it was being copied"):
+        store.put_file(src, KEY, content_type="video/mp4", metadata={},
+                       **{"md5_hex": None, **put})
+    assert files_under(root) == []
 
 
 def test_satisfies_protocol_and_creates_nothing_until_used(root: Path) -> None:
@@ -135,30 +144,35 @@ def test_a_copy_is_checked_against_the_sha256_the_caller_knows(
     store: LocalStorage, root: Path, tmp_path: Path
 ) -> None:
     src, _ = make_file(tmp_path, "clip.mp4", b"the real bytes")
-    with pytest.raises(StorageError, match="changed while it was being copied"):
-        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
+    refused_as_changed(store, root, src,
                        sha256=hashlib.sha256(b"what the duplicate check read").hexdigest())
-    assert files_under(root) == []
     stored = store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
                             sha256=hashlib.sha256(b"the real bytes").hexdigest())
     assert stored == hashlib.sha256(b"the real bytes").hexdigest()
 
 
+@pytest.mark.parametrize("change", ["rewritten", "cut short", "deleted"])
 def test_a_file_changed_while_it_is_copied_is_refused(
-    store: LocalStorage, root: Path, tmp_path: Path
+    store: LocalStorage, root: Path, tmp_path: Path, change: str
 ) -> None:
-    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(3 * CHUNK_SIZE))
+    """Each after the first chunk, with the file's old time kept where it can be."""
+    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(4 * CHUNK_SIZE))
     st = src.stat()
 
-    def rewrite(_: int) -> None:
-        with open(src, "r+b") as fh:  # same size, new bytes and time
-            fh.write(b"x" * 16)
-        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    def meanwhile(_: int) -> None:
+        if change == "deleted":
+            src.unlink(missing_ok=True)
+            return
+        if change == "rewritten":  # same size, new bytes and time
+            with open(src, "r+b") as fh:
+                fh.write(b"x" * 16)
+            os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+        else:
+            os.truncate(src, CHUNK_SIZE + 10)
+            os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
 
-    with pytest.raises(StorageError, match="changed while it was being copied"):
-        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
-                       progress=rewrite, source=(st.st_size, st.st_mtime_ns))
-    assert files_under(root) == []
+    refused_as_changed(store, root, src, progress=meanwhile,
+                       source=(st.st_size, st.st_mtime_ns))
 
 
 def test_pause_and_cancel_reach_a_running_copy(store: LocalStorage, root: Path,
@@ -284,32 +298,6 @@ def test_where_the_kernel_cannot_copy_the_bytes_pass_through_the_app(
     dest = tmp_path / "back.mp4"
     store.download_file(KEY, dest, sha256=stored)
     assert dest.read_bytes() == data
-
-
-def test_a_file_cut_short_while_it_is_copied_is_refused(
-    store: LocalStorage, root: Path, tmp_path: Path
-) -> None:
-    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(4 * CHUNK_SIZE))
-    st = src.stat()
-
-    def truncate(_: int) -> None:
-        os.truncate(src, CHUNK_SIZE + 10)
-        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))  # even with its old time
-
-    with pytest.raises(StorageError, match="changed while it was being copied"):
-        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
-                       progress=truncate)
-    assert files_under(root) == []
-
-
-def test_a_file_deleted_while_it_is_copied_is_refused_in_a_sentence(
-    store: LocalStorage, root: Path, tmp_path: Path
-) -> None:
-    src, _ = make_file(tmp_path, "clip.mp4", os.urandom(3 * CHUNK_SIZE))
-    with pytest.raises(StorageError, match="changed while it was being copied"):
-        store.put_file(src, KEY, content_type="video/mp4", metadata={}, md5_hex=None,
-                       progress=lambda _: src.unlink(missing_ok=True))
-    assert files_under(root) == []
 
 
 def test_missing_source_file_is_a_user_error(store: LocalStorage, tmp_path: Path) -> None:
