@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import crc32c
 import pytest
 
 from shorts_desktop.core.transfers import EngineConfig, MemoryTransferStore, TransferEngine
+from shorts_desktop.core.transfers.fastput import SignedPut
 from shorts_desktop.core.transfers.lane import Declined, LaneJob, PutLane
 from shorts_desktop.core.transfers.retry import IntegrityError
 from tests.stubs.scripted_http import OK, ScriptedServer, fast_put, self_signed
@@ -122,6 +124,60 @@ def test_many_small_files_go_out_together_from_one_thread(
         # the row is completed, with the file's SHA-256
         assert lane.store.states[path.name] == ("completed", None)
         assert lane.store.checksums[path.name] == hashlib.sha256(data).hexdigest()
+
+
+def test_files_of_every_size_arrive_whole_through_the_one_read_buffer(
+    server: ScriptedServer, tmp_path: Path,
+) -> None:
+    """Each file is read into the same buffer as the one before: a large one, then small
+    ones, then the largest the lane takes; none carries another's bytes."""
+    sizes = [300_000, 5, 70_000, 1, 1024 * 1024, 12, 0]
+    files = []
+    for i, size in enumerate(sizes):
+        path = tmp_path / f"s{i}.txt"
+        path.write_bytes(os.urandom(size))
+        files.append(path)
+    lane = Lane(server.port, in_flight=1)  # one at a time: each read reuses the buffer
+    try:
+        results = lane.send(files)
+    finally:
+        lane.close()
+    assert results == {p.name: None for p in files}
+    bodies = {r.split(b" ")[1].decode(): headers_of(r)[1] for r in server.requests}
+    for path in files:
+        assert bodies[f"/bucket/temp/{path.name}"] == path.read_bytes()
+        assert lane.store.checksums[path.name] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class TrickleSocket:
+    """A plain socket's sendmsg that takes at most `most` bytes a call, as a full send
+    buffer does."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.sent = bytearray()
+        self.calls = 0
+
+    def sendmsg(self, buffers: list[memoryview]) -> int:
+        self.calls += 1
+        room = self.most
+        for buffer in buffers:
+            take = bytes(buffer[:room])
+            self.sent += take
+            room -= len(take)
+            if not room:
+                break
+        return self.most - room
+
+
+@pytest.mark.parametrize("most", [1, 7, 100, 10**9])
+def test_a_request_is_written_whole_however_little_each_write_takes(most: int) -> None:
+    signed = SignedPut("http://h/b/k", "http://h", "/b/k", "h", {"Content-Length": "300"},
+                       memoryview(bytes(range(256)) + b"x" * 44), True)
+    sock = TrickleSocket(most)
+    signed.write_to(sock)
+    assert bytes(sock.sent) == signed.message()
+    assert sock.calls == -(-len(signed.message()) // most)
 
 
 def test_over_https_the_answers_are_read_as_they_are_decrypted(tmp_path: Path) -> None:

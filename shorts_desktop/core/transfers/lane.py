@@ -16,6 +16,7 @@ path then sends the file again, retries as it retries and says what went wrong.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -109,6 +110,7 @@ class PutLane:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._read_buffer = bytearray(LANE_MAX + 1)  # one more byte: a file that grew
         self.sent = 0  # files this lane stored (for tests and the log)
         self.handed_back = 0  # files it gave back to the regular path
 
@@ -214,7 +216,9 @@ class PutLane:
             if size > LANE_MAX:
                 raise Declined("too large for one write")
             with open(job.path, "rb", buffering=0) as f:
-                data = f.read(size + 1)
+                # One buffer for every file: its request is written before the next is
+                # read, and fresh memory per file costs a page fault per 4 KiB.
+                data = memoryview(self._read_buffer)[:f.readinto(self._read_buffer)]
             if len(data) != size:
                 raise Declined("the file's size changed")
             sha = job.sha256 or hashlib.sha256(data).hexdigest()
@@ -238,7 +242,8 @@ class PutLane:
             return
         try:
             pool, conn, _reused = self._fast.connection(signed)
-            conn.sock.sendall(signed.message())
+            signed.write_to(conn.sock)
+            signed = dataclasses.replace(signed, data=b"")  # the buffer is the next file's
         except Exception as exc:  # on the wire: as botocore would say it
             if conn is not None:
                 conn.close()
