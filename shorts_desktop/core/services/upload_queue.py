@@ -7,8 +7,8 @@ bytes (bounded threads, pause/resume within a part, saved parts across restarts)
 new transcript of up to 1 MiB goes through the storage's lane instead of a worker: one
 thread records and sends all of them (a worker per small file cost more in GIL hand-offs
 than the request); what the lane hands back, a worker sends. In the local library a copy
-runs in the worker; the storage pauses or cancels it between chunks. Unfinished uploads are in the
-database, so `restore()` brings the queue back after a restart. Subscribers get
+runs in the worker; the storage pauses or cancels it between chunks. Unfinished uploads
+are in the database, so `restore()` brings the queue back after a restart. Subscribers get
 `QueueEvent`s on worker threads (never Qt); progress is coalesced to at most ~10 events a
 second per item.
 """
