@@ -483,9 +483,9 @@ def test_the_same_content_again_is_asked_about_first(
     threads: list[bool] = []
     real = UploadService.same_content_as
 
-    def spy(self: Any, path: Path) -> Any:
+    def spy(self: Any, path: Path, **options: Any) -> Any:
         threads.append(threading.current_thread() is threading.main_thread())
-        return real(self, path)
+        return real(self, path, **options)
 
     monkeypatch.setattr(UploadService, "same_content_as", spy)
     fresh = media_files("new clip.mp4")
