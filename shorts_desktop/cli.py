@@ -198,6 +198,7 @@ def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
     started yet; the ones already stored stay stored."""
     from shorts_desktop.core.services.intake import take
 
+    _warm_up_sending(svc)
     kind = "video" if args.what == "video" else "transcript"
     paths = [Path(p) for p in args.paths]
     intake = take(paths, kind)
@@ -254,6 +255,21 @@ def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
     print(f"Uploaded {_count(count, 'file')} ({human_size(intake.total_size)}) to {where} "
           "storage.")
     return 0
+
+
+def _warm_up_sending(svc: Any) -> None:
+    """Build the storage's sending side (S3: botocore's client and the engine, ~0.15 s) on
+    a thread while this one checks the files and probes a video (ffprobe and a thumbnail:
+    waits in which the GIL is free). A problem is left for the upload to say."""
+    import threading
+
+    def warm() -> None:
+        try:
+            svc.storage.warm_up(for_puts=True)
+        except Exception:
+            log.debug("the storage could not be set up ahead", exc_info=True)
+
+    threading.Thread(target=warm, daemon=True, name="shorts-desktop-warm-up").start()
 
 
 def _send_through_queue(svc: Any, files: Sequence[Any], kind: str, is_temp: bool,

@@ -76,3 +76,19 @@ def test_warm_up_leaves_a_storage_problem_to_the_operation_that_needs_it(tmp_pat
             services.storage.client  # noqa: B018
     finally:
         services.close()
+
+
+def test_warm_up_for_puts_builds_the_engine_alone(tmp_path) -> None:
+    """What an upload command sets up ahead: the engine, not the storage's other client."""
+    env = {**os.environ, "S3_BUCKET_NAME": "warm", "AWS_ACCESS_KEY_ID": "k",
+           "AWS_SECRET_ACCESS_KEY": "s"}
+    with mock_aws():
+        services = build_services(env, tmp_path)
+        try:
+            services.storage.warm_up(for_puts=True)
+            assert services.storage._engine is not None  # type: ignore[attr-defined]
+            assert services.storage._client is None  # type: ignore[attr-defined]
+            services.storage.warm_up()
+            assert services.storage._client is not None  # type: ignore[attr-defined]
+        finally:
+            services.close()

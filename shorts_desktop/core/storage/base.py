@@ -140,9 +140,10 @@ class Storage(Protocol):
         """Stop background work; unfinished uploads keep what they sent."""
         ...
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, for_puts: bool = False) -> None:
         """Do the one-time set-up (clients, engine) now, off the GUI thread, so that the
-        first upload does not pay for it while the window is busy."""
+        first upload does not pay for it while the window is busy. `for_puts`: only what
+        sending files needs (the engine), first: what an upload command waits for."""
         ...
 
     def head(self, key: str) -> ObjectInfo | None: ...

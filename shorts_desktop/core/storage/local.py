@@ -255,7 +255,7 @@ class LocalStorage:
     def close(self) -> None:
         """Nothing runs in the background here."""
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, for_puts: bool = False) -> None:
         """Nothing to set up: copies need no client."""
 
     # A copy runs in its caller's thread; pause and cancel reach it between chunks.

@@ -156,9 +156,10 @@ class S3Storage:
                       in_flight: int) -> PutLane | None:
         return self.transfers.open_lane(self.bucket, self.write_args, take, in_flight)
 
-    def warm_up(self) -> None:
-        self.client  # noqa: B018 -- built on first use
-        self.transfers  # noqa: B018
+    def warm_up(self, *, for_puts: bool = False) -> None:
+        self.transfers  # noqa: B018 -- built on first use
+        if not for_puts:
+            self.client  # noqa: B018
 
     # -- the puts this process is sending ---------------------------------------------------
 

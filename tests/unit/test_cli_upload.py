@@ -1,0 +1,44 @@
+"""`shorts-desktop upload`, in this process: what it does ahead of the bytes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from shorts_desktop import cli
+from shorts_desktop.core.services.uploads import UploadService
+from shorts_desktop.core.storage.local import LocalStorage
+
+if TYPE_CHECKING:
+    from conftest import Media
+
+
+def test_the_storage_is_set_up_while_the_video_is_probed(
+    shorts_home: Path, media: Media, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The sending side is built on a thread of its own (S3: ~0.15 s of botocore) while
+    the command checks the file and ffprobe reads the video, not after."""
+    warmed = threading.Event()
+    calls: list[tuple[str, dict[str, Any]]] = []
+    real_warm_up, real_media = LocalStorage.warm_up, UploadService._media
+
+    def warm_up(self: LocalStorage, **options: Any) -> None:
+        calls.append((threading.current_thread().name, options))
+        real_warm_up(self, **options)
+        warmed.set()
+
+    def media_of(self: UploadService, path: Path) -> Any:
+        assert warmed.wait(10), "the storage was not set up beside the probe"
+        return real_media(self, path)
+
+    monkeypatch.setattr(LocalStorage, "warm_up", warm_up)
+    monkeypatch.setattr(UploadService, "_media", media_of)
+    video = media.mp4("clip.mp4", size=5000)
+    assert cli.main(["upload", "video", str(video), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "completed"
+    assert calls == [("shorts-desktop-warm-up", {"for_puts": True})]
