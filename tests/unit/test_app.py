@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from moto import mock_aws
 
-from shorts_desktop.app import build_services
+from shorts_desktop.app import Services, build_services
 from shorts_desktop.core.config import save_settings_file
 from shorts_desktop.core.errors import ConfigError
 
 
-def test_bandwidth_limit_changes_on_the_running_engine(tmp_path) -> None:
-    env = {**os.environ, "S3_BUCKET_NAME": "live-limit", "AWS_ACCESS_KEY_ID": "k",
+@contextlib.contextmanager
+def s3_services(tmp_path: Path, bucket: str) -> Iterator[Services]:
+    """Services over `bucket` in moto's in-process S3, closed after the block."""
+    env = {**os.environ, "S3_BUCKET_NAME": bucket, "AWS_ACCESS_KEY_ID": "k",
            "AWS_SECRET_ACCESS_KEY": "s"}
     with mock_aws():
         services = build_services(env, tmp_path)
         try:
-            engine = services.storage.transfers
-            assert engine is not None and engine.limiter.rate == 0
-            save_settings_file(services.paths, {"SHORTS_DESKTOP_BANDWIDTH_LIMIT": "1048576"})
-            services.apply_bandwidth_limit(services.rebuild_settings())
-            assert engine.limiter.rate == 1048576
-            assert services.storage.transfers is engine  # nothing was restarted
-            assert services.settings.bandwidth_limit == 1048576
+            yield services
         finally:
             services.close()
+
+
+def test_bandwidth_limit_changes_on_the_running_engine(tmp_path) -> None:
+    with s3_services(tmp_path, "live-limit") as services:
+        engine = services.storage.transfers
+        assert engine is not None and engine.limiter.rate == 0
+        save_settings_file(services.paths, {"SHORTS_DESKTOP_BANDWIDTH_LIMIT": "1048576"})
+        services.apply_bandwidth_limit(services.rebuild_settings())
+        assert engine.limiter.rate == 1048576
+        assert services.storage.transfers is engine  # nothing was restarted
+        assert services.settings.bandwidth_limit == 1048576
 
 
 def test_rebuild_keeps_the_environment_it_was_built_from(tmp_path) -> None:
@@ -80,15 +90,9 @@ def test_warm_up_leaves_a_storage_problem_to_the_operation_that_needs_it(tmp_pat
 
 def test_warm_up_for_puts_builds_the_engine_alone(tmp_path) -> None:
     """What an upload command sets up ahead: the engine, not the storage's other client."""
-    env = {**os.environ, "S3_BUCKET_NAME": "warm", "AWS_ACCESS_KEY_ID": "k",
-           "AWS_SECRET_ACCESS_KEY": "s"}
-    with mock_aws():
-        services = build_services(env, tmp_path)
-        try:
-            services.storage.warm_up(for_puts=True)
-            assert services.storage._engine is not None  # type: ignore[attr-defined]
-            assert services.storage._client is None  # type: ignore[attr-defined]
-            services.storage.warm_up()
-            assert services.storage._client is not None  # type: ignore[attr-defined]
-        finally:
-            services.close()
+    with s3_services(tmp_path, "warm") as services:
+        services.storage.warm_up(for_puts=True)
+        assert services.storage._engine is not None  # type: ignore[attr-defined]
+        assert services.storage._client is None  # type: ignore[attr-defined]
+        services.storage.warm_up()
+        assert services.storage._client is not None  # type: ignore[attr-defined]
