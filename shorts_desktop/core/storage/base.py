@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just transferred (a delta, not a total)."""
 
+#: Seconds between two looks of a running put at `control()` (what another process asked).
+CONTROL_POLL = 0.5
+
 #: The object tag the bucket's temp lifecycle rule matches: `yes` on a temporary upload
 #: no unfinished job needs, anything else (`no`) while one does.
 EXPIRE_TAG = "shorts-desktop-expire"

@@ -47,6 +47,7 @@ from shorts_desktop.core.errors import (
 )
 from shorts_desktop.core.failures import os_error
 from shorts_desktop.core.storage.base import (
+    CONTROL_POLL,
     CheckResult,
     FolderListing,
     MultipartInfo,
@@ -63,8 +64,6 @@ CHUNK_SIZE = 1024 * 1024
 HASH_BESIDE_MIN = 8 * CHUNK_SIZE  # larger files are hashed by a thread beside their copy
 SIDECAR_SUFFIX = ".meta.json"
 TEMP_SUFFIX = ".part"
-#: How often a copy asks `control()` what another process wants of it (as S3's puts do).
-CONTROL_POLL = 0.5
 PAUSED = "The copy is paused; resuming starts it again."
 PRESIGN_REFUSAL = (
     "Share links need an S3 bucket; files in the local library have no web address."

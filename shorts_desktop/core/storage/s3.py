@@ -32,6 +32,7 @@ from shorts_desktop.core.errors import (
     TransferPaused,
 )
 from shorts_desktop.core.storage.base import (
+    CONTROL_POLL,
     EXPIRE_TAG,
     EXPIRE_TAGGING,
     CheckResult,
@@ -62,8 +63,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 COPY_THRESHOLD = 5 * 1024 * MIB
-#: Seconds between two looks at what another process asked of a running upload.
-_CONTROL_POLL = 0.5
 
 
 _loader_lock = threading.Lock()
@@ -392,7 +391,7 @@ class S3Storage:
                 engine.pause(ident)
             while True:
                 state = handle.wait_for(*FINAL_STATES, "paused",
-                                        timeout=None if control is None else _CONTROL_POLL)
+                                        timeout=None if control is None else CONTROL_POLL)
                 if control is None or state in (*FINAL_STATES, "paused") or handle.closing:
                     break
                 wanted = control()
