@@ -39,9 +39,8 @@ from shorts_desktop.core.transfers.fastput import (
     parse_head,
     stored_answer,
 )
-from shorts_desktop.core.transfers.parts import CRC_MODES, digest_part
 from shorts_desktop.core.transfers.retry import IntegrityError
-from shorts_desktop.core.transfers.upload import body_checksum, stored_differs
+from shorts_desktop.core.transfers.upload import body_checksum, body_digest, stored_differs
 
 log = logging.getLogger(__name__)
 
@@ -222,11 +221,7 @@ class PutLane:
             if len(data) != size:
                 raise Declined("the file's size changed")
             sha = job.sha256 or hashlib.sha256(data).hexdigest()
-            md5 = crc = None
-            if ctx.checksum_mode in CRC_MODES:
-                crc = digest_part(data, ctx.checksum_mode).extra
-            else:
-                md5 = hashlib.md5(data).hexdigest()
+            md5, crc = body_digest(ctx.checksum_mode, data)
             _, headers = body_checksum(ctx.checksum_mode, crc, md5)
             headers = {"Content-Type": job.content_type, **headers,
                        "Content-Length": str(size)}

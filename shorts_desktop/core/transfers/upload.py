@@ -170,6 +170,14 @@ class InOrderSha256:
         return self._sha.hexdigest() if whole else None
 
 
+def body_digest(mode: str, data: bytes | memoryview) -> tuple[str | None, str | None]:
+    """(md5 hex, crc) of a PUT body: in a CRC mode its CRC (a few times cheaper than MD5,
+    and S3 checks it instead of Content-MD5), else its MD5."""
+    if mode in CRC_MODES:
+        return None, digest_part(data, mode).extra
+    return hashlib.md5(data).hexdigest(), None
+
+
 def body_checksum(mode: str, crc: str | None, md5: str | None
                   ) -> tuple[dict[str, str], dict[str, str]]:
     """A PUT body's checksum as put_object arguments and as headers: the part checksum
@@ -231,10 +239,8 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
     if size <= IN_MEMORY_PUT_MAX:
         data = _pread(fd, size, 0)
         sha = req.sha256 or hashlib.sha256(data).hexdigest()
-        if ctx.checksum_mode in CRC_MODES and not req.md5:
-            crc = digest_part(data, ctx.checksum_mode).extra  # a few times cheaper than MD5
-        else:
-            md5 = hashlib.md5(data).hexdigest()
+        # the caller's MD5 asks for Content-MD5, checked against these bytes below
+        md5, crc = body_digest("md5" if req.md5 else ctx.checksum_mode, data)
         if req.md5 and md5 != req.md5:  # the caller's checksums describe other bytes
             raise SourceChanged(
                 f"{req.path.name} changed while it was being uploaded; upload it again."
