@@ -284,7 +284,7 @@ class FastPut:
         pool: Any = None
         try:
             pool, conn, reused = self.connection(signed)
-            answer = _read_answer(conn.sock, signed.message(), reused)
+            answer = _read_answer(conn.sock, signed, reused)
             if answer is None:
                 conn.close()
                 return None
@@ -458,14 +458,14 @@ def parse_head(buffer: bytes) -> AnswerHead | None:
 
 
 def _read_answer(
-    sock: socket.socket, message: bytes, reused: bool
+    sock: socket.socket, signed: SignedPut, reused: bool
 ) -> tuple[int, dict[str, str], bool] | None:
-    """Send `message`, read the status and headers of the answer and its (empty) body:
+    """Send `signed`, read the status and headers of the answer and its (empty) body:
     (status, lower-case headers, connection reusable), or None when botocore should send
     the request again (an answer that is not a 200 with a length; a reused connection
     the server had closed before answering)."""
     try:
-        sock.sendall(message)
+        signed.write_to(sock)
         buffer = sock.recv(_FIRST_READ)
     except (ConnectionError, BrokenPipeError):
         if reused:
