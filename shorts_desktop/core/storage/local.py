@@ -151,10 +151,10 @@ def _copy_file(src: int, dst: int, size: int, progress: ProgressCallback | None,
 
     The kernel copies them (copy_file_range: the bytes do not pass through this process)
     while a helper thread reads them, from the page cache, into the digests: on two cores
-    the two overlap (measured on 1 GiB: 1.1 s, where reading, writing and hashing in turn
-    took 2.5 s); a file of a few chunks is hashed here, after its copy (a thread would
-    cost more than it saves). Stopping (an exception from `progress`: pause, cancel)
-    stops both."""
+    the two overlap (`bench_upload.py --servers local`, a 1 GiB video through the
+    window's queue against cp and rclone: tests/benchmarks/RESULTS.md); a file of a few
+    chunks is hashed here, after its copy (a thread would cost more than it saves).
+    Stopping (an exception from `progress`: pause, cancel) stops both."""
     hasher = _Hasher(src, size, digests)
     beside = size > HASH_BESIDE_MIN
     if beside:
