@@ -220,6 +220,43 @@ def test_the_crc_part_digests_are_the_standard_check_values() -> None:
 
 
 @pytest.mark.parametrize("mode", ["md5", "crc32", "crc32c", "sha256"])
+def test_each_step_of_a_part_is_hashed_right_after_its_read(
+    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part is read a step at a time, each step checksummed before the next is read
+    (still in the cache), and the checksums are those of the whole part at once."""
+    from shorts_desktop.core.transfers import upload
+    from shorts_desktop.core.transfers.parts import PartSums, digest_part
+
+    step = upload.READ_STEP
+    data = os.urandom(step * 3 + 12345)
+    source = tmp_path / "part"
+    source.write_bytes(b"x" * 100 + data)
+    seen: list[tuple[str, int]] = []
+    real_preadv = os.preadv
+
+    def preadv(fd: int, buffers: Any, offset: int) -> int:
+        n = real_preadv(fd, buffers, offset)
+        seen.append(("read", n))
+        return n
+
+    class Witness:
+        def update(self, piece: memoryview) -> None:
+            seen.append(("hashed", len(piece)))
+
+    monkeypatch.setattr(os, "preadv", preadv)
+    sums, buffer = PartSums(mode), bytearray(len(data))
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        upload.read_summed(fd, memoryview(buffer), 100, sums, Witness())  # type: ignore[arg-type]
+    finally:
+        os.close(fd)
+    assert buffer == data
+    assert sums.digest() == digest_part(data, mode)
+    assert seen == [e for n in (step, step, step, 12345) for e in (("read", n), ("hashed", n))]
+
+
+@pytest.mark.parametrize("mode", ["md5", "crc32", "crc32c", "sha256"])
 def test_multipart_upload_every_checksum_mode(s3: Any, bigfile: Path, mode: str) -> None:
     events: list[TransferEvent] = []
     store = MemoryTransferStore()

@@ -73,15 +73,44 @@ class PartDigest:
         return self.md5.hex()
 
 
+class PartSums:
+    """A part's checksums, fed the part piece by piece (see `upload.read_summed`).
+
+    MD5 is kept outside the CRC modes (it is what the part ETag is), with the flexible
+    checksum when the mode asks for one; a CRC mode skips MD5's cost (S3 verifies the CRC;
+    the ETag check is skipped)."""
+
+    def __init__(self, mode: str) -> None:
+        self._mode = mode
+        self._md5 = None if mode in CRC_MODES else hashlib.md5()
+        self._sha = hashlib.sha256() if mode == "sha256" else None
+        self._crc = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        if self._mode == "crc32c":
+            self._crc = crc32c.crc32c(data, self._crc)
+        elif self._mode == "crc32":
+            self._crc = zlib.crc32(data, self._crc)
+        if self._md5 is not None:
+            self._md5.update(data)
+        if self._sha is not None:
+            self._sha.update(data)
+
+    def digest(self) -> PartDigest:
+        if self._mode in CRC_MODES:
+            raw = (self._crc & 0xFFFFFFFF).to_bytes(4, "big")
+            return PartDigest(b"", base64.b64encode(raw).decode("ascii"))
+        assert self._md5 is not None
+        sha = self._sha
+        extra = None if sha is None else base64.b64encode(sha.digest()).decode("ascii")
+        return PartDigest(self._md5.digest(), extra)
+
+
 def digest_part(data: bytes | memoryview, mode: str) -> PartDigest:
-    """MD5 is always kept (it is what the part ETag is); the flexible checksum when asked."""
-    if mode in CRC_MODES:
-        # A CRC mode skips MD5's cost: S3 verifies the CRC; the ETag check is skipped.
-        return PartDigest(b"", base64.b64encode(_crc(data, mode)).decode("ascii"))
-    md5 = hashlib.md5(data).digest()
-    if mode == "sha256":
-        return PartDigest(md5, base64.b64encode(hashlib.sha256(data).digest()).decode("ascii"))
-    return PartDigest(md5, None)
+    """The checksums of a part in memory (see `PartSums`)."""
+    sums = PartSums(mode)
+    sums.update(data)
+    return sums.digest()
 
 
 def multipart_etag(part_md5s: list[bytes]) -> str:

@@ -34,6 +34,7 @@ from shorts_desktop.core.transfers.context import Context
 from shorts_desktop.core.transfers.events import EventKind
 from shorts_desktop.core.transfers.parts import (
     CRC_MODES,
+    PartSums,
     composite_checksum,
     digest_part,
     looks_like_md5_etag,
@@ -136,7 +137,8 @@ def _metadata(req: UploadRequest, sha256: str | None) -> dict[str, str]:
 class InOrderSha256:
     """The file's SHA-256 fed by the part workers in part order, from the read that fills
     each part's buffer: one read of the file, and the first byte goes out before the
-    whole file is hashed. A part waits (a few ms) for the one before it to be hashed."""
+    whole file is hashed. A part's read waits for the part before it to be read and
+    hashed (a few ms: reading and hashing outrun sending)."""
 
     def __init__(self) -> None:
         self._sha = hashlib.sha256()
@@ -144,15 +146,21 @@ class InOrderSha256:
         self._cond = threading.Condition()
         self._broken = False
 
-    def feed(self, t: Transfer, n: int, data: memoryview) -> None:
+    def turn(self, t: Transfer, n: int) -> bool:
+        """Wait for part `n`'s turn; whether its bytes are to be hashed now (not for a
+        part read again for a retry, hashed the first time, nor after a part failed).
+        When they are, `update` them in order, then `passed(n)`."""
         with self._cond:
             while self._next < n and not self._broken:
                 if t.should_stop():
                     raise Stop()
                 self._cond.wait(0.05)
-            if self._broken or self._next != n:
-                return  # a part read again for a retry was hashed the first time
+            return not self._broken and self._next == n
+
+    def update(self, data: memoryview) -> None:
         self._sha.update(data)  # only the part whose turn it is gets here
+
+    def passed(self, n: int) -> None:
         with self._cond:
             self._next = n + 1
             self._cond.notify_all()
@@ -562,6 +570,23 @@ def _multipart(
     _complete(ctx, t, saved, size, [done[n] for n in range(1, count + 1)], sha)
 
 
+#: How much of a part is read at a time and hashed straight after its read, while those
+#: bytes are still in the core's cache: a whole part (16 MiB) read first and hashed after
+#: would come back from memory for each of its checksums.
+READ_STEP = 256 * 1024
+
+
+def read_summed(fd: int, view: memoryview, offset: int, *sums: PartSums | InOrderSha256,
+                ) -> None:
+    """Fill `view` from the file at `offset`, each step fed to every one of `sums` right
+    after its read."""
+    for start in range(0, len(view), READ_STEP):
+        step = view[start:start + READ_STEP]
+        _pread_into(fd, step, offset + start)
+        for s in sums:
+            s.update(step)
+
+
 def _pread_into(fd: int, view: memoryview, offset: int) -> None:
     """Fill `view` from the file at `offset` (no new buffer, no copy)."""
     got = 0
@@ -584,10 +609,13 @@ def _send_part(
         attempt += 1
         t.check()
         data = memoryview(buffer)[:length]
-        _pread_into(fd, data, offset)
-        if hasher is not None:
-            hasher.feed(t, n, data)
-        digest = digest_part(data, saved.checksum_mode)
+        sums = PartSums(saved.checksum_mode)
+        if hasher is not None and hasher.turn(t, n):
+            read_summed(fd, data, offset, sums, hasher)
+            hasher.passed(n)
+        else:
+            read_summed(fd, data, offset, sums)
+        digest = sums.digest()
         body = SendBody(t, ctx.limiter, length, data=data, skip_first_pass=ctx.signs_payload)
         del data
         kwargs: dict[str, Any] = {
