@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import botocore.exceptions
-import botocore.loaders
-import botocore.session
 from botocore.config import Config
 
 from shorts_desktop.core.config import MIB, Settings
@@ -41,6 +39,7 @@ from shorts_desktop.core.storage.base import (
     ObjectInfo,
     ProgressCallback,
 )
+from shorts_desktop.core.storage.botocore_data import botocore_session
 from shorts_desktop.core.transfers import (
     DownloadRequest,
     EngineConfig,
@@ -63,24 +62,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 COPY_THRESHOLD = 5 * 1024 * MIB
-
-
-_loader_lock = threading.Lock()
-_shared_loader: botocore.loaders.Loader | None = None
-
-
-def _botocore_session() -> botocore.session.Session:
-    """A fresh botocore session over one process-wide data loader: the S3 model and
-    endpoint rules (megabytes of JSON, parsed while holding the GIL) are read once, not
-    again for every client a storage, an engine or new settings build."""
-    global _shared_loader
-    with _loader_lock:
-        if _shared_loader is None:
-            _shared_loader = botocore.loaders.create_loader()
-        loader = _shared_loader
-    session = botocore.session.get_session()
-    session.register_component("data_loader", loader)
-    return session
 
 
 _ERROR_SENTENCES = {
@@ -237,7 +218,7 @@ class S3Storage:
         )
         # A botocore client, not boto3's: boto3 and s3transfer cost every start ~30 ms of
         # imports for what only a managed copy uses (`copy` imports them then).
-        session = _botocore_session()
+        session = botocore_session()
         if not key and s.aws_profile:
             session.set_config_variable("profile", s.aws_profile)
         try:
