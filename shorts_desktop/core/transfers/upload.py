@@ -576,8 +576,7 @@ def _multipart(
 READ_STEP = 256 * 1024
 
 
-def read_summed(fd: int, view: memoryview, offset: int, *sums: PartSums | InOrderSha256,
-                ) -> None:
+def read_summed(fd: int, view: memoryview, offset: int, *sums: PartSums | InOrderSha256) -> None:
     """Fill `view` from the file at `offset`, each step fed to every one of `sums` right
     after its read."""
     for start in range(0, len(view), READ_STEP):
