@@ -3,7 +3,15 @@ the object's metadata, and restored by `sync` from the bucket alone."""
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 from shorts_desktop.core.db.models import Upload
+from shorts_desktop.core.errors import ShortsError, StorageError
+from shorts_desktop.core.render import probe
 from shorts_desktop.core.services.reconcile import ReconcileService
 from tests import media_gen
 from tests.unit.conftest import Env, Media
@@ -21,6 +29,73 @@ def test_a_real_video_is_probed_once_at_upload(env: Env, media: Media) -> None:
     assert abs(float(meta["duration"]) - 1.5) < 0.1
     data = upload.to_dict()
     assert (data["width"], data["height"]) == (360, 640)
+
+
+def test_the_thumbnail_is_made_while_the_video_is_sent(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe (its answers go into the object's metadata) comes before the first byte;
+    the thumbnail (ffmpeg seeking and decoding a frame) is made beside the sending, from
+    that one probe, and is in the row when the upload ends."""
+    media.folder.mkdir(parents=True, exist_ok=True)
+    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.5)
+    sending = threading.Event()
+    probes: list[Path] = []
+    storage_type = type(env.storage)
+    real_put, real_probe, real_thumbnail = storage_type.put_file, probe.probe, probe.thumbnail
+
+    def put_file(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.set()
+        return real_put(self, *args, **kwargs)
+
+    def counted_probe(path: Path) -> Any:
+        probes.append(path)
+        return real_probe(path)
+
+    def thumbnail(*args: Any, **kwargs: Any) -> Path:
+        assert sending.wait(10), "the thumbnail was made before the video was sent"
+        return real_thumbnail(*args, **kwargs)
+
+    monkeypatch.setattr(storage_type, "put_file", put_file)
+    monkeypatch.setattr(probe, "probe", counted_probe)
+    monkeypatch.setattr(probe, "thumbnail", thumbnail)
+    upload = env.uploads.upload_file(clip, "video")
+    assert upload.status == "completed"
+    assert upload.thumbnail[:2] == b"\xff\xd8"
+    assert bytes(Upload.get_by_id(upload.id).thumbnail) == bytes(upload.thumbnail)
+    assert probes == [clip]  # the thumbnail used the upload's probe
+
+
+def test_a_thumbnail_that_cannot_be_made_leaves_the_upload_alone(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media.folder.mkdir(parents=True, exist_ok=True)
+    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+
+    def no_thumbnail(path: Path, *args: Any, **kwargs: Any) -> Path:
+        raise ShortsError(f"No thumbnail could be made from {path.name}.")
+
+    monkeypatch.setattr(probe, "thumbnail", no_thumbnail)
+    upload = env.uploads.upload_file(clip, "video")
+    assert upload.status == "completed" and upload.thumbnail is None
+    assert upload.duration is not None  # the probe's answers are kept all the same
+
+
+def test_a_failed_send_ends_only_once_its_thumbnail_is_made(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media.folder.mkdir(parents=True, exist_ok=True)
+    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+
+    def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise StorageError("The bucket refused the file.")
+
+    monkeypatch.setattr(type(env.storage), "put_file", refused)
+    with pytest.raises(StorageError):
+        env.uploads.upload_file(clip, "video")
+    assert not [t for t in threading.enumerate() if t.name == "shorts-desktop-thumbnail"]
+    row = Upload.select().where(Upload.original_name == "wide.mp4").get()
+    assert row.status == "failed" and bytes(row.thumbnail)[:2] == b"\xff\xd8"
 
 
 def test_a_file_ffmpeg_cannot_read_is_still_stored_without_media_info(

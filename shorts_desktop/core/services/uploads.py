@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -43,6 +44,7 @@ from shorts_desktop.core.errors import (
     UserError,
 )
 from shorts_desktop.core.failures import explain, os_error
+from shorts_desktop.core.render.types import VideoInfo
 from shorts_desktop.core.services import files
 from shorts_desktop.core.storage.base import ObjectInfo, ProgressCallback, Storage
 from shorts_desktop.core.storage.keys import (
@@ -246,29 +248,55 @@ class UploadService:
         return upload, sums
 
     def _media(self, path: Path) -> dict[str, object] | None:
-        """Duration, size and a thumbnail of a video, probed once here; a video ffmpeg cannot
-        read is still stored (the job that uses it says why it cannot be made)."""
-        from shorts_desktop.core.render.probe import probe, thumbnail
+        """Duration and size of a video, probed once here, before its first byte (they go
+        into its object's metadata); its thumbnail is made while it is sent (`send`). A
+        video ffmpeg cannot read is still stored (the job that uses it says why it cannot
+        be made)."""
+        from shorts_desktop.core.render.probe import probe
 
         try:
             info = probe(path)
         except ShortsError as exc:
             log.info("no media info for %s: %s", path.name, exc)
             return None
-        media: dict[str, object] = {"duration": round(info.duration, 3), "width": info.width,
-                                    "height": info.height}
-        self.scratch_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(suffix=".jpg", dir=self.scratch_dir)
-        os.close(fd)
-        thumb = Path(name)
+        return {"duration": round(info.duration, 3), "width": info.width,
+                "height": info.height}
+
+    def _thumbnail_beside(self, upload: Upload, path: Path) -> threading.Thread | None:
+        """Make a probed video's thumbnail on a thread of its own while its bytes are sent
+        (ffmpeg seeking and decoding a frame takes longer than the probe); it is in the
+        row, and in `upload`, before `send` returns."""
+        if upload.kind != "video" or upload.thumbnail or not (
+            upload.duration and upload.width and upload.height
+        ):
+            return None
+        info = VideoInfo(duration=float(upload.duration), width=int(upload.width),
+                         height=int(upload.height), fps=0.0, has_audio=False)
+        making = threading.Thread(target=self._make_thumbnail, args=(upload, path, info),
+                                  name="shorts-desktop-thumbnail", daemon=True)
+        making.start()
+        return making
+
+    def _make_thumbnail(self, upload: Upload, path: Path, info: VideoInfo) -> None:
+        from shorts_desktop.core.render.probe import thumbnail
+
         try:
-            thumbnail(path, thumb, at=min(1.0, info.duration / 3), width=THUMBNAIL_WIDTH)
-            media["thumbnail"] = thumb.read_bytes()
+            self.scratch_dir.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(suffix=".jpg", dir=self.scratch_dir)
+            os.close(fd)
+            out = Path(name)
+            try:
+                thumbnail(path, out, at=min(1.0, info.duration / 3), width=THUMBNAIL_WIDTH,
+                          info=info)
+                data = out.read_bytes()
+            finally:
+                out.unlink(missing_ok=True)
+            self.rows.update(upload.id, {"thumbnail": data}, while_null="thumbnail")
+            upload.thumbnail = data
         except (ShortsError, OSError) as exc:
             log.info("no thumbnail for %s: %s", path.name, exc)
-        finally:
-            thumb.unlink(missing_ok=True)
-        return media
+        except Exception:  # a thread's error would otherwise vanish; the upload goes on
+            log.exception("the thumbnail of %s could not be made", path.name)
 
     def continue_upload(
         self, upload_id: str, progress: ProgressCallback | None = None,
@@ -324,6 +352,16 @@ class UploadService:
              held: Callable[[], bool] | None = None) -> Upload:
         """Send a recorded upload's bytes and mark it completed once verified; `held` as
         in `Storage.put_file`."""
+        making = self._thumbnail_beside(upload, path)
+        try:
+            return self._send(upload, path, sums, progress, notice, held)
+        finally:
+            if making is not None:
+                making.join()
+
+    def _send(self, upload: Upload, path: Path, sums: files.Digests,
+              progress: ProgressCallback | None, notice: Callable[[str], None] | None,
+              held: Callable[[], bool] | None) -> Upload:
         assert upload.key is not None
         before = sums.stat if sums.stat is not None else _source_state(path)
         try:
