@@ -75,15 +75,23 @@ class Services:
         return results
 
     def warm_up(self) -> None:
-        """Build the storage's clients and engine now (from a worker thread), so the first
-        upload does not parse the S3 model while the window is busy. A problem here is
-        left for the operation that needs the storage to report. A promote or delete a
-        killed run left half done is settled here too (no copying)."""
+        """Build the storage's clients and engine now (from a worker thread), and find
+        ffmpeg (imageio-ffmpeg runs it once to vouch for it), so that the first upload
+        neither parses the S3 model nor waits for that run while the window is busy. A
+        problem here is left for the operation that needs the storage (or ffmpeg) to
+        report. A promote or delete a killed run left half done is settled here too (no
+        copying)."""
+        from shorts_desktop.core.render.ffmpeg import ffmpeg_exe  # not on every start
+
         try:
             self.storage.warm_up()
             self.uploads.recover()
         except ShortsError as exc:
             log.info("storage not ready at start: %s", exc)
+        try:
+            ffmpeg_exe()
+        except ShortsError as exc:
+            log.info("ffmpeg not found at start: %s", exc)
 
     def rebuild_settings(self) -> Settings:
         """The settings as they read now, from the same environment as at start."""

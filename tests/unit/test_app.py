@@ -96,3 +96,37 @@ def test_warm_up_for_puts_builds_the_engine_alone(tmp_path) -> None:
         assert services.storage._client is None  # type: ignore[attr-defined]
         services.storage.warm_up()
         assert services.storage._client is not None  # type: ignore[attr-defined]
+
+
+def test_warm_up_finds_ffmpeg_for_the_first_video(tmp_path, monkeypatch) -> None:
+    """imageio-ffmpeg runs the ffmpeg it finds to vouch for it: at the window's start, not
+    in the first video's upload. Without one the warm-up says nothing; the upload will."""
+    import imageio_ffmpeg
+
+    from shorts_desktop.core.render import ffmpeg as ff
+
+    ff._find_exe.cache_clear()
+    searched: list[str] = []
+    real = imageio_ffmpeg.get_ffmpeg_exe
+
+    def search() -> str:
+        searched.append("searched")
+        return str(real())
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", search)
+    services = build_services({**os.environ}, tmp_path)
+    try:
+        services.warm_up()
+        assert searched == ["searched"]
+        ff.ffmpeg_exe()
+        assert searched == ["searched"]  # the upload's probe finds it found
+        ff._find_exe.cache_clear()
+
+        def gone() -> str:
+            raise RuntimeError("No ffmpeg exe could be found.")
+
+        monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", gone)
+        services.warm_up()  # no exception
+    finally:
+        ff._find_exe.cache_clear()
+        services.close()

@@ -42,3 +42,41 @@ def test_the_storage_is_set_up_while_the_video_is_probed(
     assert cli.main(["upload", "video", str(video), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "completed"
     assert calls == [("shorts-desktop-warm-up", {"for_puts": True})]
+
+
+def test_ffmpeg_is_found_while_the_services_are_built(
+    shorts_home: Path, media: Media, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """imageio-ffmpeg runs the ffmpeg it finds to vouch for it: for a video, on a thread
+    started before the services are built, not in front of the probe; a transcript does
+    without."""
+    import imageio_ffmpeg
+
+    from shorts_desktop.core.render import ffmpeg as ff
+
+    searched: list[str] = []
+    real_search, real_services = imageio_ffmpeg.get_ffmpeg_exe, cli._services
+    searching = threading.Event()
+
+    def search() -> str:
+        searched.append(threading.current_thread().name)
+        searching.set()
+        return str(real_search())
+
+    def services(args: Any) -> Any:
+        if args.what == "video":  # would never come, were the search made after this
+            assert searching.wait(5), "ffmpeg was not looked for beside the services"
+        return real_services(args)
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", search)
+    monkeypatch.setattr(cli, "_services", services)
+    ff._find_exe.cache_clear()
+    try:
+        assert cli.main(["upload", "transcript-file", str(media.transcript())]) == 0
+        assert searched == []
+        assert cli.main(["upload", "video", str(media.mp4("clip.mp4", size=5000))]) == 0
+        assert searched == ["shorts-desktop-ffmpeg"]
+    finally:
+        ff._find_exe.cache_clear()
+    capsys.readouterr()

@@ -60,6 +60,31 @@ def test_missing_ffmpeg_is_one_sentence(monkeypatch: pytest.MonkeyPatch,
         ff.run_ffmpeg(["-version"], cwd=Path.cwd())
 
 
+def test_ffmpeg_is_searched_for_once_by_callers_at_the_same_time(
+    monkeypatch: pytest.MonkeyPatch, fresh_exe_cache: object
+) -> None:
+    """The warm-up and the first probe may ask together: imageio-ffmpeg's search (which
+    runs ffmpeg to vouch for it) is made once, the other caller waits for its answer."""
+    import imageio_ffmpeg
+
+    real = imageio_ffmpeg.get_ffmpeg_exe
+    searches: list[int] = []
+
+    def slow_search() -> str:
+        searches.append(1)
+        time.sleep(0.2)
+        return str(real())
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", slow_search)
+    found: list[str] = []
+    callers = [threading.Thread(target=lambda: found.append(ff.ffmpeg_exe())) for _ in range(3)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(10)
+    assert len(searches) == 1 and len(set(found)) == 1 and len(found) == 3
+
+
 def test_ffmpeg_path_that_is_not_there(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                        fresh_exe_cache: object) -> None:
     import imageio_ffmpeg

@@ -70,10 +70,16 @@ _DECODE_ERRORS = (
 )
 
 
+#: One search at a time: imageio-ffmpeg runs the ffmpeg it finds once to vouch for it,
+#: and a second caller waits for that answer instead of running it again.
+_finding = threading.Lock()
+
+
 def ffmpeg_exe() -> str:
     """The path of the ffmpeg that imageio-ffmpeg ships (or IMAGEIO_FFMPEG_EXE names)."""
     try:
-        return _find_exe()
+        with _finding:
+            return _find_exe()
     except ShortsError:
         raise
     except Exception as exc:  # imageio-ffmpeg raises RuntimeError, or fails to import
