@@ -306,6 +306,18 @@ def test_probe_catches_a_header_with_broken_pictures(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(UserError, match=r"^sniffed\.mp4 does not decode as a video"):
         probe(path)
+    # An upload reads the header alone (no frame decoded): what it says is what it says.
+    info = probe(path, decode=False)
+    assert (info.width, info.height) == (640, 360) and info.duration == pytest.approx(2.0, abs=0.1)
+
+
+@pytest.mark.parametrize("make", [mg.small_clip, mg.rotated_clip, mg.no_audio_clip],
+                         ids=["landscape", "rotated", "silent"])
+def test_probe_of_the_header_alone_says_what_a_decoding_probe_says(
+    tmp_path: Path, make: object
+) -> None:
+    path = make(tmp_path / "clip.mp4")  # type: ignore[operator]
+    assert probe(path, decode=False) == probe(path)
 
 
 def test_probe_without_a_duration_in_the_header(tmp_path: Path) -> None:

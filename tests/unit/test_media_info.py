@@ -48,9 +48,9 @@ def test_the_thumbnail_is_made_while_the_video_is_sent(
         sending.set()
         return real_put(self, *args, **kwargs)
 
-    def counted_probe(path: Path) -> Any:
+    def counted_probe(path: Path, **options: Any) -> Any:
         probes.append(path)
-        return real_probe(path)
+        return real_probe(path, **options)
 
     def thumbnail(*args: Any, **kwargs: Any) -> Path:
         assert sending.wait(10), "the thumbnail was made before the video was sent"

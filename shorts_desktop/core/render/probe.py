@@ -117,23 +117,25 @@ def _decoded_time(path: Path) -> float:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
-def probe(path: Path) -> VideoInfo:
+def probe(path: Path, *, decode: bool = True) -> VideoInfo:
     """Duration, displayed size, fps and streams; UserError when it is not a usable video.
 
     Decodes the first frame too, so a file that only looks like an MP4 is caught here
-    and not halfway through a render.
+    and not halfway through a render; `decode=False` reads the container's header alone
+    (a 1080p frame's decoding costs more than the rest), for an upload, which stores a
+    video whatever it holds.
     """
     name = path.name
     if not path.is_file():
         raise UserError(f"{name} was not found.")
-    code, text = capture(["-i", _arg(path), "-map", "0:v:0?", "-frames:v", "1", "-stats",
-                          "-f", "null", "-"])
+    frame = ["-map", "0:v:0?", "-frames:v", "1", "-stats", "-f", "null", "-"] if decode else []
+    code, text = capture(["-i", _arg(path), *frame])
     head = _parse_header(text)
     if not head.opened:
         raise UserError(f"{name} does not decode as a video ({_reason(text, path)}).")
     if not head.video:
         raise UserError(f"{name} has no video stream.")
-    if code != 0 or _decoded_frames(text) < 1:
+    if decode and (code != 0 or _decoded_frames(text) < 1):
         raise UserError(f"{name} does not decode as a video ({_reason(text, path)}).")
     size = _SIZE.search(head.video)
     if size is None:

@@ -248,14 +248,14 @@ class UploadService:
         return upload, sums
 
     def _media(self, path: Path) -> dict[str, object] | None:
-        """Duration and size of a video, probed once here, before its first byte (they go
-        into its object's metadata); its thumbnail is made while it is sent (`send`). A
-        video ffmpeg cannot read is still stored (the job that uses it says why it cannot
-        be made)."""
+        """Duration and size of a video, from its header, read once here before its first
+        byte (they go into its object's metadata); its thumbnail is made while it is sent
+        (`send`). A video ffmpeg cannot read is still stored (the job that uses it says why
+        it cannot be made)."""
         from shorts_desktop.core.render.probe import probe
 
         try:
-            info = probe(path)
+            info = probe(path, decode=False)
         except ShortsError as exc:
             log.info("no media info for %s: %s", path.name, exc)
             return None
