@@ -15,8 +15,9 @@ diagnosis, not what anyone gets). Inside each `app` run the drop itself is timed
 (files given to the queue → last one stored, storage warmed up first as the window does
 when it opens): the row "app, drop on an open window", what a creator waits for after a
 drop; the peers, command-line programs, always pay their start. Workloads: A 1 x 1 GiB
-video (an MP4 header, then random bytes), B 200 x 1 MiB and C 2,000 x 8 KiB transcripts
-(random text), times --scale. Servers: moto's server over HTTP, and
+video (a 4-second 1080p H.264 clip, which the app probes and makes a thumbnail of as of
+any video, then an MP4 `free` box of random bytes up to the size), B 200 x 1 MiB and C
+2,000 x 8 KiB transcripts (random text), times --scale. Servers: moto's server over HTTP, and
 ../shared/bench/sink_s3.py over HTTP and HTTPS (skipped when absent); `local` is no server
 but the local library (no bucket set: `app` and `cli` copy into the library folder, with
 `cp -r` and `rclone copy` between two folders of the same disk as the peers). Every client runs
@@ -219,6 +220,41 @@ def _content(size: int, video: bool, first: bool) -> bytes:
     return b"\n".join(text[i:i + 79] for i in range(0, len(text), 80))[:size].ljust(size, b"\n")
 
 
+def real_clip(root: Path) -> bytes:
+    """A 4-second 1080p H.264/AAC MP4 (moov first), from the ffmpeg the app ships."""
+    import imageio_ffmpeg
+
+    out = root / "clip.mp4"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4",
+         "-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-c:a", "aac",
+         "-movflags", "+faststart", "-shortest", str(out)], check=True)
+    data = out.read_bytes()
+    out.unlink()
+    return data
+
+
+def write_video(path: Path, size: int, clip: bytes, sha: Any, md5: Any) -> None:
+    """`clip`, then a `free` box (which players and ffmpeg skip) filling up to `size`; a
+    bare MP4 header and random bytes at a scale too small for the clip."""
+    if size >= len(clip) + 8:
+        block = clip + (size - len(clip)).to_bytes(4, "big") + b"free"
+    else:
+        block = _content(size, video=True, first=True)
+    left = size
+    with path.open("wb") as f:
+        while True:
+            sha.update(block)
+            md5.update(block)
+            f.write(block)
+            left -= len(block)
+            if not left:
+                return
+            block = os.urandom(min(left, 8 * MIB))
+
+
 def make_workloads(root: Path, scale: float, only: str) -> dict[str, Path]:
     specs = {"A": (1, int(1024 * MIB * scale)), "B": (max(1, int(200 * scale)), MIB),
              "C": (max(1, int(2000 * scale)), 8 * 1024)}
@@ -230,9 +266,14 @@ def make_workloads(root: Path, scale: float, only: str) -> dict[str, Path]:
         d.mkdir()
         sums: dict[str, tuple[str, str]] = {}
         video = name == "A"
+        clip = real_clip(root) if video else b""
         for i in range(count):
             sha, md5 = hashlib.sha256(), hashlib.md5()
             file_name = f"f{i:05d}.mp4" if video else f"f{i:05d}.txt"
+            if video:
+                write_video(d / file_name, size, clip, sha, md5)
+                sums[file_name] = (sha.hexdigest(), md5.hexdigest())
+                continue
             with (d / file_name).open("wb") as f:
                 left = size
                 while left:
