@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,22 +77,16 @@ class Services:
 
     def warm_up(self) -> None:
         """Build the storage's clients and engine now (from a worker thread), and find
-        ffmpeg (imageio-ffmpeg runs it once to vouch for it), so that the first upload
-        neither parses the S3 model nor waits for that run while the window is busy. A
-        problem here is left for the operation that needs the storage (or ffmpeg) to
-        report. A promote or delete a killed run left half done is settled here too (no
-        copying)."""
-        from shorts_desktop.core.render.ffmpeg import ffmpeg_exe  # not on every start
-
+        ffmpeg beside them (`find_ffmpeg_ahead`), so that the first upload does not parse
+        the S3 model while the window is busy. A problem here is left for the operation
+        that needs the storage to report. A promote or delete a killed run left half done
+        is settled here too (no copying)."""
+        find_ffmpeg_ahead()
         try:
             self.storage.warm_up()
             self.uploads.recover()
         except ShortsError as exc:
             log.info("storage not ready at start: %s", exc)
-        try:
-            ffmpeg_exe()
-        except ShortsError as exc:
-            log.info("ffmpeg not found at start: %s", exc)
 
     def rebuild_settings(self) -> Settings:
         """The settings as they read now, from the same environment as at start."""
@@ -127,6 +122,22 @@ class Services:
 
 #: How much less urgent an interactive app's worker threads are than its window.
 INTERACTIVE_THREAD_NICE = 10
+
+
+def find_ffmpeg_ahead() -> None:
+    """Find ffmpeg on a thread of its own: imageio-ffmpeg vouches for the ffmpeg it finds
+    by running it once (a wait in which the GIL is free), which the first video's probe
+    then does not wait for. A missing ffmpeg is left for that probe to say."""
+
+    def find() -> None:
+        from shorts_desktop.core.render.ffmpeg import ffmpeg_exe  # not on every start
+
+        try:
+            ffmpeg_exe()
+        except ShortsError as exc:
+            log.info("ffmpeg not found ahead: %s", exc)
+
+    threading.Thread(target=find, daemon=True, name="shorts-desktop-ffmpeg").start()
 
 
 def build_storage(settings: Settings, credentials: ResolvedCredentials, paths: AppPaths,

@@ -177,8 +177,10 @@ def _services(args: argparse.Namespace) -> Any:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    if args.what == "video":  # the video's probe needs it first
-        _ahead("ffmpeg", _find_ffmpeg)
+    if args.what == "video":  # the video's probe needs it first: found while the services
+        from shorts_desktop.app import find_ffmpeg_ahead  # are built
+
+        find_ffmpeg_ahead()
     svc = _services(args)
     is_temp = not args.permanent
     if args.what == "transcript-text":
@@ -262,30 +264,16 @@ def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
 def _warm_up_sending(svc: Any) -> None:
     """Build the storage's sending side (S3: botocore's client and the engine, ~0.15 s) on
     a thread while this one checks the files and probes a video (ffprobe: a wait in which
-    the GIL is free)."""
-    _ahead("warm-up", lambda: svc.storage.warm_up(for_puts=True))
-
-
-def _find_ffmpeg() -> None:
-    """imageio-ffmpeg vouches for the ffmpeg it finds by running it once: a wait (the GIL
-    free) that overlaps the building of the services instead of preceding the probe."""
-    from shorts_desktop.core.render.ffmpeg import ffmpeg_exe
-
-    ffmpeg_exe()
-
-
-def _ahead(what: str, work: Callable[[], object]) -> None:
-    """Do `work` on a thread while this one goes on; a problem is left for the step that
-    needs it to say."""
+    the GIL is free). A problem is left for the upload to say."""
     import threading
 
-    def run() -> None:
+    def warm() -> None:
         try:
-            work()
+            svc.storage.warm_up(for_puts=True)
         except Exception:
-            log.debug("%s could not be done ahead", what, exc_info=True)
+            log.debug("the storage could not be set up ahead", exc_info=True)
 
-    threading.Thread(target=run, daemon=True, name=f"shorts-desktop-{what}").start()
+    threading.Thread(target=warm, daemon=True, name="shorts-desktop-warm-up").start()
 
 
 def _send_through_queue(svc: Any, files: Sequence[Any], kind: str, is_temp: bool,

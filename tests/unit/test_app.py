@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,7 +118,10 @@ def test_warm_up_finds_ffmpeg_for_the_first_video(tmp_path, monkeypatch) -> None
     monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", search)
     services = build_services({**os.environ}, tmp_path)
     try:
-        services.warm_up()
+        services.warm_up()  # on a thread of its own, beside the storage's set-up
+        deadline = time.monotonic() + 10
+        while not searched and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert searched == ["searched"]
         ff.ffmpeg_exe()
         assert searched == ["searched"]  # the upload's probe finds it found
@@ -126,7 +131,10 @@ def test_warm_up_finds_ffmpeg_for_the_first_video(tmp_path, monkeypatch) -> None
             raise RuntimeError("No ffmpeg exe could be found.")
 
         monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", gone)
-        services.warm_up()  # no exception
+        services.warm_up()  # no exception, here or on its thread
+        for thread in threading.enumerate():
+            if thread.name == "shorts-desktop-ffmpeg":
+                thread.join(10)
     finally:
         ff._find_exe.cache_clear()
         services.close()
