@@ -320,6 +320,31 @@ def test_probe_of_the_header_alone_says_what_a_decoding_probe_says(
     assert probe(path, decode=False) == probe(path)
 
 
+def test_a_single_frame_is_decoded_on_one_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe's frame and a thumbnail's: ffmpeg's frame threads (one per core) would
+    cost more to start than they save on one picture."""
+    from shorts_desktop.core.render import probe as probe_module
+
+    clip = mg.small_clip(tmp_path / "clip.mp4")
+    commands: list[list[str]] = []
+    real_capture = probe_module.capture
+
+    def capture(args: list[str], **options: object) -> tuple[int, str]:
+        commands.append(list(args))
+        return real_capture(args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(probe_module, "capture", capture)
+    info = probe(clip)
+    thumbnail(clip, tmp_path / "t.jpg", at=0.5, info=info)
+    probe_module.thumbnail_of_stored(str(clip), "clip.mp4", tmp_path / "s.jpg", at=0.5)
+    assert len(commands) == 3
+    for args in commands:
+        before_input = args[:args.index("-i")]
+        assert before_input[before_input.index("-threads") + 1] == "1"
+
+
 def test_probe_without_a_duration_in_the_header(tmp_path: Path) -> None:
     # Matroska written to a pipe has no duration: probe times it by decoding.
     data = mg.ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=1.6", "-c:v", "libx264",

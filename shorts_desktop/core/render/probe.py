@@ -117,6 +117,11 @@ def _decoded_time(path: Path) -> float:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
+#: Input options for decoding one frame: ffmpeg's frame threads (one per core) cost more to
+#: start than they save on a single picture.
+ONE_FRAME = ("-threads", "1")
+
+
 def probe(path: Path, *, decode: bool = True) -> VideoInfo:
     """Duration, displayed size, fps and streams; UserError when it is not a usable video.
 
@@ -129,7 +134,7 @@ def probe(path: Path, *, decode: bool = True) -> VideoInfo:
     if not path.is_file():
         raise UserError(f"{name} was not found.")
     frame = ["-map", "0:v:0?", "-frames:v", "1", "-stats", "-f", "null", "-"] if decode else []
-    code, text = capture(["-i", _arg(path), *frame])
+    code, text = capture([*(ONE_FRAME if decode else []), "-i", _arg(path), *frame])
     head = _parse_header(text)
     if not head.opened:
         raise UserError(f"{name} does not decode as a video ({_reason(text, path)}).")
@@ -177,7 +182,7 @@ def thumbnail(path: Path, out: Path, *, at: float, width: int = 320,
     for when in (min(max(at, 0.0), last), 0.0):
         out.unlink(missing_ok=True)
         code, text = capture([
-            "-ss", f"{when:.3f}", "-i", _arg(path), "-map", "0:v:0", "-frames:v", "1",
+            *ONE_FRAME, "-ss", f"{when:.3f}", "-i", _arg(path), "-map", "0:v:0", "-frames:v", "1",
             "-vf", f"scale={width}:{height},setsar=1", "-q:v", "3", "-update", "1",
             "-y", _arg(out),
         ])
@@ -201,7 +206,8 @@ def thumbnail_of_stored(source: str, name: str, out: Path, *, at: float,
     for when in (max(at, 0.0), 0.0):
         out.unlink(missing_ok=True)
         code, _text = capture([
-            *network, "-ss", f"{when:.3f}", "-i", source if remote else os.path.abspath(source),
+            *network, *ONE_FRAME, "-ss", f"{when:.3f}", "-i",
+            source if remote else os.path.abspath(source),
             "-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={width}:-2,setsar=1",
             "-q:v", "3", "-update", "1", "-y", _arg(out),
         ], timeout=90.0)
