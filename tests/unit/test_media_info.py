@@ -17,6 +17,12 @@ from tests import media_gen
 from tests.unit.conftest import Env, Media
 
 
+def wide_clip(media: Media, duration: float = 1.0) -> Path:
+    """A real 640x360 video, wide.mp4, in the media folder."""
+    media.folder.mkdir(parents=True, exist_ok=True)
+    return media_gen.small_clip(media.folder / "wide.mp4", duration=duration)
+
+
 def test_a_real_video_is_probed_once_at_upload(env: Env, media: Media) -> None:
     media.folder.mkdir(parents=True, exist_ok=True)
     clip = media_gen.portrait_clip(media.folder / "phone.mp4", duration=1.5)
@@ -37,8 +43,7 @@ def test_the_thumbnail_is_made_while_the_video_is_sent(
     """The probe (its answers go into the object's metadata) comes before the first byte;
     the thumbnail (ffmpeg seeking and decoding a frame) is made beside the sending, from
     that one probe, and is in the row when the upload ends."""
-    media.folder.mkdir(parents=True, exist_ok=True)
-    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.5)
+    clip = wide_clip(media, duration=1.5)
     sending = threading.Event()
     probes: list[Path] = []
     storage_type = type(env.storage)
@@ -69,8 +74,7 @@ def test_the_thumbnail_is_made_while_the_video_is_sent(
 def test_a_thumbnail_that_cannot_be_made_leaves_the_upload_alone(
     env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    media.folder.mkdir(parents=True, exist_ok=True)
-    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+    clip = wide_clip(media)
 
     def no_thumbnail(path: Path, *args: Any, **kwargs: Any) -> Path:
         raise ShortsError(f"No thumbnail could be made from {path.name}.")
@@ -84,8 +88,7 @@ def test_a_thumbnail_that_cannot_be_made_leaves_the_upload_alone(
 def test_a_failed_send_ends_only_once_its_thumbnail_is_made(
     env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    media.folder.mkdir(parents=True, exist_ok=True)
-    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+    clip = wide_clip(media)
 
     def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise StorageError("The bucket refused the file.")
@@ -114,8 +117,7 @@ def test_transcripts_have_no_media_info(env: Env, media: Media) -> None:
 
 
 def test_sync_restores_duration_and_size(s3_env: Env, media: Media) -> None:
-    media.folder.mkdir(parents=True, exist_ok=True)
-    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+    clip = wide_clip(media)
     upload = s3_env.uploads.upload_file(clip, "video")
     promoted, _ = s3_env.uploads.promote(upload.id)  # a permanent copy keeps them too
     Upload.delete().where(Upload.id == upload.id).execute()  # a lost database
@@ -130,8 +132,7 @@ def test_sync_restores_duration_and_size(s3_env: Env, media: Media) -> None:
 def test_the_list_can_leave_the_pictures_out_and_read_them_apart(
     local_env: Env, media: Media
 ) -> None:
-    media.folder.mkdir(parents=True, exist_ok=True)
-    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+    clip = wide_clip(media)
     video = local_env.uploads.upload_file(clip, "video")
     text = local_env.uploads.upload_file(media.transcript(), "transcript")
     rows = {u.id: u for u in local_env.uploads.list(thumbnails=False)}
@@ -144,8 +145,7 @@ def test_the_list_can_leave_the_pictures_out_and_read_them_apart(
 def test_a_video_rebuilt_by_sync_gets_its_thumbnail_made_from_storage(
     local_env: Env, media: Media
 ) -> None:
-    media.folder.mkdir(parents=True, exist_ok=True)
-    clip = media_gen.small_clip(media.folder / "wide.mp4", duration=1.0)
+    clip = wide_clip(media)
     upload = local_env.uploads.upload_file(clip, "video")
     text = local_env.uploads.upload_file(media.transcript(), "transcript")
     Upload.delete().where(Upload.id == upload.id).execute()  # a lost database
