@@ -390,6 +390,40 @@ def test_hidden_panels_reload_when_shown_not_for_every_upload(
     assert len(reloads) > shown
 
 
+def test_a_videos_thumbnail_made_while_it_is_sent_reaches_the_library(
+    main_window: MainWindow, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The picture is stored while the bytes are still on their way: the queue says so, the
+    panel tells the window (coalesced, as for completions) and the library, on screen,
+    shows the picture of the row that is still uploading."""
+    import threading
+
+    from shorts_desktop.core.services.uploads import UploadService
+    from tests import media_gen
+
+    library = library_panel(main_window)
+    panel = uploads_panel(main_window)
+    main_window.show_panel("library")
+    clip = media_gen.small_clip(tmp_path / "long take.mp4", duration=1.0)
+    release = threading.Event()
+    real_send = UploadService._send
+
+    def held_send(self: UploadService, *args: Any) -> Any:
+        assert release.wait(WAIT / 1000), "the picture never reached the library"
+        return real_send(self, *args)
+
+    monkeypatch.setattr(UploadService, "_send", held_send)  # the bytes wait; the picture not
+    try:
+        with qtbot.waitSignal(panel.uploads_changed, timeout=WAIT):
+            panel.add_paths([clip])
+        qtbot.waitUntil(lambda: library.model.rowCount() == 1
+                        and bool(library.model.row_dict(0).get("has_thumbnail")), timeout=WAIT)
+        assert library.model.row_dict(0)["status"] == "uploading"
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: states(panel) == {"long take.mp4": "completed"}, timeout=WAIT)
+
+
 def test_the_window_sets_up_its_storage_in_the_background(s3_main_window: MainWindow,
                                                          qtbot: Any) -> None:
     import gc

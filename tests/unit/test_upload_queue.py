@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -13,7 +14,8 @@ import peewee
 import pytest
 
 from shorts_desktop.core.db.models import Upload
-from shorts_desktop.core.services.upload_queue import QueueItem, UploadQueue
+from shorts_desktop.core.services.upload_queue import QueueEvent, QueueItem, UploadQueue
+from tests import media_gen
 
 if TYPE_CHECKING:
     from conftest import Env, Media
@@ -67,6 +69,28 @@ def start_slow_upload(queue: UploadQueue, path: Path, rate: int) -> QueueItem:
     item = queue.add_file(path, "video")
     wait_until(queue, lambda: sending(queue, path.name))
     return item
+
+
+def test_a_videos_thumbnail_is_news_while_it_is_still_being_sent(
+    s3_env: Env, media: Media, make_queue: Callable[[Env], UploadQueue]
+) -> None:
+    """The picture is made beside the sending, stored at once and told as a `thumbnail`
+    event (the window's library reloads on it), long before the upload ends."""
+    queue = make_queue(s3_env)
+    media.folder.mkdir(parents=True, exist_ok=True)
+    clip = media_gen.small_clip(media.folder / "long take.mp4", duration=1.0)
+    with clip.open("ab") as f:  # a free box (skipped by players) makes it slow to send
+        f.write((8 + 6 * MIB).to_bytes(4, "big") + b"free" + os.urandom(6 * MIB))
+    events: list[QueueEvent] = []
+    queue.subscribe(events.append)
+    start_slow_upload(queue, clip, 1 * MIB)
+    wait_until(queue, lambda: any(e.kind == "thumbnail" for e in events))
+    row = Upload.get_by_id(by_name(queue, clip.name).upload_id)
+    assert row.status == "uploading" and bytes(row.thumbnail)[:2] == b"\xff\xd8"
+    assert by_name(queue, clip.name).state == "uploading"
+    s3_env.storage.transfers.set_bandwidth_limit(0)
+    wait_until(queue, lambda: states(queue)[clip.name] == "completed")
+    assert [e.kind for e in events].count("thumbnail") == 1
 
 
 def test_paused_uploads_give_their_threads_back(

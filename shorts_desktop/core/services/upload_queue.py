@@ -83,7 +83,9 @@ def _changed(item: QueueItem, changes: dict[str, Any]) -> QueueItem:
 
 @dataclass(frozen=True)
 class QueueEvent:
-    kind: str  # added, state, progress, finished (the whole queue went idle)
+    # added, state, progress, thumbnail (a video's picture is stored while it is sent),
+    # finished (the whole queue went idle)
+    kind: str
     item: QueueItem | None = None
 
 
@@ -464,8 +466,9 @@ class UploadQueue:
                 try:
                     progress = self._progress(
                         item_id, item.size, resumes and (resumed or item.bytes_done > 0))
-                    row = self.uploads.send(upload, path, sums, progress,
-                                            held=lambda: not control.running.is_set())
+                    row = self.uploads.send(
+                        upload, path, sums, progress, held=lambda: not control.running.is_set(),
+                        thumbnail_made=functools.partial(self._thumbnail_made, item_id))
                     break
                 except TransferPaused:
                     resumed = True  # let go below, or resumed while it stopped
@@ -545,6 +548,13 @@ class UploadQueue:
         for item_id in regular:
             self._to_worker(item_id)
         return jobs
+
+    def _thumbnail_made(self, item_id: int) -> None:
+        """A video's picture is in its row, made while its bytes are sent (on the thumbnail's
+        thread): news for the window's library."""
+        item = self._items.get(item_id)
+        if item is not None:
+            self._emit(QueueEvent("thumbnail", item))
 
     def _lane_done(self, item_id: int, job: LaneJob, reason: BaseException | None) -> None:
         """The lane stored the item, or gave it back (`reason`): a worker then sends it as

@@ -262,22 +262,25 @@ class UploadService:
         return {"duration": round(info.duration, 3), "width": info.width,
                 "height": info.height}
 
-    def _thumbnail_beside(self, upload: Upload, path: Path) -> threading.Thread | None:
+    def _thumbnail_beside(self, upload: Upload, path: Path,
+                          made: Callable[[], None] | None) -> threading.Thread | None:
         """Make a probed video's thumbnail on a thread of its own while its bytes are sent
         (ffmpeg seeking and decoding a frame takes longer than the probe); it is in the
-        row, and in `upload`, before `send` returns."""
+        row, and in `upload`, before `send` returns, and `made()` is told once it is in
+        the row (the window's library shows it then, not only when the upload ends)."""
         if upload.kind != "video" or upload.thumbnail or not (
             upload.duration and upload.width and upload.height
         ):
             return None
         info = VideoInfo(duration=float(upload.duration), width=int(upload.width),
                          height=int(upload.height), fps=0.0, has_audio=False)
-        making = threading.Thread(target=self._make_thumbnail, args=(upload, path, info),
+        making = threading.Thread(target=self._make_thumbnail, args=(upload, path, info, made),
                                   name="shorts-desktop-thumbnail", daemon=True)
         making.start()
         return making
 
-    def _make_thumbnail(self, upload: Upload, path: Path, info: VideoInfo) -> None:
+    def _make_thumbnail(self, upload: Upload, path: Path, info: VideoInfo,
+                        made: Callable[[], None] | None) -> None:
         from shorts_desktop.core.render.probe import thumbnail
 
         try:
@@ -291,12 +294,16 @@ class UploadService:
                 data = out.read_bytes()
             finally:
                 out.unlink(missing_ok=True)
-            self.rows.update(upload.id, {"thumbnail": data}, while_null="thumbnail")
+            stored = self.rows.update(upload.id, {"thumbnail": data}, while_null="thumbnail")
             upload.thumbnail = data
         except (ShortsError, OSError) as exc:
             log.info("no thumbnail for %s: %s", path.name, exc)
+            return
         except Exception:  # a thread's error would otherwise vanish; the upload goes on
             log.exception("the thumbnail of %s could not be made", path.name)
+            return
+        if stored and made is not None:
+            made()
 
     def continue_upload(
         self, upload_id: str, progress: ProgressCallback | None = None,
@@ -349,10 +356,11 @@ class UploadService:
     def send(self, upload: Upload, path: Path, sums: files.Digests,
              progress: ProgressCallback | None = None,
              notice: Callable[[str], None] | None = None,
-             held: Callable[[], bool] | None = None) -> Upload:
+             held: Callable[[], bool] | None = None,
+             thumbnail_made: Callable[[], None] | None = None) -> Upload:
         """Send a recorded upload's bytes and mark it completed once verified; `held` as
-        in `Storage.put_file`."""
-        making = self._thumbnail_beside(upload, path)
+        in `Storage.put_file`; `thumbnail_made` as `made` in `_thumbnail_beside`."""
+        making = self._thumbnail_beside(upload, path, thumbnail_made)
         try:
             return self._send(upload, path, sums, progress, notice, held)
         finally:

@@ -453,6 +453,10 @@ class UploadsPanel(Panel):
             return
         if event.kind == "finished":
             self._pending_finished = True
+        elif event.kind == "thumbnail":  # the library may show it: it reloads, unhurried
+            if not self._changed_timer.isActive():
+                self._changed_timer.start()
+            return
         elif event.item is not None:
             if event.kind == "added" and event.item.state in FINISHED:
                 self._arrived_finished.add(event.item.item_id)
