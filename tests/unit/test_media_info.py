@@ -111,6 +111,21 @@ def test_a_file_ffmpeg_cannot_read_is_still_stored_without_media_info(
     assert "duration" not in env.storage.head(upload.key).metadata
 
 
+def test_a_video_whose_pictures_do_not_decode_keeps_what_its_header_says(
+    env: Env, media: Media
+) -> None:
+    """The upload reads the header alone: its duration and size are kept (a job's probe,
+    which decodes, still refuses the file); no picture can be made of it."""
+    clip = wide_clip(media)
+    data = bytearray(clip.read_bytes())
+    start = data.find(b"mdat") + 4
+    data[start:] = bytes(b ^ 0x5A for b in data[start:])
+    clip.write_bytes(bytes(data))
+    upload = env.uploads.upload_file(clip, "video")
+    assert upload.status == "completed" and upload.thumbnail is None
+    assert (upload.width, upload.height) == (640, 360) and upload.duration is not None
+
+
 def test_transcripts_have_no_media_info(env: Env, media: Media) -> None:
     upload = env.uploads.upload_file(media.transcript(), "transcript")
     assert upload.duration is None and "width" not in env.storage.head(upload.key).metadata
