@@ -30,12 +30,6 @@ them."""
 CRC_MODES = frozenset({"crc32", "crc32c"})
 
 
-def _crc(data: bytes | memoryview, mode: str) -> bytes:
-    if mode == "crc32c":
-        return crc32c.crc32c(data).to_bytes(4, "big")
-    return (zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big")
-
-
 def part_size_for(size: int, preferred: int = DEFAULT_PART_SIZE) -> int:
     """The part size for a file of `size` bytes: >= preferred, <= 10,000 parts, MiB-aligned."""
     if size > MAX_OBJECT_SIZE:
@@ -121,8 +115,8 @@ def multipart_etag(part_md5s: list[bytes]) -> str:
 def composite_checksum(mode: str, part_checksums: list[str]) -> str:
     """S3's COMPOSITE checksum of a multipart object: checksum of the raw part checksums."""
     raw = b"".join(base64.b64decode(c) for c in part_checksums)
-    value = _crc(raw, mode) if mode in CRC_MODES else hashlib.sha256(raw).digest()
-    return f"{base64.b64encode(value).decode('ascii')}-{len(part_checksums)}"
+    digest = digest_part(raw, mode if mode in CRC_MODES else "sha256")
+    return f"{digest.extra}-{len(part_checksums)}"
 
 
 def looks_like_md5_etag(etag: str) -> bool:
