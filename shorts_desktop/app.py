@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +80,8 @@ class Services:
         the S3 model while the window is busy. A problem here is left for the operation
         that needs the storage to report. A promote or delete a killed run left half done
         is settled here too (no copying)."""
+        from shorts_desktop.core.render.ffmpeg import find_ffmpeg_ahead  # not on every start
+
         find_ffmpeg_ahead()
         try:
             self.storage.warm_up()
@@ -122,22 +123,6 @@ class Services:
 
 #: How much less urgent an interactive app's worker threads are than its window.
 INTERACTIVE_THREAD_NICE = 10
-
-
-def find_ffmpeg_ahead() -> None:
-    """Find ffmpeg on a thread of its own: imageio-ffmpeg vouches for the ffmpeg it finds
-    by running it once (a wait in which the GIL is free), which the first video's probe
-    then does not wait for. A missing ffmpeg is left for that probe to say."""
-
-    def find() -> None:
-        from shorts_desktop.core.render.ffmpeg import ffmpeg_exe  # not on every start
-
-        try:
-            ffmpeg_exe()
-        except ShortsError as exc:
-            log.info("ffmpeg not found ahead: %s", exc)
-
-    threading.Thread(target=find, daemon=True, name="shorts-desktop-ffmpeg").start()
 
 
 def build_storage(settings: Settings, credentials: ResolvedCredentials, paths: AppPaths,

@@ -178,7 +178,7 @@ def _services(args: argparse.Namespace) -> Any:
 
 def cmd_upload(args: argparse.Namespace) -> int:
     if args.what == "video":  # the video's probe needs it first: found while the services
-        from shorts_desktop.app import find_ffmpeg_ahead  # are built
+        from shorts_desktop.core.render.ffmpeg import find_ffmpeg_ahead  # are built
 
         find_ffmpeg_ahead()
     svc = _services(args)

@@ -86,6 +86,20 @@ def ffmpeg_exe() -> str:
         raise ShortsError(_MISSING) from exc
 
 
+def find_ffmpeg_ahead() -> None:
+    """Find ffmpeg on a thread of its own: imageio-ffmpeg vouches for the ffmpeg it finds
+    by running it once (a wait in which the GIL is free), which the first video's probe
+    then does not wait for. A missing ffmpeg is left for that probe to say."""
+
+    def find() -> None:
+        try:
+            ffmpeg_exe()
+        except ShortsError as exc:
+            _log.info("ffmpeg not found ahead: %s", exc)
+
+    threading.Thread(target=find, daemon=True, name="shorts-desktop-ffmpeg").start()
+
+
 @functools.cache
 def _find_exe() -> str:
     import imageio_ffmpeg  # imported when first needed, so importing this module costs nothing
