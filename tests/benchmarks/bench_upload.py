@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -236,23 +237,23 @@ def real_clip(root: Path) -> bytes:
     return data
 
 
-def write_video(path: Path, size: int, clip: bytes, sha: Any, md5: Any) -> None:
-    """`clip`, then a `free` box (which players and ffmpeg skip) filling up to `size`; a
-    bare MP4 header and random bytes at a scale too small for the clip."""
-    if size >= len(clip) + 8:
-        block = clip + (size - len(clip)).to_bytes(4, "big") + b"free"
-    else:
-        block = _content(size, video=True, first=True)
+def _blocks(size: int, video: bool, clip: bytes) -> Iterator[bytes]:
+    """A workload file's bytes, 8 MiB at a time: for a video the real `clip`, then a
+    `free` box (which players and ffmpeg skip) filling up to `size`; else, or at a scale
+    too small for the clip, `_content`."""
     left = size
-    with path.open("wb") as f:
-        while True:
-            sha.update(block)
-            md5.update(block)
-            f.write(block)
-            left -= len(block)
-            if not left:
-                return
-            block = os.urandom(min(left, 8 * MIB))
+    if video and size >= len(clip) + 8:
+        head = clip + (size - len(clip)).to_bytes(4, "big") + b"free"
+        yield head
+        left -= len(head)
+        while left:
+            yield os.urandom(min(left, 8 * MIB))
+            left -= min(left, 8 * MIB)
+        return
+    while left:
+        block = _content(min(left, 8 * MIB), video, first=left == size)
+        yield block
+        left -= len(block)
 
 
 def make_workloads(root: Path, scale: float, only: str) -> dict[str, Path]:
@@ -270,18 +271,11 @@ def make_workloads(root: Path, scale: float, only: str) -> dict[str, Path]:
         for i in range(count):
             sha, md5 = hashlib.sha256(), hashlib.md5()
             file_name = f"f{i:05d}.mp4" if video else f"f{i:05d}.txt"
-            if video:
-                write_video(d / file_name, size, clip, sha, md5)
-                sums[file_name] = (sha.hexdigest(), md5.hexdigest())
-                continue
             with (d / file_name).open("wb") as f:
-                left = size
-                while left:
-                    block = _content(min(left, 8 * MIB), video, first=left == size)
+                for block in _blocks(size, video, clip):
                     sha.update(block)
                     md5.update(block)
                     f.write(block)
-                    left -= len(block)
             sums[file_name] = (sha.hexdigest(), md5.hexdigest())
         (root / f"{name}.sums.json").write_text(json.dumps(sums))  # not in the uploaded dir
         out[name] = d
