@@ -181,7 +181,14 @@ def cmd_upload(args: argparse.Namespace) -> int:
         from shorts_desktop.core.render.ffmpeg import find_ffmpeg_ahead  # are built
 
         find_ffmpeg_ahead()
+    ahead = None
+    if args.what != "transcript-text":  # hashed while the app's modules load and check them
+        from shorts_desktop.core.services.hash_ahead import HashAhead
+
+        ahead = HashAhead([Path(p) for p in args.paths])
     svc = _services(args)
+    if ahead is not None:
+        svc.uploads.hash_ahead(ahead)
     is_temp = not args.permanent
     if args.what == "transcript-text":
         if args.text is not None and args.stdin:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from pathlib import Path
@@ -80,3 +81,48 @@ def test_ffmpeg_is_found_while_the_services_are_built(
     finally:
         ff._find_exe.cache_clear()
     capsys.readouterr()
+
+
+def test_the_files_named_are_hashed_while_the_services_are_built(
+    shorts_home: Path, media: Media, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`upload` starts hashing its files before it builds the services (the seconds' tenths
+    in which the app's modules load on one core), and the sends take those hashes."""
+    from shorts_desktop.core.services.hash_ahead import HashAhead
+
+    events: list[str] = []
+    real_init, real_claim, real_services = HashAhead.__init__, HashAhead.claim, cli._services
+
+    def init(self: HashAhead, paths: Any, **options: Any) -> None:
+        events.append("hashing")
+        real_init(self, paths, **options)
+        self.join(10)  # all hashed before the sends ask
+
+    def claim(self: HashAhead, path: Any, size: int, mtime_ns: int) -> Any:
+        head = real_claim(self, path, size, mtime_ns)
+        events.append(f"{Path(path).name} {'whole' if head and head.whole else head}")
+        return head
+
+    built: list[Any] = []
+
+    def services(args: Any) -> Any:
+        events.append("services")
+        built.append(real_services(args))
+        return built[-1]
+
+    monkeypatch.setattr(HashAhead, "__init__", init)
+    monkeypatch.setattr(HashAhead, "claim", claim)
+    monkeypatch.setattr(cli, "_services", services)
+    first, second = media.transcript("a.txt"), media.transcript("b.srt")
+    try:
+        assert cli.main(["upload", "transcript-file", str(first), str(second), "--json"]) == 0
+    finally:
+        for svc in built:  # the command leaves its queue's threads to the process's end
+            svc.close()
+    rows = json.loads(capsys.readouterr().out)
+    assert events[:2] == ["hashing", "services"]
+    assert sorted(events[2:]) == ["a.txt whole", "b.srt whole"]
+    for row, path in zip(sorted(rows, key=lambda r: r["original_name"]), (first, second),
+                         strict=True):
+        assert row["checksum"] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -238,3 +238,35 @@ def test_a_file_the_duplicate_check_hashed_is_not_hashed_again_when_sent(
         for name in rows}
     assert meta["second.mp4"].get("sha256") == rows["second.mp4"]["checksum"]  # type: ignore[index]
     assert "sha256" not in meta["third.mp4"]  # hashed in the read that sent it, after
+
+
+def test_a_drop_is_hashed_ahead_while_it_is_checked_and_sent(
+    s3_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """queue_paths starts hashing the drop (last file first) before its checks; every
+    send asks that hashing for its file, and each stores the file's own SHA-256."""
+    import hashlib
+
+    from shorts_desktop.core.services.hash_ahead import HashAhead
+
+    asked: list[str] = []
+    real = HashAhead.claim
+
+    def claim(self: HashAhead, path: Path | str, size: int, mtime_ns: int) -> object:
+        asked.append(Path(path).name)
+        return real(self, path, size, mtime_ns)
+
+    monkeypatch.setattr(HashAhead, "claim", claim)
+    paths = [media.transcript(f"t{n}.txt") for n in range(4)]
+    queue = UploadQueue(s3_env.uploads, files_in_flight=2)
+    try:
+        refused, held = queue_paths(queue, paths, is_temp=True)
+        wait_all_stored(queue)
+    finally:
+        queue.shutdown()
+    assert not refused and not held
+    assert sorted(asked) == [p.name for p in paths]
+    for item in queue.items():
+        assert item.upload is not None
+        path = media.folder / item.name
+        assert item.upload["checksum"] == hashlib.sha256(path.read_bytes()).hexdigest()

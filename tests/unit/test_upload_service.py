@@ -21,6 +21,7 @@ from shorts_desktop.core.errors import (
     StorageError,
     UserError,
 )
+from shorts_desktop.core.services.hash_ahead import HashAhead, Head
 from shorts_desktop.core.services.jobs import JobDraft
 from shorts_desktop.core.services.uploads import find_upload
 from shorts_desktop.core.storage.keys import safe_name
@@ -834,3 +835,50 @@ def test_a_local_copy_stops_when_another_process_asks(
         done = local_env.uploads.send(again, again_path, again_sums)
         assert (done.status, done.checksum) == ("completed", sha256(path))
         assert local_env.storage.head(str(done.key)).metadata["sha256"] == sha256(path)
+
+
+def spy_claims(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Head | None]]:
+    """What each claim of a hash made ahead answered, by file name."""
+    answers: list[tuple[str, Head | None]] = []
+    real = HashAhead.claim
+
+    def claim(self: HashAhead, path: Path | str, size: int, mtime_ns: int) -> Head | None:
+        head = real(self, path, size, mtime_ns)
+        answers.append((Path(path).name, head))
+        return head
+
+    monkeypatch.setattr(HashAhead, "claim", claim)
+    return answers
+
+
+def test_an_upload_takes_the_hash_made_ahead_of_it(
+    env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small file takes the whole hash before it is sent; one sent in parts takes it as
+    its parts begin (over S3 the engine goes on from it); each stores its own SHA-256."""
+    small = media.mp4("small.mp4", size=3000)
+    big = media.mp4("big.mp4", size=5 * 1024 * 1024 + 1234)  # over the 5 MiB threshold
+    ahead = HashAhead([small, big], chunk=1024 * 1024)
+    ahead.join(10)
+    answers = spy_claims(monkeypatch)
+    env.uploads.hash_ahead(ahead)
+    for path in (small, big):
+        upload = env.uploads.upload_file(path, "video")
+        assert upload.status == "completed" and upload.checksum == sha256(path)
+    taken = [(name, head is not None and head.whole) for name, head in answers]
+    assert taken == [("small.mp4", True), ("big.mp4", True)][:len(taken)]
+    assert len(taken) == (2 if env.backend == "s3" else 1)  # a copy hashes as it reads
+
+
+def test_the_duplicate_check_takes_the_hash_made_ahead(
+    s3_env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = s3_env.uploads.upload_file(media.mp4("a.mp4", size=300_000), "video")
+    copy = media.write("copy.mp4", (media.folder / "a.mp4").read_bytes())
+    ahead = HashAhead([copy], chunk=64 * 1024)
+    ahead.join(10)
+    answers = spy_claims(monkeypatch)
+    s3_env.uploads.hash_ahead(ahead)
+    assert [u.id for u in s3_env.uploads.same_content_as(copy)] == [stored.id]
+    assert [(name, head is not None and head.whole) for name, head in answers] == [
+        ("copy.mp4", True)]

@@ -280,7 +280,10 @@ def queue_paths(queue: UploadQueue, paths: list[Path], is_temp: bool,
                 check_duplicates: bool = True) -> Added:
     """Take and queue files (worker thread). Files whose content is already in the library
     are held back for the user to decide (see `HeldFile`); every file of the drop is
-    checked before any of them is queued."""
+    checked before any of them is queued; hashed meanwhile (`HashAhead`)."""
+    from shorts_desktop.core.services.hash_ahead import HashAhead  # it expands as we do
+
+    queue.uploads.hash_ahead(HashAhead(paths))
     intake = take(paths)
     refused = [(r.name, r.reason) for r in intake.refused]
     ready: list[CheckedFile] = []

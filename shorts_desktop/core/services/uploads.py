@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import peewee
 
@@ -46,6 +47,7 @@ from shorts_desktop.core.errors import (
 from shorts_desktop.core.failures import explain, os_error
 from shorts_desktop.core.render.types import VideoInfo
 from shorts_desktop.core.services import files
+from shorts_desktop.core.services.hash_ahead import HashAhead, Head
 from shorts_desktop.core.storage.base import ObjectInfo, ProgressCallback, Storage
 from shorts_desktop.core.storage.keys import (
     media_from_metadata,
@@ -139,6 +141,8 @@ class UploadService:
         # mtime_ns) they were computed at: the upload of such a file, if it is still
         # that, takes its hash from here instead of hashing the file a second time.
         self._hashed: dict[str, tuple[int, int, str]] = {}
+        self._ahead: list[HashAhead] = []  # the newest last; see `hash_ahead`
+        self._ahead_lock = threading.Lock()
 
     @property
     def rows(self) -> UploadRows:
@@ -342,11 +346,52 @@ class UploadService:
             if st is None:
                 st = path.stat()
             known = self._hashed.pop(os.path.abspath(path), None)
-            same = known is not None and known[:2] == (st.st_size, st.st_mtime_ns)
-            return files.Digests(known[2] if known and same else None, None,
-                                 st.st_size if size is None else size, st)
+            if known is not None and known[:2] == (st.st_size, st.st_mtime_ns):
+                return files.Digests(known[2], None, st.st_size if size is None else size, st)
+            sha256, begun = self._hashed_ahead(path, st)
+            return files.Digests(sha256, None, st.st_size if size is None else size, st,
+                                 begun)
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+
+    def hash_ahead(self, ahead: HashAhead) -> None:
+        """Sends from now on take their files' hashes from `ahead` where it made them
+        (the newest few kept: an older one is stopped, its files hashed by their sends)."""
+        with self._ahead_lock:
+            dropped, self._ahead = self._ahead[:-3], [*self._ahead[-3:], ahead]
+        for old in dropped:
+            old.stop()
+
+    def _hashed_ahead(self, path: Path, st: os.stat_result
+                      ) -> tuple[str | None, Callable[[], tuple[Any, int] | None] | None]:
+        """The file's SHA-256 when it was hashed ahead whole (a file read in one chunk is,
+        or is in a moment); for a larger one, how its send takes what is hashed of it when
+        the send starts hashing: the hashing goes on until then."""
+        with self._ahead_lock:
+            aheads = self._ahead[::-1]
+        if not aheads:
+            return None, None
+        if st.st_size <= aheads[0].chunk:
+            head = self._claim_ahead(aheads, path, st)
+            return (head.hexdigest() if head is not None and head.whole else None), None
+
+        def begun() -> tuple[Any, int] | None:
+            head = self._claim_ahead(aheads, path, st)
+            return None if head is None else (head.sha, head.length)
+
+        return None, begun
+
+    def _claim_ahead(self, aheads: list[HashAhead] | None, path: Path, st: os.stat_result
+                     ) -> Head | None:
+        """What `aheads` (the newest first; None: those registered now) hashed of the file."""
+        if aheads is None:
+            with self._ahead_lock:
+                aheads = self._ahead[::-1]
+        for ahead in aheads:
+            head = ahead.claim(path, st.st_size, st.st_mtime_ns)
+            if head is not None:
+                return head
+        return None
 
     def mark_sending(self, upload_id: str) -> None:
         """A paused upload goes on: a restart now resumes it instead of holding it."""
@@ -382,6 +427,7 @@ class UploadService:
                 progress=progress,
                 transfer_id=upload.id,
                 sha256=sums.sha256,
+                sha256_begun=sums.begun,
                 source=sums.source,
                 notice=notice,
                 held=held,
@@ -589,7 +635,12 @@ class UploadService:
         if not size_stored and not Upload.select().where(
                 (Upload.size == size) & (Upload.status == "completed")).exists():
             return []
-        sha256 = files.digests(Path(path), md5=False).sha256 or ""
+        head = self._claim_ahead(None, path, before)  # hashed ahead: whole, or begun
+        if head is not None and head.whole:
+            sha256 = head.hexdigest()
+        else:
+            begun = None if head is None else (head.sha, head.length)
+            sha256 = files.digests(Path(path), md5=False, begun=begun).sha256 or ""
         after = os.stat(path)
         stamp = (after.st_size, after.st_mtime_ns)
         if stamp == (before.st_size, before.st_mtime_ns):  # unchanged while it was read

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from shorts_desktop.core.transfers.lane import LaneJob, PutLane
@@ -90,6 +90,7 @@ class Storage(Protocol):
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
+        sha256_begun: Callable[[], tuple[Any, int] | None] | None = None,
         source: tuple[int, int] | None = None,
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
@@ -104,7 +105,9 @@ class Storage(Protocol):
         twice a second while it runs, may answer "pause" or "cancel": what another process
         (`shorts-desktop pause ID`) asked for. `source`: the (size, mtime_ns) of the
         caller's stat of the file, made just before; a backend that checks the file before
-        it reads it may take that instead of a stat of its own."""
+        it reads it may take that instead of a stat of its own. `sha256_begun`: the file's
+        first bytes hashed already, as `UploadRequest.sha256_begun`; S3 sends in parts
+        take it, others may hash the file whole."""
         ...
 
     def open_put_lane(self, take: Callable[[int], list[LaneJob]],
