@@ -110,7 +110,7 @@ def test_a_file_changed_since_it_was_hashed_is_not_taken(tmp_path: Path) -> None
     path = write(tmp_path / "a.txt", 4000)
     ahead = HashAhead([path])
     ahead.join(10)
-    size, mtime = stamp(path)
+    _, mtime = stamp(path)
     path.write_bytes(os.urandom(4000))  # the same size
     os.utime(path, ns=(mtime + 1_000_000, mtime + 1_000_000))
     assert ahead.claim(path, *stamp(path)) is None
