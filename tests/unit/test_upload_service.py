@@ -866,8 +866,10 @@ def test_an_upload_takes_the_hash_made_ahead_of_it(
         upload = env.uploads.upload_file(path, "video")
         assert upload.status == "completed" and upload.checksum == sha256(path)
     taken = [(name, head is not None and head.whole) for name, head in answers]
-    assert taken == [("small.mp4", True), ("big.mp4", True)][:len(taken)]
-    assert len(taken) == (2 if env.backend == "s3" else 1)  # a copy hashes as it reads
+    if env.storage.takes_hashes:
+        assert taken == [("small.mp4", True), ("big.mp4", True)]
+    else:  # a copy hashes what it writes: the hashing ahead was stopped, never asked
+        assert taken == [] and ahead.ended
 
 
 def test_the_duplicate_check_takes_the_hash_made_ahead(

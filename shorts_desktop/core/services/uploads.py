@@ -356,7 +356,11 @@ class UploadService:
 
     def hash_ahead(self, ahead: HashAhead) -> None:
         """Sends from now on take their files' hashes from `ahead` where it made them
-        (the newest few kept: an older one is stopped, its files hashed by their sends)."""
+        (the newest few kept: an older one is stopped, its files hashed by their sends).
+        A storage that hashes what it writes anyway has no use for it: it is stopped."""
+        if not self.storage.takes_hashes:
+            ahead.stop()
+            return
         with self._ahead_lock:
             dropped, self._ahead = self._ahead[:-3], [*self._ahead[-3:], ahead]
         for old in dropped:

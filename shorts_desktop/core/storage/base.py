@@ -119,6 +119,12 @@ class Storage(Protocol):
     # -- the puts this process is sending (what the queue and `pause ID` reach) -----------
 
     @property
+    def takes_hashes(self) -> bool:
+        """A put given the file's SHA-256 (or a hash begun, `sha256_begun`) does not hash
+        those bytes itself (S3); a local copy hashes what it writes whatever it is given."""
+        ...
+
+    @property
     def resumable(self) -> bool:
         """An interrupted put keeps what it sent (S3's parts) and goes on from there; a
         local copy starts again."""

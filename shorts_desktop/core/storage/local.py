@@ -260,6 +260,7 @@ class LocalStorage:
     # A copy runs in its caller's thread; pause and cancel reach it between chunks.
 
     resumable = False
+    takes_hashes = False
 
     def sending(self, transfer_id: str) -> bool:
         return transfer_id in self._copies

@@ -144,6 +144,7 @@ class S3Storage:
     # -- the puts this process is sending ---------------------------------------------------
 
     resumable = True
+    takes_hashes = True
 
     def _handle(self, transfer_id: str) -> TransferHandle | None:
         with self._engine_lock:
