@@ -213,3 +213,20 @@ def test_ctrl_c_stops_the_command_and_resume_finishes_what_was_being_sent(
         assert run_cli("resume", row["id"]).returncode == 0
     assert sorted(r["original_name"] for r in stored(run_cli)) == ["clip-0.mp4", "clip-1.mp4"]
     assert len(bucket_keys(s3_bucket)) == 2  # clip-2 was never started: nothing of it
+
+
+def test_a_command_closes_its_database_when_it_ends(run_cli, s3_bucket, shorts_home: Path,
+                                                    tmp_path: Path) -> None:
+    """Each command checkpoints and closes the database itself (its start froze what it
+    built, out of the garbage collector's reach): no -wal or -shm file is left beside it,
+    and nothing it wrote is lost."""
+    data = shorts_home / "data"
+    videos = [make_mp4(tmp_path / f"{n}.mp4", 3000 + n) for n in range(3)]
+    for args in (("upload", "video", *map(str, videos)), ("uploads",),
+                 ("upload", "video", str(tmp_path / "missing.mp4"))):
+        run_cli(*args)
+        assert sorted(p.name for p in data.iterdir() if p.name.startswith("shorts-desktop.db")
+                      ) == ["shorts-desktop.db"], args
+    with contextlib.closing(sqlite3.connect(data / "shorts-desktop.db")) as conn:
+        assert conn.execute("SELECT count(*) FROM upload WHERE status = 'completed'"
+                            ).fetchone() == (3,)

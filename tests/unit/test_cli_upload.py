@@ -85,11 +85,18 @@ def test_ffmpeg_is_found_while_the_services_are_built(
 
 def test_the_files_named_are_hashed_while_the_services_are_built(
     shorts_home: Path, media: Media, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], aws: None,
 ) -> None:
-    """`upload` starts hashing its files before it builds the services (the seconds' tenths
-    in which the app's modules load on one core), and the sends take those hashes."""
+    """`upload` to S3 starts hashing its files before it builds the services (the tenths of
+    a second in which the app's modules load on one core), and the sends take those hashes."""
+    import boto3
+
     from shorts_desktop.core.services.hash_ahead import HashAhead
+
+    for name, value in (("S3_BUCKET_NAME", "cli-bucket"), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="cli-bucket")
 
     events: list[str] = []
     real_init, real_claim, real_services = HashAhead.__init__, HashAhead.claim, cli._services
@@ -104,25 +111,50 @@ def test_the_files_named_are_hashed_while_the_services_are_built(
         events.append(f"{Path(path).name} {'whole' if head and head.whole else head}")
         return head
 
-    built: list[Any] = []
-
     def services(args: Any) -> Any:
         events.append("services")
-        built.append(real_services(args))
-        return built[-1]
+        return real_services(args)
 
     monkeypatch.setattr(HashAhead, "__init__", init)
     monkeypatch.setattr(HashAhead, "claim", claim)
     monkeypatch.setattr(cli, "_services", services)
     first, second = media.transcript("a.txt"), media.transcript("b.srt")
-    try:
-        assert cli.main(["upload", "transcript-file", str(first), str(second), "--json"]) == 0
-    finally:
-        for svc in built:  # the command leaves its queue's threads to the process's end
-            svc.close()
+    assert cli.main(["upload", "transcript-file", str(first), str(second), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert events[:2] == ["hashing", "services"]
     assert sorted(events[2:]) == ["a.txt whole", "b.srt whole"]
     for row, path in zip(sorted(rows, key=lambda r: r["original_name"]), (first, second),
                          strict=True):
         assert row["checksum"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_no_garbage_is_collected_until_the_services_are_built(
+    shorts_home: Path, media: Media, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A command's start (imports, services) runs without the cyclic collector, which
+    would walk everything allocated so far again and again; it is on from the moment the
+    services are built, and after any command, even one that fails."""
+    import gc
+
+    from shorts_desktop import app
+
+    seen: list[tuple[str, bool]] = []
+    real = app.build_services
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        seen.append(("building", gc.isenabled()))
+        services = real(*args, **kwargs)
+        seen.append(("built", gc.isenabled()))
+        return services
+
+    monkeypatch.setattr(app, "build_services", build)
+    assert cli.main(["upload", "transcript-file", str(media.transcript())]) == 0
+    assert seen == [("building", False), ("built", True)]
+    assert gc.isenabled()
+    assert cli.main(["upload", "video", str(media.folder / "missing.mp4")]) != 0
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        cli.main(["no-such-command"])
+    assert gc.isenabled()
+    capsys.readouterr()
