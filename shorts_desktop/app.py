@@ -5,7 +5,6 @@ Nothing happens at import time; Qt is imported only by `create_main_window`.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 from collections.abc import Mapping
@@ -203,7 +202,7 @@ def build_services(
     uploads = UploadService(settings, storage, paths.data_dir / "scratch", rows)
     jobs = JobService(settings, uploads)
     processing = build_processing(settings, storage, jobs, uploads, paths, env, cwd, nice)
-    services = Services(
+    return Services(
         settings=settings,
         paths=paths,
         credentials=credentials,
@@ -222,11 +221,6 @@ def build_services(
         cwd=cwd,
         interactive=interactive,
     )
-    # The start is over (`cli.main` kept the collector off until now): what it built lives
-    # as long as the process, out of the collector's sight from now on.
-    gc.freeze()
-    gc.enable()
-    return services
 
 
 def create_main_window(environ: Mapping[str, str] | None = None) -> Any:

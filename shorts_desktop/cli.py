@@ -7,7 +7,6 @@ interrupted. Errors are one sentence on stderr; tracebacks go to the log only.
 from __future__ import annotations
 
 import argparse
-import gc
 import getpass
 import json
 import logging
@@ -172,7 +171,8 @@ class JobProgressLine:
 
 #: The services the command built, closed by `main` when it ends: the database is then
 #: checkpointed and closed by us, not left to a garbage collector that never sees what
-#: the start froze (`build_services`), and its -wal and -shm files go with it.
+#: was frozen once the S3 client was built (`S3Storage._build_client`), and its -wal and
+#: -shm files go with it.
 _built: list[Any] = []
 
 
@@ -1365,18 +1365,12 @@ def _unexpected(command: str, log_path: Path | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Every command, the window's included: no garbage collection until the services are
-    built (`build_services` turns it on): a start allocates much that lives as long as the
-    process and few cycles, and each collection walks all that was allocated so far
-    (~0.1 s of a command's start here)."""
-    gc.disable()
+    """Run a command; the services it built are closed when it ends (see `_built`)."""
     try:
         code = _run(argv)
     except BaseException:
         _built.clear()  # a usage error, or one that escaped `_run`: the process ends now
         raise
-    finally:
-        gc.enable()
     if code == 130:  # Ctrl-C: leave now, as asked; what was sent keeps its parts
         _built.clear()
     else:

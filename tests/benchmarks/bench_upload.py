@@ -161,11 +161,9 @@ def app_child(src: Path) -> None:
     the drop; the drop itself, from the files given to the queue to the last one stored,
     is timed too (wall and CPU) and written to $BENCH_DROP_REPORT: what a creator waits
     for after dropping files on a window that is already open."""
-    import gc
     import resource
     import threading
 
-    gc.disable()  # as `cli.main` starts every command, the window's too (on at build_services)
     from shorts_desktop.app import build_services
     from shorts_desktop.core.services.intake import queue_paths
 

@@ -217,9 +217,9 @@ def test_ctrl_c_stops_the_command_and_resume_finishes_what_was_being_sent(
 
 def test_a_command_closes_its_database_when_it_ends(run_cli, s3_bucket, shorts_home: Path,
                                                     tmp_path: Path) -> None:
-    """Each command checkpoints and closes the database itself (its start froze what it
-    built, out of the garbage collector's reach): no -wal or -shm file is left beside it,
-    and nothing it wrote is lost."""
+    """Each command checkpoints and closes the database itself (the S3 client's build
+    froze the objects holding it, out of the garbage collector's reach): no -wal or -shm
+    file is left beside it, and nothing it wrote is lost."""
     data = shorts_home / "data"
     videos = [make_mp4(tmp_path / f"{n}.mp4", 3000 + n) for n in range(3)]
     for args in (("upload", "video", *map(str, videos)), ("uploads",),

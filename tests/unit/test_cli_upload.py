@@ -127,34 +127,3 @@ def test_the_files_named_are_hashed_while_the_services_are_built(
                          strict=True):
         assert row["checksum"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
-
-def test_no_garbage_is_collected_until_the_services_are_built(
-    shorts_home: Path, media: Media, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """A command's start (imports, services) runs without the cyclic collector, which
-    would walk everything allocated so far again and again; it is on from the moment the
-    services are built, and after any command, even one that fails."""
-    import gc
-
-    from shorts_desktop import app
-
-    seen: list[tuple[str, bool]] = []
-    real = app.build_services
-
-    def build(*args: Any, **kwargs: Any) -> Any:
-        seen.append(("building", gc.isenabled()))
-        services = real(*args, **kwargs)
-        seen.append(("built", gc.isenabled()))
-        return services
-
-    monkeypatch.setattr(app, "build_services", build)
-    assert cli.main(["upload", "transcript-file", str(media.transcript())]) == 0
-    assert seen == [("building", False), ("built", True)]
-    assert gc.isenabled()
-    assert cli.main(["upload", "video", str(media.folder / "missing.mp4")]) != 0
-    assert gc.isenabled()
-    with pytest.raises(SystemExit):
-        cli.main(["no-such-command"])
-    assert gc.isenabled()
-    capsys.readouterr()
