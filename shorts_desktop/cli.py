@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from shorts_desktop import __version__
 from shorts_desktop.core.errors import ShortsError, TargetExistsError, UserError
 from shorts_desktop.core.render.narration import VOICE_NAMES as VOICES
 from shorts_desktop.core.units import human_age, human_duration, human_size
@@ -1041,21 +1042,6 @@ def _hours(text: str) -> float:
     return value
 
 
-class _Version(argparse.Action):
-    """--version, its number read only when asked for (see `shorts_desktop.__getattr__`)."""
-
-    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
-                 help: str | None = None) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Any, option_string: str | None = None) -> None:
-        import shorts_desktop
-
-        print(f"shorts-desktop {shorts_desktop.__version__}")
-        parser.exit()
-
-
 def build_parser() -> Parser:
     p = Parser(
         prog="shorts-desktop",
@@ -1063,7 +1049,7 @@ def build_parser() -> Parser:
         "make the Shorts and publish them. Ids of uploads and jobs may be shortened to their "
         "first 8 characters. `shorts-desktop COMMAND --help` describes a command.",
     )
-    p.add_argument("--version", action=_Version, help="show the version and exit")
+    p.add_argument("--version", action="version", version=f"shorts-desktop {__version__}")
     p.add_argument("--selftest", action="store_true",
                    help="start the app offscreen, check that every part loads, and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import shorts_desktop
+from shorts_desktop import __version__
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.gui.format import human_rate, tilde
 from shorts_desktop.gui.notifications import Notifier
@@ -401,8 +401,8 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             "About Shorts Desktop",
-            f"<b>Shorts Desktop {shorts_desktop.__version__}</b><p>Keeps the videos and "
-            "transcripts of your YouTube Shorts in your own S3 bucket.</p>",
+            f"<b>Shorts Desktop {__version__}</b><p>Keeps the videos and transcripts of your "
+            "YouTube Shorts in your own S3 bucket.</p>",
         )
 
     # -- drag and drop anywhere -------------------------------------------------------------

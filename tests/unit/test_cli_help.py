@@ -1,5 +1,4 @@
-"""`--help` describes every argument of every command, and says how short an id may be;
-`--version` says the version."""
+"""`--help` describes every argument of every command, and says how short an id may be."""
 
 from __future__ import annotations
 
@@ -7,9 +6,6 @@ import argparse
 import subprocess
 import sys
 
-import pytest
-
-from shorts_desktop import cli
 from shorts_desktop.cli import build_parser
 
 
@@ -50,19 +46,3 @@ def test_gui_offers_every_panel_of_the_window() -> None:
     gui = {c.prog: c for c in _commands(build_parser())}["shorts-desktop gui"]
     (panel,) = [a for a in gui._actions if a.dest == "panel"]
     assert list(panel.choices or []) == [name for name, *_ in PANELS]
-
-
-def test_version_is_the_installed_packages_and_read_only_when_asked_for(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from importlib.metadata import version
-
-    with pytest.raises(SystemExit) as ended:
-        cli.main(["--version"])
-    assert ended.value.code == 0
-    assert capsys.readouterr().out == f"shorts-desktop {version('shorts-desktop')}\n"
-    started = subprocess.run(  # a fresh interpreter: is the metadata read at import?
-        [sys.executable, "-c", "import sys, shorts_desktop.cli; "
-         "print('importlib.metadata' in sys.modules)"],
-        capture_output=True, text=True, check=True)
-    assert started.stdout.strip() == "False"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-import shorts_desktop
+from shorts_desktop import __version__
 from shorts_desktop.core.config import Settings
 from shorts_desktop.core.db.connection import bound_database_path
 from shorts_desktop.core.db.models import Job, Upload
@@ -278,7 +278,7 @@ class ProcessingService:
         manifest: dict[str, Any] = {
             "job_id": job.id,
             "title": job.title,
-            "app_version": shorts_desktop.__version__,
+            "app_version": __version__,
             "inputs": [
                 {"role": role, "upload_id": u.id, "name": u.original_name, "sha256": u.checksum,
                  "size": u.size}
