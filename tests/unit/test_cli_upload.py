@@ -107,9 +107,9 @@ def test_the_files_named_are_hashed_while_the_services_are_built(
         self.join(10)  # all hashed before the sends ask
 
     def claim(self: HashAhead, path: Any, size: int, mtime_ns: int) -> Any:
-        head = real_claim(self, path, size, mtime_ns)
-        events.append(f"{Path(path).name} {'whole' if head and head.whole else head}")
-        return head
+        sha = real_claim(self, path, size, mtime_ns)
+        events.append(f"{Path(path).name} {'hashed' if sha else sha}")
+        return sha
 
     def services(args: Any) -> Any:
         events.append("services")
@@ -122,7 +122,7 @@ def test_the_files_named_are_hashed_while_the_services_are_built(
     assert cli.main(["upload", "transcript-file", str(first), str(second), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert events[:2] == ["hashing", "services"]
-    assert sorted(events[2:]) == ["a.txt whole", "b.srt whole"]
+    assert sorted(events[2:]) == ["a.txt hashed", "b.srt hashed"]
     for row, path in zip(sorted(rows, key=lambda r: r["original_name"]), (first, second),
                          strict=True):
         assert row["checksum"] == hashlib.sha256(path.read_bytes()).hexdigest()

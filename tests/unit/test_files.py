@@ -192,15 +192,6 @@ def test_digests_match_hashlib_across_chunks(media: Media) -> None:
     assert sums.size == 10_000
 
 
-def test_digests_go_on_from_a_hash_begun_ahead(media: Media) -> None:
-    path = media.mp4(size=10_000)
-    data = path.read_bytes()
-    begun = hashlib.sha256(data[:3000])
-    sums = files.digests(path, chunk=1000, md5=False, begun=(begun, 3000))
-    assert sums.sha256 == hashlib.sha256(data).hexdigest() and sums.size == 10_000
-    assert begun.hexdigest() == hashlib.sha256(data[:3000]).hexdigest()  # a copy went on
-
-
 @pytest.mark.parametrize(("name", "data"), [
     ("t.srt", "\ufeff1\n00:00:00,000 --> 00:00:01,500\nΚαλημέρα\n".encode("utf-16-le")),
     ("t.vtt", "\ufeffWEBVTT\n\n00:00.000 --> 00:01.000\nHi\n".encode("utf-16-le")),

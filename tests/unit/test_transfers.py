@@ -317,60 +317,6 @@ def test_a_multipart_file_is_read_once_and_its_sha256_is_the_files(
     assert store.checksums["once"] == sha(bigfile)
 
 
-class CountedSha:
-    """A SHA-256 that counts the bytes fed to it and to its copies."""
-
-    def __init__(self, sha: Any, fed: list[int]) -> None:
-        self.sha, self.fed = sha, fed
-
-    def copy(self) -> CountedSha:
-        return CountedSha(self.sha.copy(), self.fed)
-
-    def update(self, data: Any) -> None:
-        self.fed[0] += len(data)
-        self.sha.update(data)
-
-    def hexdigest(self) -> str:
-        return str(self.sha.hexdigest())
-
-
-def begun_over(path: Path, length: int) -> tuple[Callable[[], tuple[Any, int]], list[int], Any]:
-    """A `sha256_begun` over the file's first `length` bytes; the bytes fed after; the
-    object handed over."""
-    fed = [0]
-    handed = CountedSha(hashlib.sha256(path.read_bytes()[:length]), fed)
-    return lambda: (handed, length), fed, handed
-
-
-@pytest.mark.parametrize("length", [MIB, 5 * MIB, 12 * MIB + 7, 23 * MIB])
-def test_a_hash_begun_ahead_is_continued_by_the_parts_not_redone(
-    s3: Any, bigfile: Path, length: int
-) -> None:
-    """Parts whose bytes were hashed ahead (`sha256_begun`) are not hashed again, the part
-    it ends inside is hashed from there on, and the caller's object is left as it was."""
-    begun, fed, handed = begun_over(bigfile, length)
-    before = handed.hexdigest()
-    store = MemoryTransferStore()
-    with TransferEngine(s3, cfg(parts_in_flight=3), store) as engine:
-        handle = engine.upload(UploadRequest("ahead", bigfile, BUCKET, "k", sha256_begun=begun))
-        assert handle.wait(30) == "completed", handle.error
-    assert store.checksums["ahead"] == sha(bigfile)
-    assert fed[0] == bigfile.stat().st_size - length
-    assert handed.hexdigest() == before
-
-
-def test_a_single_put_continues_a_hash_begun_ahead(s3: Any, tmp_path: Path) -> None:
-    small = tmp_path / "a.txt"
-    small.write_bytes(b"a transcript line\n" * 5000)
-    begun, fed, _ = begun_over(small, 60_000)
-    with TransferEngine(s3, cfg()) as engine:
-        handle = engine.upload(UploadRequest("s1", small, BUCKET, "t/a.txt", sha256_begun=begun))
-        assert handle.wait(10) == "completed", handle.error
-    head = s3.head_object(Bucket=BUCKET, Key="t/a.txt")
-    assert head["Metadata"]["sha256"] == sha(small)
-    assert fed[0] == small.stat().st_size - 60_000
-
-
 def test_small_file_is_one_put_with_md5(s3: Any, tmp_path: Path) -> None:
     small = tmp_path / "a.txt"
     small.write_bytes(b"hello transcript\n")

@@ -21,7 +21,7 @@ from shorts_desktop.core.errors import (
     StorageError,
     UserError,
 )
-from shorts_desktop.core.services.hash_ahead import HashAhead, Head
+from shorts_desktop.core.services.hash_ahead import HashAhead
 from shorts_desktop.core.services.jobs import JobDraft
 from shorts_desktop.core.services.uploads import find_upload
 from shorts_desktop.core.storage.keys import safe_name
@@ -837,15 +837,15 @@ def test_a_local_copy_stops_when_another_process_asks(
         assert local_env.storage.head(str(done.key)).metadata["sha256"] == sha256(path)
 
 
-def spy_claims(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Head | None]]:
+def spy_claims(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None]]:
     """What each claim of a hash made ahead answered, by file name."""
-    answers: list[tuple[str, Head | None]] = []
+    answers: list[tuple[str, str | None]] = []
     real = HashAhead.claim
 
-    def claim(self: HashAhead, path: Path | str, size: int, mtime_ns: int) -> Head | None:
-        head = real(self, path, size, mtime_ns)
-        answers.append((Path(path).name, head))
-        return head
+    def claim(self: HashAhead, path: Path | str, size: int, mtime_ns: int) -> str | None:
+        sha = real(self, path, size, mtime_ns)
+        answers.append((Path(path).name, sha))
+        return sha
 
     monkeypatch.setattr(HashAhead, "claim", claim)
     return answers
@@ -854,10 +854,10 @@ def spy_claims(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Head | None]]
 def test_an_upload_takes_the_hash_made_ahead_of_it(
     env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A small file takes the whole hash before it is sent; one sent in parts takes it as
-    its parts begin (over S3 the engine goes on from it); each stores its own SHA-256."""
+    """A small file hashed ahead is sent with that hash; one larger than the hashing's
+    chunk was left to its send; each stores its own SHA-256."""
     small = media.mp4("small.mp4", size=3000)
-    big = media.mp4("big.mp4", size=5 * 1024 * 1024 + 1234)  # over the 5 MiB threshold
+    big = media.mp4("big.mp4", size=5 * 1024 * 1024 + 1234)  # sent in parts
     ahead = HashAhead([small, big], chunk=1024 * 1024)
     ahead.join(10)
     answers = spy_claims(monkeypatch)
@@ -865,11 +865,10 @@ def test_an_upload_takes_the_hash_made_ahead_of_it(
     for path in (small, big):
         upload = env.uploads.upload_file(path, "video")
         assert upload.status == "completed" and upload.checksum == sha256(path)
-    taken = [(name, head is not None and head.whole) for name, head in answers]
     if env.storage.takes_hashes:
-        assert taken == [("small.mp4", True), ("big.mp4", True)]
+        assert answers == [("small.mp4", sha256(small)), ("big.mp4", None)]
     else:  # a copy hashes what it writes: the hashing ahead was stopped, never asked
-        assert taken == [] and ahead.ended
+        assert answers == [] and ahead.ended
 
 
 def test_the_duplicate_check_takes_the_hash_made_ahead(
@@ -877,10 +876,9 @@ def test_the_duplicate_check_takes_the_hash_made_ahead(
 ) -> None:
     stored = s3_env.uploads.upload_file(media.mp4("a.mp4", size=300_000), "video")
     copy = media.write("copy.mp4", (media.folder / "a.mp4").read_bytes())
-    ahead = HashAhead([copy], chunk=64 * 1024)
+    ahead = HashAhead([copy])
     ahead.join(10)
     answers = spy_claims(monkeypatch)
     s3_env.uploads.hash_ahead(ahead)
     assert [u.id for u in s3_env.uploads.same_content_as(copy)] == [stored.id]
-    assert [(name, head is not None and head.whole) for name, head in answers] == [
-        ("copy.mp4", True)]
+    assert answers == [("copy.mp4", sha256(copy))]

@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from shorts_desktop.core.errors import UserError
 from shorts_desktop.core.render.transcript import MAX_TRANSCRIPT_BYTES, encoding_of
@@ -32,9 +30,6 @@ class Digests:
     size: int
     #: The stat the size came from, when it was made just before (saves the send its own).
     stat: os.stat_result | None = None
-    #: Asked once by a send that hashes the file as it reads it: the SHA-256 of its first
-    #: bytes hashed ahead (`HashAhead`), as `UploadRequest.sha256_begun` takes it.
-    begun: Callable[[], tuple[Any, int] | None] | None = None
 
     @property
     def source(self) -> tuple[int, int] | None:
@@ -42,17 +37,12 @@ class Digests:
         return None if self.stat is None else (self.size, self.stat.st_mtime_ns)
 
 
-def digests(path: Path, chunk: int = 8 * 1024 * 1024, *, md5: bool = True,
-            begun: tuple[Any, int] | None = None) -> Digests:
+def digests(path: Path, chunk: int = 8 * 1024 * 1024, *, md5: bool = True) -> Digests:
     """SHA-256 (stored, verified on download) and, with `md5`, MD5 (S3's own check of a
     single PUT) in one read. MD5 runs at a third of SHA-256's speed here, and a file sent
-    in parts never needs it: each part carries its own checksum. `begun`: the SHA-256 of
-    the file's first bytes, as `Digests.begun` gives it (without `md5`): the rest is read."""
+    in parts never needs it: each part carries its own checksum."""
     sha, md5_sum, size = hashlib.sha256(), hashlib.md5() if md5 else None, 0
-    if begun is not None and md5_sum is None:
-        sha, size = begun[0].copy(), begun[1]
     with path.open("rb") as f:
-        f.seek(size)
         while block := f.read(chunk):
             sha.update(block)
             if md5_sum is not None:

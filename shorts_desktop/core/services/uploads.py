@@ -18,7 +18,6 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import peewee
 
@@ -47,7 +46,7 @@ from shorts_desktop.core.errors import (
 from shorts_desktop.core.failures import explain, os_error
 from shorts_desktop.core.render.types import VideoInfo
 from shorts_desktop.core.services import files
-from shorts_desktop.core.services.hash_ahead import HashAhead, Head
+from shorts_desktop.core.services.hash_ahead import HashAhead
 from shorts_desktop.core.storage.base import ObjectInfo, ProgressCallback, Storage
 from shorts_desktop.core.storage.keys import (
     media_from_metadata,
@@ -340,17 +339,15 @@ class UploadService:
     def _digests(self, path: Path, size: int | None = None,
                  st: os.stat_result | None = None) -> files.Digests:
         """What a send needs before it starts: the size and the stat it starts from, and
-        the SHA-256 the duplicate check computed if the file is still what it hashed. Both
-        storages hash the file in the read that sends it (one read, not two)."""
+        the SHA-256 the duplicate check or a `HashAhead` computed if the file is still what
+        it hashed. Otherwise both storages hash the file in the read that sends it."""
         try:
             if st is None:
                 st = path.stat()
             known = self._hashed.pop(os.path.abspath(path), None)
-            if known is not None and known[:2] == (st.st_size, st.st_mtime_ns):
-                return files.Digests(known[2], None, st.st_size if size is None else size, st)
-            sha256, begun = self._hashed_ahead(path, st)
-            return files.Digests(sha256, None, st.st_size if size is None else size, st,
-                                 begun)
+            same = known is not None and known[:2] == (st.st_size, st.st_mtime_ns)
+            sha256 = known[2] if known and same else self._hashed_ahead(path, st)
+            return files.Digests(sha256, None, st.st_size if size is None else size, st)
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
 
@@ -366,35 +363,15 @@ class UploadService:
         for old in dropped:
             old.stop()
 
-    def _hashed_ahead(self, path: Path, st: os.stat_result
-                      ) -> tuple[str | None, Callable[[], tuple[Any, int] | None] | None]:
-        """The file's SHA-256 when it was hashed ahead whole (a file read in one chunk is,
-        or is in a moment); for a larger one, how its send takes what is hashed of it when
-        the send starts hashing: the hashing goes on until then."""
+    def _hashed_ahead(self, path: Path, st: os.stat_result) -> str | None:
+        """The file's SHA-256 if a `HashAhead` made it (the newest first) and the file is
+        still what it hashed."""
         with self._ahead_lock:
             aheads = self._ahead[::-1]
-        if not aheads:
-            return None, None
-        if st.st_size <= aheads[0].chunk:
-            head = self._claim_ahead(aheads, path, st)
-            return (head.hexdigest() if head is not None and head.whole else None), None
-
-        def begun() -> tuple[Any, int] | None:
-            head = self._claim_ahead(aheads, path, st)
-            return None if head is None else (head.sha, head.length)
-
-        return None, begun
-
-    def _claim_ahead(self, aheads: list[HashAhead] | None, path: Path, st: os.stat_result
-                     ) -> Head | None:
-        """What `aheads` (the newest first; None: those registered now) hashed of the file."""
-        if aheads is None:
-            with self._ahead_lock:
-                aheads = self._ahead[::-1]
         for ahead in aheads:
-            head = ahead.claim(path, st.st_size, st.st_mtime_ns)
-            if head is not None:
-                return head
+            sha256 = ahead.claim(path, st.st_size, st.st_mtime_ns)
+            if sha256 is not None:
+                return sha256
         return None
 
     def mark_sending(self, upload_id: str) -> None:
@@ -431,7 +408,6 @@ class UploadService:
                 progress=progress,
                 transfer_id=upload.id,
                 sha256=sums.sha256,
-                sha256_begun=sums.begun,
                 source=sums.source,
                 notice=notice,
                 held=held,
@@ -639,12 +615,8 @@ class UploadService:
         if not size_stored and not Upload.select().where(
                 (Upload.size == size) & (Upload.status == "completed")).exists():
             return []
-        head = self._claim_ahead(None, path, before)  # hashed ahead: whole, or begun
-        if head is not None and head.whole:
-            sha256 = head.hexdigest()
-        else:
-            begun = None if head is None else (head.sha, head.length)
-            sha256 = files.digests(Path(path), md5=False, begun=begun).sha256 or ""
+        sha256 = (self._hashed_ahead(path, before)
+                  or files.digests(Path(path), md5=False).sha256 or "")
         after = os.stat(path)
         stamp = (after.st_size, after.st_mtime_ns)
         if stamp == (before.st_size, before.st_mtime_ns):  # unchanged while it was read

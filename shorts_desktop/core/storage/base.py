@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from shorts_desktop.core.transfers.lane import LaneJob, PutLane
@@ -90,7 +90,6 @@ class Storage(Protocol):
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
-        sha256_begun: Callable[[], tuple[Any, int] | None] | None = None,
         source: tuple[int, int] | None = None,
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
@@ -105,9 +104,7 @@ class Storage(Protocol):
         twice a second while it runs, may answer "pause" or "cancel": what another process
         (`shorts-desktop pause ID`) asked for. `source`: the (size, mtime_ns) of the
         caller's stat of the file, made just before; a backend that checks the file before
-        it reads it may take that instead of a stat of its own. `sha256_begun`: the file's
-        first bytes hashed already, as `UploadRequest.sha256_begun`; S3 sends in parts
-        take it, others may hash the file whole."""
+        it reads it may take that instead of a stat of its own."""
         ...
 
     def open_put_lane(self, take: Callable[[int], list[LaneJob]],
@@ -120,8 +117,8 @@ class Storage(Protocol):
 
     @property
     def takes_hashes(self) -> bool:
-        """A put given the file's SHA-256 (or a hash begun, `sha256_begun`) does not hash
-        those bytes itself (S3); a local copy hashes what it writes whatever it is given."""
+        """A put given the file's SHA-256 does not hash the file itself (S3); a local copy
+        hashes what it writes whatever it is given."""
         ...
 
     @property

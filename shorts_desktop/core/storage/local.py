@@ -433,7 +433,6 @@ class LocalStorage:
         progress: ProgressCallback | None = None,
         transfer_id: str | None = None,
         sha256: str | None = None,
-        sha256_begun: Callable[[], tuple[Any, int] | None] | None = None,
         source: tuple[int, int] | None = None,
         notice: Callable[[str], None] | None = None,
         held: Callable[[], bool] | None = None,
@@ -446,8 +445,7 @@ class LocalStorage:
 
         Paused (`pause_sending`, `held()`, `control()` answering "pause") or cancelled, a
         copy stops between chunks and leaves nothing; a paused one starts again when sent
-        again. `notice` and `sha256_begun` are unused: a copy is never restarted on its
-        own, and its read hashes the whole file anyway.
+        again. `notice` is unused: a copy is never restarted on its own.
         """
         self._path(key)  # refuse a bad key before touching the source
         ident = transfer_id or f"put-{uuid.uuid4()}"

@@ -21,7 +21,6 @@ import os
 import queue
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,10 +68,6 @@ class UploadRequest:
     content_type: str = "application/octet-stream"
     metadata: dict[str, str] | None = None
     sha256: str | None = None  # whole-file SHA-256 (hex) when the caller already has it
-    #: Asked once, when the send begins to hash the file: the SHA-256 of its first bytes,
-    #: hashed already, as (hashlib object, bytes hashed), or None. A send hashes only the
-    #: rest, from a copy (the object is left as it is).
-    sha256_begun: Callable[[], tuple[Any, int] | None] | None = None
     md5: str | None = None  # whole-file MD5 (hex), saves a pass for single PUTs
     extra_args: dict[str, str] | None = None  # ServerSideEncryption, StorageClass, ...
     #: (size, mtime_ns) of the caller's stat made just before: the first run of a new upload
@@ -145,14 +140,9 @@ class InOrderSha256:
     whole file is hashed. A part's read waits for the part before it to be read and
     hashed (a few ms: reading and hashing outrun sending)."""
 
-    def __init__(self, part_size: int = 0, begun: tuple[Any, int] | None = None) -> None:
+    def __init__(self) -> None:
         self._sha = hashlib.sha256()
         self._next = 1
-        self._skip = 0  # bytes of part `_next` that `begun` hashed already
-        if begun is not None and part_size > 0:
-            self._sha = begun[0].copy()
-            self._next = begun[1] // part_size + 1
-            self._skip = begun[1] - (self._next - 1) * part_size
         self._cond = threading.Condition()
         self._broken = False
 
@@ -168,12 +158,7 @@ class InOrderSha256:
             return not self._broken and self._next == n
 
     def update(self, data: memoryview) -> None:
-        if self._skip:  # only the part whose turn it is gets here
-            if len(data) <= self._skip:
-                self._skip -= len(data)
-                return
-            data, self._skip = data[self._skip:], 0
-        self._sha.update(data)
+        self._sha.update(data)  # only the part whose turn it is gets here
 
     def passed(self, n: int) -> None:
         with self._cond:
@@ -253,16 +238,6 @@ def run_upload(ctx: Context, t: Transfer) -> None:
 # -- single PUT ------------------------------------------------------------------------------
 
 
-def _sha256_of(req: UploadRequest, data: bytes) -> str:
-    """The SHA-256 of the whole file in `data`: the bytes hashed ahead not hashed again."""
-    begun = req.sha256_begun() if req.sha256_begun is not None else None
-    if begun is None:
-        return hashlib.sha256(data).hexdigest()
-    sha = begun[0].copy()
-    sha.update(memoryview(data)[begun[1]:])
-    return str(sha.hexdigest())
-
-
 def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> None:
     req: UploadRequest = t.request
     ctx.event(t, EventKind.STARTED)
@@ -271,7 +246,7 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
     crc: str | None = None  # a CRC mode: S3 checks this instead of Content-MD5
     if size <= IN_MEMORY_PUT_MAX:
         data = _pread(fd, size, 0)
-        sha = req.sha256 or _sha256_of(req, data)
+        sha = req.sha256 or hashlib.sha256(data).hexdigest()
         # the caller's MD5 asks for Content-MD5, checked against these bytes below
         md5, crc = body_digest("md5" if req.md5 else ctx.checksum_mode, data)
         if req.md5 and md5 != req.md5:  # the caller's checksums describe other bytes
@@ -280,9 +255,7 @@ def _single_put(ctx: Context, t: Transfer, fd: int, size: int, mtime: int) -> No
             )
     elif req.sha256 and req.md5:
         sha, md5 = req.sha256, req.md5
-    else:  # MD5 needs every byte read: what was hashed ahead is no use
-        if req.sha256_begun is not None:
-            req.sha256_begun()  # but the hashing ahead stops
+    else:
         sha, md5 = _hash_file(t, fd, size, want_md5=True)
         sha = req.sha256 or sha
     check, headers = body_checksum(ctx.checksum_mode, crc, md5)
@@ -546,8 +519,7 @@ def _multipart(
             part_size=part_size_for(size, ctx.part_size), sha256=sha, checksum_mode=mode,
         )
         ctx.store.begin(t.id, saved)
-        hasher = None if sha is not None else InOrderSha256(
-            saved.part_size, req.sha256_begun() if req.sha256_begun else None)
+        hasher = None if sha is not None else InOrderSha256()
     else:  # parts sent before are not read again, so the SHA-256 needs a pass of its own
         sha = saved.sha256 or req.sha256 or _hash_file(t, fd, size, want_md5=False)[0]
         hasher = None
