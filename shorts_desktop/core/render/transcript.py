@@ -95,15 +95,16 @@ def check(data: bytes, name: str) -> str:
 
 
 def _checked(data: bytes, name: str, want_text: bool) -> str | None:
-    if not data.strip():
+    if not data or data.isspace():  # as `not data.strip()`, without a copy of the file
         raise UserError(f"{name} is empty.")
     if len(data) > MAX_TRANSCRIPT_BYTES:
         raise UserError(f"{name} is larger than 10 MiB, too large for a transcript.")
     encoding = encoding_of(data)
     if encoding != "utf-16":
-        if b"\x00" in data:
+        control = data.translate(None, _ALL_BUT_CONTROL)  # one pass; NUL is one of them
+        if b"\x00" in control:
             raise UserError(f"{name} is not text (it contains binary data).")
-        if data.translate(None, _ALL_BUT_CONTROL):
+        if control:
             raise UserError(f"{name} is not text (it contains control characters).")
         if not want_text and data.isascii():  # data.strip() found text: so would str.strip
             return None
