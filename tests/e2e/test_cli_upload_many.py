@@ -187,9 +187,11 @@ def test_ctrl_c_stops_the_command_and_resume_finishes_what_was_being_sent(
     env = {**cli_env, "S3_MULTIPART_THRESHOLD": str(5 * MIB),
            "SHORTS_DESKTOP_FILES_IN_FLIGHT": "2",
            "SHORTS_DESKTOP_BANDWIDTH_LIMIT": str(2 * MIB)}
-    child = subprocess.Popen(
+    child = subprocess.Popen(  # Ctrl-C as a terminal sends it, even when these tests run
+        # in the background, where the shell has the children ignore SIGINT
         [sys.executable, "-m", "shorts_desktop", "upload", "video", *map(str, clips)],
-        env=env, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env=env, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     db = shorts_home / "data" / "shorts-desktop.db"
     deadline = time.monotonic() + 60
     while True:  # both slots are sending parts
