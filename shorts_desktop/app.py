@@ -132,7 +132,8 @@ def build_storage(settings: Settings, credentials: ResolvedCredentials, paths: A
         from shorts_desktop.core.transfers import EngineConfig
 
         return S3Storage(settings, credentials, rows,
-                         EngineConfig.from_settings(settings, thread_nice=thread_nice))
+                         EngineConfig.from_settings(settings, thread_nice=thread_nice),
+                         parsed_cache=paths.cache_dir)
     return LocalStorage(paths.library_dir)
 
 

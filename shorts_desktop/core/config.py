@@ -51,6 +51,8 @@ class AppPaths:
     data_dir: Path
     config_dir: Path
     log_dir: Path
+    #: What can be made again and is kept to save time (botocore's data, parsed).
+    cache_dir: Path | None = None
 
     @property
     def db_path(self) -> Path:
@@ -70,13 +72,14 @@ class AppPaths:
         home = env.get("SHORTS_DESKTOP_HOME", "").strip()
         if home:
             root = Path(home).expanduser().resolve()
-            return cls(root / "data", root / "config", root / "logs")
+            return cls(root / "data", root / "config", root / "logs", root / "cache")
         import platformdirs
 
         return cls(
             Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
         )
 
 

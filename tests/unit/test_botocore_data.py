@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import marshal
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ import botocore.exceptions
 import botocore.loaders
 import pytest
 
+from shorts_desktop.core.storage import botocore_data
 from shorts_desktop.core.storage.botocore_data import _DataLoader, botocore_session
 
 DATA = Path(botocore.__file__).parent / "data"
@@ -27,7 +30,7 @@ def test_an_s3_client_is_built_without_listing_every_service(
         return real_listdir(path)
 
     monkeypatch.setattr(os, "listdir", listdir)
-    monkeypatch.setattr("shorts_desktop.core.storage.botocore_data._shared_loader", None)
+    monkeypatch.setattr(botocore_data, "_shared_loaders", {})
     client = botocore_session().create_client(
         "s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
     assert client.meta.service_model.service_name == "s3"
@@ -52,3 +55,69 @@ def test_an_unknown_service_is_refused_as_botocore_refuses_it() -> None:
     with pytest.raises(botocore.exceptions.UnknownServiceError) as caught:
         session.create_client("no-such-service", region_name="us-east-1")
     assert "s3" in str(caught.value)  # it names the ones there are, as botocore does
+
+
+def s3_client(cache: Path | None) -> Any:
+    return botocore_session(cache).create_client(
+        "s3", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+
+
+def count_json_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    parsed: list[int] = []
+    real = json.loads
+
+    def loads(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", loads)
+    return parsed
+
+
+def test_botocores_data_is_parsed_once_for_the_machine_not_at_every_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first start keeps each file it parsed; the next (a new loader, as in a new
+    process) parses no JSON and builds the same client."""
+    monkeypatch.setattr(botocore_data, "_shared_loaders", {})
+    first = s3_client(tmp_path)
+    copies = list(tmp_path.rglob("*.marshal"))
+    assert len(copies) >= 3 and not list(tmp_path.rglob("*.part"))
+    monkeypatch.setattr(botocore_data, "_shared_loaders", {})  # the next start
+    parsed = count_json_parses(monkeypatch)
+    again = s3_client(tmp_path)
+    assert parsed == []
+    model, model_again = first.meta.service_model, again.meta.service_model
+    assert model_again.operation_names == model.operation_names
+    assert (model_again.operation_model("PutObject").input_shape.members.keys()
+            == model.operation_model("PutObject").input_shape.members.keys())
+    params = {"Bucket": "b", "Key": "a k"}
+    url, url_first = (c.generate_presigned_url("get_object", Params=params) for c in (again, first))
+    assert url.split("?")[0] == url_first.split("?")[0] and "a%20k" in url
+    assert botocore_data._DataLoader().load_service_model("s3", "service-2") == (
+        botocore.loaders.Loader().load_service_model("s3", "service-2"))
+
+
+def test_a_damaged_copy_is_parsed_again_and_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(botocore_data, "_shared_loaders", {})
+    s3_client(tmp_path)
+    for copy in tmp_path.rglob("*.marshal"):
+        copy.write_bytes(b"\x00not marshal")
+    monkeypatch.setattr(botocore_data, "_shared_loaders", {})
+    parsed = count_json_parses(monkeypatch)
+    assert s3_client(tmp_path).meta.service_model.service_name == "s3"
+    assert parsed  # parsed from botocore's JSON again
+    for copy in tmp_path.rglob("*.marshal"):
+        assert isinstance(marshal.loads(copy.read_bytes()), dict)
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_nothing_but_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(botocore_data, "_shared_loaders", {})
+    assert s3_client(blocked).meta.service_model.service_name == "s3"
+    assert blocked.read_text() == "not a folder"

@@ -363,6 +363,7 @@ def test_shorts_desktop_home_relocates_every_folder(tmp_path: Path) -> None:
     assert app_paths.data_dir == home / "data"
     assert app_paths.config_dir == home / "config"
     assert app_paths.log_dir == home / "logs"
+    assert app_paths.cache_dir == home / "cache"
     assert app_paths.db_path.parent == home / "data"
     assert app_paths.library_dir.parent == home / "data"
     assert app_paths.settings_file == home / "config" / "settings.json"
@@ -379,6 +380,7 @@ def test_blank_home_means_the_platform_folders(tmp_path: Path) -> None:
     default = AppPaths.from_environ({})
     assert AppPaths.from_environ({"SHORTS_DESKTOP_HOME": "  "}) == default
     assert "shorts-desktop" in str(default.data_dir)
+    assert "shorts-desktop" in str(default.cache_dir)
     assert not str(default.data_dir).startswith(str(tmp_path))
 
 

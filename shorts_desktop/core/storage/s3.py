@@ -98,7 +98,10 @@ class S3Storage:
         credentials: ResolvedCredentials,
         transfer_store: TransferStore | None = None,
         engine_config: EngineConfig | None = None,
+        parsed_cache: Path | None = None,
     ) -> None:
+        """`parsed_cache`: a folder where botocore's data, parsed, is kept for the next
+        start (`botocore_session`)."""
         if settings.bucket_name is None:
             raise ConfigError("S3_BUCKET_NAME is not set.")
         self.bucket: str = settings.bucket_name
@@ -109,6 +112,7 @@ class S3Storage:
         self._engine: TransferEngine | None = None
         self._engine_lock = threading.Lock()
         self._engine_config = engine_config
+        self._parsed_cache = parsed_cache
 
     @property
     def client(self) -> S3Client:
@@ -219,7 +223,7 @@ class S3Storage:
         )
         # A botocore client, not boto3's: boto3 and s3transfer cost every start ~30 ms of
         # imports for what only a managed copy uses (`copy` imports them then).
-        session = botocore_session()
+        session = botocore_session(self._parsed_cache)
         if not key and s.aws_profile:
             session.set_config_variable("profile", s.aws_profile)
         try:
