@@ -110,7 +110,26 @@ def test_a_damaged_copy_is_parsed_again_and_replaced(
     assert s3_client(tmp_path).meta.service_model.service_name == "s3"
     assert parsed  # parsed from botocore's JSON again
     for copy in tmp_path.rglob("*.marshal"):
-        assert isinstance(marshal.loads(copy.read_bytes()), dict)
+        _stamp, data = marshal.loads(copy.read_bytes())
+        assert isinstance(data, dict)
+
+
+def test_a_copy_parsed_from_another_file_is_parsed_again_and_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copy says the size and modification time of the file it came from: one from
+    another file in the same place (botocore's data changed, the app moved) is not used."""
+    monkeypatch.setattr(botocore_data, "_shared_loaders", {})
+    s3_client(tmp_path)
+    stamps = {}
+    for copy in tmp_path.rglob("*.marshal"):
+        stamps[copy], _data = marshal.loads(copy.read_bytes())
+        copy.write_bytes(marshal.dumps(((1, 2), {"not": "botocore's"})))
+    monkeypatch.setattr(botocore_data, "_shared_loaders", {})
+    parsed = count_json_parses(monkeypatch)
+    assert s3_client(tmp_path).meta.service_model.service_name == "s3"
+    assert len(parsed) == len(stamps)
+    assert {copy: marshal.loads(copy.read_bytes())[0] for copy in stamps} == stamps
 
 
 def test_a_cache_folder_that_cannot_be_written_costs_nothing_but_time(

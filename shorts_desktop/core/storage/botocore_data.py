@@ -73,12 +73,13 @@ class _ServiceNames(Sequence[str]):
 class _ParsedFiles(botocore.loaders.JSONFileLoader):
     """botocore's JSON data files, each parsed once for the machine, not at every start:
     for an S3 client that is ~36 ms of JSON with the GIL held (the endpoints, the S3 model,
-    its rules), and ~7 ms to load from `marshal`. A copy of each, named after the source
-    file's path, size and modification time, lives in a folder of the app's cache per
-    botocore and Python version; one that cannot be read or written is passed by, and the
-    JSON is parsed as botocore parses it. botocore reads its JSON into OrderedDicts; the
-    copies are plain dicts, which keep their order (botocore calls no method only an
-    OrderedDict has)."""
+    its rules), and ~7 ms to load from `marshal`. A copy of each lives in a folder of the
+    app's cache per botocore and Python version, named after the file's place among
+    botocore's data (one copy a file, wherever the app runs from), with the size and
+    modification time of the file it was parsed from: a copy of another is parsed again and
+    replaced. One that cannot be read or written is passed by, and the JSON is parsed as
+    botocore parses it. botocore reads its JSON into OrderedDicts; the copies are plain
+    dicts, which keep their order (botocore calls no method only an OrderedDict has)."""
 
     def __init__(self, folder: Path) -> None:
         major, minor = sys.version_info[:2]
@@ -91,25 +92,27 @@ class _ParsedFiles(botocore.loaders.JSONFileLoader):
                 st = os.stat(source)
             except OSError:
                 continue
-            name = hashlib.sha256(
-                f"{source}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:32]
-            copy = self._folder / f"{name}.marshal"
+            place = "/".join(Path(source).parts[-3:])  # service/version/name.json, or data/…
+            copy = self._folder / f"{hashlib.sha256(place.encode()).hexdigest()[:32]}.marshal"
+            stamp = (st.st_size, st.st_mtime_ns)
             try:
-                return marshal.loads(copy.read_bytes())
+                kept_stamp, kept = marshal.loads(copy.read_bytes())
+                if tuple(kept_stamp) == stamp:
+                    return kept
             except (OSError, EOFError, ValueError, TypeError):
                 pass  # none yet, or not readable: parsed below
             data = self._load_file(source, open_method)  # type: ignore[attr-defined]
             if data is not None:
                 data = _plain(data)
-                self._keep(copy, data)
+                self._keep(copy, stamp, data)
             return data
         return None
 
-    def _keep(self, copy: Path, data: Any) -> None:
+    def _keep(self, copy: Path, stamp: tuple[int, int], data: Any) -> None:
         part = copy.with_name(f"{copy.name}.{os.getpid()}.{threading.get_ident()}.part")
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
-            part.write_bytes(marshal.dumps(data))
+            part.write_bytes(marshal.dumps((stamp, data)))
             os.replace(part, copy)  # whole, or not there: another process may read it now
         except (OSError, ValueError):
             log.info("could not keep a parsed copy of botocore's data in %s", self._folder,
