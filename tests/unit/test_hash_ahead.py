@@ -76,9 +76,9 @@ def test_files_and_folders_are_hashed_last_first_and_claimed_once(
         assert ahead.claim(path, *stamp(path)) is None  # taken once
 
 
-def test_a_file_larger_than_a_chunk_is_left_to_its_send(tmp_path: Path) -> None:
+def test_a_file_over_the_largest_size_is_left_to_its_send(tmp_path: Path) -> None:
     small, big = write(tmp_path / "a.txt", 4096), write(tmp_path / "b.mp4", 4097)
-    ahead = HashAhead([small, big], chunk=4096)
+    ahead = HashAhead([small, big], largest=4096)
     ahead.join(10)
     assert ahead.claim(big, *stamp(big)) is None
     assert ahead.claim(small, *stamp(small)) == sha(small)

@@ -855,10 +855,10 @@ def test_an_upload_takes_the_hash_made_ahead_of_it(
     env: Env, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A small file hashed ahead is sent with that hash; one larger than the hashing's
-    chunk was left to its send; each stores its own SHA-256."""
+    largest size was left to its send; each stores its own SHA-256."""
     small = media.mp4("small.mp4", size=3000)
     big = media.mp4("big.mp4", size=5 * 1024 * 1024 + 1234)  # sent in parts
-    ahead = HashAhead([small, big], chunk=1024 * 1024)
+    ahead = HashAhead([small, big], largest=1024 * 1024)
     ahead.join(10)
     answers = spy_claims(monkeypatch)
     env.uploads.hash_ahead(ahead)

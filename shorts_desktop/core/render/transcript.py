@@ -106,7 +106,7 @@ def _checked(data: bytes, name: str, want_text: bool) -> str | None:
             raise UserError(f"{name} is not text (it contains binary data).")
         if control:
             raise UserError(f"{name} is not text (it contains control characters).")
-        if not want_text and data.isascii():  # data.strip() found text: so would str.strip
+        if not want_text and data.isascii():  # isspace() found text: so would str.strip
             return None
     try:
         text = data.decode(encoding)

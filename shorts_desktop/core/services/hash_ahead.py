@@ -6,7 +6,7 @@ clients, the files' checks, the GIL held) while the other idles. Reads and SHA-2
 the GIL go, so a thread hashing the files meanwhile runs on the idle core. It starts from
 the last file while the sends start from the first: they meet in the middle, and no file
 is hashed twice. A send takes a file's hash (`claim`) only while the file is what was
-hashed (size and modification time). Files larger than a chunk are left to their sends:
+hashed (size and modification time). Files over `LARGEST` are left to their sends:
 measured, hashing a 1 GiB video ahead while the app starts (the GIL taken in turns)
 saved no time and cost CPU.
 """
@@ -27,16 +27,16 @@ from shorts_desktop.core.services.intake import expand_folders
 log = logging.getLogger(__name__)
 
 #: The largest file hashed ahead (in one read and one hash update).
-CHUNK = 16 * 1024 * 1024
+LARGEST = 16 * 1024 * 1024
 
 
 class HashAhead:
     """Hashes the small files named (folders expanded as the intake expands them), last
     first."""
 
-    def __init__(self, paths: Iterable[Path], *, chunk: int = CHUNK) -> None:
+    def __init__(self, paths: Iterable[Path], *, largest: int = LARGEST) -> None:
         self._paths = list(paths)
-        self.chunk = chunk
+        self._largest = largest
         self._cond = threading.Condition()
         self._hashed: dict[str, tuple[int, int, str]] = {}  # path: (size, mtime_ns, hex)
         self._claimed: set[str] = set()
@@ -48,8 +48,8 @@ class HashAhead:
 
     def claim(self, path: Path | str, size: int, mtime_ns: int) -> str | None:
         """The file's SHA-256 (hex) if it was hashed and is still (`size`, `mtime_ns`);
-        from now on the file is its send's: one being hashed is waited for (a chunk at
-        most), one not begun is not begun."""
+        from now on the file is its send's: one being hashed is waited for (one small
+        file's read and hash at most), one not begun is not begun."""
         key = os.path.abspath(path)
         with self._cond:
             self._claimed.add(key)
@@ -108,7 +108,7 @@ class HashAhead:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size > self.chunk:
+            if not stat.S_ISREG(st.st_mode) or st.st_size > self._largest:
                 return None
             data = os.read(fd, st.st_size)
         finally:
