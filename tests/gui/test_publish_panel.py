@@ -40,7 +40,8 @@ from shorts_desktop.gui.panels.jobs import (
     JobsPanel,
     PublishDialog,
 )
-from shorts_desktop.gui.panels.settings import WAITING_FOR_GOOGLE, SettingsPanel
+from shorts_desktop.gui.panels.settings import SettingsPanel
+from shorts_desktop.gui.panels.youtube_account import WAITING_FOR_GOOGLE
 from tests.gui.conftest import GuiBucket, MakeWindow, answer_questions
 from tests.gui.test_accessibility import check_panel, tab_stops, unnamed_controls, walk_with_tab
 from tests.gui.test_jobs_processing import inputs, open_jobs, row_of, select, status_of
@@ -340,11 +341,12 @@ def test_a_sign_in_revoked_during_the_upload_offers_to_connect_again(
     click(qtbot, panel.banner.action_button)
     settings = window.panels["settings"]
     assert isinstance(settings, SettingsPanel)
+    account = settings.youtube_account
     assert window.current_panel() is settings
     # The remembered client is used: straight to Google's sign-in (not answered here).
     qtbot.waitUntil(lambda: len(browser.opened) == 1, timeout=WAIT)
-    assert settings.sign_in_box.isVisible()
-    click(qtbot, settings.sign_in_cancel_button)
+    assert account.sign_in_box.isVisible()
+    click(qtbot, account.sign_in_cancel_button)
     qtbot.waitUntil(lambda: window.runner.running == 0, timeout=WAIT)
 
 
@@ -413,10 +415,11 @@ def test_publish_without_an_account_offers_to_connect_then_carries_on(
     click(qtbot, action)
     settings = window.panels["settings"]
     assert isinstance(settings, SettingsPanel)
+    account = settings.youtube_account
     assert window.current_panel() is settings
     qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT)  # once the keyring was read
-    qtbot.waitUntil(lambda: settings.sign_in_url_edit.text() != "", timeout=WAIT)
-    answer_sign_in(settings.sign_in_url_edit.text()).join(10)
+    qtbot.waitUntil(lambda: account.sign_in_url_edit.text() != "", timeout=WAIT)
+    answer_sign_in(account.sign_in_url_edit.text()).join(10)
     # ... and once connected, the window goes back to that Publish.
     qtbot.waitUntil(lambda: window.current_panel() is panel and panel.publish_dialog is not None
                     and panel.publish_dialog.isVisible(), timeout=WAIT)
@@ -436,36 +439,37 @@ def test_connect_cancel_and_disconnect_in_settings(
     window = make_main_window(env)
     settings = window.panels["settings"]
     assert isinstance(settings, SettingsPanel)
+    account = settings.youtube_account
     window.show_panel("settings")
-    qtbot.waitUntil(lambda: settings.youtube_status.text().startswith("Not connected"),
+    qtbot.waitUntil(lambda: account.status.text().startswith("Not connected"),
                     timeout=WAIT)
-    assert not settings.youtube_disconnect_button.isEnabled()
-    assert settings.youtube_client_button.isHidden()  # no client remembered yet
+    assert not account.disconnect_button.isEnabled()
+    assert account.client_button.isHidden()  # no client remembered yet
     assert "OAuth client (Desktop app) JSON from your Google Cloud project" in \
-        settings.youtube_hint.text()
+        account.hint.text()
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl",
                         staticmethod(lambda url: opened.append(url.toString()) or True))
-    click(qtbot, settings.youtube_help_button)  # the link-styled "how to get that file"
+    click(qtbot, account.help_button)  # the link-styled "how to get that file"
     assert opened == ["https://console.cloud.google.com/apis/credentials"]
 
     # The first connect asks for the client file, then waits for the browser.
     asked = choose_file(monkeypatch, client_file)
-    click(qtbot, settings.youtube_connect_button)
+    click(qtbot, account.connect_button)
     assert len(asked) == 1 and "Desktop app" in asked[0]
-    assert settings.sign_in_box.isVisible()
-    assert settings.sign_in_label.text() == WAITING_FOR_GOOGLE
-    assert not settings.youtube_connect_button.isEnabled()
-    qtbot.waitUntil(lambda: settings.sign_in_url_edit.text() != "", timeout=WAIT)
-    url = settings.sign_in_url_edit.text()
+    assert account.sign_in_box.isVisible()
+    assert account.sign_in_label.text() == WAITING_FOR_GOOGLE
+    assert not account.connect_button.isEnabled()
+    qtbot.waitUntil(lambda: account.sign_in_url_edit.text() != "", timeout=WAIT)
+    url = account.sign_in_url_edit.text()
     assert url.startswith(DESKTOP_CLIENT["installed"]["auth_uri"]) and browser.opened == [url]
-    click(qtbot, settings.sign_in_copy_button)  # for when no browser opened
+    click(qtbot, account.sign_in_copy_button)  # for when no browser opened
     assert QGuiApplication.clipboard().text() == url
     answer_sign_in(url).join(10)
-    qtbot.waitUntil(lambda: settings.youtube_status.text() == "Connected to “Stub Channel”",
+    qtbot.waitUntil(lambda: account.status.text() == "Connected to “Stub Channel”",
                     timeout=WAIT)
-    assert settings.sign_in_box.isHidden() and settings.youtube_disconnect_button.isEnabled()
-    assert settings.youtube_client_button.isVisible()
+    assert account.sign_in_box.isHidden() and account.disconnect_button.isEnabled()
+    assert account.client_button.isVisible()
     token = json.loads(keyring_store.get_secret(auth.TOKEN_SECRET, PROFILE) or "{}")
     assert token["refresh_token"] == stub.refresh_token
     assert "cid.apps" in str(keyring_store.get_secret(CLIENT_SECRET, PROFILE))
@@ -473,12 +477,12 @@ def test_connect_cancel_and_disconnect_in_settings(
 
     # A second connect reuses the remembered client; Cancel stops waiting at once.
     asked.clear()
-    click(qtbot, settings.youtube_connect_button)
+    click(qtbot, account.connect_button)
     assert asked == []
-    qtbot.waitUntil(lambda: settings.sign_in_url_edit.text() not in ("", url), timeout=WAIT)
-    click(qtbot, settings.sign_in_cancel_button)
-    assert settings.sign_in_box.isHidden() and settings.youtube_connect_button.isEnabled()
-    assert settings.youtube_status.text() == \
+    qtbot.waitUntil(lambda: account.sign_in_url_edit.text() not in ("", url), timeout=WAIT)
+    click(qtbot, account.sign_in_cancel_button)
+    assert account.sign_in_box.isHidden() and account.connect_button.isEnabled()
+    assert account.status.text() == \
         "Sign-in cancelled; still connected to “Stub Channel”."
     # The worker that waited for Google's answer ends too (no five-minute wait).
     qtbot.waitUntil(lambda: window.runner.running == 0, timeout=WAIT)
@@ -486,13 +490,13 @@ def test_connect_cancel_and_disconnect_in_settings(
 
     # Disconnect asks, revokes at Google and forgets the sign-in.
     asked_yes = say_yes(monkeypatch)
-    click(qtbot, settings.youtube_disconnect_button)
+    click(qtbot, account.disconnect_button)
     assert "Stub Channel" in asked_yes[0]
-    qtbot.waitUntil(lambda: settings.youtube_status.text().startswith("Disconnected"),
+    qtbot.waitUntil(lambda: account.status.text().startswith("Disconnected"),
                     timeout=WAIT)
     assert stub.revoked == [stub.refresh_token]
     assert keyring_store.get_secret(auth.TOKEN_SECRET, PROFILE) is None
-    assert not settings.youtube_disconnect_button.isEnabled()
+    assert not account.disconnect_button.isEnabled()
 
 
 def test_publish_settings_are_saved_like_the_others(
@@ -571,21 +575,22 @@ def test_screenshots_of_publishing(
 
     settings = window.panels["settings"]
     assert isinstance(settings, SettingsPanel)
+    account = settings.youtube_account
     window.show_panel("settings")
-    qtbot.waitUntil(lambda: settings.youtube_status.text() == "Connected to “Stub Channel”",
+    qtbot.waitUntil(lambda: account.status.text() == "Connected to “Stub Channel”",
                     timeout=WAIT)
     scroll = settings.findChild(QScrollArea)
     assert scroll is not None
-    scroll.ensureWidgetVisible(settings.youtube_status, 50, 400)
+    scroll.ensureWidgetVisible(account.status, 50, 400)
     qtbot.wait(100)
     assert window.grab().save(str(SHOTS / f"settings-youtube-{palette}.png"))
     # Waiting for the browser (a real sign-in, which nobody answers: then Cancel).
-    click(qtbot, settings.youtube_connect_button)
-    qtbot.waitUntil(lambda: settings.sign_in_url_edit.text() != "", timeout=WAIT)
+    click(qtbot, account.connect_button)
+    qtbot.waitUntil(lambda: account.sign_in_url_edit.text() != "", timeout=WAIT)
     qtbot.wait(100)
-    scroll.ensureWidgetVisible(settings.sign_in_box, 50, 200)
+    scroll.ensureWidgetVisible(account.sign_in_box, 50, 200)
     assert window.grab().save(str(SHOTS / f"settings-signing-in-{palette}.png"))
-    click(qtbot, settings.sign_in_cancel_button)
+    click(qtbot, account.sign_in_cancel_button)
     panel.stop_upload([going], ask=False)
     stub.release.set()
     qtbot.waitUntil(lambda: not panel.uploading(going), timeout=UPLOAD_WAIT)
@@ -623,16 +628,17 @@ def test_the_new_controls_have_names_and_tab_stops(
     # The Settings panel while it waits for Google's sign-in.
     settings = window.panels["settings"]
     assert isinstance(settings, SettingsPanel)
+    account = settings.youtube_account
     check_panel(window, "settings", qtbot)
-    qtbot.waitUntil(lambda: settings.youtube_status.text() == "Connected to “Stub Channel”",
+    qtbot.waitUntil(lambda: account.status.text() == "Connected to “Stub Channel”",
                     timeout=WAIT)
-    click(qtbot, settings.youtube_connect_button)
-    qtbot.waitUntil(lambda: settings.sign_in_url_edit.text() != "", timeout=WAIT)
-    for widget in (settings.sign_in_cancel_button, settings.sign_in_url_edit,
-                   settings.sign_in_copy_button, settings.youtube_help_button):
+    click(qtbot, account.connect_button)
+    qtbot.waitUntil(lambda: account.sign_in_url_edit.text() != "", timeout=WAIT)
+    for widget in (account.sign_in_cancel_button, account.sign_in_url_edit,
+                   account.sign_in_copy_button, account.help_button):
         assert widget.isVisible() and widget.accessibleName() and widget.toolTip()
     _tab_reaches_everything(settings)
-    click(qtbot, settings.sign_in_cancel_button)
+    click(qtbot, account.sign_in_cancel_button)
     qtbot.waitUntil(lambda: window.runner.running == 0, timeout=WAIT)
 
     # The publish dialog: a private job, so the schedule can be chosen.

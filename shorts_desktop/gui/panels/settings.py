@@ -1,10 +1,9 @@
 """The Settings panel: profiles, every setting with where its value comes from, credentials
 for the keyring, encryption and storage class, the bucket policy, and a connection test.
 
-The YouTube group connects the channel Shorts are published to: Google's sign-in runs in
-a worker (it opens the browser and waits for Google's answer on a loopback port) while
-the panel shows the sign-in address, with Cancel; Disconnect revokes the sign-in. Below it
-are the publish settings (category, language, made for kids, what is kept afterwards).
+The YouTube group shows the channel Shorts are published to and signs in
+(`youtube_account.py`); below it are the publish settings (category, language, made for
+kids, what is kept afterwards).
 
 Values set by the environment or `.env` win over the settings file, so those fields are
 read-only here with a note. Saving validates through the core (`save_settings_file`),
@@ -18,28 +17,19 @@ Settings metadata in core/config.py: labels, tooltips, placeholders and ranges l
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
-    QDesktopServices,
     QFontDatabase,
     QGuiApplication,
     QIcon,
     QPainter,
     QPixmap,
-    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -48,8 +38,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
-    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -87,6 +75,7 @@ from shorts_desktop.gui.panels.base import (
     ok_style,
     problem_style,
 )
+from shorts_desktop.gui.panels.youtube_account import YouTubeAccount
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -121,11 +110,6 @@ YOUTUBE_CATEGORIES = (
     ("27", "Education"),
     ("28", "Science & Technology"),
 )
-#: Where a creator makes the OAuth client (type Desktop app) and downloads its JSON.
-OAUTH_CLIENT_HELP = "https://console.cloud.google.com/apis/credentials"
-#: How long the sign-in waits for Google's answer in the browser.
-SIGN_IN_TIMEOUT = 300
-WAITING_FOR_GOOGLE = "Waiting for Google sign-in in your browser…"
 ADDRESSING_WORDS = {
     "auto": "Automatic",
     "path": "Path style (MinIO, most local servers)",
@@ -189,36 +173,6 @@ def _dot(color: str) -> QIcon:
     painter.drawEllipse(1, 1, 12, 12)
     painter.end()
     return QIcon(pixmap)
-
-
-@dataclass
-class _SignIn:
-    """One Google sign-in the panel waits for; `cancelled` when the user stopped waiting."""
-
-    cancelled: threading.Event = dataclass_field(default_factory=threading.Event)
-    url: str = ""
-
-
-def end_sign_in_wait(sign_in_url: str) -> None:
-    """Answer a pending sign-in's own loopback redirect with "access denied", so the worker
-    waiting for Google's answer ends now rather than after SIGN_IN_TIMEOUT (and frees its
-    thread and port). Only ever talks to this computer; never on the GUI thread."""
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(sign_in_url).query)
-    redirect = (query.get("redirect_uri") or [""])[0]
-    state = (query.get("state") or [""])[0]
-    parts = urllib.parse.urlsplit(redirect)
-    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost") or not state:
-        return
-    answer = urllib.parse.urlencode({"error": "access_denied", "state": state})
-    target = f"{redirect}{'&' if parts.query else '?'}{answer}"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with contextlib.suppress(OSError, ValueError), opener.open(target, timeout=5) as response:
-        response.read()
-
-
-def _end_sign_in_soon(sign_in_url: str) -> None:
-    threading.Thread(target=end_sign_in_wait, args=(sign_in_url,), name="sign-in-cancel",
-                     daemon=True).start()
 
 
 class Field:
@@ -440,11 +394,6 @@ class SettingsPanel(Panel):
         #: window): new services stop those uploads, so the user is asked first.
         self.youtube_uploads: Callable[[], list[str]] = list
         self.openai_key_state = ""
-        self.youtube_state: dict[str, Any] = {}  # what the last status read found
-        self._youtube_loading = False
-        self._youtube_again = False
-        self._youtube_read_for: Services | None = None
-        self._sign_in: _SignIn | None = None
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -817,109 +766,12 @@ class SettingsPanel(Panel):
         box = QGroupBox("YouTube")
         box.setObjectName("youtubeBox")
         grid = self._grid(box)
-        self.youtube_status = QLabel("Not checked yet.")
-        self.youtube_status.setObjectName("youtubeStatus")
-        self.youtube_status.setAccessibleName("YouTube account")
-        self.youtube_status.setWordWrap(True)
-        self.youtube_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.youtube_account = YouTubeAccount(self.services, self.runner)
+        self.youtube_account.connected.connect(self.youtube_connected)
         account_label = QLabel("Account:")
-        account_label.setBuddy(self.youtube_status)
-
-        self.youtube_connect_button = QPushButton("Connect YouTube account…")
-        self.youtube_connect_button.setObjectName("connectYoutube")
-        self.youtube_connect_button.setAccessibleName("Connect YouTube account")
-        self.youtube_connect_button.clicked.connect(lambda: self.connect_youtube())
-        self.youtube_client_button = QPushButton("Use another client file…")
-        self.youtube_client_button.setObjectName("youtubeClientFile")
-        self.youtube_client_button.setAccessibleName("Connect with another OAuth client file")
-        self.youtube_client_button.setToolTip(
-            "Choose a different OAuth client JSON (another Google Cloud project), then sign in")
-        self.youtube_client_button.clicked.connect(lambda: self.connect_youtube(True))
-        self.youtube_disconnect_button = QPushButton("Disconnect")
-        self.youtube_disconnect_button.setObjectName("disconnectYoutube")
-        self.youtube_disconnect_button.setAccessibleName("Disconnect the YouTube account")
-        self.youtube_disconnect_button.setToolTip(
-            "Revoke this app's access at Google and forget the sign-in")
-        self.youtube_disconnect_button.clicked.connect(self.disconnect_youtube)
-        buttons = QHBoxLayout()
-        buttons.setSpacing(6)
-        buttons.addWidget(self.youtube_connect_button)
-        buttons.addWidget(self.youtube_client_button)
-        buttons.addWidget(self.youtube_disconnect_button)
-        buttons.addStretch(1)
-
-        self.youtube_hint = QLabel(
-            "Connect asks for the OAuth client (Desktop app) JSON from your Google Cloud "
-            "project the first time; it is remembered in the OS keyring.")
-        self.youtube_hint.setObjectName("youtubeClientHint")
-        self.youtube_hint.setWordWrap(True)
-        self.youtube_help_button = QPushButton("How to get that file (Google Cloud Console) ↗")
-        self.youtube_help_button.setObjectName("youtubeClientHelp")
-        self.youtube_help_button.setAccessibleName(
-            "Open Google Cloud Console to create the OAuth client file")
-        self.youtube_help_button.setToolTip(
-            "In Google Cloud Console: enable the YouTube Data API v3, then APIs & Services → "
-            "Credentials → Create credentials → OAuth client ID → Desktop app, and download "
-            f"its JSON\n{OAUTH_CLIENT_HELP}")
-        self.youtube_help_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.youtube_help_button.setStyleSheet(
-            "QPushButton { color: palette(link); text-decoration: underline; text-align: left;"
-            " border: 1px solid transparent; padding: 0 1px; background: transparent; }"
-            "QPushButton:focus { border: 1px dotted palette(link); }")
-        self.youtube_help_button.clicked.connect(self.open_client_help)
-        hint = QVBoxLayout()
-        hint.setSpacing(2)
-        hint.addWidget(self.youtube_hint)
-        hint.addWidget(self.youtube_help_button, 0, Qt.AlignmentFlag.AlignLeft)
-
-        # Shown while the sign-in waits for the browser.
-        self.sign_in_box = QFrame()
-        self.sign_in_box.setObjectName("signInBox")
-        self.sign_in_box.setFrameShape(QFrame.Shape.StyledPanel)
-        self.sign_in_label = QLabel(WAITING_FOR_GOOGLE)
-        self.sign_in_label.setObjectName("signInWaiting")
-        self.sign_in_label.setWordWrap(True)
-        font = self.sign_in_label.font()
-        font.setBold(True)
-        self.sign_in_label.setFont(font)
-        self.sign_in_cancel_button = QPushButton("Cancel")
-        self.sign_in_cancel_button.setObjectName("cancelSignIn")
-        self.sign_in_cancel_button.setAccessibleName("Stop waiting for the Google sign-in")
-        self.sign_in_cancel_button.setToolTip("Stop waiting for Google's answer")
-        self.sign_in_cancel_button.clicked.connect(self.cancel_sign_in)
-        self.sign_in_hint = QLabel("If no browser opened, open this address in one:")
-        self.sign_in_hint.setObjectName("signInHint")
-        self.sign_in_hint.setWordWrap(True)
-        self.sign_in_url_edit = QLineEdit()
-        self.sign_in_url_edit.setObjectName("signInUrl")
-        self.sign_in_url_edit.setAccessibleName("Google sign-in address")
-        self.sign_in_url_edit.setToolTip("The address of Google's sign-in page for this app")
-        self.sign_in_url_edit.setReadOnly(True)
-        self.sign_in_url_edit.setPlaceholderText("Opening the browser…")
-        self.sign_in_copy_button = QPushButton("Copy")
-        self.sign_in_copy_button.setObjectName("copySignInUrl")
-        self.sign_in_copy_button.setAccessibleName("Copy the sign-in address")
-        self.sign_in_copy_button.setToolTip("Put the sign-in address on the clipboard")
-        self.sign_in_copy_button.setEnabled(False)
-        self.sign_in_copy_button.clicked.connect(self.copy_sign_in_url)
-        waiting = QHBoxLayout()
-        waiting.addWidget(self.sign_in_label, 1)
-        waiting.addWidget(self.sign_in_cancel_button)
-        address = QHBoxLayout()
-        address.addWidget(self.sign_in_url_edit, 1)
-        address.addWidget(self.sign_in_copy_button)
-        inner = QVBoxLayout(self.sign_in_box)
-        inner.setContentsMargins(10, 8, 10, 8)
-        inner.addLayout(waiting)
-        inner.addWidget(self.sign_in_hint)
-        inner.addLayout(address)
-        self.sign_in_box.hide()
-
+        account_label.setBuddy(self.youtube_account.status)
         grid.addWidget(account_label, 0, 0, Qt.AlignmentFlag.AlignTop)
-        grid.addWidget(self.youtube_status, 0, 1, 1, 2)
-        grid.addLayout(buttons, 1, 1, 1, 2)
-        grid.addLayout(hint, 2, 1, 1, 2)
-        grid.addWidget(self.sign_in_box, 3, 1, 1, 2)
+        grid.addWidget(self.youtube_account, 0, 1, 1, 2)
 
         category = _combo()
         for value, words in YOUTUBE_CATEGORIES:
@@ -941,234 +793,21 @@ class SettingsPanel(Panel):
         self.keep_processed_box = self._switch(grid, "SHORTS_DESKTOP_KEEP_PROCESSED")
         self.after_publish_combo = self._choice(grid, "SHORTS_DESKTOP_AFTER_PUBLISH",
                                                 AFTER_PUBLISH_WORDS)
-        self._show_youtube()
         return box
 
     # -- YouTube ----------------------------------------------------------------------------
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        # Read once per services (asking YouTube costs a request); again after a problem.
-        if self._youtube_read_for is not self.services or self.youtube_state.get("problem"):
-            self.load_youtube_status()
-
     def set_services(self, services: Services) -> None:
         super().set_services(services)
-        if self.isVisible():
-            self.load_youtube_status()
+        self.youtube_account.set_services(services)
 
-    def load_youtube_status(self) -> None:
-        """Read (in a worker) whether an account is connected and its channel's name."""
-        if self._sign_in is not None:
-            return  # the sign-in says how it ends
-        if self._youtube_loading:
-            self._youtube_again = True
-            return
-        self._youtube_loading = True
-        services = self.services
-        publishing = services.publishing
-        if not self.youtube_state:
-            self.youtube_status.setText("Checking the YouTube account…")
-
-        def work() -> dict[str, Any]:
-            state: dict[str, Any] = {"has_client": publishing.has_client(),
-                                     "connected": publishing.connected()}
-            if state["connected"]:
-                try:
-                    channel = publishing.status()
-                except ShortsError as exc:
-                    state["problem"] = str(exc)
-                else:
-                    state["connected"] = channel is not None
-                    state["channel"] = None if channel is None else channel.title
-            return state
-
-        def done(state: dict[str, Any]) -> None:
-            self._youtube_loading = False
-            if self._youtube_again:
-                self._youtube_again = False
-                self.load_youtube_status()
-                return
-            if self._sign_in is None:
-                self._youtube_read_for = services
-                self.youtube_state = state
-                self._show_youtube()
-
-        def failed(message: str) -> None:
-            self._youtube_loading = False
-            if self._sign_in is None:
-                self.youtube_state = {"problem": message}
-                self._show_youtube()
-
-        self.runner.submit(work, done, failed)
-
-    def _show_youtube(self, text: str | None = None, problem: bool = False) -> None:
-        """Show the account as `youtube_state` has it (or `text`), and the buttons that fit."""
-        state = self.youtube_state
-        waiting = self._sign_in is not None
-        connected = bool(state.get("connected"))
-        channel = state.get("channel")
-        style = ""
-        if text is None:
-            if state.get("problem"):
-                text, style = str(state["problem"]), problem_style()
-            elif connected:
-                text = f"Connected to “{channel}”" if channel else "Connected"
-                style = ok_style()
-            elif state:
-                text = "Not connected: connect the channel your Shorts are published to."
-            else:
-                text = self.youtube_status.text()
-        elif problem:
-            style = problem_style()
-        self.youtube_status.setText(text)
-        self.youtube_status.setStyleSheet(style)
-        self.youtube_connect_button.setEnabled(not waiting)
-        self.youtube_connect_button.setToolTip(
-            "Sign in again, with this or another Google account; it replaces this sign-in"
-            if connected else
-            "Sign in with Google in your browser and allow uploads to your channel")
-        has_client = bool(state.get("has_client"))
-        self.youtube_client_button.setVisible(has_client)
-        self.youtube_client_button.setEnabled(not waiting)
-        self.youtube_disconnect_button.setEnabled(
-            not waiting and (connected or bool(state.get("problem") and has_client)))
-        self.sign_in_box.setVisible(waiting)
-
-    def open_client_help(self) -> None:
-        """Google Cloud Console's credentials page, where the OAuth client is made."""
-        QDesktopServices.openUrl(QUrl(OAUTH_CLIENT_HELP))
-
-    def choose_client_file(self) -> Path | None:
-        """Ask for the OAuth client's JSON (a file dialog; tests replace it)."""
-        folder = QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DownloadLocation) or str(Path.home())
-        chosen, _filter = QFileDialog.getOpenFileName(
-            self, "Choose the OAuth client (Desktop app) JSON from your Google Cloud project",
-            folder, "OAuth client JSON (*.json);;All files (*)")
-        return Path(chosen) if chosen else None
-
-    def connect_youtube(self, choose_file: bool = False) -> None:
-        """Connect an account: the client file the first time (or when asked), then Google's
-        sign-in in the browser, in a worker; the panel waits with the address and Cancel."""
-        if self._sign_in is not None:
-            return
-        state = self.youtube_state
-        if not choose_file and "has_client" not in state:
-            publishing = self.services.publishing
-
-            def known(has_client: bool) -> None:
-                self.youtube_state = {**self.youtube_state, "has_client": bool(has_client)}
-                self.connect_youtube()
-
-            self.runner.submit(publishing.has_client, known,
-                               lambda message: self._show_youtube(message, True))
-            return
-        path = None
-        if choose_file or not state.get("has_client"):
-            path = self.choose_client_file()
-            if path is None:
-                return
-        sign_in = _SignIn()
-        self._sign_in = sign_in
-        self.sign_in_url_edit.clear()
-        self.sign_in_copy_button.setEnabled(False)
-        self.sign_in_hint.setText("If no browser opened, open this address in one:")
-        self._show_youtube()
-        publishing = self.services.publishing
-        runner = self.runner
-
-        def on_url(url: str) -> None:  # on the worker, once the loopback port listens
-            sign_in.url = url
-            if sign_in.cancelled.is_set():
-                _end_sign_in_soon(url)
-            else:
-                runner.call_soon(self._sign_in_address, sign_in, url)
-
-        def work() -> str:
-            channel = publishing.connect(path, open_browser=True, on_url=on_url,
-                                         timeout_seconds=SIGN_IN_TIMEOUT)
-            return channel.title
-
-        runner.submit(work, lambda title: self._signed_in(sign_in, title),
-                      lambda message: self._sign_in_failed(sign_in, message))
-
-    def _sign_in_address(self, sign_in: _SignIn, url: str) -> None:
-        if sign_in is not self._sign_in:
-            return
-        self.sign_in_url_edit.setText(url)
-        self.sign_in_url_edit.setCursorPosition(0)
-        self.sign_in_copy_button.setEnabled(True)
-
-    def copy_sign_in_url(self) -> None:
-        text = self.sign_in_url_edit.text()
-        if text:
-            QGuiApplication.clipboard().setText(text)
-            self.sign_in_hint.setText("Copied: paste the address into your browser's address "
-                                      "bar.")
-
-    def _signed_in(self, sign_in: _SignIn, title: str) -> None:
-        if sign_in is not self._sign_in:  # cancelled here, but finished in the browser
-            self.load_youtube_status()
-            return
-        self._sign_in = None
-        self.youtube_state = {"has_client": True, "connected": True, "channel": title}
-        self._show_youtube()
-        self.youtube_connected.emit(title)
-
-    def _sign_in_failed(self, sign_in: _SignIn, message: str) -> None:
-        if sign_in is not self._sign_in:
-            return  # the user cancelled: this is the wait ending
-        self._sign_in = None
-        self._show_youtube(message, True)
-
-    def cancel_sign_in(self) -> None:
-        """Stop waiting for the browser; the worker's wait is ended too (see end_sign_in_wait)."""
-        sign_in = self._sign_in
-        if sign_in is None:
-            return
-        self._sign_in = None
-        sign_in.cancelled.set()
-        if sign_in.url:
-            _end_sign_in_soon(sign_in.url)
-        state = self.youtube_state
-        if state.get("connected") and state.get("channel"):
-            text = f"Sign-in cancelled; still connected to “{state['channel']}”."
-        elif state.get("connected"):
-            text = "Sign-in cancelled; the account connected before stays connected."
-        else:
-            text = "Sign-in cancelled; no YouTube account is connected."
-        self._show_youtube(text)
-
-    def disconnect_youtube(self) -> None:
-        channel = self.youtube_state.get("channel")
-        what = f"the YouTube channel “{channel}”" if channel else "the YouTube account"
-        answer = QMessageBox.question(
-            self, "Disconnect YouTube",
-            f"Disconnect {what}? Google is asked to revoke this app's access and the sign-in "
-            "is forgotten; videos already published stay on YouTube. Publishing needs the "
-            "account connected again.")
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        publishing = self.services.publishing
-        self.youtube_disconnect_button.setEnabled(False)
-        self.youtube_status.setText("Disconnecting…")
-        self.youtube_status.setStyleSheet("")
-
-        def done(note: str | None) -> None:
-            self.youtube_state = {**self.youtube_state, "connected": False, "channel": None,
-                                  "problem": None}
-            self._show_youtube("Disconnected: no YouTube account is connected."
-                               + (f" {note}" if note else ""))
-
-        def failed(message: str) -> None:
-            self._show_youtube(message, True)
-
-        self.runner.submit(publishing.disconnect, done, failed)
+    def connect_youtube(self) -> None:
+        """Connect a YouTube account (the Jobs panel's Publish asked for one)."""
+        self.youtube_account.connect_account()
 
     def shutdown(self) -> None:
         """The window closes: a sign-in waiting for the browser ends now."""
-        self.cancel_sign_in()
+        self.youtube_account.cancel_sign_in()
 
     def _youtube_uploads_may_stop(self, what: str) -> bool:
         """Ask first when Shorts go to YouTube: new services stop those uploads."""
