@@ -33,7 +33,7 @@ def signed_in(stub: YouTubeStub) -> MemoryStore:
     return store
 
 
-def publishing_for(env: Env, stub: YouTubeStub, store: MemoryStore,
+def publishing_for(env: Env, stub: YouTubeStub, store: auth.SecretStore,
                    **variables: str) -> PublishingService:
     variables = {"SHORTS_DESKTOP_YOUTUBE_API_ROOT": stub.api_root,
                  "SHORTS_DESKTOP_GOOGLE_TOKEN_URI": stub.token_uri, **variables}
@@ -186,3 +186,28 @@ def test_status_names_the_channel_and_logout_revokes(
     assert publishing.disconnect() is None
     assert stub.revoked and not publishing.connected()
     assert publishing.status() is None
+
+
+def test_a_keyring_that_cannot_be_used_is_said_for_the_sign_in(
+    s3_env: Env, stub: YouTubeStub, tmp_path: Path
+) -> None:
+    """The keyring's own sentence advises AWS keys instead; the sign-in has no such way."""
+    from shorts_desktop.core.credentials import KeyringStore, KeyringUnavailable
+    from tests.unit.test_credentials import LockedKeyring, using
+
+    client = tmp_path / "client_secret.json"
+    client.write_text(json.dumps({"installed": {
+        "client_id": "cid.apps.googleusercontent.com", "client_secret": "s3cr3t",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "redirect_uris": ["http://localhost"]}}))
+    with using(LockedKeyring()):
+        publishing = publishing_for(s3_env, stub, KeyringStore())
+        for attempt in (publishing.has_client, publishing.connected, publishing.status,
+                        publishing.disconnect, lambda: publishing.client_config(client)):
+            with pytest.raises(KeyringUnavailable) as raised:
+                attempt()
+            said = str(raised.value)
+            assert said.startswith("The OS keyring cannot be used (the keyring is locked); "
+                                   "the YouTube sign-in is kept there"), said
+            assert "AWS" not in said and "s3cr3t" not in said

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shorts_desktop.core.config import Settings
+from shorts_desktop.core.credentials import DEFAULT_PROFILE, KeyringUnavailable
 from shorts_desktop.core.errors import ShortsError, UserError
 from shorts_desktop.core.publish import auth
 from shorts_desktop.core.publish._client import DEFAULT_API_ROOT
@@ -35,6 +36,40 @@ NOT_CONNECTED = (
     "No YouTube account is connected; connect one first (Settings → Connect YouTube account, "
     "or `shorts-desktop youtube login --client-secrets FILE`)."
 )
+
+
+class _SignInSecrets:
+    """The keyring as the YouTube sign-in uses it. A keyring that cannot be used is said in
+    the sign-in's words: the keyring's own sentence advises AWS keys instead, which are no
+    way to keep a YouTube sign-in."""
+
+    def __init__(self, store: auth.SecretStore) -> None:
+        self.store = store
+
+    @staticmethod
+    def _unusable(exc: KeyringUnavailable) -> KeyringUnavailable:
+        return KeyringUnavailable(
+            f"The OS keyring cannot be used ({exc.why}); the YouTube sign-in is kept there and "
+            "nowhere else, so connecting and publishing need it: unlock or start it, then try "
+            "again.", exc.why)
+
+    def get_secret(self, name: str, profile: str = DEFAULT_PROFILE) -> str | None:
+        try:
+            return self.store.get_secret(name, profile)
+        except KeyringUnavailable as exc:
+            raise self._unusable(exc) from None
+
+    def set_secret(self, name: str, value: str, profile: str = DEFAULT_PROFILE) -> None:
+        try:
+            self.store.set_secret(name, value, profile)
+        except KeyringUnavailable as exc:
+            raise self._unusable(exc) from None
+
+    def clear_secret(self, name: str, profile: str = DEFAULT_PROFILE) -> object:
+        try:
+            return self.store.clear_secret(name, profile)
+        except KeyringUnavailable as exc:
+            raise self._unusable(exc) from None
 
 
 @dataclass
@@ -57,7 +92,7 @@ class PublishingService:
         self.settings = settings
         self.jobs = jobs
         self.processing = processing
-        self.store = store
+        self.store = _SignInSecrets(store)
         self.backoff = backoff  # None: the upload's own (seconds apart); tests pass a fast one
 
     @property
