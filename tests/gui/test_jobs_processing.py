@@ -470,18 +470,18 @@ def test_the_openai_key_goes_to_the_keyring_never_to_the_settings_file(
     services = panel_kit.services()
     store.clear_secret(OPENAI_SECRET, services.settings.profile)
     panel = panel_kit.panel(SettingsPanel, services)
-    assert panel.openai_key_state == "none"
-    assert not panel.openai_clear_button.isEnabled()
-    assert not panel.openai_save_button.isEnabled()
+    assert panel.openai_key.state == "none"
+    assert not panel.openai_key.clear_button.isEnabled()
+    assert not panel.openai_key.save_button.isEnabled()
     secret = "sk-test-0123456789abcdefghijklmnop"
-    panel.openai_key_edit.setText(secret)
-    assert panel.openai_key_edit.echoMode() == panel.openai_key_edit.EchoMode.Password
-    qtbot.mouseClick(panel.openai_save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.openai_key_state == "keyring", timeout=WAIT)
+    panel.openai_key.edit.setText(secret)
+    assert panel.openai_key.edit.echoMode() == panel.openai_key.edit.EchoMode.Password
+    qtbot.mouseClick(panel.openai_key.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.openai_key.state == "keyring", timeout=WAIT)
     assert store.get_secret(OPENAI_SECRET, services.settings.profile) == secret
-    assert panel.openai_key_edit.text() == ""
-    assert "stored in the OS keyring" in panel.openai_key_message.text()
-    assert secret not in panel.openai_key_message.text()
+    assert panel.openai_key.edit.text() == ""
+    assert "stored in the OS keyring" in panel.openai_key.message.text()
+    assert secret not in panel.openai_key.message.text()
     # Saving the other settings writes no secret.
     panel.tts_combo.setCurrentIndex(panel.tts_combo.findData("openai"))
     with qtbot.waitSignal(panel.services_changed, timeout=10000) as blocker:
@@ -494,10 +494,10 @@ def test_the_openai_key_goes_to_the_keyring_never_to_the_settings_file(
     from shorts_desktop.core.credentials import resolve_openai_key
 
     assert resolve_openai_key({}, None, profile=services.settings.profile) == secret
-    qtbot.mouseClick(panel.openai_clear_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.openai_key_state == "none", timeout=WAIT)
+    qtbot.mouseClick(panel.openai_key.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.openai_key.state == "none", timeout=WAIT)
     assert store.get_secret(OPENAI_SECRET, services.settings.profile) is None
-    assert "The OpenAI voice needs one." in panel.openai_key_message.text()
+    assert "The OpenAI voice needs one." in panel.openai_key.message.text()
 
 
 def test_an_openai_key_in_the_environment_is_said_to_win(
@@ -505,9 +505,9 @@ def test_an_openai_key_in_the_environment_is_said_to_win(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
     panel = panel_kit.panel(SettingsPanel)
-    assert panel.openai_key_state == "environment"
-    assert "sk-from" not in panel.openai_key_message.text()
-    assert "environment" in panel.openai_key_message.text()
+    assert panel.openai_key.state == "environment"
+    assert "sk-from" not in panel.openai_key.message.text()
+    assert "environment" in panel.openai_key.message.text()
 
 
 # -- the library ----------------------------------------------------------------------------------

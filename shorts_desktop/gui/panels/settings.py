@@ -62,7 +62,6 @@ from shorts_desktop.core.config import (
     save_settings_file,
     setting_info,
 )
-from shorts_desktop.core.credentials import KeyringUnavailable
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.policy import bucket_policy
 from shorts_desktop.core.services.profiles import DeletedProfile, ProfileService
@@ -75,6 +74,7 @@ from shorts_desktop.gui.panels.base import (
     ok_style,
     problem_style,
 )
+from shorts_desktop.gui.panels.openai_key import OpenAIKey
 from shorts_desktop.gui.panels.youtube_account import YouTubeAccount
 
 if TYPE_CHECKING:
@@ -393,7 +393,6 @@ class SettingsPanel(Panel):
         #: Titles of the Shorts the window is uploading to YouTube (wired by the main
         #: window): new services stop those uploads, so the user is asked first.
         self.youtube_uploads: Callable[[], list[str]] = list
-        self.openai_key_state = ""
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -722,43 +721,11 @@ class SettingsPanel(Panel):
         self.reframe_combo = self._choice(grid, "SHORTS_DESKTOP_REFRAME", REFRAME_WORDS)
         self.max_seconds_spin = self._int(grid, "SHORTS_DESKTOP_MAX_SECONDS")
 
-        self.openai_key_edit = _line("sk-…")
-        self.openai_key_edit.setObjectName("openaiKey")
-        self.openai_key_edit.setAccessibleName("OpenAI API key")
-        self.openai_key_edit.setToolTip("The key for the OpenAI voice; it is saved in the OS "
-                                        "keyring, never in the settings file, and not shown "
-                                        "again")
-        self.openai_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        name_clear_button(self.openai_key_edit)
-        key_label = QLabel("OpenAI API key:")
-        key_label.setBuddy(self.openai_key_edit)
-        self.openai_save_button = QPushButton("Save key")
-        self.openai_save_button.setObjectName("saveOpenaiKey")
-        self.openai_save_button.setAccessibleName("Save the OpenAI API key to the keyring")
-        self.openai_save_button.setToolTip("Store the key in the OS keyring for this profile")
-        self.openai_save_button.setEnabled(False)
-        self.openai_save_button.clicked.connect(self.save_openai_key)
-        self.openai_clear_button = QPushButton("Clear")
-        self.openai_clear_button.setObjectName("clearOpenaiKey")
-        self.openai_clear_button.setAccessibleName("Remove the OpenAI API key from the keyring")
-        self.openai_clear_button.setToolTip("Remove the stored key from the OS keyring")
-        self.openai_clear_button.setEnabled(False)
-        self.openai_clear_button.clicked.connect(self.clear_openai_key)
-        self.openai_key_edit.textChanged.connect(
-            lambda text: self.openai_save_button.setEnabled(bool(text.strip())))
-        self.openai_key_edit.returnPressed.connect(self.save_openai_key)
-        self.openai_key_message = QLabel()
-        self.openai_key_message.setObjectName("openaiKeyMessage")
-        self.openai_key_message.setAccessibleName("Where the OpenAI API key is kept")
-        self.openai_key_message.setWordWrap(True)
-        key_row = QHBoxLayout()
-        key_row.addWidget(self.openai_key_edit, 1)
-        key_row.addWidget(self.openai_save_button)
-        key_row.addWidget(self.openai_clear_button)
+        self.openai_key = OpenAIKey(self.runner, lambda: self.services, self.profile_service)
         row = grid.rowCount()
-        grid.addWidget(key_label, row, 0)
-        grid.addLayout(key_row, row, 1, 1, 2)
-        grid.addWidget(self.openai_key_message, row + 1, 1, 1, 2)
+        grid.addWidget(self.openai_key.label, row, 0)
+        grid.addLayout(self.openai_key.row, row, 1, 1, 2)
+        grid.addWidget(self.openai_key.message, row + 1, 1, 1, 2)
         self.openai_url_edit = self._text(grid, "OPENAI_BASE_URL")
         return box
 
@@ -824,86 +791,6 @@ class SettingsPanel(Panel):
             "continues from what YouTube has received.\n\nContinue?",
         )
         return answer == QMessageBox.StandardButton.Yes
-
-    # -- the OpenAI key ---------------------------------------------------------------------
-
-    def _load_openai_key_state(self) -> None:
-        """Where the OpenAI key comes from, read in a worker (the keyring may be slow)."""
-        profiles = self.profile_service()
-        profile = self.services.settings.profile
-
-        def work() -> str:
-            try:
-                return profiles.openai_key_source(profile)
-            except KeyringUnavailable:
-                return "no-keyring"
-
-        self.runner.submit(work, self._show_openai_key_state,
-                           lambda message: self._show_openai_key_state("problem", message))
-
-    def _show_openai_key_state(self, state: str, problem: str = "") -> None:
-        self.openai_key_state = state
-        profile = self.services.settings.profile
-        wanted = self.services.settings.tts == "openai"
-        style = ""
-        if state == "environment":
-            text = "OPENAI_API_KEY is set in the environment and is used; the keyring is not."
-        elif state == ".env":
-            text = "OPENAI_API_KEY is set in the .env file and is used; the keyring is not."
-        elif state == "keyring":
-            text = f"A key is stored in the OS keyring for profile “{profile}” (not shown)."
-            style = ok_style()
-        elif state == "no-keyring":
-            text = ("The OS keyring cannot be used here, so no key can be stored; set "
-                    "OPENAI_API_KEY in the environment or a .env file instead.")
-            style = problem_style() if wanted else ""
-        elif state == "problem":
-            text = problem
-            style = problem_style()
-        else:
-            text = "No key is stored." + (" The OpenAI voice needs one." if wanted else "")
-            style = problem_style() if wanted else ""
-        self.openai_key_message.setText(text)
-        self.openai_key_message.setStyleSheet(style)
-        self.openai_clear_button.setEnabled(state == "keyring")
-
-    def save_openai_key(self) -> None:
-        key = self.openai_key_edit.text().strip()
-        if not key:
-            return
-        profiles = self.profile_service()
-        profile = self.services.settings.profile
-
-        def work() -> str:
-            try:
-                profiles.save_openai_key(profile, key)
-            except KeyringUnavailable:
-                return "no-keyring"
-            return "keyring"
-
-        def done(state: str) -> None:
-            if state == "keyring":
-                self.openai_key_edit.clear()
-            self._show_openai_key_state(state)
-
-        self.openai_key_message.setText("Saving…")
-        self.openai_key_message.setStyleSheet("")
-        self.runner.submit(work, done,
-                           lambda message: self._show_openai_key_state("problem", message))
-
-    def clear_openai_key(self) -> None:
-        profiles = self.profile_service()
-        profile = self.services.settings.profile
-
-        def work() -> str:
-            try:
-                profiles.clear_openai_key(profile)
-            except KeyringUnavailable:
-                return "no-keyring"
-            return "none"
-
-        self.runner.submit(work, self._show_openai_key_state,
-                           lambda message: self._show_openai_key_state("problem", message))
 
     def _build_connection_box(self) -> QGroupBox:
         box = QGroupBox("Connection")
@@ -975,7 +862,7 @@ class SettingsPanel(Panel):
                 "for one bucket")
         self._show_profiles([settings.profile])
         self._load_profiles()
-        self._load_openai_key_state()
+        self.openai_key.load()
 
     def _show_profile(self, visible: bool) -> None:
         for widget in (self.profile_field.label, self.profile_field.widget,
