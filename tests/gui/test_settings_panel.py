@@ -20,7 +20,8 @@ from shorts_desktop.core.config import (
 )
 from shorts_desktop.core.credentials import AccessKey, KeyringStore, KeyringUnavailable
 from shorts_desktop.gui.panels.base import problem_style
-from shorts_desktop.gui.panels.settings import NewProfileDialog, SettingsPanel
+from shorts_desktop.gui.panels.settings import SettingsPanel
+from shorts_desktop.gui.panels.settings_dialogs import NewProfileDialog
 from tests.gui.conftest import answer_questions
 
 pytestmark = pytest.mark.gui
