@@ -24,9 +24,8 @@ YouTube already holds. A published row shows its YouTube link, which opens on a 
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +35,7 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
-    QPersistentModelIndex,
     QPoint,
-    QRect,
     QSize,
     QStandardPaths,
     Qt,
@@ -48,26 +45,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAction,
-    QColor,
     QDesktopServices,
-    QDragEnterEvent,
-    QDropEvent,
-    QFont,
     QGuiApplication,
-    QIcon,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPalette,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
-    QApplication,
-    QCheckBox,
     QComboBox,
-    QDateTimeEdit,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -79,12 +61,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionComboBox,
-    QStyleOptionProgressBar,
-    QStyleOptionViewItem,
-    QStylePainter,
     QVBoxLayout,
     QWidget,
 )
@@ -106,22 +82,19 @@ from shorts_desktop.core.services.processing import JobProgress
 from shorts_desktop.core.services.uploads import find_upload
 from shorts_desktop.core.storage.keys import safe_name
 from shorts_desktop.gui.fonts import with_emoji
-from shorts_desktop.gui.format import clock, human_size, human_time, lifetime, resolution
+from shorts_desktop.gui.format import lifetime
 from shorts_desktop.gui.job_events import JobEventBridge
 from shorts_desktop.gui.models.jobs_table import (
     COLUMNS,
     CREATED,
     INPUTS,
-    JOB_ROLE,
     LINK_ROLE,
     LIVE_STATUSES,
     PROCESSED,
-    PROGRESS_ROLE,
     STATUS,
     TITLE,
     VOICE,
     JobsTableModel,
-    short_link,
 )
 from shorts_desktop.gui.models.jobs_table import PRIVACY as PRIVACY_COLUMN
 from shorts_desktop.gui.panels.base import (
@@ -132,7 +105,13 @@ from shorts_desktop.gui.panels.base import (
     make_action,
     problem_style,
 )
-from shorts_desktop.gui.thumbnails import ThumbnailCache
+from shorts_desktop.gui.panels.job_delegates import (
+    JobStatusDelegate,
+    JobTitleDelegate,
+    NameDelegate,
+)
+from shorts_desktop.gui.panels.publish_dialog import PublishDialog
+from shorts_desktop.gui.panels.upload_picker import UploadPicker
 
 if TYPE_CHECKING:
     from shorts_desktop.app import Services
@@ -157,17 +136,11 @@ NO_ACCOUNT = (
     "No YouTube account is connected yet. Connect your channel in Settings (you sign in with "
     "Google in your browser), then publish."
 )
-PUBLISH_PICTURE_HEIGHT = 112
-#: How long a new schedule is ahead by default, and at least (the core checks it too).
-SCHEDULE_AHEAD_SECONDS = 24 * 3600
-SCHEDULE_MIN_SECONDS = 5 * 60
 AFTER_PUBLISH_WORDS = {
     "delete": "its temporary inputs are deleted",
     "promote": "its temporary inputs are made permanent",
     "keep": "its inputs are left as they are",
 }
-
-_Index = QModelIndex | QPersistentModelIndex
 
 
 def upload_row(upload: Upload) -> dict[str, Any]:
@@ -220,12 +193,6 @@ def job_row(job: Job, video_thumbnails: dict[str, bytes] | None = None,
     return row
 
 
-def job_detail(job: dict[str, Any]) -> str:
-    """The quieter second line of a job's row: its tags (privacy has its own column)."""
-    tags = [str(t) for t in job.get("tags") or []]
-    return " ".join(f"#{t.replace(' ', '')}" for t in tags)
-
-
 def problem_fields(problem: str) -> set[str]:
     """The form fields a problem of `JobDraft.problems()` is about."""
     words = problem.casefold()
@@ -244,310 +211,10 @@ def _titles(jobs: list[dict[str, Any]]) -> str:
     return f"{len(jobs)} jobs"
 
 
-#: Characters of a short id, as the command line accepts it.
-SHORT_ID = 8
 #: The Short column keeps at least this much of a narrow window (its title, its tags).
 MIN_TITLE_WIDTH = 280
 #: Transcripts whose first words are read per reload of the pickers (the rest next time).
 OPENINGS_PER_LOAD = 40
-
-
-def picker_text(upload: dict[str, Any], *, same_name: bool = False,
-                opening: str | None = None) -> str:
-    """One entry of a picker: the name, the video's length or the transcript's first words,
-    when it was uploaded, and a short id when another upload has the same name."""
-    parts = [str(upload["original_name"])]
-    if upload.get("kind") == "video":
-        length = clock(upload.get("duration"))
-        if length:
-            parts.append(length)
-    elif opening:
-        parts.append(f"“{opening}”")
-    parts.append(human_time(upload.get("completed_at") or upload.get("created_at")))
-    if same_name:
-        parts.append(str(upload["id"])[:SHORT_ID])
-    return " · ".join(parts)
-
-
-def picker_tooltip(upload: dict[str, Any], opening: str | None = None) -> str:
-    """The whole story of a picker entry: what the row leaves out."""
-    where = "temporary" if upload.get("is_temp") else "permanent"
-    facts = [human_size(upload.get("size") or 0), where]
-    if upload.get("kind") == "video":
-        facts[1:1] = [x for x in (clock(upload.get("duration")),
-                                  resolution(upload.get("width"), upload.get("height"))) if x]
-    lines = [str(upload["original_name"]), " · ".join(facts),
-             f"Uploaded {human_time(upload.get('completed_at') or upload.get('created_at'))}"]
-    if opening:
-        lines.append(f"“{opening}”")
-    lines.append(f"id {upload['id']}")
-    return "\n".join(lines)
-
-
-class UploadPicker(QComboBox):
-    """A combo box of completed uploads of one kind that also takes dropped files.
-
-    A video shows its picture and length, a transcript its first words (once they are read,
-    see `set_openings`); uploads of the same name are told apart by date and short id."""
-
-    #: Emitted with the local paths of files dropped on the picker.
-    files_dropped = Signal(list)
-
-    def __init__(self, kind: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.kind = kind
-        self.setAcceptDrops(True)
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.setMinimumContentsLength(24)
-        self.setPlaceholderText(f"Choose a {kind}, or drop a file here")
-        self.setFont(with_emoji(self.font()))
-        box = QSize(32, 18)
-        self.setIconSize(box)
-        self.thumbnails = ThumbnailCache(box, limit=200)
-        self._uploads: list[dict[str, Any]] = []
-        self._openings: dict[str, str] = {}
-        self._same: set[str] = set()
-
-    def set_uploads(self, uploads: list[dict[str, Any]], select: str | None = None) -> None:
-        keep = select or self.upload_id()
-        self._uploads = list(uploads)
-        counts = Counter(str(u["original_name"]).casefold() for u in uploads)
-        self._same = {str(u["id"]) for u in uploads
-                      if counts[str(u["original_name"]).casefold()] > 1}
-        self.blockSignals(True)
-        self.clear()
-        for upload in uploads:
-            self.addItem(self._icon(upload), self._text(upload), upload["id"])
-            self.setItemData(self.count() - 1, self._tooltip(upload),
-                             Qt.ItemDataRole.ToolTipRole)
-        index = self.findData(keep) if keep else -1
-        self.setCurrentIndex(index)
-        self.blockSignals(False)
-        self.currentIndexChanged.emit(self.currentIndex())
-
-    def set_openings(self, openings: dict[str, str]) -> None:
-        """First words of transcripts by upload id; the entries show them (in place)."""
-        self._openings = openings
-        for row, upload in enumerate(self._uploads):
-            if row < self.count() and self.itemData(row) == upload["id"]:
-                self.setItemText(row, self._text(upload))
-                self.setItemData(row, self._tooltip(upload), Qt.ItemDataRole.ToolTipRole)
-
-    def uploads(self) -> list[dict[str, Any]]:
-        return list(self._uploads)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        """As QComboBox draws itself, with the chosen entry elided ("…") rather than cut."""
-        painter = QStylePainter(self)
-        option = QStyleOptionComboBox()
-        self.initStyleOption(option)
-        if self.currentIndex() < 0 and self.placeholderText():
-            option.palette.setBrush(QPalette.ColorRole.ButtonText,
-                                    option.palette.placeholderText())
-            option.currentText = self.placeholderText()
-        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
-        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
-                                            QStyle.SubControl.SC_ComboBoxEditField, self)
-        width = field.width() - 4
-        if not option.currentIcon.isNull():
-            width -= option.iconSize.width() + 4
-        option.currentText = self.fontMetrics().elidedText(
-            option.currentText, Qt.TextElideMode.ElideRight, max(0, width))
-        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
-
-    def _text(self, upload: dict[str, Any]) -> str:
-        return picker_text(upload, same_name=str(upload["id"]) in self._same,
-                           opening=self._openings.get(str(upload["id"])))
-
-    def _tooltip(self, upload: dict[str, Any]) -> str:
-        return picker_tooltip(upload, self._openings.get(str(upload["id"])))
-
-    def _icon(self, upload: dict[str, Any]) -> QIcon:
-        if self.kind != "video":
-            return QIcon(self.thumbnails.placeholder("transcript"))
-        pixmap = self.thumbnails.get(upload["id"], upload.get("thumbnail"))
-        return QIcon(pixmap if pixmap is not None else self.thumbnails.placeholder("video"))
-
-    def upload_id(self) -> str:
-        data = self.currentData()
-        return str(data) if data else ""
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-        else:
-            super().dragEnterEvent(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.files_dropped.emit(paths)
-        else:
-            super().dropEvent(event)
-
-
-class JobStatusDelegate(QStyledItemDelegate):
-    """Draws the Status cell of a running job (or one being uploaded) as a progress bar with
-    its text, and that of a published job as "Published" over its YouTube link, which a
-    click opens; other cells as usual."""
-
-    #: Emitted with the YouTube link of a published row when its link is clicked.
-    link_activated = Signal(str)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        value = index.data(PROGRESS_ROLE)
-        if value is None:
-            url = index.data(LINK_ROLE)
-            if url:
-                self._paint_published(painter, option, index, str(url))
-            else:
-                super().paint(painter, option, index)
-            return
-        fraction, text = value
-        item = QStyleOptionViewItem(option)
-        self.initStyleOption(item, index)
-        item.text = ""
-        widget = option.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
-        rect = option.rect
-        metrics = option.fontMetrics
-        height = min(rect.height() - 8, metrics.height() + 10)
-        bar = QStyleOptionProgressBar()
-        bar.rect = QRect(rect.left() + 4, rect.top() + (rect.height() - height) // 2,
-                         rect.width() - 10, height)
-        bar.minimum = 0
-        bar.maximum = 1000
-        bar.progress = round(max(0.0, min(1.0, fraction)) * 1000)
-        bar.text = metrics.elidedText(
-            text, Qt.TextElideMode.ElideRight, bar.rect.width() - 12)
-        bar.textVisible = True
-        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
-        bar.state = (option.state
-                     | QStyle.StateFlag.State_Horizontal) & ~QStyle.StateFlag.State_Selected
-        bar.palette = option.palette
-        bar.fontMetrics = metrics
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
-
-    # -- a published row: "Published" over the link -------------------------------------------
-
-    @staticmethod
-    def _lines(option: QStyleOptionViewItem) -> tuple[QRect, QRect]:
-        """Where the status line and the link line go in the cell."""
-        rect = option.rect.adjusted(6, 0, -6, 0)
-        line = option.fontMetrics.height()
-        top = rect.top() + (rect.height() - 2 * line) // 2
-        return (QRect(rect.left(), top, rect.width(), line),
-                QRect(rect.left(), top + line, rect.width(), line))
-
-    def link_rect(self, option: QStyleOptionViewItem, url: str) -> QRect:
-        """The area of the cell the link's text covers (what a click opens)."""
-        _status, line = self._lines(option)
-        text = option.fontMetrics.elidedText(short_link(url), Qt.TextElideMode.ElideRight,
-                                             line.width())
-        return QRect(line.left(), line.top(),
-                     min(line.width(), option.fontMetrics.horizontalAdvance(text)), line.height())
-
-    def _paint_published(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index,
-                         url: str) -> None:
-        item = QStyleOptionViewItem(option)
-        self.initStyleOption(item, index)
-        item.text = ""
-        widget = option.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        palette = option.palette
-        status_line, link_line = self._lines(option)
-        metrics = option.fontMetrics
-        painter.save()
-        painter.setFont(option.font)
-        foreground = index.data(Qt.ItemDataRole.ForegroundRole)
-        if selected:
-            painter.setPen(palette.color(QPalette.ColorRole.HighlightedText))
-        elif isinstance(foreground, QColor):
-            painter.setPen(foreground)
-        else:
-            painter.setPen(palette.color(QPalette.ColorRole.Text))
-        align = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        painter.drawText(status_line, align, "Published")
-        font = QFont(option.font)
-        font.setUnderline(True)
-        painter.setFont(font)
-        painter.setPen(palette.color(QPalette.ColorRole.HighlightedText if selected
-                                     else QPalette.ColorRole.Link))
-        painter.drawText(link_line, align, metrics.elidedText(
-            short_link(url), Qt.TextElideMode.ElideRight, link_line.width()))
-        painter.restore()
-
-    def editorEvent(self, event: QEvent, model: Any, option: QStyleOptionViewItem,
-                    index: _Index) -> bool:
-        url = index.data(LINK_ROLE)
-        if not url or not isinstance(event, QMouseEvent):
-            return super().editorEvent(event, model, option, index)
-        over = self.link_rect(option, str(url)).contains(event.position().toPoint())
-        view = option.widget
-        viewport = getattr(view, "viewport", None)
-        if viewport is not None:
-            if over:
-                viewport().setCursor(Qt.CursorShape.PointingHandCursor)
-            else:
-                viewport().unsetCursor()
-        if (over and event.type() == QEvent.Type.MouseButtonRelease
-                and event.button() == Qt.MouseButton.LeftButton):
-            self.link_activated.emit(str(url))
-            return True
-        return super().editorEvent(event, model, option, index)
-
-
-class JobTitleDelegate(QStyledItemDelegate):
-    """The Short cell: the thumbnail, the title and, quieter below it, privacy and tags."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        item = QStyleOptionViewItem(option)
-        self.initStyleOption(item, index)
-        title = item.text
-        item.text = ""
-        widget = option.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
-        job = index.data(JOB_ROLE) or {}
-        detail = job_detail(job)
-        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, item, widget)
-        text_rect = text_rect.adjusted(4, 0, -4, 0)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        group = (QPalette.ColorGroup.Normal if option.state & QStyle.StateFlag.State_Enabled
-                 else QPalette.ColorGroup.Disabled)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        colour = option.palette.color(group, role)
-        metrics = option.fontMetrics
-        painter.save()
-        painter.setFont(option.font)
-        line = metrics.height()
-        top = text_rect.top() + (text_rect.height() - (line * 2 if detail else line)) // 2
-        painter.setPen(colour)
-        painter.drawText(QRect(text_rect.left(), top, text_rect.width(), line),
-                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                         metrics.elidedText(title, Qt.TextElideMode.ElideRight,
-                                            text_rect.width()))
-        if detail:
-            quiet = QColor(colour)
-            quiet.setAlphaF(0.68)
-            painter.setPen(quiet)
-            painter.drawText(QRect(text_rect.left(), top + line, text_rect.width(), line),
-                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                             metrics.elidedText(detail, Qt.TextElideMode.ElideRight,
-                                                text_rect.width()))
-        painter.restore()
-
-
-class NameDelegate(QStyledItemDelegate):
-    """File names elided in the middle, so that the extension stays in sight."""
-
-    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
-        super().initStyleOption(option, index)
-        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 @dataclass
@@ -557,126 +224,6 @@ class _Upload:
     title: str
     cancel: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
-
-
-class PublishDialog(QDialog):
-    """Asks before a Short goes to YouTube: its title, who may see it, the channel it goes
-    to, and (for a private video) an optional time at which YouTube makes it public."""
-
-    def __init__(self, job: dict[str, Any], channel: str, after: str, *, resume: bool,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("publishDialog")
-        self.setWindowTitle("Resume the upload to YouTube" if resume else "Publish on YouTube")
-        self.job = job
-        self.resume = resume
-        privacy = str(job.get("privacy") or "private")
-
-        def value(text: str, name: str, accessible: str) -> QLabel:
-            label = QLabel(text)
-            label.setObjectName(name)
-            label.setAccessibleName(accessible)
-            label.setWordWrap(True)
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            return label
-
-        self.title_label = value(str(job["title"]), "publishTitle", "Title on YouTube")
-        font = with_emoji(self.title_label.font())
-        font.setBold(True)
-        self.title_label.setFont(font)
-        self.privacy_label = value(privacy.capitalize(), "publishPrivacy", "Who can see it")
-        self.channel_label = value(channel or "(a channel without a name)", "publishChannel",
-                                   "YouTube channel")
-
-        self.schedule_box = QCheckBox("Sc&hedule: make it public at", self)
-        self.schedule_box.setObjectName("publishSchedule")
-        self.schedule_box.setAccessibleName("Schedule the video")
-        self.schedule_edit = QDateTimeEdit(self)
-        self.schedule_edit.setObjectName("publishAt")
-        self.schedule_edit.setAccessibleName("Time at which YouTube makes the video public")
-        self.schedule_edit.setCalendarPopup(True)
-        self.schedule_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        now = QDateTime.currentDateTime()
-        ahead = now.addSecs(SCHEDULE_AHEAD_SECONDS)
-        ahead.setTime(ahead.time().addSecs(-ahead.time().second()))
-        self.schedule_edit.setMinimumDateTime(now.addSecs(SCHEDULE_MIN_SECONDS))
-        self.schedule_edit.setDateTime(ahead)
-        self.schedule_edit.setToolTip("Your computer's local time")
-        self.schedule_edit.setEnabled(False)
-        self.schedule_box.toggled.connect(self.schedule_edit.setEnabled)
-        self.schedule_box.toggled.connect(self._update_button)
-        if privacy == "private":
-            self.schedule_box.setToolTip(
-                "Upload it private now; YouTube makes it public at this time")
-        else:
-            self.schedule_box.setEnabled(False)
-            self.schedule_box.setToolTip(
-                f"Only a private video can be scheduled; this job is {privacy}, so it is "
-                f"{privacy} as soon as it is uploaded")
-        schedule_row = QHBoxLayout()
-        schedule_row.addWidget(self.schedule_box)
-        schedule_row.addWidget(self.schedule_edit, 1)
-
-        form = QFormLayout()
-        form.addRow("Title:", self.title_label)
-        form.addRow("Privacy:", self.privacy_label)
-        form.addRow("Channel:", self.channel_label)
-        if not resume:
-            form.addRow("", schedule_row)
-        else:
-            self.schedule_box.hide()
-            self.schedule_edit.hide()
-        self.note = QLabel(
-            ("The upload continues from what YouTube already has. " if resume else "")
-            + f"Once it is on YouTube, {after}."
-        )
-        self.note.setObjectName("publishNote")
-        self.note.setWordWrap(True)
-
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.publish_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.publish_button.setObjectName("publishConfirm")
-        self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        self.cancel_button.setAccessibleName("Do not publish")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        self._update_button()
-        top = QHBoxLayout()
-        self.picture = QLabel()
-        self.picture.setObjectName("publishPicture")
-        pixmap = QPixmap()
-        if job.get("thumbnail") and pixmap.loadFromData(bytes(job["thumbnail"])):
-            self.picture.setPixmap(pixmap.scaledToHeight(
-                PUBLISH_PICTURE_HEIGHT, Qt.TransformationMode.SmoothTransformation))
-            self.picture.setAccessibleName("Picture of the Short")
-            top.addWidget(self.picture, 0, Qt.AlignmentFlag.AlignTop)
-            top.addSpacing(12)
-        top.addLayout(form, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.note)
-        layout.addWidget(self.buttons)
-        self.setTabOrder(self.schedule_box, self.schedule_edit)
-        self.setTabOrder(self.schedule_edit, self.publish_button)
-        self.resize(460, self.sizeHint().height())
-
-    def _update_button(self, *_args: object) -> None:
-        if self.resume:
-            text, name = "&Resume upload", "Resume the upload to YouTube"
-        elif self.schedule_box.isChecked():
-            text, name = "&Schedule", "Upload and schedule the video"
-        else:
-            text, name = "&Publish", "Publish on YouTube"
-        self.publish_button.setText(text)
-        self.publish_button.setAccessibleName(name)
-
-    def publish_at(self) -> datetime | None:
-        """The chosen publish time (aware, UTC), or None to publish at once."""
-        if self.resume or not self.schedule_box.isChecked():
-            return None
-        return datetime.fromtimestamp(self.schedule_edit.dateTime().toSecsSinceEpoch(), UTC)
 
 
 def _counter(text: str) -> QLabel:
