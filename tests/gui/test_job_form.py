@@ -56,7 +56,7 @@ def test_a_video_entry_shows_its_picture_and_length(
                              "video")
     assert video.thumbnail and video.duration  # probed at upload
     panel = _panel(panel_kit, services)
-    picker = panel.video_picker
+    picker = panel.form.video_picker
     assert picker.count() == 1
     text = picker.itemText(0)
     assert text.startswith("beach.mp4 · ")
@@ -82,13 +82,13 @@ def test_a_transcript_entry_shows_its_first_words(
     panel_kit.upload(services, gone, "transcript")
     gone.unlink()  # no local copy left: the words come from storage
     panel = _panel(panel_kit, services)
-    texts = _texts(panel.transcript_picker)
+    texts = _texts(panel.form.transcript_picker)
     by_name = {t.split(" · ")[0]: t for t in texts}
     assert "“One two three four five six seven eight nine ten…”" in by_name["long.txt"]
     assert "“Welcome back to the channel!”" in by_name["cues.srt"]  # said words, no timings
     assert "“Read from storage, not from the disk.”" in by_name["gone.txt"]
-    for row in range(panel.transcript_picker.count()):
-        assert not panel.transcript_picker.itemIcon(row).isNull()  # lined up with videos
+    for row in range(panel.form.transcript_picker.count()):
+        assert not panel.form.transcript_picker.itemIcon(row).isNull()  # lined up with videos
 
 
 def test_the_first_words_are_read_once(
@@ -108,7 +108,7 @@ def test_the_first_words_are_read_once(
     panel.refresh()
     assert len(read) == 1
     assert "“Hello from words.txt. A second line of transcript.”" in \
-        panel.transcript_picker.itemText(0)
+        panel.form.transcript_picker.itemText(0)
 
 
 def test_same_named_uploads_are_told_apart_by_date_and_short_id(
@@ -119,7 +119,7 @@ def test_same_named_uploads_are_told_apart_by_date_and_short_id(
                                           original_name="take.mp4")
     other = panel_kit.upload(services, media_files("other.mp4"), "video")
     panel = _panel(panel_kit, services)
-    picker = panel.video_picker
+    picker = panel.form.video_picker
     texts = {picker.itemData(i): picker.itemText(i) for i in range(picker.count())}
     assert texts[first.id] != texts[second.id]
     for upload in (first, second):
@@ -159,12 +159,12 @@ def test_the_list_shows_privacy_and_inputs(
     assert "Public" not in (model.index(public, TITLE).data() or "")
 
     # A job made from the form (one row read on its own) names its inputs too.
-    panel.title_edit.setText("From the form")
-    panel.voice_combo.setCurrentIndex(0)
-    panel.privacy_combo.setCurrentIndex(panel.privacy_combo.findData("unlisted"))
-    panel.video_picker.setCurrentIndex(panel.video_picker.findData(video.id))
-    panel.transcript_picker.setCurrentIndex(panel.transcript_picker.findData(spare.id))
-    qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+    panel.form.title_edit.setText("From the form")
+    panel.form.voice_combo.setCurrentIndex(0)
+    panel.form.privacy_combo.setCurrentIndex(panel.form.privacy_combo.findData("unlisted"))
+    panel.form.video_picker.setCurrentIndex(panel.form.video_picker.findData(video.id))
+    panel.form.transcript_picker.setCurrentIndex(panel.form.transcript_picker.findData(spare.id))
+    qtbot.mouseClick(panel.form.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=3000)
     made = _row(panel, "From the form")
     assert model.index(made, INPUTS).data() == "clip.mp4\nspare.txt"
@@ -216,7 +216,7 @@ def test_a_narrow_window_keeps_room_for_the_titles(panel_kit: Any, services: Any
 
 
 @pytest.fixture
-def form(panel_kit: Any, services: Any, media_files: Callable[..., Path]) -> JobsPanel:
+def with_inputs(panel_kit: Any, services: Any, media_files: Callable[..., Path]) -> JobsPanel:
     panel_kit.upload(services, media_files("clip.mp4"), "video")
     panel_kit.upload(services, media_files("words.txt"), "transcript")
     return _panel(panel_kit, services)
@@ -228,58 +228,58 @@ VALIDATE_WAIT_MS = 300  # past the form's debounce
 def _checked(qtbot: Any, panel: JobsPanel) -> None:
     """Wait until the form's check has run on what the form holds now."""
     qtbot.wait(VALIDATE_WAIT_MS)
-    qtbot.waitUntil(lambda: panel.problems() != ["Checking the form…"], timeout=3000)
+    qtbot.waitUntil(lambda: panel.form.problems() != ["Checking the form…"], timeout=3000)
 
 
 def _shown(panel: JobsPanel) -> str:
-    label = panel.problem_label
+    label = panel.form.problem_label
     return label.text() if label.isVisible() else ""
 
 
-def test_no_error_at_first_sight_one_after_create(qtbot: Any, form: JobsPanel,
+def test_no_error_at_first_sight_one_after_create(qtbot: Any, with_inputs: JobsPanel,
                                                   services: Any) -> None:
-    _checked(qtbot, form)
-    assert form.problems()[0] == "The title is empty."
-    assert _shown(form) == ""  # the form is new: nothing is wrong with it yet
-    assert form.create_button.isEnabled()
-    qtbot.mouseClick(form.create_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: _shown(form) == "The title is empty.", timeout=3000)
-    assert problem_style() in form.problem_label.styleSheet()
+    _checked(qtbot, with_inputs)
+    assert with_inputs.form.problems()[0] == "The title is empty."
+    assert _shown(with_inputs) == ""  # the form is new: nothing is wrong with it yet
+    assert with_inputs.form.create_button.isEnabled()
+    qtbot.mouseClick(with_inputs.form.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _shown(with_inputs) == "The title is empty.", timeout=3000)
+    assert problem_style() in with_inputs.form.problem_label.styleSheet()
     assert services.jobs.list() == []
 
     # Once tried, the message follows the form as it is fixed.
-    form.title_edit.setText("Bread")
-    qtbot.waitUntil(lambda: _shown(form) == "Choose a video.", timeout=3000)
-    form.video_picker.setCurrentIndex(0)
-    form.transcript_picker.setCurrentIndex(0)
-    qtbot.waitUntil(lambda: _shown(form) == "Ready to create.", timeout=3000)
-    assert form.problem_label.styleSheet() == ""
-    qtbot.mouseClick(form.create_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: form.jobs_model.rowCount() == 1, timeout=3000)
+    with_inputs.form.title_edit.setText("Bread")
+    qtbot.waitUntil(lambda: _shown(with_inputs) == "Choose a video.", timeout=3000)
+    with_inputs.form.video_picker.setCurrentIndex(0)
+    with_inputs.form.transcript_picker.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: _shown(with_inputs) == "Ready to create.", timeout=3000)
+    assert with_inputs.form.problem_label.styleSheet() == ""
+    qtbot.mouseClick(with_inputs.form.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: with_inputs.jobs_model.rowCount() == 1, timeout=3000)
 
     # The emptied form is new again: no "The title is empty." under it.
-    _checked(qtbot, form)
-    assert form.problems()[:1] == ["The title is empty."]
-    assert _shown(form) == ""
+    _checked(qtbot, with_inputs)
+    assert with_inputs.form.problems()[:1] == ["The title is empty."]
+    assert _shown(with_inputs) == ""
 
 
 def test_a_field_edited_and_left_says_what_is_wrong_with_it(qtbot: Any,
-                                                             form: JobsPanel) -> None:
-    _checked(qtbot, form)
-    form.title_edit.setFocus()
-    qtbot.keyClicks(form.title_edit, "x")
-    qtbot.keyClick(form.title_edit, Qt.Key.Key_Backspace)
-    _checked(qtbot, form)
-    assert _shown(form) == ""  # still typing in it
-    QApplication.sendEvent(form.title_edit,
+                                                             with_inputs: JobsPanel) -> None:
+    _checked(qtbot, with_inputs)
+    with_inputs.form.title_edit.setFocus()
+    qtbot.keyClicks(with_inputs.form.title_edit, "x")
+    qtbot.keyClick(with_inputs.form.title_edit, Qt.Key.Key_Backspace)
+    _checked(qtbot, with_inputs)
+    assert _shown(with_inputs) == ""  # still typing in it
+    QApplication.sendEvent(with_inputs.form.title_edit,
                            QFocusEvent(QEvent.Type.FocusOut, Qt.FocusReason.TabFocusReason))
-    qtbot.waitUntil(lambda: _shown(form) == "The title is empty.", timeout=3000)
+    qtbot.waitUntil(lambda: _shown(with_inputs) == "The title is empty.", timeout=3000)
 
     # Fixed, and the untouched pickers' problems stay unsaid until Create.
-    qtbot.keyClicks(form.title_edit, "Bread")
-    qtbot.waitUntil(lambda: form.problems()[:1] == ["Choose a video."], timeout=3000)
-    _checked(qtbot, form)
-    assert _shown(form) == ""
+    qtbot.keyClicks(with_inputs.form.title_edit, "Bread")
+    qtbot.waitUntil(lambda: with_inputs.form.problems()[:1] == ["Choose a video."], timeout=3000)
+    _checked(qtbot, with_inputs)
+    assert _shown(with_inputs) == ""
 
 
 # -- emoji ----------------------------------------------------------------------------------------
@@ -308,8 +308,8 @@ def test_titles_fall_back_on_the_emoji_font(
                                   video_upload_id=video.id,
                                   transcript_upload_id=transcript.id))
     panel = _panel(panel_kit, services)
-    for widget in (panel.title_edit, panel.description_edit, panel.tags_edit,
-                   panel.jobs_view, panel.video_picker):
+    for widget in (panel.form.title_edit, panel.form.description_edit, panel.form.tags_edit,
+                   panel.jobs_view, panel.form.video_picker):
         families = widget.font().families()
         assert families[-1] == "Noto Color Emoji", widget.objectName()
         assert len(families) >= 2, widget.objectName()  # the widget's own font comes first
@@ -323,4 +323,4 @@ def test_a_real_emoji_font_draws_the_emoji(panel_kit: Any, services: Any) -> Non
     from PySide6.QtGui import QFontMetrics
 
     panel = _panel(panel_kit, services)
-    assert QFontMetrics(panel.title_edit.font()).inFontUcs4(0x1F305)
+    assert QFontMetrics(panel.form.title_edit.font()).inFontUcs4(0x1F305)

@@ -31,35 +31,34 @@ def ready(panel_kit: Any, media_files: Callable[..., Path]) -> tuple[JobsPanel, 
 
 
 def _fill(qtbot: Any, panel: JobsPanel, title: str) -> None:
-    panel.title_edit.setText(title)
-    panel.description_edit.setPlainText("A short about bread.")
-    panel.tags_edit.setText("bread, baking, quick recipe")
-    panel.voice_combo.setCurrentIndex(VOICES.index("nova"))
-    panel.video_picker.setCurrentIndex(0)
-    panel.transcript_picker.setCurrentIndex(0)
+    panel.form.title_edit.setText(title)
+    panel.form.description_edit.setPlainText("A short about bread.")
+    panel.form.tags_edit.setText("bread, baking, quick recipe")
+    panel.form.voice_combo.setCurrentIndex(VOICES.index("nova"))
+    panel.form.video_picker.setCurrentIndex(0)
+    panel.form.transcript_picker.setCurrentIndex(0)
 
 
 def test_the_form_offers_voices_privacy_and_completed_uploads(
     ready: tuple[JobsPanel, Any],
 ) -> None:
     panel, _ = ready
-    assert [panel.voice_combo.itemData(i) for i in range(panel.voice_combo.count())] == list(
-        VOICES
-    )
-    assert panel.privacy_combo.currentData() == "private"
-    assert panel.video_picker.count() == 1
-    assert "clip.mp4" in panel.video_picker.itemText(0)
-    assert panel.transcript_picker.count() == 1
-    assert "words.txt" in panel.transcript_picker.itemText(0)
+    voices = panel.form.voice_combo
+    assert [voices.itemData(i) for i in range(voices.count())] == list(VOICES)
+    assert panel.form.privacy_combo.currentData() == "private"
+    assert panel.form.video_picker.count() == 1
+    assert "clip.mp4" in panel.form.video_picker.itemText(0)
+    assert panel.form.transcript_picker.count() == 1
+    assert "words.txt" in panel.form.transcript_picker.itemText(0)
 
 
 def test_a_job_is_created_from_the_form(qtbot: Any, ready: tuple[JobsPanel, Any]) -> None:
     panel, services = ready
     _fill(qtbot, panel, "How to bake bread in 60 seconds")
-    assert panel.title_counter.text() == "31/100"
-    qtbot.waitUntil(lambda: panel.problem_label.text() == "Ready to create.", timeout=3000)
-    assert panel.create_button.isEnabled()
-    qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+    assert panel.form.title_counter.text() == "31/100"
+    qtbot.waitUntil(lambda: panel.form.problem_label.text() == "Ready to create.", timeout=3000)
+    assert panel.form.create_button.isEnabled()
+    qtbot.mouseClick(panel.form.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 1, timeout=3000)
     jobs = services.jobs.list()
     assert len(jobs) == 1
@@ -69,7 +68,7 @@ def test_a_job_is_created_from_the_form(qtbot: Any, ready: tuple[JobsPanel, Any]
     assert job.tags == ["bread", "baking", "quick recipe"]
     assert job.privacy == "private"
     assert panel.jobs_model.job(0)["title"] == job.title
-    assert panel.title_edit.text() == ""  # the form is ready for the next one
+    assert panel.form.title_edit.text() == ""  # the form is ready for the next one
 
 
 def test_create_says_why_it_refuses_while_the_title_is_empty_or_too_long(
@@ -77,37 +76,37 @@ def test_create_says_why_it_refuses_while_the_title_is_empty_or_too_long(
 ) -> None:
     panel, services = ready
     _fill(qtbot, panel, "")
-    qtbot.waitUntil(lambda: panel.problems()[:1] == ["The title is empty."], timeout=3000)
-    assert panel.problem_label.text() == ""  # not said before the user tried
-    qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.problem_label.text() == "The title is empty.", timeout=3000)
+    qtbot.waitUntil(lambda: panel.form.problems()[:1] == ["The title is empty."], timeout=3000)
+    assert panel.form.problem_label.text() == ""  # not said before the user tried
+    qtbot.mouseClick(panel.form.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.form.problem_label.text() == "The title is empty.", timeout=3000)
     assert services.jobs.list() == []
 
-    panel.title_edit.setText("x" * 101)  # from now on the form says what is wrong, live
-    qtbot.waitUntil(lambda: "101 characters" in panel.problem_label.text(), timeout=3000)
-    assert panel.title_counter.text() == "101/100"
-    assert problem_style() in panel.title_counter.styleSheet()  # shown in red
-    qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+    panel.form.title_edit.setText("x" * 101)  # from now on the form says what is wrong, live
+    qtbot.waitUntil(lambda: "101 characters" in panel.form.problem_label.text(), timeout=3000)
+    assert panel.form.title_counter.text() == "101/100"
+    assert problem_style() in panel.form.title_counter.styleSheet()  # shown in red
+    qtbot.mouseClick(panel.form.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.runner.running == 0, timeout=3000)
     assert services.jobs.list() == []
 
-    panel.title_edit.setText("x" * 100)
-    qtbot.waitUntil(lambda: panel.problem_label.text() == "Ready to create.", timeout=3000)
-    assert panel.title_counter.styleSheet() == ""
+    panel.form.title_edit.setText("x" * 100)
+    qtbot.waitUntil(lambda: panel.form.problem_label.text() == "Ready to create.", timeout=3000)
+    assert panel.form.title_counter.styleSheet() == ""
 
 
 def test_missing_inputs_are_named(qtbot: Any, panel_kit: Any) -> None:
     panel = panel_kit.panel(JobsPanel)
     panel.refresh()
-    panel.title_edit.setText("A title")
-    qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.problem_label.text() == "Choose a video.", timeout=3000)
+    panel.form.title_edit.setText("A title")
+    qtbot.mouseClick(panel.form.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.form.problem_label.text() == "Choose a video.", timeout=3000)
 
 
 def test_tags_counter_counts_as_youtube_does(ready: tuple[JobsPanel, Any]) -> None:
     panel, _ = ready
-    panel.tags_edit.setText("a, b c")
-    assert panel.tags_counter.text() == "7/500"  # a,"b c"
+    panel.form.tags_edit.setText("a, b c")
+    assert panel.form.tags_counter.text() == "7/500"  # a,"b c"
 
 
 def test_a_file_dropped_on_the_picker_is_uploaded_and_picked(
@@ -115,12 +114,12 @@ def test_a_file_dropped_on_the_picker_is_uploaded_and_picked(
     drop_files: Callable[[Any, list[Path]], None],
 ) -> None:
     panel, _services = ready
-    first = panel.video_picker.upload_id()
-    drop_files(panel.video_picker, [media_files("dropped.mp4")])
-    qtbot.waitUntil(lambda: panel.video_picker.count() == 2, timeout=10000)
-    qtbot.waitUntil(lambda: "dropped.mp4" in panel.video_picker.currentText(), timeout=5000)
-    assert panel.video_picker.upload_id() not in ("", first)
-    assert "picked" in panel.picker_note.text()
+    first = panel.form.video_picker.upload_id()
+    drop_files(panel.form.video_picker, [media_files("dropped.mp4")])
+    qtbot.waitUntil(lambda: panel.form.video_picker.count() == 2, timeout=10000)
+    qtbot.waitUntil(lambda: "dropped.mp4" in panel.form.video_picker.currentText(), timeout=5000)
+    assert panel.form.video_picker.upload_id() not in ("", first)
+    assert "picked" in panel.form.picker_note.text()
 
 
 def test_a_refused_drop_says_why(
@@ -128,11 +127,11 @@ def test_a_refused_drop_says_why(
     drop_files: Callable[[Any, list[Path]], None],
 ) -> None:
     panel, _ = ready
-    drop_files(panel.video_picker, [media_files("not-a-video.mp4", b"plain text")])
-    qtbot.waitUntil(lambda: panel.picker_note.text() != "" and "Checking" not in
-                    panel.picker_note.text(), timeout=5000)
-    assert panel.video_picker.count() == 1
-    assert problem_style() in panel.picker_note.styleSheet()
+    drop_files(panel.form.video_picker, [media_files("not-a-video.mp4", b"plain text")])
+    qtbot.waitUntil(lambda: panel.form.picker_note.text() != "" and "Checking" not in
+                    panel.form.picker_note.text(), timeout=5000)
+    assert panel.form.video_picker.count() == 1
+    assert problem_style() in panel.form.picker_note.styleSheet()
 
 
 def test_mark_published_and_cancel(
@@ -142,8 +141,8 @@ def test_mark_published_and_cancel(
     panel, services = ready
     for title in ("First", "Second"):
         _fill(qtbot, panel, title)
-        qtbot.waitUntil(lambda: panel.problem_label.text() == "Ready to create.", timeout=3000)
-        qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.form.problem_label.text() == "Ready to create.", timeout=3000)
+        qtbot.mouseClick(panel.form.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 2, timeout=3000)
     assert panel.selected_job()["title"] == "Second"  # the new job is selected
     panel.jobs_view.clearSelection()
@@ -177,8 +176,8 @@ def test_a_bad_youtube_link_is_refused_in_words(
 ) -> None:
     panel, services = ready
     _fill(qtbot, panel, "Only")
-    qtbot.waitUntil(lambda: panel.problem_label.text() == "Ready to create.", timeout=3000)
-    qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.form.problem_label.text() == "Ready to create.", timeout=3000)
+    qtbot.mouseClick(panel.form.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 1, timeout=3000)
     monkeypatch.setattr(QInputDialog, "getText",
                         staticmethod(lambda *a, **k: ("https://example.com/x", True)))
@@ -190,9 +189,9 @@ def test_a_bad_youtube_link_is_refused_in_words(
 
 def test_every_control_has_an_accessible_name(ready: tuple[JobsPanel, Any]) -> None:
     panel, _ = ready
-    for widget in (panel.title_edit, panel.description_edit, panel.tags_edit,
-                   panel.voice_combo, panel.privacy_combo, panel.video_picker,
-                   panel.transcript_picker, panel.create_button, panel.jobs_view,
+    for widget in (panel.form.title_edit, panel.form.description_edit, panel.form.tags_edit,
+                   panel.form.voice_combo, panel.form.privacy_combo, panel.form.video_picker,
+                   panel.form.transcript_picker, panel.form.create_button, panel.jobs_view,
                    panel.publish_button, panel.cancel_button):
         assert widget.accessibleName(), widget.objectName()
         if widget is not panel.jobs_view:  # its cells carry the tooltips

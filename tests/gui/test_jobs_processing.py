@@ -134,7 +134,7 @@ def test_a_new_job_is_made_at_once_and_can_be_watched_downloaded_and_shared(
     window = make_main_window(s3_env)
     video, transcript = inputs(window, tmp_path / "media")
     panel = open_jobs(window, qtbot, 0)
-    qtbot.waitUntil(lambda: panel.video_picker.findData(video) >= 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: panel.form.video_picker.findData(video) >= 0, timeout=WAIT)
     seen = Seen(panel)
     first_status: list[str] = []
     panel.jobs_model.rowsInserted.connect(
@@ -142,14 +142,14 @@ def test_a_new_job_is_made_at_once_and_can_be_watched_downloaded_and_shared(
 
     # The form: auto-process is on by default, so Create queues the job at once.
     assert window.services.settings.auto_process
-    panel.title_edit.setText("Beach walk at dawn")
-    panel.voice_combo.setCurrentIndex(VOICES.index("nova"))
-    panel.video_picker.setCurrentIndex(panel.video_picker.findData(video))
-    panel.transcript_picker.setCurrentIndex(panel.transcript_picker.findData(transcript))
-    assert not panel.video_picker.itemIcon(0).isNull()  # the picker shows the video's picture
-    qtbot.waitUntil(panel.create_button.isEnabled, timeout=WAIT)
+    panel.form.title_edit.setText("Beach walk at dawn")
+    panel.form.voice_combo.setCurrentIndex(VOICES.index("nova"))
+    panel.form.video_picker.setCurrentIndex(panel.form.video_picker.findData(video))
+    panel.form.transcript_picker.setCurrentIndex(panel.form.transcript_picker.findData(transcript))
+    assert not panel.form.video_picker.itemIcon(0).isNull()  # the picker shows the video's picture
+    qtbot.waitUntil(panel.form.create_button.isEnabled, timeout=WAIT)
     started = time.monotonic()
-    qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.form.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 1, timeout=WAIT)
     assert first_status and first_status[0] in ("queued", "processing")  # never "created"
     job_id = str(panel.jobs_model.job(0)["id"])

@@ -63,7 +63,7 @@ def test_coloured_labels_in_the_window_are_readable(
 
     # The jobs form, tried empty, says in red why it cannot be created yet.
     window.show_panel("jobs")
-    window.panels["jobs"].create_button.click()  # type: ignore[attr-defined]
+    window.panels["jobs"].form.create_button.click()  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: len(coloured()) >= 1, timeout=10_000)
     background = QApplication.palette().color(QPalette.ColorRole.Window)
     for name, colour in coloured():

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
 
+from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.processing import JobProgress
+from shorts_desktop.core.services.uploads import find_upload
 from shorts_desktop.gui.format import clock, human_size, human_time
 from shorts_desktop.gui.palette import ok_color, problem_color
 from shorts_desktop.gui.thumbnails import ThumbnailCache
+
+if TYPE_CHECKING:
+    from shorts_desktop.core.db.models import Job, Upload
 
 COLUMNS = ("Short", "Status", "Privacy", "Inputs", "Voice", "Created", "Processed")
 TITLE, STATUS, PRIVACY, INPUTS, VOICE, CREATED, PROCESSED = range(len(COLUMNS))
@@ -131,6 +136,49 @@ def status_text(job: dict[str, Any]) -> str:
         reason = first_line(str(job.get("error") or ""))
         return f"Failed: {reason}" if reason else "Failed"
     return STATUS_WORDS.get(status, status.capitalize())
+
+
+
+def job_row(job: Job, video_thumbnails: dict[str, bytes] | None = None,
+            inputs: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
+    """A job as the list shows it: `to_dict()` plus the thumbnail, which is the Short's once
+    it is made and the source video's until then, and the names (and statuses) of its
+    inputs, from `inputs` (upload id -> (name, status)) or else the database. Runs in a
+    worker."""
+    row = job.to_dict()
+    thumbnail: bytes | None = bytes(job.thumbnail) if job.thumbnail else None
+    found: dict[str, Upload | None] = {}
+
+    def upload(upload_id: str) -> Upload | None:
+        if upload_id not in found:
+            try:
+                found[upload_id] = find_upload(upload_id)
+            except ShortsError:
+                found[upload_id] = None
+        return found[upload_id]
+
+    if thumbnail is None and row.get("video_upload_id"):
+        if video_thumbnails is not None:
+            thumbnail = video_thumbnails.get(str(row["video_upload_id"]))
+        else:
+            video = upload(str(row["video_upload_id"]))
+            if video is not None and video.thumbnail:
+                thumbnail = bytes(video.thumbnail)
+    row["thumbnail"] = thumbnail
+    for kind in ("video", "transcript"):
+        upload_id = row.get(f"{kind}_upload_id")
+        if not upload_id:
+            continue
+        known = inputs.get(str(upload_id)) if inputs is not None else None
+        if known is None:
+            source = upload(str(upload_id))
+            known = (source.original_name, source.status) if source is not None else None
+        if known is not None:
+            row[f"{kind}_name"], row[f"{kind}_status"] = known
+    # Whether an upload to YouTube was started and can continue (the session itself is a
+    # capability and stays in the database).
+    row["resumable"] = bool(getattr(job, "youtube_session_uri", None))
+    return row
 
 
 class JobsTableModel(QAbstractTableModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QSize,
@@ -30,6 +30,17 @@ from PySide6.QtWidgets import (
 from shorts_desktop.gui.fonts import with_emoji
 from shorts_desktop.gui.format import clock, human_size, human_time, resolution
 from shorts_desktop.gui.thumbnails import ThumbnailCache
+
+if TYPE_CHECKING:
+    from shorts_desktop.core.db.models import Upload
+
+def upload_row(upload: Upload) -> dict[str, Any]:
+    """An upload as the pickers show it, with its thumbnail (read in the worker)."""
+    row = upload.to_dict()
+    if upload.thumbnail:
+        row["thumbnail"] = bytes(upload.thumbnail)
+    return row
+
 
 #: Characters of a short id, as the command line accepts it.
 SHORT_ID = 8
