@@ -43,6 +43,17 @@ def publishing_for(env: Env, stub: YouTubeStub, store: auth.SecretStore,
                              backoff=FAST)
 
 
+def client_file(folder: Path) -> Path:
+    """An OAuth client (Desktop app) JSON, as Google Cloud Console downloads it."""
+    client = folder / "client_secret.json"
+    client.write_text(json.dumps({"installed": {
+        "client_id": "cid.apps.googleusercontent.com", "client_secret": "s3cr3t",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "redirect_uris": ["http://localhost"]}}))
+    return client
+
+
 def processed_job(env: Env, media: Media, **variables: str) -> Job:
     job = make_job(env, media)
     return processing_for(env, **variables).process(job.id)
@@ -164,12 +175,7 @@ def test_the_client_file_is_remembered_per_profile(
     publishing = publishing_for(s3_env, stub, store)
     with pytest.raises(UserError, match="Choose your OAuth client file first"):
         publishing.client_config()
-    client = tmp_path / "client_secret.json"
-    client.write_text(json.dumps({"installed": {
-        "client_id": "cid.apps.googleusercontent.com", "client_secret": "s3cr3t",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-        "redirect_uris": ["http://localhost"]}}))
+    client = client_file(tmp_path)
     publishing.client_config(client)
     assert publishing.has_client()
     assert store.get_secret(CLIENT_SECRET) and "s3cr3t" in str(store.get_secret(CLIENT_SECRET))
@@ -195,12 +201,7 @@ def test_a_keyring_that_cannot_be_used_is_said_for_the_sign_in(
     from shorts_desktop.core.credentials import KeyringStore, KeyringUnavailable
     from tests.unit.test_credentials import LockedKeyring, using
 
-    client = tmp_path / "client_secret.json"
-    client.write_text(json.dumps({"installed": {
-        "client_id": "cid.apps.googleusercontent.com", "client_secret": "s3cr3t",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-        "redirect_uris": ["http://localhost"]}}))
+    client = client_file(tmp_path)
     with using(LockedKeyring()):
         publishing = publishing_for(s3_env, stub, KeyringStore())
         for attempt in (publishing.has_client, publishing.connected, publishing.status,
