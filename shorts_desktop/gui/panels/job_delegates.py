@@ -62,12 +62,8 @@ class JobStatusDelegate(QStyledItemDelegate):
                 super().paint(painter, option, index)
             return
         fraction, text = value
-        item = QStyleOptionViewItem(option)
-        self.initStyleOption(item, index)
-        item.text = ""
         widget = option.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+        style = self._draw_cell(painter, option, index)
         rect = option.rect
         metrics = option.fontMetrics
         height = min(rect.height() - 8, metrics.height() + 10)
@@ -106,14 +102,21 @@ class JobStatusDelegate(QStyledItemDelegate):
         return QRect(line.left(), line.top(),
                      min(line.width(), option.fontMetrics.horizontalAdvance(text)), line.height())
 
-    def _paint_published(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index,
-                         url: str) -> None:
+    def _draw_cell(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index
+                   ) -> QStyle:
+        """The cell as the style draws it (selection, focus) without its text, which is
+        drawn over it; returns that style."""
         item = QStyleOptionViewItem(option)
         self.initStyleOption(item, index)
         item.text = ""
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+        return style
+
+    def _paint_published(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index,
+                         url: str) -> None:
+        self._draw_cell(painter, option, index)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         palette = option.palette
         status_line, link_line = self._lines(option)
