@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from shorts_desktop import __version__
 from shorts_desktop.core.errors import ShortsError, TargetExistsError, UserError
 from shorts_desktop.core.render.narration import VOICE_NAMES as VOICES
-from shorts_desktop.core.units import human_age, human_duration, human_size
+from shorts_desktop.core.units import human_age, human_duration, human_size, plural
 
 if TYPE_CHECKING:
     from shorts_desktop.core.config import AppPaths
@@ -265,10 +265,10 @@ def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
             print(f"note: {item.name} was paused; `shorts-desktop resume {item.upload_id}` "
                   "continues it.", file=sys.stderr)
         left = sum(1 for item in ended if item.state == "cancelled" and not item.upload_id)
-        rest = f"; {_count(left, 'file')} not tried" if left else ""
+        rest = f"; {plural(left, 'file')} not tried" if left else ""
         what = (f" before {failed.name} failed" if failed is not None
-                else f"; {_count(len(paused), 'file')} paused")
-        print(f"Uploaded {len(done)} of {_count(count, 'file')} "
+                else f"; {plural(len(paused), 'file')} paused")
+        print(f"Uploaded {len(done)} of {plural(count, 'file')} "
               f"({human_size(sum(int(u['size']) for u in done))}){what}{rest}.", file=sys.stderr)
         if failed is not None:
             error = UserError if failed.exit_code == UserError.exit_code else ShortsError
@@ -280,7 +280,7 @@ def _upload_files(args: argparse.Namespace, svc: Any, is_temp: bool) -> int:
     for row in done:
         print(describe_upload(row))
     where = "temporary" if is_temp else "permanent"
-    print(f"Uploaded {_count(count, 'file')} ({human_size(intake.total_size)}) to {where} "
+    print(f"Uploaded {plural(count, 'file')} ({human_size(intake.total_size)}) to {where} "
           "storage.")
     return 0
 
@@ -385,10 +385,6 @@ class UploadsInterrupted(ShortsError):
         super().__init__("Interrupted; the files being sent keep what they sent: "
                          "`shorts-desktop queue` lists them and `shorts-desktop resume ID` "
                          "continues one.")
-
-
-def _count(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _notice(message: str) -> None:
@@ -509,7 +505,8 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         return 0
     verb = "Would delete" if result["dry_run"] else "Deleted"
     print(
-        f"{verb} {len(result['deleted'])} temporary file(s) older than {result['hours']:g} h, "
+        f"{verb} {plural(len(result['deleted']), 'temporary file')} older than "
+        f"{result['hours']:g} h, "
         f"freeing {human_size(result['freed_bytes'])}."
     )
     gone = set(result["deleted"])
@@ -564,7 +561,7 @@ def cmd_multipart(args: argparse.Namespace) -> int:
         emit_json(plan.to_dict())
         return 0
     verb = "Would abort" if plan.dry_run else "Aborted"
-    print(f"{verb} {len(plan.abort)} unfinished upload(s) older than {plan.hours:g} h, "
+    print(f"{verb} {plural(len(plan.abort), 'unfinished upload')} older than {plan.hours:g} h, "
           f"freeing {human_size(plan.freed_bytes)}.")
     for entry in plan.abort:
         print(f"  {entry.info.key}  {human_age(entry.age_hours())} old  "
@@ -595,7 +592,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for p in data["bucket"]["prefixes"].values():
             mp = p["incomplete_multipart"]
             extra = (
-                f" + {mp['count']} unfinished upload(s) {human_size(mp['bytes'])}"
+                f" + {plural(mp['count'], 'unfinished upload')} {human_size(mp['bytes'])}"
                 if mp["count"] else ""
             )
             print(f"  {p['prefix']:<14} {p['count']:>6}  {human_size(p['bytes']):>10}{extra}")
@@ -732,7 +729,7 @@ def _publish(args: argparse.Namespace, svc: Any) -> int:
         print(f"note: {note}")
     _print_cleanup(result)
     if outcome.results_removed:
-        print(f"  removed {outcome.results_removed} processed file(s)")
+        print(f"  removed {plural(outcome.results_removed, 'processed file')}")
     return 0
 
 
@@ -822,7 +819,7 @@ def cmd_migrate_to_s3(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(data)
     else:
-        print(f"Moved {len(report.moved)} file(s) to {svc.storage.describe()}.")
+        print(f"Moved {plural(len(report.moved), 'file')} to {svc.storage.describe()}.")
         for item in report.failed:
             print(f"Not moved {item['id']}: {item['reason']}")
     return 1 if report.failed else 0
@@ -842,8 +839,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
               f"{len(report.adopted)} found again, {len(report.deleted)} deleted, "
               f"{len(report.missing)} missing.")
         if report.foreign:
-            print(f"{len(report.foreign)} object(s) under our prefixes were not made by "
-                  "shorts-desktop and were left alone.")
+            were = "was" if len(report.foreign) == 1 else "were"
+            print(f"{plural(len(report.foreign), 'object')} under our prefixes {were} not made "
+                  f"by shorts-desktop and {were} left alone.")
     return 0
 
 

@@ -547,10 +547,12 @@ BENIGN_QT_MESSAGES = ("does not support propagateSizeHints",)
 
 
 def check_qt_messages(test: SelfTest) -> str:
+    from shorts_desktop.core.units import plural
+
     messages = [m for m in test.qt_messages if not any(b in m for b in BENIGN_QT_MESSAGES)]
     if messages:
         first = messages[0].strip().splitlines()[0]
-        raise CheckWarning(f"{len(messages)} Qt warning(s), first: {first}")
+        raise CheckWarning(f"{plural(len(messages), 'Qt warning')}, first: {first}")
     return "no Qt warnings"
 
 

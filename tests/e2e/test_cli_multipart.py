@@ -41,7 +41,7 @@ def test_list_and_abort_over_the_app_prefixes(run_cli, cli_env, s3_bucket, tmp_p
 
     dry = run_cli("multipart", "abort", "--older-than", "1", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.startswith("Would abort 1 unfinished upload(s) older than 1 h")
+    assert dry.stdout.startswith("Would abort 1 unfinished upload older than 1 h")
     assert len(open_uploads(s3, bucket)) == 3
     ran = run_cli("multipart", "abort", "--older-than", "1", "--json")
     assert ran.returncode == 0, ran.stderr

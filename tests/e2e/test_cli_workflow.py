@@ -97,7 +97,7 @@ def test_cleanup_deletes_old_temp_files_and_reports_them(run_cli, s3_bucket, tmp
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1  # dry run changed nothing
     listed = run_cli("cleanup-temp", "--hours", "0", "--dry-run")
     assert listed.returncode == 0, listed.stderr
-    assert "Would delete 1 temporary file(s)" in listed.stdout
+    assert "Would delete 1 temporary file older" in listed.stdout
     line = next(ln for ln in listed.stdout.splitlines() if "a.mp4" in ln)
     assert "0 min old" in line and "4.1 KB" in line and up["id"][:8] in line
     done = ok_json(run_cli("cleanup-temp", "--hours", "0", "--json"))

@@ -81,7 +81,7 @@ def test_delete_after_confirmation_removes_it(
     qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(panel.cleaned, timeout=5000) as blocker:
         qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
-    assert "Delete 1 temporary file(s)" in asked[0]
+    assert "Delete 1 temporary file older" in asked[0]
     result = blocker.args[0]
     assert result.deleted == [uploads["old"].id]
     statuses = {u.id: u.status for u in services.uploads.list(include_deleted=True)}
@@ -183,7 +183,7 @@ def test_apply_recommended_rules_asks_and_keeps_the_buckets_own(
     assert any(t.startswith("Delete temporary files no job needs (under temp/) 1 day after "
                             "upload") for t in ours)
     assert all(r["ID"].startswith(RULE_PREFIX) or r["ID"] == "keep-logs-a-week" for r in stored)
-    assert "1 rule(s) of the bucket's own kept" in panel.lifecycle_note.text()
+    assert "1 rule of the bucket's own kept" in panel.lifecycle_note.text()
 
 
 def test_unfinished_multipart_uploads_are_listed_and_aborted_after_asking(
@@ -204,7 +204,7 @@ def test_unfinished_multipart_uploads_are_listed_and_aborted_after_asking(
                              QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(panel.abort_button, Qt.MouseButton.LeftButton)  # asked, and said no
     assert len(client.list_multipart_uploads(Bucket=gui_s3_bucket.name)["Uploads"]) == 1
-    assert "Abort 1 unfinished upload(s)" in asked[0] and "big.mp4" in asked[0]
+    assert "Abort 1 unfinished upload and throw away" in asked[0] and "big.mp4" in asked[0]
     qtbot.mouseClick(panel.abort_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.multipart_table.rowCount() == 0, timeout=5000)
     assert client.list_multipart_uploads(Bucket=gui_s3_bucket.name).get("Uploads", []) == []

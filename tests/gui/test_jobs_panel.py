@@ -196,3 +196,13 @@ def test_every_control_has_an_accessible_name(ready: tuple[JobsPanel, Any]) -> N
         assert widget.accessibleName(), widget.objectName()
         if widget is not panel.jobs_view:  # its cells carry the tooltips
             assert widget.toolTip(), widget.objectName()
+
+
+def test_what_the_cleanup_after_publishing_did_is_said_in_plain_numbers() -> None:
+    from shorts_desktop.gui.panels.jobs import cleanup_words
+
+    assert cleanup_words({"deleted": 1, "promoted": 0, "kept": 1}) == [
+        "1 temporary input deleted", "1 input kept: another job needs it"]
+    assert cleanup_words({"deleted": 0, "promoted": 2, "kept": 2}) == [
+        "2 inputs made permanent", "2 inputs kept: another job needs them"]
+    assert cleanup_words({"deleted": 0, "promoted": 0, "kept": 0}) == []

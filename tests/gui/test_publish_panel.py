@@ -241,7 +241,7 @@ def test_a_processed_job_is_published_and_its_temporary_inputs_cleaned(
     assert window.statusBar().currentMessage() == "Published on YouTube: Beach walk"
     assert panel.banner.isVisible() and panel.banner.kind == "warning"
     assert url in panel.banner.text() and UNVERIFIED_NOTE in panel.banner.text()
-    assert "2 temporary input(s) deleted" in panel.banner.text()
+    assert "2 temporary inputs deleted" in panel.banner.text()
     # The guide's cleanup ran by itself: temporary inputs gone, the processed files kept.
     assert temp_keys(gui_s3_bucket) == []
     stored = gui_s3_bucket.keys()

@@ -299,7 +299,7 @@ def test_switching_profile_with_running_uploads_asks_first(
     panel = panel_kit.panel(SettingsPanel, services)
     with qtbot.assertNotEmitted(panel.services_changed):
         panel.profile_combo.setCurrentIndex(0)  # client
-    assert asked and "2 upload(s) are running" in asked[0]
+    assert asked and "2 uploads are running" in asked[0]
     assert panel.profile_combo.currentText() == "default"
     assert panel.services is services
     assert list_profiles(paths)[0] == "default"

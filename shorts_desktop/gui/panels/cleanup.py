@@ -41,7 +41,7 @@ from shorts_desktop.core.services.lifecycle import (
 )
 from shorts_desktop.core.services.multipart import MultipartEntry
 from shorts_desktop.core.services.uploads import find_upload
-from shorts_desktop.core.units import human_age
+from shorts_desktop.core.units import human_age, plural
 from shorts_desktop.gui.format import human_size
 from shorts_desktop.gui.panels.base import Panel, heading, problem_style
 
@@ -396,8 +396,9 @@ class CleanupPanel(Panel):
         hours = self.hours_spin.value()
         plan = self.plan if self.plan is not None and self.plan.hours == hours else None
         if plan is not None:
-            what = (f"Delete {len(plan.delete) + len(plan.abort)} temporary file(s) older than "
-                    f"{hours:g} hours and free {human_size(plan.freed_bytes)}?")
+            count = len(plan.delete) + len(plan.abort)
+            what = (f"Delete {plural(count, 'temporary file')} older than {hours:g} hours and "
+                    f"free {human_size(plan.freed_bytes)}?")
         else:
             what = f"Delete every temporary file older than {hours:g} hours?"
         answer = QMessageBox.question(
@@ -423,8 +424,9 @@ class CleanupPanel(Panel):
 
     def _ran(self, result: CleanupResult, automatic: bool) -> None:
         self.last_result = result
-        text = (f"{len(result.deleted)} deleted, {len(result.aborted)} unfinished upload(s) "
-                f"aborted, {human_size(result.freed_bytes)} freed")
+        text = (f"{len(result.deleted)} deleted, "
+                f"{plural(len(result.aborted), 'unfinished upload')} aborted, "
+                f"{human_size(result.freed_bytes)} freed")
         if result.failed:
             text += f"; {len(result.failed)} could not be deleted"
         if automatic:
@@ -492,7 +494,8 @@ class CleanupPanel(Panel):
                  "No upload of this app resumes them.")
         answer = QMessageBox.question(
             self, "Abort unfinished uploads",
-            f"Abort {len(chosen)} unfinished upload(s) and throw away the {size} they sent?"
+            f"Abort {plural(len(chosen), 'unfinished upload')} and throw away the {size} "
+            f"{'it' if len(chosen) == 1 else 'they'} sent?"
             f"\n\n{names}{more}\n\n{after}",
         )
         if answer != QMessageBox.StandardButton.Yes:
@@ -505,7 +508,7 @@ class CleanupPanel(Panel):
             return len(chosen)
 
         def done(count: int) -> None:
-            self.multipart_note.setText(f"{count} unfinished upload(s) aborted.")
+            self.multipart_note.setText(f"{plural(count, 'unfinished upload')} aborted.")
             self.refresh()
 
         self.runner.submit(abort, done, self.multipart_note.setText)
@@ -533,7 +536,7 @@ class CleanupPanel(Panel):
             self._show_rules(rules)
             foreign = sum(1 for r in rules if not is_ours(r))
             self.lifecycle_note.setText(
-                f"Recommended rules applied; {foreign} rule(s) of the bucket's own kept."
+                f"Recommended rules applied; {plural(foreign, 'rule')} of the bucket's own kept."
             )
 
         def failed(message: str) -> None:

@@ -59,6 +59,7 @@ from shorts_desktop.core.services.jobs import (
 )
 from shorts_desktop.core.services.processing import JobProgress
 from shorts_desktop.core.storage.keys import safe_name
+from shorts_desktop.core.units import plural
 from shorts_desktop.gui.fonts import with_emoji
 from shorts_desktop.gui.format import lifetime
 from shorts_desktop.gui.job_events import JobEventBridge
@@ -118,6 +119,19 @@ AFTER_PUBLISH_WORDS = {
     "promote": "its temporary inputs are made permanent",
     "keep": "its inputs are left as they are",
 }
+
+
+def cleanup_words(result: dict[str, Any]) -> list[str]:
+    """What the cleanup after publishing did to the job's inputs, a clause each."""
+    said = []
+    if result["deleted"]:
+        said.append(f"{plural(result['deleted'], 'temporary input')} deleted")
+    if result["promoted"]:
+        said.append(f"{plural(result['promoted'], 'input')} made permanent")
+    if result["kept"]:
+        them = "it" if result["kept"] == 1 else "them"
+        said.append(f"{plural(result['kept'], 'input')} kept: another job needs {them}")
+    return said
 
 
 def open_url(url: QUrl) -> bool:
@@ -700,7 +714,7 @@ class JobsPanel(Panel):
         running = [j for j in jobs if j.get("status") in LIVE_STATUSES]
         if running:
             question = STOP_WARNING if len(jobs) == 1 else (
-                f"Stop making {len(running)} Short(s) and cancel {_titles(jobs)}? What was "
+                f"Stop making {plural(len(running), 'Short')} and cancel {_titles(jobs)}? What was "
                 "rendered so far is thrown away.")
         else:
             question = (f"Cancel the job {_titles(jobs)}? Its inputs can then be cleaned up; "
@@ -863,12 +877,7 @@ class JobsPanel(Panel):
 
         def done(result: dict[str, Any]) -> None:
             parts = [f"“{job['title']}” is marked published."]
-            if result["deleted"]:
-                parts.append(f"{result['deleted']} temporary input(s) deleted.")
-            if result["promoted"]:
-                parts.append(f"{result['promoted']} input(s) made permanent.")
-            if result["kept"]:
-                parts.append(f"{result['kept']} input(s) kept: another job needs them.")
+            parts += [f"{said[0].upper()}{said[1:]}." for said in cleanup_words(result)]
             self._say(" ".join(parts))
             self.jobs_changed.emit(result["job"])
             self.refresh()
@@ -1073,17 +1082,12 @@ class JobsPanel(Panel):
             when = QDateTime.fromSecsSinceEpoch(int(publish_at.timestamp()))
             parts.append(f"It stays private until {when.toString('yyyy-MM-dd HH:mm')}, then "
                          "YouTube makes it public.")
-        cleaned = []
-        if result["deleted"]:
-            cleaned.append(f"{result['deleted']} temporary input(s) deleted")
-        if result["promoted"]:
-            cleaned.append(f"{result['promoted']} input(s) made permanent")
-        if result["kept"]:
-            cleaned.append(f"{result['kept']} input(s) kept: another job needs them")
+        cleaned = cleanup_words(result)
         if result["results_removed"]:
             cleaned.append("the processed files removed")
         if cleaned:
-            parts.append(" · ".join(cleaned).capitalize() + ".")
+            said = " · ".join(cleaned)
+            parts.append(f"{said[0].upper()}{said[1:]}.")
         parts += [str(note) for note in result["notes"]]
         kind = "warning" if result["forced_private"] or result["kept"] else "info"
         self._banner_offers_connect = False

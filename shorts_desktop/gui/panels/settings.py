@@ -60,6 +60,7 @@ from shorts_desktop.core.config import (
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.services.profiles import DeletedProfile, ProfileService
 from shorts_desktop.core.storage.base import CheckResult
+from shorts_desktop.core.units import plural
 from shorts_desktop.gui.format import tilde
 from shorts_desktop.gui.panels.base import (
     Panel,
@@ -871,8 +872,9 @@ class SettingsPanel(Panel):
             return True
         answer = QMessageBox.question(
             self, "Uploads are running",
-            f"{running} upload(s) are running. {what} stops them; you can retry them "
-            "afterwards.\n\nContinue?",
+            f"{plural(running, 'upload')} {'is' if running == 1 else 'are'} running. {what} "
+            f"stops {'it' if running == 1 else 'them'}; you can retry "
+            f"{'it' if running == 1 else 'them'} afterwards.\n\nContinue?",
         )
         return answer == QMessageBox.StandardButton.Yes
 

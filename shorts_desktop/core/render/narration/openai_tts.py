@@ -33,6 +33,7 @@ from shorts_desktop.core.render.narration import (
 )
 from shorts_desktop.core.render.narration.espeak import EspeakUnavailable, word_timings_for
 from shorts_desktop.core.render.types import CancelToken, Narration, Transcript, WordTiming
+from shorts_desktop.core.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -322,8 +323,9 @@ def _read_wav(data: bytes, content_type: str = "") -> tuple[int, array[int]]:
             tag, channels, rate, bits = fmt
             if tag != 1 or bits != 16 or channels != 1 or rate <= 0:
                 raise OpenAIError(
-                    f"OpenAI sent a WAV that is not 16-bit mono PCM ({channels} channel(s), "
-                    f"{bits}-bit, format {tag}); shorts-desktop cannot use it."
+                    "OpenAI sent a WAV that is not 16-bit mono PCM "
+                    f"({plural(channels, 'channel')}, {bits}-bit, format {tag}); shorts-desktop "
+                    "cannot use it."
                 )
             # Streamed WAVs announce 0 or 0xFFFFFFFF bytes: the data runs to the end.
             stop = len(data) if size in (0, 0xFFFFFFFF) else min(len(data), pos + size)
