@@ -138,7 +138,6 @@ def status_text(job: dict[str, Any]) -> str:
     return STATUS_WORDS.get(status, status.capitalize())
 
 
-
 def job_row(job: Job, video_thumbnails: dict[str, bytes] | None = None,
             inputs: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
     """A job as the list shows it: `to_dict()` plus the thumbnail, which is the Short's once

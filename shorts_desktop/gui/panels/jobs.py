@@ -34,11 +34,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import (
-    QAction,
-    QDesktopServices,
-    QGuiApplication,
-)
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -54,9 +50,7 @@ from PySide6.QtWidgets import (
 
 from shorts_desktop.core.errors import ShortsError
 from shorts_desktop.core.publish.errors import RECONNECT, ReconnectNeeded, UploadCancelled
-from shorts_desktop.core.services.jobs import (
-    TRANSITIONS,
-)
+from shorts_desktop.core.services.jobs import TRANSITIONS
 from shorts_desktop.core.services.processing import JobProgress
 from shorts_desktop.core.storage.keys import safe_name
 from shorts_desktop.core.units import plural

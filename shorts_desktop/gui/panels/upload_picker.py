@@ -34,6 +34,7 @@ from shorts_desktop.gui.thumbnails import ThumbnailCache
 if TYPE_CHECKING:
     from shorts_desktop.core.db.models import Upload
 
+
 def upload_row(upload: Upload) -> dict[str, Any]:
     """An upload as the pickers show it, with its thumbnail (read in the worker)."""
     row = upload.to_dict()
