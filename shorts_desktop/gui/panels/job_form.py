@@ -232,7 +232,7 @@ class JobForm(QGroupBox):
 
         self._subscribe()
         self._update_counters()
-        self.schedule_validation()
+        self._schedule_validation()
 
     @staticmethod
     def _label(text: str, buddy: QWidget) -> QLabel:
@@ -267,7 +267,7 @@ class JobForm(QGroupBox):
         self.transcript_picker.set_openings(self._openings)
         self.transcript_picker.set_uploads(transcripts)
         self._read_openings()
-        self.schedule_validation()
+        self._schedule_validation()
 
     def _read_openings(self) -> None:
         """Read the first words of the transcripts in the picker that are not known yet, in
@@ -312,7 +312,7 @@ class JobForm(QGroupBox):
 
     def _form_changed(self, *_args: object) -> None:
         self._update_counters()
-        self.schedule_validation()
+        self._schedule_validation()
 
     def _update_counters(self) -> None:
         title = len(self.title_edit.text().strip())
@@ -327,7 +327,7 @@ class JobForm(QGroupBox):
             label.setStyleSheet(problem_style(bold=True) if used > limit else "")
             label.setAccessibleName(f"{used} of {limit} characters used")
 
-    def schedule_validation(self) -> None:
+    def _schedule_validation(self) -> None:
         self._generation += 1
         self._debounce.start()
 
