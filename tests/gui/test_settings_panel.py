@@ -190,11 +190,35 @@ def test_a_blank_secret_is_refused_in_words(qtbot: Any, panel_kit: Any) -> None:
     )
 
 
+def _drawn_colours(widget: Any) -> set[int]:
+    image = widget.grab().toImage()
+    return {image.pixel(x, y) for x in range(0, image.width(), 3)
+            for y in range(0, image.height(), 3)}
+
+
+def test_the_connection_test_says_what_it_checks_before_it_runs(
+    qtbot: Any, panel_kit: Any
+) -> None:
+    panel = panel_kit.panel(SettingsPanel)  # the local library
+    results = panel.results_list
+    assert results.count() == 0 and "library folder" in results.placeholder
+    assert results.accessibleDescription() == results.placeholder
+    drawn = _drawn_colours(results.viewport())
+    results.set_placeholder("")
+    assert len(_drawn_colours(results.viewport())) < len(drawn)  # the words were drawn
+    panel.refresh()
+    assert "library folder" in results.placeholder
+    _click(qtbot, panel.test_button)
+    qtbot.waitUntil(lambda: results.count() > 0, timeout=10000)
+    assert [r.name for r in panel.check_results][:1] == ["folder"]
+
+
 def test_test_connection_against_the_s3_server_passes(
     qtbot: Any, panel_kit: Any, gui_s3_bucket: Any
 ) -> None:
     panel = panel_kit.panel(SettingsPanel, panel_kit.services(gui_s3_bucket.env))
     assert panel.mode_combo.currentData() == "s3"
+    assert "the bucket and its region" in panel.results_list.placeholder
     assert panel.fields["S3_BUCKET_NAME"].source.text() == "from environment (read-only)"
     _click(qtbot, panel.test_button)
     qtbot.waitUntil(lambda: panel.results_list.count() > 0, timeout=10000)

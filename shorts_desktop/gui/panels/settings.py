@@ -27,6 +27,8 @@ from PySide6.QtGui import (
     QColor,
     QIcon,
     QPainter,
+    QPaintEvent,
+    QPalette,
     QPixmap,
 )
 from PySide6.QtWidgets import (
@@ -234,10 +236,31 @@ def _combo() -> QComboBox:
 
 
 class _ResultsList(QListWidget):
-    """The connection test's results: asks for little height, grows with the space it gets."""
+    """The connection test's results: asks for little height, grows with the space it gets;
+    before a test, says what the test checks (in the placeholder text's colour)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.placeholder = ""
+
+    def set_placeholder(self, text: str) -> None:
+        self.placeholder = text
+        self.setAccessibleDescription(text)
+        self.viewport().update()
 
     def sizeHint(self) -> QSize:
         return QSize(240, 110)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.count() or not self.placeholder:
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(self.viewport().rect().adjusted(8, 6, -8, -6),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+                             | Qt.TextFlag.TextWordWrap), self.placeholder)
+        painter.end()
 
 
 class SettingsPanel(Panel):
@@ -699,6 +722,12 @@ class SettingsPanel(Panel):
         bucket = self.fields["S3_BUCKET_NAME"]
         self.mode_combo.blockSignals(True)
         self.mode_combo.setCurrentIndex(1 if settings.uses_s3 else 0)
+        self.results_list.set_placeholder(
+            "The test checks the credentials, the bucket and its region, then lists, writes, "
+            "reads, tags and deletes a small test object, and reads the bucket's encryption: "
+            "a line each, here." if settings.uses_s3 else
+            "The test checks the library folder and its free space, then writes, reads and "
+            "deletes a small test file there: a line each, here.")
         self.mode_combo.blockSignals(False)
         self.mode_combo.setEnabled(not bucket.read_only)
         self.mode_source.setText(bucket.source.text())
