@@ -55,6 +55,9 @@ def test_drop_queues_and_completes_uploads_in_the_local_library(
     drop_files: Callable[[Any, list[Path]], None], qtbot: Any,
 ) -> None:
     panel = uploads_panel(main_window)
+    # A window that opens on an empty queue says how files get there.
+    assert panel.stack.currentWidget() is panel.empty_label
+    assert "Drop files on the window" in panel.empty_label.text()
     video, text = media_files("clip.mp4"), media_files("notes.txt")
     main_window.show_panel("library")
     with qtbot.waitSignal(panel.queue_finished, timeout=WAIT) as finished:
@@ -65,6 +68,7 @@ def test_drop_queues_and_completes_uploads_in_the_local_library(
     assert finished.args == ["Uploads finished", "2 files uploaded"]
     kinds = {item.name: item.kind for item in panel.model.items()}
     assert kinds == {"clip.mp4": "video", "notes.txt": "transcript"}
+    assert panel.stack.currentWidget() is panel.table
     assert panel.model.data(panel.model.index(0, STATE)) == "Completed"
     qtbot.waitUntil(lambda: main_window.transfer_label.text() == "No transfers")
     assert not panel.refused_box.isVisible()

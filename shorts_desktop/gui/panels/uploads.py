@@ -241,8 +241,10 @@ class UploadsPanel(Panel):
 
         self.model.rowsInserted.connect(self._model_changed)
         self.model.rowsRemoved.connect(self._model_changed)
+        self.model.modelReset.connect(self._model_changed)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self._attach(services.upload_queue)
+        self._model_changed()  # an empty queue says so from the start
 
     # -- construction -----------------------------------------------------------------------
 
