@@ -54,12 +54,18 @@ def test_the_form_offers_voices_privacy_and_completed_uploads(
 
 def test_a_job_is_created_from_the_form(qtbot: Any, ready: tuple[JobsPanel, Any]) -> None:
     panel, services = ready
+    # No job yet: the empty list says how one is made, over the list, clicks going through.
+    hint = panel.empty_hint
+    assert hint.isVisible() and "press Create job" in hint.text()
+    assert hint.geometry().width() > panel.jobs_view.viewport().width() // 2
+    assert hint.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
     _fill(qtbot, panel, "How to bake bread in 60 seconds")
     assert panel.form.title_counter.text() == "31/100"
     qtbot.waitUntil(lambda: panel.form.problem_label.text() == "Ready to create.", timeout=3000)
     assert panel.form.create_button.isEnabled()
     qtbot.mouseClick(panel.form.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 1, timeout=3000)
+    assert not hint.isVisible()
     jobs = services.jobs.list()
     assert len(jobs) == 1
     job = jobs[0]

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import (
     QAbstractItemModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
     QTimer,
@@ -269,6 +271,34 @@ def name_clear_button(edit: QLineEdit) -> None:
         if not button.accessibleName():
             button.setAccessibleName(f"Clear {what}")
             button.setToolTip(f"Clear {what}")
+
+
+class EmptyHint(QLabel):
+    """A sentence over an item view's empty viewport, saying what goes there and how; gone
+    while the view has rows. Clicks go through to the view."""
+
+    def __init__(self, view: QAbstractItemView, text: str, name: str) -> None:
+        super().__init__(text, view.viewport())
+        self.setObjectName(name)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setEnabled(False)  # the disabled text colour: a note, not content
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._view = view
+        view.viewport().installEventFilter(self)
+        model = view.model()
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset,
+                       model.layoutChanged):
+            signal.connect(self._update)
+        self._update()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.setGeometry(self._view.viewport().rect().adjusted(24, 0, -24, 0))
+        return False
+
+    def _update(self, *_args: object) -> None:
+        self.setVisible(self._view.model().rowCount() == 0)
 
 
 def list_table(owner: QWidget, model: QAbstractItemModel, columns: tuple[str, ...],

@@ -72,6 +72,7 @@ from shorts_desktop.gui.models.jobs_table import (
 )
 from shorts_desktop.gui.models.jobs_table import PRIVACY as PRIVACY_COLUMN
 from shorts_desktop.gui.panels.base import (
+    EmptyHint,
     MessageBanner,
     Panel,
     heading,
@@ -224,6 +225,10 @@ class JobsPanel(Panel):
         assert isinstance(self.status_delegate, JobStatusDelegate)
         self.status_delegate.link_activated.connect(self.open_link)
         self.jobs_view = view
+        self.empty_hint = EmptyHint(
+            view, "No jobs yet. Fill in the form above and press Create job: each job becomes "
+            "a Short (reframed to 9:16, narrated, captioned) to preview, download or publish "
+            "from here.", "jobsEmpty")
         header = view.horizontalHeader()
         #: Column widths for a wide window; a narrow one takes from the elidable ones first,
         #: down to what still reads, so that the titles keep their room.
