@@ -155,6 +155,13 @@ def test_a_listing_that_fails_says_so(panel_kit: Any, gui_s3_bucket: GuiBucket) 
     assert panel.empty_label.text() == "This folder could not be listed."
 
 
+def test_an_empty_local_library_is_called_that(panel_kit: Any, qtbot: Any) -> None:
+    panel = panel_kit.panel(BucketPanel, panel_kit.services())
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.stack.currentWidget() is panel.empty_label, timeout=5000)
+    assert panel.empty_label.text().startswith("The local library is empty.")
+
+
 def test_the_local_library_copies_file_uris(panel_kit: Any, qtbot: Any,
                                             media_files: Callable[..., Path]) -> None:
     services = panel_kit.services()

@@ -315,8 +315,9 @@ class BucketPanel(Panel):
             self.empty_label.setText("Listing the folder…" if self._loading
                                      else "This folder could not be listed.")
         elif not self.prefix:
-            self.empty_label.setText("The bucket is empty.\nFiles you upload appear here in "
-                                     "folders such as temp/ and videos/.")
+            where = "bucket" if self.services.storage.bucket else "local library"
+            self.empty_label.setText(f"The {where} is empty.\nFiles you upload appear here "
+                                     "in folders such as temp/ and videos/.")
         else:
             self.empty_label.setText("Nothing is stored under this folder any more.\n"
                                      "Use Up to go back.")
