@@ -9,10 +9,11 @@ processed/ results kept or removed (SHORTS_DESKTOP_KEEP_PROCESSED).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,30 +47,28 @@ class _SignInSecrets:
     def __init__(self, store: auth.SecretStore) -> None:
         self.store = store
 
-    @staticmethod
-    def _unusable(exc: KeyringUnavailable) -> KeyringUnavailable:
-        return KeyringUnavailable(
-            f"The OS keyring cannot be used ({exc.why}); the YouTube sign-in is kept there and "
-            "nowhere else, so connecting and publishing need it: unlock or start it, then try "
-            "again.", exc.why)
-
     def get_secret(self, name: str, profile: str = DEFAULT_PROFILE) -> str | None:
-        try:
+        with _said_for_the_sign_in():
             return self.store.get_secret(name, profile)
-        except KeyringUnavailable as exc:
-            raise self._unusable(exc) from None
 
     def set_secret(self, name: str, value: str, profile: str = DEFAULT_PROFILE) -> None:
-        try:
+        with _said_for_the_sign_in():
             self.store.set_secret(name, value, profile)
-        except KeyringUnavailable as exc:
-            raise self._unusable(exc) from None
 
     def clear_secret(self, name: str, profile: str = DEFAULT_PROFILE) -> object:
-        try:
+        with _said_for_the_sign_in():
             return self.store.clear_secret(name, profile)
-        except KeyringUnavailable as exc:
-            raise self._unusable(exc) from None
+
+
+@contextlib.contextmanager
+def _said_for_the_sign_in() -> Iterator[None]:
+    try:
+        yield
+    except KeyringUnavailable as exc:
+        raise KeyringUnavailable(
+            f"The OS keyring cannot be used ({exc.why}); the YouTube sign-in is kept there and "
+            "nowhere else, so connecting and publishing need it: unlock or start it, then try "
+            "again.", exc.why) from None
 
 
 @dataclass
