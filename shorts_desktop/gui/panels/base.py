@@ -277,10 +277,13 @@ class EmptyHint(QLabel):
     """A sentence over an item view's empty viewport, saying what goes there and how; gone
     while the view has rows. Clicks go through to the view."""
 
-    def __init__(self, view: QAbstractItemView, text: str, name: str) -> None:
+    def __init__(self, view: QAbstractItemView, text: str, name: str,
+                 alignment: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> None:
+        """`alignment`: top left for a view taller than what is seen of it (in a scroll
+        area), where its middle may be out of sight."""
         super().__init__(text, view.viewport())
         self.setObjectName(name)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setAlignment(alignment)
         self.setWordWrap(True)
         self.setEnabled(False)  # the disabled text colour: a note, not content
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -294,7 +297,7 @@ class EmptyHint(QLabel):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:
-            self.setGeometry(self._view.viewport().rect().adjusted(24, 0, -24, 0))
+            self.setGeometry(self._view.viewport().rect().adjusted(24, 8, -24, -8))
         return False
 
     def _update(self, *_args: object) -> None:

@@ -27,8 +27,6 @@ from PySide6.QtGui import (
     QColor,
     QIcon,
     QPainter,
-    QPaintEvent,
-    QPalette,
     QPixmap,
 )
 from PySide6.QtWidgets import (
@@ -65,6 +63,7 @@ from shorts_desktop.core.storage.base import CheckResult
 from shorts_desktop.core.units import plural
 from shorts_desktop.gui.format import tilde
 from shorts_desktop.gui.panels.base import (
+    EmptyHint,
     Panel,
     heading,
     name_clear_button,
@@ -237,30 +236,23 @@ def _combo() -> QComboBox:
 
 class _ResultsList(QListWidget):
     """The connection test's results: asks for little height, grows with the space it gets;
-    before a test, says what the test checks (in the placeholder text's colour)."""
+    before a test, says what the test checks (`EmptyHint`)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.placeholder = ""
+        self._hint = EmptyHint(self, "", "checkResultsHint",
+                               Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+
+    @property
+    def placeholder(self) -> str:
+        return self._hint.text()
 
     def set_placeholder(self, text: str) -> None:
-        self.placeholder = text
+        self._hint.setText(text)
         self.setAccessibleDescription(text)
-        self.viewport().update()
 
     def sizeHint(self) -> QSize:
         return QSize(240, 110)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if self.count() or not self.placeholder:
-            return
-        painter = QPainter(self.viewport())
-        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(self.viewport().rect().adjusted(8, 6, -8, -6),
-                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
-                             | Qt.TextFlag.TextWordWrap), self.placeholder)
-        painter.end()
 
 
 class SettingsPanel(Panel):
