@@ -139,3 +139,38 @@ def test_stopped_it_begins_no_other_file_and_keeps_what_it_hashed(
     assert gate.hashed == [200]
     assert ahead.claim(last, *stamp(last)) == sha(last)
     assert ahead.claim(first, *stamp(first)) is None
+
+
+def test_known_hashes_give_each_hash_once_and_only_for_the_file_hashed(tmp_path: Path) -> None:
+    from shorts_desktop.core.services.hash_ahead import KnownHashes
+
+    a, b = write(tmp_path / "a.txt", 5000), write(tmp_path / "b.txt", 6000)
+    known = KnownHashes()
+    known.remember(a, *stamp(a), "look-up's")
+    ahead = HashAhead([a, b])
+    ahead.join(10)
+    known.add(ahead)
+    # the look-up's hash comes first, once; then the one made ahead, once; then none
+    assert known.take(a, a.stat()) == "look-up's"
+    assert known.take(a, a.stat()) == sha(a)
+    assert known.take(a, a.stat()) is None
+    # a file written since it was hashed gets no hash: its send hashes what it reads
+    known.remember(b, *stamp(b), "stale")
+    b.write_bytes(os.urandom(6001))
+    assert known.take(b, b.stat()) is None
+
+
+def test_known_hashes_keep_the_newest_aheads_and_stop_the_older(tmp_path: Path) -> None:
+    from shorts_desktop.core.services.hash_ahead import KnownHashes
+
+    known = KnownHashes()
+    aheads = [HashAhead([]) for _ in range(5)]
+    for ahead in aheads:
+        ahead.join(10)
+    stopped = []
+    for n, ahead in enumerate(aheads):
+        ahead.stop = lambda n=n: stopped.append(n)  # type: ignore[method-assign]
+        known.add(ahead)
+    assert stopped == [0]  # four kept (three before the newest), the oldest stopped
+    known.add(HashAhead([]))
+    assert stopped == [0, 1]

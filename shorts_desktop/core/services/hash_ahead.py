@@ -116,3 +116,48 @@ class HashAhead:
         if len(data) != st.st_size:
             return None  # shorter than its stat said: changing; its send reads it as it is
         return st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest()
+
+
+class KnownHashes:
+    """The SHA-256s made for files before their sends, by the duplicate look-up or by a
+    `HashAhead`: one place a send asks, so that no file is hashed twice. A hash is given
+    once, and only while the file is still (size, mtime) what was hashed."""
+
+    #: Hashes the look-up made for files never uploaded are forgotten past this many.
+    KEPT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._made: dict[str, tuple[int, int, str]] = {}  # path: (size, mtime_ns, hex)
+        self._aheads: list[HashAhead] = []  # the newest last
+
+    def remember(self, path: Path | str, size: int, mtime_ns: int, sha256: str) -> None:
+        """`sha256` was made of the file at `path` while it was (`size`, `mtime_ns`)."""
+        with self._lock:
+            if len(self._made) >= self.KEPT:
+                self._made.clear()
+            self._made[os.path.abspath(path)] = (size, mtime_ns, sha256)
+
+    def add(self, ahead: HashAhead) -> None:
+        """Take hashes from `ahead` too; the newest few are kept, an older one is stopped
+        (its files are hashed by their sends)."""
+        with self._lock:
+            dropped, self._aheads = self._aheads[:-3], [*self._aheads[-3:], ahead]
+        for old in dropped:
+            old.stop()
+
+    def take(self, path: Path | str, st: os.stat_result) -> str | None:
+        """The file's SHA-256 if one was made while it was what `st` says (the look-up's
+        first, then the newest `HashAhead`'s); None: its send hashes it."""
+        key = os.path.abspath(path)
+        stamp = (st.st_size, st.st_mtime_ns)
+        with self._lock:
+            made = self._made.pop(key, None)
+            aheads = self._aheads[::-1]
+        if made is not None and made[:2] == stamp:
+            return made[2]
+        for ahead in aheads:
+            sha256 = ahead.claim(key, *stamp)
+            if sha256 is not None:
+                return sha256
+        return None

@@ -46,7 +46,7 @@ from shorts_desktop.core.errors import (
 from shorts_desktop.core.failures import explain, os_error
 from shorts_desktop.core.render.types import VideoInfo
 from shorts_desktop.core.services import files
-from shorts_desktop.core.services.hash_ahead import HashAhead
+from shorts_desktop.core.services.hash_ahead import HashAhead, KnownHashes
 from shorts_desktop.core.storage.base import ObjectInfo, ProgressCallback, Storage
 from shorts_desktop.core.storage.keys import (
     media_from_metadata,
@@ -136,12 +136,7 @@ class UploadService:
         self.storage = storage
         self.scratch_dir = scratch_dir
         self._rows = rows
-        # SHA-256s the duplicate check computed, by absolute path, with the (size,
-        # mtime_ns) they were computed at: the upload of such a file, if it is still
-        # that, takes its hash from here instead of hashing the file a second time.
-        self._hashed: dict[str, tuple[int, int, str]] = {}
-        self._ahead: list[HashAhead] = []  # the newest last; see `hash_ahead`
-        self._ahead_lock = threading.Lock()
+        self._known = KnownHashes()
 
     @property
     def rows(self) -> UploadRows:
@@ -344,9 +339,7 @@ class UploadService:
         try:
             if st is None:
                 st = path.stat()
-            known = self._hashed.pop(os.path.abspath(path), None)
-            same = known is not None and known[:2] == (st.st_size, st.st_mtime_ns)
-            sha256 = known[2] if known and same else self._hashed_ahead(path, st)
+            sha256 = self._known.take(path, st)
             return files.Digests(sha256, None, st.st_size if size is None else size, st)
         except OSError as exc:
             raise UserError(f"{path} cannot be read: {exc.strerror or exc}.") from None
@@ -358,21 +351,7 @@ class UploadService:
         if not self.storage.takes_hashes:
             ahead.stop()
             return
-        with self._ahead_lock:
-            dropped, self._ahead = self._ahead[:-3], [*self._ahead[-3:], ahead]
-        for old in dropped:
-            old.stop()
-
-    def _hashed_ahead(self, path: Path, st: os.stat_result) -> str | None:
-        """The file's SHA-256 if a `HashAhead` made it (the newest first) and the file is
-        still what it hashed."""
-        with self._ahead_lock:
-            aheads = self._ahead[::-1]
-        for ahead in aheads:
-            sha256 = ahead.claim(path, st.st_size, st.st_mtime_ns)
-            if sha256 is not None:
-                return sha256
-        return None
+        self._known.add(ahead)
 
     def mark_sending(self, upload_id: str) -> None:
         """A paused upload goes on: a restart now resumes it instead of holding it."""
@@ -615,14 +594,11 @@ class UploadService:
         if not size_stored and not Upload.select().where(
                 (Upload.size == size) & (Upload.status == "completed")).exists():
             return []
-        sha256 = (self._hashed_ahead(path, before)
+        sha256 = (self._known.take(path, before)
                   or files.digests(Path(path), md5=False).sha256 or "")
         after = os.stat(path)
-        stamp = (after.st_size, after.st_mtime_ns)
-        if stamp == (before.st_size, before.st_mtime_ns):  # unchanged while it was read
-            if len(self._hashed) >= 10_000:  # hashed, never uploaded: forget them
-                self._hashed.clear()
-            self._hashed[os.path.abspath(path)] = (*stamp, sha256)
+        if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
+            self._known.remember(path, after.st_size, after.st_mtime_ns, sha256)  # its send's
         return self.find_same_content(sha256, size)
 
     def sizes_stored(self, sizes: Iterable[int]) -> set[int]:
