@@ -598,7 +598,7 @@ class UploadService:
                   or files.digests(Path(path), md5=False).sha256 or "")
         after = os.stat(path)
         if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
-            self._known.remember(path, after.st_size, after.st_mtime_ns, sha256)  # its send's
+            self._known.remember(path, after.st_size, after.st_mtime_ns, sha256)  # for its send
         return self.find_same_content(sha256, size)
 
     def sizes_stored(self, sizes: Iterable[int]) -> set[int]:
