@@ -745,6 +745,13 @@ def test_same_content_finds_completed_uploads_with_the_same_bytes(
     # again, and the file is hashed (and the hash kept for its upload).
     assert env.uploads.same_content_as(other, size_stored=True) == []
     assert read == [other]
+    # Asked again, the hash made is taken: the file is not read a second time; written
+    # since, it is.
+    assert env.uploads.same_content_as(other, size_stored=True) == []
+    assert read == [other]
+    other.write_bytes(other.read_bytes() + b"x")
+    assert env.uploads.same_content_as(other, size_stored=True) == []
+    assert read == [other, other]
 
 
 def test_same_content_as_pasted_text(local_env: Env) -> None:
